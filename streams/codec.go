@@ -1,0 +1,83 @@
+package streams
+
+import (
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/nats-io/nats.go"
+)
+
+// HeaderSchema carries "<kind>/v<version>" on every message Synapse publishes.
+const HeaderSchema = "Synapse-Schema"
+
+// Schema returns the schema header value of a kind at the current version, e.g. "kline/v1".
+func Schema(k Kind) string { return string(k) + "/v" + strconv.Itoa(SchemaVersion) }
+
+// Encode turns an event into a NATS message: JSON payload, the deterministic event ID as
+// Nats-Msg-Id (JetStream deduplication) and the schema header.
+func Encode(ev Event) (*nats.Msg, error) {
+	data, err := json.Marshal(ev)
+	if err != nil {
+		return nil, fmt.Errorf("encoding %s %s: %w", ev.Kind(), ev.ID(), err)
+	}
+	msg := nats.NewMsg(ev.Subject())
+	msg.Data = data
+	msg.Header.Set(nats.MsgIdHdr, ev.ID())
+	msg.Header.Set(HeaderSchema, Schema(ev.Kind()))
+	return msg, nil
+}
+
+// Decode turns a message from the log back into its event. The kind comes from the schema
+// header, or from the subject where a publisher sent none (a bot). An unknown kind, a newer
+// schema version or a payload that does not parse is an error wrapping ErrBadEvent.
+func Decode(subject string, header nats.Header, data []byte) (Event, error) {
+	kind, err := kindOf(subject, header)
+	if err != nil {
+		return nil, err
+	}
+	var ev Event
+	switch kind {
+	case KindKline:
+		ev = new(Kline)
+	case KindTrade:
+		ev = new(Trade)
+	case KindDepth:
+		ev = new(Depth)
+	case KindSnapshot:
+		ev = new(Snapshot)
+	case KindTicker:
+		ev = new(Ticker)
+	case KindFeature:
+		ev = new(Feature)
+	default:
+		return nil, fmt.Errorf("%w: %s: unknown kind %q", ErrBadEvent, subject, kind)
+	}
+	if err := json.Unmarshal(data, ev); err != nil {
+		return nil, fmt.Errorf("%w: %s: %v", ErrBadEvent, subject, err)
+	}
+	return ev, nil
+}
+
+func kindOf(subject string, header nats.Header) (Kind, error) {
+	if h := header.Get(HeaderSchema); h != "" {
+		name, version, ok := strings.Cut(h, "/v")
+		if !ok {
+			return "", fmt.Errorf("%w: %s: malformed %s header %q", ErrBadEvent, subject, HeaderSchema, h)
+		}
+		v, err := strconv.Atoi(version)
+		if err != nil || v < 1 || v > SchemaVersion {
+			return "", fmt.Errorf("%w: %s: schema %q is not supported by this build (newest: v%d); upgrade synapse", ErrBadEvent, subject, h, SchemaVersion)
+		}
+		return Kind(name), nil
+	}
+	tokens := strings.Split(subject, ".")
+	switch {
+	case len(tokens) >= 4 && tokens[0] == "md":
+		return Kind(tokens[3]), nil
+	case len(tokens) == 4 && tokens[0] == "feat":
+		return KindFeature, nil
+	}
+	return "", fmt.Errorf("%w: %s: no %s header and the subject names no known kind", ErrBadEvent, subject, HeaderSchema)
+}

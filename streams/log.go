@@ -1,0 +1,340 @@
+package streams
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// Credential is a user name and password for the bot listener. Credentials come from the
+// config file or the environment (SYNAPSE_NATS_READER_PASSWORD, SYNAPSE_NATS_TRADER_PASSWORD),
+// never from code.
+type Credential struct {
+	User     string `yaml:"user" json:"user"`
+	Password string `yaml:"password" json:"-"`
+}
+
+// Options configure the log. The zero value runs an embedded server with JetStream files
+// under ./data, reachable only in-process.
+type Options struct {
+	// DataDir holds the JetStream file store of the embedded server. Default "./data".
+	DataDir string
+	// Listen opens a TCP listener for bots on this address (e.g. "127.0.0.1:4223");
+	// empty means in-process only. It requires Reader and Trader credentials.
+	Listen string
+	// URL connects to an existing NATS server or cluster instead of embedding one.
+	URL string
+	// Reader may subscribe to market data, features and signals. Trader may also publish
+	// commands and order requests.
+	Reader, Trader Credential
+	// MaxPending bounds the asynchronous publishes awaiting the server's ack; a feed that
+	// outruns the store blocks here. Default 8192.
+	MaxPending int
+	// Logger receives the log's own messages. Default slog.Default().
+	Logger *slog.Logger
+}
+
+// Log is Synapse's event log: a JetStream connection (to the embedded server by default)
+// with every stream of the Catalog created.
+type Log struct {
+	Conn *nats.Conn
+	JS   jetstream.JetStream
+
+	opts   Options
+	server *server.Server // nil with an external URL
+	lock   *os.File       // held on DataDir while the embedded server runs
+	logger *slog.Logger
+
+	published  atomic.Int64
+	duplicates atomic.Int64
+	failed     atomic.Int64
+
+	mu      sync.Mutex
+	lastErr error // first publish failure since the last Flush
+}
+
+// Open starts the embedded server (or connects to opts.URL), connects in-process and
+// creates or updates every stream of the Catalog.
+func Open(ctx context.Context, opts Options) (*Log, error) {
+	if opts.DataDir == "" {
+		opts.DataDir = "./data"
+	}
+	if opts.MaxPending <= 0 {
+		opts.MaxPending = 8192
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	l := &Log{opts: opts, logger: opts.Logger}
+	var err error
+	if opts.URL != "" {
+		l.Conn, err = nats.Connect(opts.URL, nats.Name("synapse"), nats.MaxReconnects(-1))
+		if err != nil {
+			return nil, fmt.Errorf("%w: %s: %v (is the server running? drop --nats-url to use the embedded one)", ErrConnect, opts.URL, err)
+		}
+	} else if err := l.startEmbedded(); err != nil {
+		return nil, err
+	}
+	l.JS, err = jetstream.New(l.Conn,
+		jetstream.WithPublishAsyncMaxPending(opts.MaxPending),
+		jetstream.WithPublishAsyncAckHandler(func(_ jetstream.JetStream, _ *nats.Msg, ack *jetstream.PubAck) {
+			if ack.Duplicate {
+				l.duplicates.Add(1)
+			}
+		}),
+		jetstream.WithPublishAsyncErrHandler(func(_ jetstream.JetStream, msg *nats.Msg, err error) {
+			l.failed.Add(1)
+			l.mu.Lock()
+			if l.lastErr == nil {
+				l.lastErr = fmt.Errorf("%s: %w", msg.Subject, err)
+			}
+			l.mu.Unlock()
+			l.logger.Error("publish failed", "subject", msg.Subject, "err", err)
+		}),
+	)
+	if err != nil {
+		l.Close()
+		return nil, fmt.Errorf("%w: jetstream: %v", ErrConnect, err)
+	}
+	for _, s := range Catalog() {
+		if _, err := l.JS.CreateOrUpdateStream(ctx, s.config()); err != nil {
+			l.Close()
+			return nil, fmt.Errorf("%w: creating stream %s: %v", ErrConnect, s.Name, err)
+		}
+	}
+	return l, nil
+}
+
+func (l *Log) startEmbedded() error {
+	if err := os.MkdirAll(l.opts.DataDir, 0o755); err != nil {
+		return fmt.Errorf("%w: data dir: %v", ErrConnect, err)
+	}
+	lock, err := lockDir(l.opts.DataDir)
+	if err != nil {
+		return err
+	}
+	l.lock = lock
+	o := &server.Options{
+		ServerName: "synapse",
+		JetStream:  true,
+		StoreDir:   l.opts.DataDir,
+		NoSigs:     true,
+		NoLog:      true,
+		MaxPayload: 8 << 20,
+	}
+	engine := Credential{User: "synapse-engine", Password: randomSecret()}
+	if l.opts.Listen == "" {
+		o.DontListen = true
+	} else {
+		host, port, err := splitListen(l.opts.Listen)
+		if err != nil {
+			return err
+		}
+		if l.opts.Reader.Password == "" || l.opts.Trader.Password == "" {
+			return fmt.Errorf("%w: --nats-listen needs bot credentials: set SYNAPSE_NATS_READER_PASSWORD and SYNAPSE_NATS_TRADER_PASSWORD (or nats.reader/nats.trader in the config file)", ErrCredentials)
+		}
+		// Probe the port first: nats-server reports a taken port only in its log.
+		probe, err := net.Listen("tcp", net.JoinHostPort(host, strconv.Itoa(port)))
+		if err != nil {
+			return fmt.Errorf("%w: %s: %v (choose a free port with --nats-listen HOST:PORT)", ErrListen, l.opts.Listen, err)
+		}
+		probe.Close()
+		o.Host, o.Port = host, port
+		o.Users = users(engine, l.opts.Reader, l.opts.Trader)
+	}
+	ns, err := server.NewServer(o)
+	if err != nil {
+		return fmt.Errorf("%w: embedded server: %v", ErrConnect, err)
+	}
+	go ns.Start()
+	if !ns.ReadyForConnections(30 * time.Second) {
+		ns.Shutdown()
+		return fmt.Errorf("%w: embedded server in %s not ready after 30s (is another synapse using this --data-dir?)", ErrConnect, l.opts.DataDir)
+	}
+	l.server = ns
+	copts := []nats.Option{nats.InProcessServer(ns), nats.Name("synapse-engine")}
+	if o.Users != nil {
+		copts = append(copts, nats.UserInfo(engine.User, engine.Password))
+	}
+	l.Conn, err = nats.Connect("", copts...)
+	if err != nil {
+		ns.Shutdown()
+		return fmt.Errorf("%w: in-process connection: %v", ErrConnect, err)
+	}
+	return nil
+}
+
+func splitListen(addr string) (string, int, error) {
+	host, p, err := net.SplitHostPort(addr)
+	if err != nil {
+		// A bare port.
+		host, p = "127.0.0.1", addr
+	}
+	if host == "" {
+		host = "0.0.0.0"
+	}
+	port, err := strconv.Atoi(p)
+	if err != nil || port < 0 || port > 65535 {
+		return "", 0, fmt.Errorf("%w: %q is not HOST:PORT or PORT", ErrListen, addr)
+	}
+	return host, port, nil
+}
+
+// users grants the engine everything, the reader market data, features and signals, and the
+// trader what the reader has plus commands and order requests.
+func users(engine, reader, trader Credential) []*server.User {
+	readStreams := []string{StreamMarketData, StreamFeatures, StreamSignals}
+	readAPI := []string{"$JS.API.INFO", "$JS.API.STREAM.NAMES", "$JS.API.STREAM.LIST", "$JS.ACK.>", "$JS.FC.>"}
+	for _, s := range readStreams {
+		readAPI = append(readAPI,
+			"$JS.API.STREAM.INFO."+s,
+			"$JS.API.STREAM.MSG.GET."+s,
+			"$JS.API.CONSUMER.CREATE."+s, "$JS.API.CONSUMER.CREATE."+s+".>",
+			"$JS.API.CONSUMER.INFO."+s+".>",
+			"$JS.API.CONSUMER.DELETE."+s+".>",
+			"$JS.API.CONSUMER.MSG.NEXT."+s+".>",
+		)
+	}
+	readSubs := []string{"md.>", "feat.>", "sig.>", "_INBOX.>"}
+	traderAPI := append(append([]string{}, readAPI...), "cmd.>", "ord.*.*.request", "$JS.API.CONSUMER.CREATE."+StreamOrders+".>", "$JS.API.CONSUMER.MSG.NEXT."+StreamOrders+".>")
+	return []*server.User{
+		{Username: engine.User, Password: engine.Password},
+		{Username: userOr(reader.User, "reader"), Password: reader.Password, Permissions: &server.Permissions{
+			Publish:   &server.SubjectPermission{Allow: readAPI},
+			Subscribe: &server.SubjectPermission{Allow: readSubs},
+		}},
+		{Username: userOr(trader.User, "trader"), Password: trader.Password, Permissions: &server.Permissions{
+			Publish:   &server.SubjectPermission{Allow: traderAPI},
+			Subscribe: &server.SubjectPermission{Allow: append(readSubs, "ord.>")},
+		}},
+	}
+}
+
+func userOr(u, def string) string {
+	if u == "" {
+		return def
+	}
+	return u
+}
+
+func randomSecret() string {
+	b := make([]byte, 24)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// ClientURL is the address bots connect to, or "" when the log is in-process only.
+func (l *Log) ClientURL() string {
+	if l.opts.URL != "" {
+		return l.opts.URL
+	}
+	if l.server == nil || l.opts.Listen == "" {
+		return ""
+	}
+	return l.server.ClientURL()
+}
+
+// Publish puts an event on the log asynchronously, deduplicated by its ID. When
+// MaxPending publishes await their acks it blocks (the log's backpressure on a feed) until
+// there is room or ctx ends. Call Flush to wait for the acks.
+func (l *Log) Publish(ctx context.Context, ev Event) error {
+	msg, err := Encode(ev)
+	if err != nil {
+		return err
+	}
+	return l.PublishMsg(ctx, msg)
+}
+
+// PublishMsg publishes an encoded message like Publish does.
+func (l *Log) PublishMsg(ctx context.Context, msg *nats.Msg) error {
+	for {
+		_, err := l.JS.PublishMsgAsync(msg)
+		if err == nil {
+			l.published.Add(1)
+			return nil
+		}
+		if !errors.Is(err, jetstream.ErrTooManyStalledMsgs) {
+			return fmt.Errorf("publishing %s: %w", msg.Subject, err)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		default:
+		}
+	}
+}
+
+// Flush waits until every asynchronous publish has been acknowledged, then reports the
+// first failure since the previous Flush, if any.
+func (l *Log) Flush(ctx context.Context) error {
+	select {
+	case <-l.JS.PublishAsyncComplete():
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	l.mu.Lock()
+	err := l.lastErr
+	l.lastErr = nil
+	l.mu.Unlock()
+	if err != nil {
+		return fmt.Errorf("publishing to the log: %w", err)
+	}
+	return nil
+}
+
+// PublishStats counts publishes since Open.
+type PublishStats struct {
+	Published  int64 `json:"published"`
+	Duplicates int64 `json:"duplicates"` // acknowledged as already on the log
+	Failed     int64 `json:"failed"`
+}
+
+// Stats reports publish counters.
+func (l *Log) Stats() PublishStats {
+	return PublishStats{Published: l.published.Load(), Duplicates: l.duplicates.Load(), Failed: l.failed.Load()}
+}
+
+// Close drains the connection and shuts the embedded server down.
+func (l *Log) Close() {
+	if l.Conn != nil {
+		_ = l.Conn.Drain()
+		l.Conn.Close()
+	}
+	if l.server != nil {
+		l.server.Shutdown()
+		l.server.WaitForShutdown()
+	}
+	if l.lock != nil {
+		_ = l.lock.Close() // releases the flock
+	}
+}
+
+// lockDir takes an exclusive lock on dir, so that two embedded servers never share one
+// JetStream store (which would corrupt it).
+func lockDir(dir string) (*os.File, error) {
+	path := filepath.Join(dir, "synapse.lock")
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrConnect, err)
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("%w: %s is in use by a running synapse; connect to it with --nats-url (start it with --nats-listen), or use another --data-dir", ErrLocked, dir)
+	}
+	return f, nil
+}

@@ -1,0 +1,236 @@
+package streams
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"net"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/govalues/decimal"
+	"github.com/nats-io/nats.go"
+)
+
+func openTestLog(t *testing.T, opts Options) *Log {
+	t.Helper()
+	if opts.DataDir == "" {
+		opts.DataDir = t.TempDir()
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	l, err := Open(ctx, opts)
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	t.Cleanup(l.Close)
+	return l
+}
+
+func testKline(openTime int64) *Kline {
+	return &Kline{
+		Venue: "binance", Symbol: "BTCUSDT", Interval: "1m", OpenTime: openTime, CloseTime: openTime + 59_999,
+		Open: decimal.MustParse("61837.63"), High: decimal.MustParse("61900.00"), Low: decimal.MustParse("61800.01"),
+		Close: decimal.MustParse("61850.10"), Volume: decimal.MustParse("12.5"), QuoteVolume: decimal.MustParse("773126.25"),
+		Trades: 42, TakerBuyVolume: decimal.MustParse("6.25"), TakerBuyQuoteVolume: decimal.MustParse("386563.125"),
+	}
+}
+
+func TestPublishDeduplicatesByEventID(t *testing.T) {
+	l := openTestLog(t, Options{})
+	ctx := context.Background()
+	for i := 0; i < 3; i++ { // a feed that restarts and sends the same klines again
+		for _, ot := range []int64{1723161240000, 1723161300000} {
+			if err := l.Publish(ctx, testKline(ot)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := l.Flush(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s, err := l.JS.Stream(ctx, StreamMarketData)
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, err := s.Info(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.State.Msgs != 2 {
+		t.Fatalf("stream holds %d messages, want 2 (deduplicated)", info.State.Msgs)
+	}
+	if st := l.Stats(); st.Duplicates != 4 || st.Published != 6 {
+		t.Fatalf("stats = %+v, want 6 published, 4 duplicates", st)
+	}
+}
+
+func TestTailPrintsEventsAsJSONLines(t *testing.T) {
+	l := openTestLog(t, Options{})
+	ctx := context.Background()
+	for i := int64(0); i < 5; i++ {
+		if err := l.Publish(ctx, testKline(1723161240000+i*60_000)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tr := &Trade{Venue: "binance", Symbol: "ETHUSDT", TradeID: 7, Price: decimal.MustParse("2600.5"), Qty: decimal.MustParse("0.1"), Time: 1723161240001}
+	if err := l.Publish(ctx, tr); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	n, err := Tail(ctx, l.JS, "md.binance.btcusdt.>", TailOptions{FromSeq: 2}, &out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	if n != 4 || len(lines) != 4 {
+		t.Fatalf("tail printed %d lines (%d), want 4 (seq 2..5):\n%s", n, len(lines), out.String())
+	}
+	var first TailLine
+	if err := json.Unmarshal([]byte(lines[0]), &first); err != nil {
+		t.Fatal(err)
+	}
+	if first.Seq != 2 || first.Subject != "md.binance.btcusdt.kline.1m" || first.Schema != "kline/v1" {
+		t.Fatalf("first line = %+v", first)
+	}
+	var k Kline
+	if err := json.Unmarshal(first.Data, &k); err != nil || k.OpenTime != 1723161300000 || k.Close.String() != "61850.10" {
+		t.Fatalf("payload = %+v, %v", k, err)
+	}
+	// A filter that matches nothing ends at once rather than waiting.
+	out.Reset()
+	if n, err := Tail(ctx, l.JS, "md.binance.solusdt.>", TailOptions{}, &out); err != nil || n != 0 {
+		t.Fatalf("tail of nothing = %d, %v", n, err)
+	}
+	if _, err := Tail(ctx, l.JS, "nope.>", TailOptions{}, &out); err == nil {
+		t.Fatal("tail of an unknown subject should fail")
+	}
+}
+
+func freePort(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	return addr
+}
+
+func TestBotListenerEnforcesCredentials(t *testing.T) {
+	reader := Credential{User: "reader", Password: "r-" + randomSecret()}
+	trader := Credential{User: "trader", Password: "t-" + randomSecret()}
+	l := openTestLog(t, Options{Listen: freePort(t), Reader: reader, Trader: trader})
+	url := l.ClientURL()
+	if url == "" {
+		t.Fatal("no client URL with a listener")
+	}
+	if _, err := nats.Connect(url); err == nil {
+		t.Fatal("connecting without credentials should fail")
+	}
+	rc, err := nats.Connect(url, nats.UserInfo(reader.User, reader.Password))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rc.Close()
+	errs := make(chan error, 4)
+	rc.SetErrorHandler(func(_ *nats.Conn, _ *nats.Subscription, err error) { errs <- err })
+
+	// The reader sees market data as the engine publishes it.
+	sub, err := rc.SubscribeSync("md.>")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := rc.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Publish(context.Background(), testKline(1723161240000)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sub.NextMsg(5 * time.Second); err != nil {
+		t.Fatalf("reader did not receive market data: %v", err)
+	}
+	// The reader may not publish commands.
+	if err := rc.Publish("cmd.agents.halt", []byte(`{}`)); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-errs:
+		if !errors.Is(err, nats.ErrPermissionViolation) && !strings.Contains(strings.ToLower(err.Error()), "permissions violation") {
+			t.Fatalf("unexpected error: %v", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("reader publishing a command was not refused")
+	}
+	// The trader may.
+	tc, err := nats.Connect(url, nats.UserInfo(trader.User, trader.Password))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tc.Close()
+	tc.SetErrorHandler(func(_ *nats.Conn, _ *nats.Subscription, err error) { errs <- err })
+	if err := tc.Publish("cmd.agents.halt", []byte(`{}`)); err != nil {
+		t.Fatal(err)
+	}
+	if err := tc.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-errs:
+		t.Fatalf("trader publishing a command was refused: %v", err)
+	case <-time.After(300 * time.Millisecond):
+	}
+}
+
+func TestListenErrors(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	creds := Credential{User: "u", Password: "p"}
+	_, err = Open(context.Background(), Options{DataDir: t.TempDir(), Listen: ln.Addr().String(), Reader: creds, Trader: creds})
+	if !errors.Is(err, ErrListen) {
+		t.Fatalf("taken port: err = %v, want ErrListen", err)
+	}
+	_, err = Open(context.Background(), Options{DataDir: t.TempDir(), Listen: freePort(t)})
+	if !errors.Is(err, ErrCredentials) {
+		t.Fatalf("no credentials: err = %v, want ErrCredentials", err)
+	}
+}
+
+func TestDataDirIsLocked(t *testing.T) {
+	dir := t.TempDir()
+	openTestLog(t, Options{DataDir: dir})
+	_, err := Open(context.Background(), Options{DataDir: dir})
+	if !errors.Is(err, ErrLocked) {
+		t.Fatalf("second Open on the same data dir: err = %v, want ErrLocked", err)
+	}
+}
+
+func TestLogSurvivesRestart(t *testing.T) {
+	dir := t.TempDir()
+	ctx := context.Background()
+	l, err := Open(ctx, Options{DataDir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Publish(ctx, testKline(1723161240000)); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	l.Close()
+	l2 := openTestLog(t, Options{DataDir: dir})
+	var out bytes.Buffer
+	if n, err := Tail(ctx, l2.JS, "md.>", TailOptions{}, &out); err != nil || n != 1 {
+		t.Fatalf("after restart tail = %d, %v", n, err)
+	}
+}
