@@ -1,0 +1,145 @@
+package indicator_test
+
+import (
+	"math"
+	"slices"
+	"testing"
+
+	talib "github.com/markcheno/go-talib"
+
+	"github.com/synapse-trading/synapse/actors/indicator"
+)
+
+// exactTolerance is the relative error allowed against a two-pass reference computed afresh
+// for every window: far tighter than the TA-Lib tolerance, to show no drift builds up.
+const exactTolerance = 1e-9
+
+// twoPass returns the mean, population standard deviation and least-squares slope of xs,
+// computed directly from the definitions, mean first.
+func twoPass(xs []float64) (mean, stdDev, slope float64) {
+	n := float64(len(xs))
+	for _, x := range xs {
+		mean += x
+	}
+	mean /= n
+	tMean := (n - 1) / 2
+	var sq, cov, tSq float64
+	for i, x := range xs {
+		d, dt := x-mean, float64(i)-tMean
+		sq += d * d
+		cov += dt * d
+		tSq += dt * dt
+	}
+	return mean, math.Sqrt(sq / n), cov / tSq
+}
+
+// TestRollingWindowsDoNotDrift runs a Set over a full month (40,320 candles) and checks the
+// rolling-window columns against a two-pass computation of every window. It also reports how
+// far go-talib, whose running sums are never recomputed, has drifted from the same reference.
+func TestRollingWindowsDoNotDrift(t *testing.T) {
+	for _, name := range []string{"AVAXUSDT-1m-2026-02.csv.gz", "LINKUSDT-1m-2026-02.csv.gz"} {
+		t.Run(name, func(t *testing.T) {
+			candles := loadCandles(t, name)
+			if len(candles) < 40000 {
+				t.Fatalf("read %d candles, want a full month", len(candles))
+			}
+			s := seriesOf(candles)
+			rows := setRows(t, candles)
+			talibStdDev := talib.StdDev(s.close, 20, 1)
+			col := func(name string) int { return slices.Index(indicator.Columns, name) }
+			sma, sd, up, slope := col("sma_20"), col("stddev_20"), col("bb_upper_20_2"), col("linreg_slope_20")
+
+			var slopes []float64
+			for i := 19; i < len(candles); i++ {
+				_, _, m := twoPass(s.close[i-19 : i+1])
+				slopes = append(slopes, m)
+			}
+			slopeScale := medianAbs(slopes)
+
+			var worstOurs, worstTalib float64
+			for i := 19; i < len(candles); i++ {
+				mean, stdDev, m := twoPass(s.close[i-19 : i+1])
+				row := rows[i]
+				errs := []float64{
+					relErr(row[sma], mean, 0),
+					relErr(row[sd], stdDev, 0),
+					relErr(row[up], mean+2*stdDev, 0),
+					relErr(row[slope], m, slopeScale),
+				}
+				for k, e := range errs {
+					if !(e <= exactTolerance) {
+						t.Fatalf("row %d column %d: rel err %.2e against the two-pass reference", i, k, e)
+					}
+					worstOurs = max(worstOurs, e)
+				}
+				worstTalib = max(worstTalib, relErr(talibStdDev[i], stdDev, 0))
+			}
+			t.Logf("max rel err against two-pass windows: ours %.2e, go-talib stddev %.2e", worstOurs, worstTalib)
+		})
+	}
+}
+
+// TestCorrelationMatchesTalib correlates two symbols' closes of the same minutes (AVAX and
+// LINK, February 2026) and compares every value with talib.Correl and with a two-pass
+// Pearson coefficient of each window.
+func TestCorrelationMatchesTalib(t *testing.T) {
+	avax := loadCandles(t, "AVAXUSDT-1m-2026-02.csv.gz")
+	link := loadCandles(t, "LINKUSDT-1m-2026-02.csv.gz")
+	if len(avax) != len(link) {
+		t.Fatalf("AVAX has %d candles, LINK %d", len(avax), len(link))
+	}
+	for i := range avax {
+		if avax[i].OpenTime != link[i].OpenTime {
+			t.Fatalf("row %d: AVAX opens at %d, LINK at %d", i, avax[i].OpenTime, link[i].OpenTime)
+		}
+	}
+	x, y := seriesOf(avax).close, seriesOf(link).close
+	for _, period := range []int{20, 60} {
+		corr, err := indicator.NewCorrelation(period)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := make([]float64, len(x))
+		for i := range x {
+			corr.Update(x[i], y[i])
+			v, ok := corr.Value()
+			if ok != (i >= corr.Lookback()) {
+				t.Fatalf("period %d row %d: ok %v, TA-Lib's first value is at row %d", period, i, ok, corr.Lookback())
+			}
+			got[i] = v
+		}
+		want := talib.Correl(x, y, period)
+		lookback := period - 1
+		scale := medianAbs(want[lookback:])
+		var worstTalib, worstExact float64
+		for i := lookback; i < len(x); i++ {
+			worstTalib = max(worstTalib, relErr(got[i], want[i], scale))
+			worstExact = max(worstExact, relErr(got[i], pearson(x[i-lookback:i+1], y[i-lookback:i+1]), scale))
+		}
+		t.Logf("CORREL(%d): max rel err %.2e against go-talib, %.2e against two-pass", period, worstTalib, worstExact)
+		if !(worstTalib <= tolerance) || !(worstExact <= exactTolerance) {
+			t.Errorf("CORREL(%d): max rel err %.2e against go-talib (limit %g), %.2e against two-pass (limit %g)",
+				period, worstTalib, tolerance, worstExact, exactTolerance)
+		}
+	}
+}
+
+// pearson is the correlation coefficient of xs and ys from the definition, means first.
+func pearson(xs, ys []float64) float64 {
+	n := float64(len(xs))
+	var mx, my float64
+	for i := range xs {
+		mx += xs[i]
+		my += ys[i]
+	}
+	mx /= n
+	my /= n
+	var sxy, sxx, syy float64
+	for i := range xs {
+		dx, dy := xs[i]-mx, ys[i]-my
+		sxy += dx * dy
+		sxx += dx * dx
+		syy += dy * dy
+	}
+	return sxy / math.Sqrt(sxx*syy)
+}
