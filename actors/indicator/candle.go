@@ -46,7 +46,7 @@ func CandleFromKline(k streams.Kline) (Candle, error) {
 }
 
 func toFloat(k streams.Kline, field string, d decimal.Decimal) (float64, error) {
-	f, ok := d.Float64()
+	f, ok := Float(d)
 	if !ok {
 		return 0, fmt.Errorf("%w: %s %s kline at open time %d: %s %v does not fit a float64",
 			ErrBadCandle, k.Symbol, k.Interval, k.OpenTime, field, d)
@@ -78,4 +78,24 @@ func (c Candle) Validate() error {
 			ErrBadCandle, c.OpenTime, c.Open, c.High, c.Low, c.Close)
 	}
 	return nil
+}
+
+// pow10 holds the powers of ten that a float64 represents exactly.
+var pow10 = [...]float64{1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
+	1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22}
+
+// Float converts a decimal to the nearest float64, as strconv.ParseFloat of its text would,
+// but without formatting it: when the coefficient has at most 53 bits and the scale at most
+// 22, coefficient and power of ten are both exact floats, and IEEE division rounds their
+// quotient correctly. Other decimals take the slow, exact path.
+func Float(d decimal.Decimal) (float64, bool) {
+	coef, scale := d.Coef(), d.Scale()
+	if coef < 1<<53 && scale < len(pow10) {
+		f := float64(coef) / pow10[scale]
+		if d.IsNeg() {
+			f = -f
+		}
+		return f, true
+	}
+	return d.Float64()
 }

@@ -2,6 +2,7 @@ package indicator_test
 
 import (
 	"errors"
+	"strconv"
 	"testing"
 
 	"github.com/govalues/decimal"
@@ -31,5 +32,17 @@ func TestCandleFromKline(t *testing.T) {
 	k.High, k.Low = k.Low, k.High
 	if _, err := indicator.CandleFromKline(k); !errors.Is(err, indicator.ErrBadCandle) {
 		t.Errorf("kline with high below low: got %v, want ErrBadCandle", err)
+	}
+}
+
+func TestFloatEqualsParseFloat(t *testing.T) {
+	for _, s := range []string{"0", "1", "-1", "61837.63000000", "0.00000001", "115729.0", "10.1130",
+		"9007199254740991", "9007199254740993", "123456789012345678.9", "0.1", "0.3", "-2.5e-3", "1e-22", "3.14159265358979323"} {
+		d := decimal.MustParse(s)
+		want, _ := strconv.ParseFloat(d.String(), 64)
+		got, ok := indicator.Float(d)
+		if !ok || got != want {
+			t.Errorf("Float(%s) = %v, %v; want %v", s, got, ok, want)
+		}
 	}
 }
