@@ -1,0 +1,15 @@
+// Package actors is Synapse's actor graph on Hollywood: one actor per symbol (candles, order
+// book, streaming indicators, features), and the wiring that routes the log's subjects to
+// them. Sub-packages hold the domain logic the actors own: candle (1m candles and roll-ups),
+// orderbook (L2 books from snapshots and diffs) and indicator (streaming technical
+// indicators).
+//
+// Bounds. Hollywood mailboxes are unbounded, so every edge a producer can outrun has an
+// explicit bound, documented where the edge is made:
+//   - log → symbol actor (Graph.Dispatch): at most SymbolOptions.MaxInFlight batches per symbol
+//     are in a mailbox; the router blocks (and with it the log consumer, and with that the
+//     feed's publishes) until the actor catches up. Market data is never dropped: a dropped
+//     kline would corrupt every candle and indicator after it.
+//   - symbol actor → browsers: state goes through web.Hub, latest value wins.
+//   - symbol actor → log (features): Log.Publish blocks when its pending acks are full.
+package actors

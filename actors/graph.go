@@ -1,0 +1,215 @@
+package actors
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/anthdm/hollywood/actor"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/synapse-trading/synapse/streams"
+)
+
+// Graph is the running actor graph: a Hollywood engine with one actor per symbol, spawned
+// when the symbol's first event arrives, and the routing of market data to them.
+type Graph struct {
+	Engine *actor.Engine
+	opts   SymbolOptions
+
+	mu        sync.Mutex
+	symbols   map[symbolKey]*symbolRef
+	pending   map[symbolKey][]Sequenced // Dispatch scratch space, reused
+	order     []symbolKey
+	routed    int64
+	badLog    int64
+	eventTime int64
+}
+
+type symbolKey struct{ venue, symbol string }
+
+type symbolRef struct {
+	pid     *actor.PID
+	credits chan struct{}
+}
+
+// NewGraph starts a Hollywood engine for the graph.
+func NewGraph(opts SymbolOptions) (*Graph, error) {
+	if opts.MaxInFlight <= 0 {
+		opts.MaxInFlight = 64
+	}
+	if opts.ObserveEvery <= 0 {
+		opts.ObserveEvery = 250 * time.Millisecond
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	e, err := actor.NewEngine(actor.NewEngineConfig())
+	if err != nil {
+		return nil, fmt.Errorf("starting the actor engine: %w", err)
+	}
+	return &Graph{Engine: e, opts: opts, symbols: map[symbolKey]*symbolRef{}, pending: map[symbolKey][]Sequenced{}}, nil
+}
+
+// Symbol returns the PID of venue/symbol's actor, spawning it on first use.
+func (g *Graph) Symbol(venue, symbol string) *actor.PID {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.symbolLocked(symbolKey{venue, symbol}).pid
+}
+
+func (g *Graph) symbolLocked(k symbolKey) *symbolRef {
+	ref, ok := g.symbols[k]
+	if !ok {
+		credits := make(chan struct{}, g.opts.MaxInFlight)
+		pid := g.Engine.Spawn(newSymbolActor(k.venue, k.symbol, g.opts, credits), "symbol",
+			actor.WithID(k.venue+"."+k.symbol), actor.WithMaxRestarts(10), actor.WithRestartDelay(50*time.Millisecond))
+		ref = &symbolRef{pid: pid, credits: credits}
+		g.symbols[k] = ref
+	}
+	return ref
+}
+
+// Symbols lists the venue/symbol pairs that have an actor.
+func (g *Graph) Symbols() [][2]string {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	out := make([][2]string, 0, len(g.symbols))
+	for k := range g.symbols {
+		out = append(out, [2]string{k.venue, k.symbol})
+	}
+	return out
+}
+
+// Dispatch routes events, in order, to their symbols' actors, one MarketData batch per
+// symbol. It blocks while a symbol already has MaxInFlight batches in its mailbox: that is
+// the bound of the log → symbol edge, and it pushes back on whatever feeds Dispatch.
+// Dispatch is called from one goroutine (the log consumer or a benchmark).
+func (g *Graph) Dispatch(ctx context.Context, events []Sequenced) error {
+	g.mu.Lock()
+	g.order = g.order[:0]
+	for _, ev := range events {
+		v, s := ev.Event.Key()
+		k := symbolKey{v, s}
+		if len(g.pending[k]) == 0 {
+			g.order = append(g.order, k)
+		}
+		g.pending[k] = append(g.pending[k], ev)
+		if t := ev.Event.EventTime(); t > g.eventTime {
+			g.eventTime = t
+		}
+	}
+	refs := make([]*symbolRef, len(g.order))
+	batches := make([][]Sequenced, len(g.order))
+	for i, k := range g.order {
+		refs[i] = g.symbolLocked(k)
+		batches[i] = append([]Sequenced(nil), g.pending[k]...) // the actor owns its copy
+		g.pending[k] = g.pending[k][:0]
+	}
+	g.routed += int64(len(events))
+	g.mu.Unlock()
+	for i, ref := range refs {
+		select {
+		case ref.credits <- struct{}{}:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		g.Engine.Send(ref.pid, MarketData{Events: batches[i]})
+	}
+	return nil
+}
+
+// Drain waits until every symbol actor has processed what was dispatched to it.
+func (g *Graph) Drain(ctx context.Context) error {
+	g.mu.Lock()
+	refs := make([]*symbolRef, 0, len(g.symbols))
+	for _, r := range g.symbols {
+		refs = append(refs, r)
+	}
+	g.mu.Unlock()
+	for _, r := range refs {
+		for len(r.credits) > 0 {
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-time.After(time.Millisecond):
+			}
+		}
+	}
+	return nil
+}
+
+// ConsumeLog feeds the symbol actors from the MD stream, from its first event, until ctx
+// ends. A restart of the engine is therefore a replay of the log.
+func (g *Graph) ConsumeLog(ctx context.Context, js jetstream.JetStream) error {
+	cons, err := js.OrderedConsumer(ctx, streams.StreamMarketData, jetstream.OrderedConsumerConfig{})
+	if err != nil {
+		return fmt.Errorf("reading the market-data stream: %w", err)
+	}
+	batch := make([]Sequenced, 0, 512)
+	for ctx.Err() == nil {
+		msgs, err := cons.Fetch(512, jetstream.FetchMaxWait(200*time.Millisecond))
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			return fmt.Errorf("reading the market-data stream: %w", err)
+		}
+		batch = batch[:0]
+		for msg := range msgs.Messages() {
+			meta, err := msg.Metadata()
+			if err != nil {
+				continue
+			}
+			ev, err := streams.Decode(msg.Subject(), msg.Headers(), msg.Data())
+			if err != nil {
+				g.mu.Lock()
+				g.badLog++
+				g.mu.Unlock()
+				g.opts.Logger.Warn("skipping an undecodable event on the log", "subject", msg.Subject(), "seq", meta.Sequence.Stream, "err", err)
+				continue
+			}
+			batch = append(batch, Sequenced{Seq: meta.Sequence.Stream, Event: ev})
+		}
+		if err := msgs.Error(); err != nil && !errors.Is(err, jetstream.ErrNoMessages) && !errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
+			return fmt.Errorf("reading the market-data stream: %w", err)
+		}
+		if len(batch) > 0 {
+			if err := g.Dispatch(ctx, batch); err != nil {
+				return nil
+			}
+		}
+	}
+	return nil
+}
+
+// Stats of the routing.
+type GraphStats struct {
+	Symbols     int   `json:"symbols"`
+	Routed      int64 `json:"routed"`
+	BadOnTheLog int64 `json:"bad_on_the_log"`
+	EventTime   int64 `json:"event_time"` // newest event time routed, epoch ms
+}
+
+// Stats reports routing counters.
+func (g *Graph) Stats() GraphStats {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return GraphStats{Symbols: len(g.symbols), Routed: g.routed, BadOnTheLog: g.badLog, EventTime: g.eventTime}
+}
+
+// Stop stops every actor, letting each finish its mailbox.
+func (g *Graph) Stop() {
+	g.mu.Lock()
+	pids := make([]*actor.PID, 0, len(g.symbols))
+	for _, r := range g.symbols {
+		pids = append(pids, r.pid)
+	}
+	g.mu.Unlock()
+	for _, pid := range pids {
+		<-g.Engine.Poison(pid).Done()
+	}
+}

@@ -1,0 +1,391 @@
+package actors
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"math"
+	"strings"
+	"time"
+
+	"github.com/anthdm/hollywood/actor"
+	"github.com/govalues/decimal"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/synapse-trading/synapse/actors/candle"
+	"github.com/synapse-trading/synapse/actors/indicator"
+	"github.com/synapse-trading/synapse/actors/orderbook"
+	"github.com/synapse-trading/synapse/streams"
+)
+
+// Sequenced is an event with its sequence on the MD stream (0 when it does not come from
+// the log, as in a benchmark).
+type Sequenced struct {
+	Seq   uint64
+	Event streams.Event
+}
+
+// MarketData carries a batch of one symbol's events, in log order, to its symbol actor.
+type MarketData struct {
+	Events []Sequenced
+}
+
+// Intervals are the candle intervals a symbol actor builds; 1m is the base.
+var Intervals = []string{"1m", "5m", "15m", "1h"}
+
+// SymbolOptions configure symbol actors.
+type SymbolOptions struct {
+	// Publish puts a derived event (a feature) on the log; nil publishes nothing.
+	Publish func(streams.Event)
+	// Observe receives the symbol's state for the UI at most every ObserveEvery; nil: never.
+	Observe      func(topic string, state any)
+	ObserveEvery time.Duration
+	// Log lets a restarted actor rebuild its state from the MD stream; nil: no rebuild.
+	Log jetstream.JetStream
+	// MaxInFlight bounds the MarketData batches waiting in one symbol's mailbox. Default 64.
+	MaxInFlight int
+	Logger      *slog.Logger
+}
+
+// SymbolState is what a symbol actor shows of itself (the UI's "symbol/<venue>/<symbol>" topic).
+type SymbolState struct {
+	Venue       string           `json:"venue"`
+	Symbol      string           `json:"symbol"`
+	LastPrice   string           `json:"last_price,omitempty"`
+	Bid         string           `json:"bid,omitempty"`
+	Ask         string           `json:"ask,omitempty"`
+	BookLevels  int              `json:"book_levels"`
+	BookSynced  bool             `json:"book_synced"`
+	Candle      *streams.Kline   `json:"candle,omitempty"`   // last closed 1m candle
+	Features    *streams.Feature `json:"features,omitempty"` // of the last closed 1m candle
+	Closes      []string         `json:"closes"`             // last closes of 1m candles, oldest first
+	Events      int64            `json:"events"`
+	LastSeq     uint64           `json:"last_seq"`
+	EventTime   int64            `json:"event_time"`
+	Malformed   int64            `json:"malformed"`    // events that could not be applied
+	OutOfOrder  int64            `json:"out_of_order"` // events older than the symbol's state
+	Duplicates  int64            `json:"duplicates"`
+	Rebuilt     int64            `json:"rebuilt"`  // events re-applied from the log after a restart
+	Restarts    int              `json:"restarts"` // times this actor was restarted after a panic
+	LastProblem string           `json:"last_problem,omitempty"`
+}
+
+// Symbol is the state of one symbol, free of any actor machinery, so that a command
+// (synapse features) and the actor share exactly the same logic.
+type Symbol struct {
+	venue, symbol string
+	trades        *candle.Builder
+	rollup        *candle.RollUp
+	sets          map[string]*indicator.Set
+	book          *orderbook.Book
+	klineSource   bool // 1m klines arrive from the venue: trades do not build candles
+	last1m        int64
+	lastPrice     decimal.Decimal
+	lastCandle    *streams.Kline
+	lastFeature   *streams.Feature
+	closes        []string
+	values        []float64
+	rolled        []candle.Candle
+	state         SymbolState
+}
+
+// NewSymbol returns the empty state of venue/symbol.
+func NewSymbol(venue, symbol string) (*Symbol, error) {
+	rollup, err := candle.NewRollUp(venue, symbol, Intervals[1:]...)
+	if err != nil {
+		return nil, err
+	}
+	s := &Symbol{
+		venue: venue, symbol: symbol,
+		trades: candle.NewBuilder(venue, symbol),
+		rollup: rollup,
+		sets:   map[string]*indicator.Set{},
+		book:   orderbook.New(venue, symbol, orderbook.Options{}),
+		values: make([]float64, 0, len(indicator.Columns)),
+		state:  SymbolState{Venue: venue, Symbol: symbol},
+	}
+	for _, iv := range Intervals {
+		s.sets[iv] = indicator.NewSet()
+	}
+	return s, nil
+}
+
+// Apply folds one event into the state and calls emit for each feature it produces. An
+// event that cannot be applied is counted and reported; the state is left as it was.
+func (s *Symbol) Apply(ev streams.Event, emit func(*streams.Feature)) error {
+	s.state.Events++
+	if t := ev.EventTime(); t > s.state.EventTime {
+		s.state.EventTime = t
+	}
+	var err error
+	switch e := ev.(type) {
+	case *streams.Kline:
+		err = s.applyKline(e, emit)
+	case *streams.Trade:
+		s.lastPrice = e.Price
+		if !s.klineSource {
+			var k streams.Kline
+			var closed bool
+			if k, closed, err = s.trades.Add(e); err == nil && closed {
+				err = s.close1m(&k, emit)
+			}
+		}
+	case *streams.Depth, *streams.Snapshot, *streams.Ticker:
+		err = s.book.Apply(ev)
+	default:
+		err = fmt.Errorf("%w: %T", ErrUnknownEvent, ev)
+	}
+	if err != nil {
+		s.count(err)
+	}
+	return err
+}
+
+func (s *Symbol) applyKline(k *streams.Kline, emit func(*streams.Feature)) error {
+	if k.Interval != "1m" {
+		return fmt.Errorf("%w: %s kline: symbol actors build longer intervals from 1m", ErrUnknownEvent, k.Interval)
+	}
+	if !s.klineSource {
+		s.klineSource = true
+		s.trades = candle.NewBuilder(s.venue, s.symbol) // drop any trade-built minute
+	}
+	s.lastPrice = k.Close
+	return s.close1m(k, emit)
+}
+
+// close1m takes a closed 1m candle through the roll-ups and every interval's indicators.
+func (s *Symbol) close1m(k *streams.Kline, emit func(*streams.Feature)) error {
+	if k.OpenTime <= s.last1m {
+		if k.OpenTime == s.last1m {
+			return fmt.Errorf("%w: 1m candle %d", ErrDuplicate, k.OpenTime)
+		}
+		return fmt.Errorf("%w: 1m candle %d after %d", ErrOutOfOrder, k.OpenTime, s.last1m)
+	}
+	c, err := indicator.CandleFromKline(*k)
+	if err != nil {
+		return err
+	}
+	rolled, err := s.rollup.Add(s.rolled[:0], k)
+	s.rolled = rolled
+	if err != nil {
+		return err
+	}
+	s.last1m = k.OpenTime
+	kc := *k
+	s.lastCandle = &kc
+	s.closes = append(s.closes, k.Close.String())
+	if len(s.closes) > 120 {
+		s.closes = append(s.closes[:0], s.closes[len(s.closes)-120:]...)
+	}
+	f, err := s.features(k, c, "1m")
+	if err != nil {
+		return err
+	}
+	s.lastFeature = f
+	emit(f)
+	for _, r := range rolled {
+		rc, err := indicator.CandleFromKline(r.Kline)
+		if err != nil {
+			return err
+		}
+		f, err := s.features(&r.Kline, rc, r.Kline.Interval)
+		if err != nil {
+			return err
+		}
+		emit(f)
+	}
+	return nil
+}
+
+func (s *Symbol) features(k *streams.Kline, c indicator.Candle, interval string) (*streams.Feature, error) {
+	set := s.sets[interval]
+	if err := set.Update(c); err != nil {
+		return nil, err
+	}
+	s.values = set.Values(s.values[:0])
+	f := &streams.Feature{Venue: s.venue, Symbol: s.symbol, Interval: interval, OpenTime: k.OpenTime,
+		Close: k.Close, Volume: k.Volume, Values: make(map[string]float64, len(s.values))}
+	for i, v := range s.values {
+		if !math.IsNaN(v) {
+			f.Values[indicator.Columns[i]] = v
+		}
+	}
+	return f, nil
+}
+
+func (s *Symbol) count(err error) {
+	switch {
+	case isOutOfOrder(err):
+		s.state.OutOfOrder++
+	case isDuplicate(err):
+		s.state.Duplicates++
+	default:
+		s.state.Malformed++
+	}
+	s.state.LastProblem = err.Error()
+}
+
+// State returns the symbol's state as the UI shows it.
+func (s *Symbol) State() SymbolState {
+	st := s.state
+	if !s.lastPrice.IsZero() {
+		st.LastPrice = s.lastPrice.String()
+	}
+	if bid, ask, ok := s.book.Best(); ok {
+		st.Bid, st.Ask = bid.Price.String(), ask.Price.String()
+	}
+	bids, asks := s.book.Depth(0)
+	st.BookLevels = len(bids) + len(asks)
+	st.BookSynced = s.book.Synced()
+	st.Candle = s.lastCandle
+	st.Features = s.lastFeature
+	st.Closes = append([]string(nil), s.closes...)
+	return st
+}
+
+// symbolActor is the Hollywood actor around a Symbol.
+type symbolActor struct {
+	venue, symbol string
+	opts          SymbolOptions
+	credits       chan struct{} // one token per MarketData batch in the mailbox (see Graph.Dispatch)
+	restarts      int
+	sym           *Symbol
+	lastSeq       uint64
+	lastObserved  time.Time
+	publishFeat   func(*streams.Feature)
+}
+
+type panicNow struct{} // test hook: makes the actor panic, to exercise supervision
+
+// newSymbolActor returns the producer of a symbol actor. Hollywood calls it again after a
+// panic; the new instance then rebuilds its state from the log.
+func newSymbolActor(venue, symbol string, opts SymbolOptions, credits chan struct{}) actor.Producer {
+	starts := 0
+	return func() actor.Receiver {
+		starts++
+		return &symbolActor{venue: venue, symbol: symbol, opts: opts, credits: credits, restarts: starts - 1}
+	}
+}
+
+func (a *symbolActor) Receive(c *actor.Context) {
+	switch msg := c.Message().(type) {
+	case actor.Started:
+		a.start()
+	case MarketData:
+		a.apply(msg.Events)
+		select {
+		case <-a.credits:
+		default:
+		}
+	case panicNow:
+		panic("symbol actor " + a.symbol + ": panic requested")
+	case actor.Stopped:
+		a.observe(true)
+	}
+}
+
+func (a *symbolActor) start() {
+	sym, err := NewSymbol(a.venue, a.symbol)
+	if err != nil {
+		panic(err) // only an invalid interval list, a programming error
+	}
+	a.sym = sym
+	a.sym.state.Restarts = a.restarts
+	a.publishFeat = func(f *streams.Feature) {}
+	if a.restarts > 0 && a.opts.Log != nil {
+		a.rebuild()
+	}
+	if a.opts.Publish != nil {
+		a.publishFeat = func(f *streams.Feature) { a.opts.Publish(f) }
+	}
+	a.observe(true)
+}
+
+// rebuild re-applies this symbol's events from the MD stream, up to its end when the rebuild
+// starts; later events come through the mailbox and are skipped if already applied. An
+// event whose application panics (the likely cause of the restart) is counted and skipped.
+func (a *symbolActor) rebuild() {
+	logger := a.logger()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	filter := "md." + strings.ToLower(a.venue) + "." + strings.ToLower(a.symbol) + ".>"
+	cons, err := a.opts.Log.OrderedConsumer(ctx, streams.StreamMarketData, jetstream.OrderedConsumerConfig{FilterSubjects: []string{filter}})
+	if err != nil {
+		logger.Error("rebuild: cannot read the log; continuing from an empty state", "symbol", a.symbol, "err", err)
+		return
+	}
+	for {
+		batch, err := cons.Fetch(512, jetstream.FetchMaxWait(time.Second))
+		if err != nil {
+			logger.Error("rebuild: reading the log", "symbol", a.symbol, "err", err)
+			return
+		}
+		n, pending := 0, uint64(0)
+		for msg := range batch.Messages() {
+			n++
+			meta, err := msg.Metadata()
+			if err != nil {
+				continue
+			}
+			pending = meta.NumPending
+			ev, err := streams.Decode(msg.Subject(), msg.Headers(), msg.Data())
+			if err != nil {
+				a.sym.count(err)
+				continue
+			}
+			a.safeApply(Sequenced{Seq: meta.Sequence.Stream, Event: ev})
+			a.sym.state.Rebuilt++
+		}
+		if n == 0 || pending == 0 {
+			break
+		}
+	}
+	a.sym.state.LastSeq = a.lastSeq
+	logger.Info("symbol actor rebuilt from the log", "symbol", a.symbol, "events", a.sym.state.Rebuilt, "last_seq", a.lastSeq)
+}
+
+func (a *symbolActor) safeApply(ev Sequenced) {
+	defer func() {
+		if r := recover(); r != nil {
+			a.sym.count(fmt.Errorf("%w: applying %s: %v", ErrPoisonEvent, ev.Event.ID(), r))
+		}
+	}()
+	a.lastSeq = ev.Seq
+	_ = a.sym.Apply(ev.Event, a.publishFeat)
+}
+
+func (a *symbolActor) apply(events []Sequenced) {
+	for _, ev := range events {
+		if ev.Seq != 0 && ev.Seq <= a.lastSeq {
+			continue // already applied (rebuild after a restart)
+		}
+		if ev.Seq != 0 {
+			a.lastSeq = ev.Seq
+		}
+		_ = a.sym.Apply(ev.Event, a.publishFeat)
+	}
+	a.sym.state.LastSeq = a.lastSeq
+	a.observe(false)
+}
+
+func (a *symbolActor) observe(force bool) {
+	if a.opts.Observe == nil || a.sym == nil {
+		return
+	}
+	now := time.Now()
+	if !force && now.Sub(a.lastObserved) < a.opts.ObserveEvery {
+		return
+	}
+	a.lastObserved = now
+	a.opts.Observe(SymbolTopic(a.venue, a.symbol), a.sym.State())
+}
+
+func (a *symbolActor) logger() *slog.Logger {
+	if a.opts.Logger != nil {
+		return a.opts.Logger
+	}
+	return slog.Default()
+}
+
+// SymbolTopic is the UI topic of a symbol's state.
+func SymbolTopic(venue, symbol string) string { return "symbol/" + venue + "/" + symbol }

@@ -1,0 +1,157 @@
+package benchmarks
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/nats-io/nats.go"
+
+	"github.com/synapse-trading/synapse/streams"
+)
+
+// IngestOptions configure the ingest scenario.
+type IngestOptions struct {
+	// Events is how many market-data events to ingest (default 300,000): the bundled real
+	// recordings, repeated on renamed symbols until there are enough.
+	Events int
+	// Rounds alternates baseline and figure this many times and keeps the best of each
+	// (default 2), so a slow first run (cold page cache) does not decide the ratio.
+	Rounds int
+}
+
+// Ingest measures durable ingest (encode, deduplicating Nats-Msg-Id, PublishAsync into the
+// JetStream file store, every ack awaited) against raw PublishAsync of the same payloads,
+// already encoded and without IDs, into an identical fresh store, in the same run.
+func Ingest(ctx context.Context, opts IngestOptions) (Result, error) {
+	if opts.Events <= 0 {
+		opts.Events = 300_000
+	}
+	if opts.Rounds <= 0 {
+		opts.Rounds = 2
+	}
+	src, err := loadRecordings("")
+	if err != nil {
+		return Result{}, err
+	}
+	events := make([]streams.Event, 0, opts.Events)
+	for copyN := 0; len(events) < opts.Events; copyN++ {
+		for _, ev := range src {
+			if len(events) == opts.Events {
+				break
+			}
+			events = append(events, renamed(ev, copyN))
+		}
+	}
+	var best, bestRaw float64
+	for r := 0; r < opts.Rounds; r++ {
+		raw, err := rawPublish(ctx, events)
+		if err != nil {
+			return Result{}, err
+		}
+		fig, err := durableIngest(ctx, events)
+		if err != nil {
+			return Result{}, err
+		}
+		bestRaw, best = max(bestRaw, raw), max(best, fig)
+	}
+	ratio := best / bestRaw
+	return Result{
+		Scenario: "ingest", Time: time.Now().UTC(),
+		Figure:   Measure{Name: "durable ingest (encode + dedup ID + file store)", Value: best, Unit: "events/s"},
+		Baseline: Measure{Name: "raw PublishAsync, pre-encoded", Value: bestRaw, Unit: "msgs/s"},
+		Ratio:    ratio, Goal: "≥ 80% of raw PublishAsync", Met: ratio >= 0.8,
+		Extra:   map[string]float64{"events": float64(len(events))},
+		Machine: ThisMachine(),
+	}, nil
+}
+
+func durableIngest(ctx context.Context, events []streams.Event) (float64, error) {
+	dir, err := os.MkdirTemp("", "synapse-bench-ingest-")
+	if err != nil {
+		return 0, err
+	}
+	defer os.RemoveAll(dir)
+	l, err := streams.Open(ctx, streams.Options{DataDir: dir})
+	if err != nil {
+		return 0, err
+	}
+	defer l.Close()
+	start := time.Now()
+	for _, ev := range events {
+		if err := l.Publish(ctx, ev); err != nil {
+			return 0, err
+		}
+	}
+	if err := l.Flush(ctx); err != nil {
+		return 0, err
+	}
+	rate := float64(len(events)) / time.Since(start).Seconds()
+	if st := l.Stats(); st.Duplicates > 0 || st.Failed > 0 {
+		return 0, fmt.Errorf("ingest benchmark: %d duplicates, %d failures (events must be unique)", st.Duplicates, st.Failed)
+	}
+	return rate, nil
+}
+
+func rawPublish(ctx context.Context, events []streams.Event) (float64, error) {
+	dir, err := os.MkdirTemp("", "synapse-bench-raw-")
+	if err != nil {
+		return 0, err
+	}
+	defer os.RemoveAll(dir)
+	l, err := streams.Open(ctx, streams.Options{DataDir: dir})
+	if err != nil {
+		return 0, err
+	}
+	defer l.Close()
+	msgs := make([]*nats.Msg, len(events))
+	for i, ev := range events {
+		m, err := streams.Encode(ev)
+		if err != nil {
+			return 0, err
+		}
+		msgs[i] = &nats.Msg{Subject: m.Subject, Data: m.Data}
+	}
+	start := time.Now()
+	for _, m := range msgs {
+		if err := l.PublishMsg(ctx, m); err != nil {
+			return 0, err
+		}
+	}
+	if err := l.Flush(ctx); err != nil {
+		return 0, err
+	}
+	return float64(len(msgs)) / time.Since(start).Seconds(), nil
+}
+
+// renamed returns ev on symbol <symbol><n> (n = 0 keeps it), so copies have distinct IDs.
+func renamed(ev streams.Event, n int) streams.Event {
+	if n == 0 {
+		return ev
+	}
+	suffix := fmt.Sprint(n)
+	switch e := ev.(type) {
+	case *streams.Kline:
+		c := *e
+		c.Symbol += suffix
+		return &c
+	case *streams.Trade:
+		c := *e
+		c.Symbol += suffix
+		return &c
+	case *streams.Depth:
+		c := *e
+		c.Symbol += suffix
+		return &c
+	case *streams.Snapshot:
+		c := *e
+		c.Symbol += suffix
+		return &c
+	case *streams.Ticker:
+		c := *e
+		c.Symbol += suffix
+		return &c
+	}
+	return ev
+}

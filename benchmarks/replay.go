@@ -1,0 +1,135 @@
+package benchmarks
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/anthdm/hollywood/actor"
+
+	"github.com/synapse-trading/synapse/actors"
+	"github.com/synapse-trading/synapse/streams"
+)
+
+// ReplayOptions configure the replay scenario.
+type ReplayOptions struct {
+	// Klines is how many 1m klines to push through the symbol actors (default 1,000,000):
+	// the bundled real series are copied onto as many symbols as that takes.
+	Klines int
+	// Batch is the klines per MarketData message (default 512).
+	Batch int
+}
+
+// Replay measures klines/s through the symbol actors with every indicator, roll-up and
+// feature, against the raw Hollywood send rate of as many messages to no-op actors.
+func Replay(ctx context.Context, opts ReplayOptions) (Result, error) {
+	if opts.Klines <= 0 {
+		opts.Klines = 1_000_000
+	}
+	if opts.Batch <= 0 {
+		opts.Batch = 512
+	}
+	series, err := klineSeries()
+	if err != nil {
+		return Result{}, err
+	}
+	// Copies of the real series on symbols SYM0, SYM1, ... until there are enough klines.
+	var symbols [][]*streams.Kline
+	total := 0
+	for i := 0; total < opts.Klines; i++ {
+		src := series[i%len(series)]
+		n := min(len(src), opts.Klines-total)
+		cp := make([]*streams.Kline, n)
+		for j := range cp {
+			k := *src[j]
+			k.Symbol = fmt.Sprintf("%s%d", k.Symbol, i)
+			cp[j] = &k
+		}
+		symbols = append(symbols, cp)
+		total += n
+	}
+	// Interleave them in batches, as a merged replay would deliver them.
+	var batches [][]actors.Sequenced
+	for off := 0; ; off += opts.Batch {
+		any := false
+		for _, s := range symbols {
+			if off >= len(s) {
+				continue
+			}
+			any = true
+			end := min(off+opts.Batch, len(s))
+			b := make([]actors.Sequenced, 0, end-off)
+			for _, k := range s[off:end] {
+				b = append(b, actors.Sequenced{Event: k})
+			}
+			batches = append(batches, b)
+		}
+		if !any {
+			break
+		}
+	}
+
+	baseline := rawSendRate(total, len(symbols))
+
+	g, err := actors.NewGraph(actors.SymbolOptions{})
+	if err != nil {
+		return Result{}, err
+	}
+	defer g.Stop()
+	start := time.Now()
+	for _, b := range batches {
+		if err := g.Dispatch(ctx, b); err != nil {
+			return Result{}, err
+		}
+	}
+	if err := g.Drain(ctx); err != nil {
+		return Result{}, err
+	}
+	elapsed := time.Since(start)
+	rate := float64(total) / elapsed.Seconds()
+	return Result{
+		Scenario: "replay", Time: time.Now().UTC(),
+		Figure:   Measure{Name: "klines through symbol actors, all indicators", Value: rate, Unit: "klines/s"},
+		Baseline: Measure{Name: "raw Hollywood send", Value: baseline, Unit: "msgs/s"},
+		Ratio:    rate / baseline,
+		Goal:     "≥ 1,000,000 klines/s", Met: rate >= 1e6,
+		Extra:    map[string]float64{"klines": float64(total), "symbols": float64(len(symbols))},
+		Machine:  ThisMachine(),
+	}, nil
+}
+
+// rawSendRate sends n empty messages, round-robin, to `actors` Hollywood actors that only
+// count them, and returns messages/s from the first send to the last receive.
+func rawSendRate(n, actorCount int) float64 {
+	e, _ := actor.NewEngine(actor.NewEngineConfig())
+	var wg sync.WaitGroup
+	wg.Add(actorCount)
+	per := n / actorCount
+	pids := make([]*actor.PID, actorCount)
+	for i := range pids {
+		want := per
+		if i < n%actorCount {
+			want++
+		}
+		got := 0
+		pids[i] = e.SpawnFunc(func(c *actor.Context) {
+			if _, ok := c.Message().(struct{}); ok {
+				got++
+				if got == want {
+					wg.Done()
+				}
+			}
+		}, "raw", actor.WithID(fmt.Sprint(i)))
+	}
+	start := time.Now()
+	for i := 0; i < n; i++ {
+		e.Send(pids[i%actorCount], struct{}{})
+	}
+	wg.Wait()
+	rate := float64(n) / time.Since(start).Seconds()
+	for _, p := range pids {
+		<-e.Poison(p).Done()
+	}
+	return rate
+}

@@ -1,0 +1,71 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/synapse-trading/synapse/streams"
+)
+
+// Config is the file given with --config (YAML). Flags override it; the environment supplies
+// secrets. Every field has a sensible default, so no file is needed.
+type Config struct {
+	DataDir string `yaml:"data_dir"` // JetStream store of the embedded server (default ./data)
+	HTTP    string `yaml:"http"`     // UI and API address (default 127.0.0.1:8080)
+	NATS    struct {
+		Listen string             `yaml:"listen"` // TCP listener for bots, off by default
+		URL    string             `yaml:"url"`    // external NATS instead of the embedded one
+		Reader streams.Credential `yaml:"reader"` // read-only bot credential
+		Trader streams.Credential `yaml:"trader"` // bot credential that may send commands
+	} `yaml:"nats"`
+	Replay []string `yaml:"replay"` // recorded files to replay; default: the bundled recordings
+	Speed  string   `yaml:"speed"`  // replay speed: 1 (real time), 60, max (default 60)
+	Live   struct {
+		Enabled bool     `yaml:"enabled"`
+		Venue   string   `yaml:"venue"`   // binance (spot, default) or binance-um (USDⓈ-M futures)
+		Symbols []string `yaml:"symbols"` // e.g. [BTCUSDT, ETHUSDT]
+		RESTURL string   `yaml:"rest_url"`
+		WSURL   string   `yaml:"ws_url"`
+	} `yaml:"live"`
+}
+
+func defaultConfig() Config {
+	var c Config
+	c.DataDir = "./data"
+	c.HTTP = "127.0.0.1:8080"
+	c.Speed = "60"
+	c.Live.Symbols = []string{"BTCUSDT", "ETHUSDT"}
+	return c
+}
+
+// loadConfig reads path (if any) over the defaults, then the environment's secrets.
+func loadConfig(path string) (Config, error) {
+	c := defaultConfig()
+	if path != "" {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return c, fmt.Errorf("reading config: %w", err)
+		}
+		dec := yaml.NewDecoder(strings.NewReader(string(data)))
+		dec.KnownFields(true)
+		if err := dec.Decode(&c); err != nil {
+			return c, fmt.Errorf("config %s: %w (see README.md, Configuration)", path, err)
+		}
+	}
+	if v := os.Getenv("SYNAPSE_NATS_READER_USER"); v != "" {
+		c.NATS.Reader.User = v
+	}
+	if v := os.Getenv("SYNAPSE_NATS_READER_PASSWORD"); v != "" {
+		c.NATS.Reader.Password = v
+	}
+	if v := os.Getenv("SYNAPSE_NATS_TRADER_USER"); v != "" {
+		c.NATS.Trader.User = v
+	}
+	if v := os.Getenv("SYNAPSE_NATS_TRADER_PASSWORD"); v != "" {
+		c.NATS.Trader.Password = v
+	}
+	return c, nil
+}

@@ -1,0 +1,31 @@
+package main
+
+import (
+	"context"
+	"log/slog"
+
+	"github.com/synapse-trading/synapse/streams"
+	"github.com/synapse-trading/synapse/streams/binance"
+)
+
+// runLive streams Binance market data for the configured symbols onto the log until ctx ends.
+func runLive(ctx context.Context, cfg Config, log *streams.Log, logger *slog.Logger) error {
+	opts := binance.DefaultOptions()
+	if cfg.Live.Venue != "" {
+		opts.Venue = cfg.Live.Venue
+	}
+	opts.Symbols = cfg.Live.Symbols
+	opts.RESTURL = cfg.Live.RESTURL
+	opts.WebsocketURL = cfg.Live.WSURL
+	opts.Logger = logger
+	feed, err := binance.New(opts, func(ev streams.Event) {
+		if err := log.Publish(ctx, ev); err != nil && ctx.Err() == nil {
+			logger.Error("putting live market data on the log", "subject", ev.Subject(), "err", err)
+		}
+	})
+	if err != nil {
+		return err
+	}
+	logger.Info("live Binance feed starting", "venue", opts.Venue, "symbols", opts.Symbols)
+	return feed.Run(ctx)
+}

@@ -1,0 +1,150 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/schollz/progressbar/v3"
+
+	"github.com/synapse-trading/synapse/streams"
+	"github.com/synapse-trading/synapse/streams/replay"
+)
+
+// logFlags are the flags of every command that opens the log.
+type logFlags struct {
+	dataDir, natsURL string
+}
+
+func (l *logFlags) register(fs interface {
+	StringVar(*string, string, string, string)
+}) {
+	fs.StringVar(&l.dataDir, "data-dir", "./data", "JetStream store of the embedded NATS server")
+	fs.StringVar(&l.natsURL, "nats-url", "", "use this NATS server (e.g. a running engine's --nats-listen, nats://user:pass@127.0.0.1:4223) instead of the data dir")
+}
+
+func (l *logFlags) open(ctx context.Context, logger *slog.Logger) (*streams.Log, error) {
+	return streams.Open(ctx, streams.Options{DataDir: l.dataDir, URL: l.natsURL, Logger: logger})
+}
+
+// signalContext ends on SIGINT or SIGTERM.
+func signalContext() (context.Context, context.CancelFunc) {
+	return signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+}
+
+func cmdTail(args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("tail", stderr)
+	var lf logFlags
+	lf.register(fs)
+	from := fs.Uint64("from-seq", 0, "start at this stream sequence (default: the beginning)")
+	follow := fs.Bool("follow", false, "keep printing new events until interrupted")
+	limit := fs.Int("limit", 0, "stop after this many events (0: no limit)")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: synapse tail SUBJECT [flags]   e.g. synapse tail 'md.binance.btcusdt.>' --from-seq 100")
+		fs.PrintDefaults()
+	}
+	pos, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		fs.Usage()
+		return fmt.Errorf("%w: name one subject, e.g. 'md.>'", errUsage)
+	}
+	ctx, cancel := signalContext()
+	defer cancel()
+	l, err := lf.open(ctx, quietLogger(stderr))
+	if err != nil {
+		return err
+	}
+	defer l.Close()
+	_, err = streams.Tail(ctx, l.JS, pos[0], streams.TailOptions{FromSeq: *from, Follow: *follow, Limit: *limit}, stdout)
+	if errors.Is(err, context.Canceled) {
+		return nil
+	}
+	return err
+}
+
+func cmdIngest(args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("ingest", stderr)
+	var lf logFlags
+	lf.register(fs)
+	var files listFlag
+	fs.Var(&files, "data", "market data file(s) to load (also accepted as arguments)")
+	quiet := fs.Bool("quiet", false, "no progress bar")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: synapse ingest FILE... [flags]   loads kline CSVs and websocket captures into the log")
+		fs.PrintDefaults()
+	}
+	pos, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	files = append(files, pos...)
+	if len(files) == 0 {
+		fs.Usage()
+		return fmt.Errorf("%w: name at least one file", errUsage)
+	}
+	ctx, cancel := signalContext()
+	defer cancel()
+	logger := quietLogger(stderr)
+	rp, err := replay.Open(files, replay.Options{})
+	if err != nil {
+		return err
+	}
+	defer rp.Close()
+	l, err := lf.open(ctx, logger)
+	if err != nil {
+		return err
+	}
+	defer l.Close()
+
+	bar := progressbar.NewOptions64(rp.Size(),
+		progressbar.OptionSetWriter(stderr), progressbar.OptionSetDescription("ingesting"),
+		progressbar.OptionShowBytes(true), progressbar.OptionThrottle(200*time.Millisecond),
+		progressbar.OptionShowCount(), progressbar.OptionSetVisibility(!*quiet), progressbar.OptionClearOnFinish())
+	start := time.Now()
+	n := 0
+	for {
+		rec, err := rp.Next(ctx)
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return err
+		}
+		if err := l.Publish(ctx, rec.Event); err != nil {
+			return err
+		}
+		n++
+		if n%4096 == 0 {
+			_ = bar.Set64(rp.Consumed())
+		}
+	}
+	if err := l.Flush(ctx); err != nil {
+		return err
+	}
+	_ = bar.Finish()
+	st := rp.Stats()
+	ps := l.Stats()
+	fmt.Fprintf(stdout, "ingested %d events from %d file(s) in %s: %d new on the log, %d already there (deduplicated); skipped %d malformed, %d out of order, %d duplicate\n",
+		n, len(files), time.Since(start).Round(time.Millisecond), ps.Published-ps.Duplicates, ps.Duplicates,
+		st.Total.Malformed, st.Total.OutOfOrder, st.Total.Duplicates)
+	for _, f := range st.Files {
+		for _, e := range f.LastErrors {
+			fmt.Fprintf(stderr, "  %s\n", e)
+		}
+	}
+	return nil
+}
+
+// quietLogger logs warnings and errors only, as text on stderr.
+func quietLogger(stderr io.Writer) *slog.Logger {
+	return slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+}

@@ -1,0 +1,198 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/synapse-trading/synapse/actors"
+	"github.com/synapse-trading/synapse/streams"
+	"github.com/synapse-trading/synapse/streams/recordings"
+	"github.com/synapse-trading/synapse/streams/replay"
+	"github.com/synapse-trading/synapse/web"
+)
+
+func cmdRun(args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("run", stderr)
+	configPath := fs.String("config", "", "YAML config file (see README.md, Configuration)")
+	dataDir := fs.String("data-dir", "", "JetStream store of the embedded NATS server (default ./data)")
+	var files listFlag
+	fs.Var(&files, "replay", "recorded market data to replay (kline CSVs, websocket captures; default: the bundled recordings)")
+	speed := fs.String("speed", "", "replay speed: 1 is real time, 60 is sixty times faster, max is as fast as possible (default 60)")
+	live := fs.Bool("live", false, "stream live market data from Binance instead of replaying")
+	var symbols listFlag
+	fs.Var(&symbols, "symbols", "with --live: symbols to stream, e.g. BTCUSDT,ETHUSDT (default from the config: BTCUSDT,ETHUSDT)")
+	httpAddr := fs.String("http", "", "UI and API address (default 127.0.0.1:8080)")
+	natsListen := fs.String("nats-listen", "", "open a TCP listener for bots on HOST:PORT (needs SYNAPSE_NATS_READER_PASSWORD and SYNAPSE_NATS_TRADER_PASSWORD)")
+	natsURL := fs.String("nats-url", "", "use an existing NATS server or cluster instead of the embedded one")
+	_ = fs.String("database-url", "", "Postgres read model (not in this build yet)")
+	pos, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	files = append(files, pos...)
+	cfg, err := loadConfig(*configPath)
+	if err != nil {
+		return err
+	}
+	override := func(dst *string, v string) {
+		if v != "" {
+			*dst = v
+		}
+	}
+	override(&cfg.DataDir, *dataDir)
+	override(&cfg.HTTP, *httpAddr)
+	override(&cfg.Speed, *speed)
+	override(&cfg.NATS.Listen, *natsListen)
+	override(&cfg.NATS.URL, *natsURL)
+	if len(files) > 0 {
+		cfg.Replay = files
+	}
+	if *live {
+		cfg.Live.Enabled = true
+	}
+	if len(symbols) > 0 {
+		cfg.Live.Symbols = symbols
+	}
+	sp, err := replay.ParseSpeed(cfg.Speed)
+	if err != nil {
+		return fmt.Errorf("%w: --speed: %v", errUsage, err)
+	}
+
+	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	ctx, cancel := signalContext()
+	defer cancel()
+
+	// Open everything that can fail on bad configuration before starting anything else.
+	var rp *replay.Replay
+	if !cfg.Live.Enabled {
+		if len(cfg.Replay) > 0 {
+			rp, err = replay.Open(cfg.Replay, replay.Options{Speed: sp})
+		} else {
+			rp, err = replay.OpenFS(recordings.FS(), recordings.Names(), replay.Options{Speed: sp})
+		}
+		if err != nil {
+			return err
+		}
+		defer rp.Close()
+	}
+	hub := web.NewHub()
+	gw := web.New(hub, web.Options{Addr: cfg.HTTP, Logger: logger})
+	if err := gw.Listen(); err != nil {
+		return err
+	}
+	log, err := streams.Open(ctx, streams.Options{DataDir: cfg.DataDir, Listen: cfg.NATS.Listen, URL: cfg.NATS.URL,
+		Reader: cfg.NATS.Reader, Trader: cfg.NATS.Trader, Logger: logger})
+	if err != nil {
+		return err
+	}
+	defer log.Close()
+
+	var publishErrs sync.Map
+	graph, err := actors.NewGraph(actors.SymbolOptions{
+		Publish: func(ev streams.Event) {
+			if err := log.Publish(ctx, ev); err != nil && ctx.Err() == nil {
+				if _, seen := publishErrs.LoadOrStore(err.Error(), true); !seen {
+					logger.Error("publishing a feature", "err", err)
+				}
+			}
+		},
+		Observe: func(topic string, state any) { _ = hub.Set(topic, state) },
+		Log:     log.JS,
+		Logger:  logger,
+	})
+	if err != nil {
+		return err
+	}
+	gw.HandleQuery("symbols", func(*http.Request) (any, error) { return graph.Symbols(), nil })
+
+	var wg sync.WaitGroup
+	errs := make(chan error, 3)
+	wg.Add(2)
+	go func() { defer wg.Done(); errs <- gw.Serve(ctx) }()
+	go func() { defer wg.Done(); errs <- graph.ConsumeLog(ctx, log.JS) }()
+
+	fmt.Fprintf(stdout, "synapse is running\n  UI:        http://%s\n  data dir:  %s\n", gw.Addr(), cfg.DataDir)
+	if u := log.ClientURL(); u != "" {
+		fmt.Fprintf(stdout, "  bots:      %s (reader/trader credentials from the environment or config)\n", u)
+	}
+	feedDone := make(chan struct{})
+	go func() {
+		defer close(feedDone)
+		var err error
+		if cfg.Live.Enabled {
+			err = runLive(ctx, cfg, log, logger)
+		} else {
+			fmt.Fprintf(stdout, "  replaying: %d file(s) at speed %s\n", len(rp.Stats().Files), cfg.Speed)
+			err = runReplay(ctx, rp, log, hub, logger)
+		}
+		if err != nil && ctx.Err() == nil {
+			errs <- err
+		}
+	}()
+	go reportEngine(ctx, hub, log, graph)
+
+	select {
+	case <-ctx.Done():
+	case err = <-errs:
+		cancel()
+	}
+	<-feedDone
+	graph.Stop()
+	wg.Wait()
+	if err != nil && !errors.Is(err, context.Canceled) {
+		return err
+	}
+	fmt.Fprintln(stdout, "synapse stopped")
+	return nil
+}
+
+// runReplay puts the replayed events on the log; the graph reads them back from it.
+func runReplay(ctx context.Context, rp *replay.Replay, log *streams.Log, hub *web.Hub, logger *slog.Logger) error {
+	start := time.Now()
+	for {
+		rec, err := rp.Next(ctx)
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return err
+		}
+		if err := log.Publish(ctx, rec.Event); err != nil {
+			return err
+		}
+	}
+	if err := log.Flush(ctx); err != nil {
+		return err
+	}
+	st := rp.Stats().Total
+	logger.Info("replay finished; the engine keeps serving (Ctrl-C stops it)", "events", st.Records, "took", time.Since(start).Round(time.Millisecond),
+		"malformed", st.Malformed, "out_of_order", st.OutOfOrder, "duplicates", st.Duplicates)
+	return nil
+}
+
+// EngineState is the UI's "engine" topic.
+type EngineState struct {
+	EventTime int64                `json:"event_time"`
+	Log       streams.PublishStats `json:"log"`
+	Graph     actors.GraphStats    `json:"graph"`
+}
+
+func reportEngine(ctx context.Context, hub *web.Hub, log *streams.Log, graph *actors.Graph) {
+	t := time.NewTicker(500 * time.Millisecond)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			gs := graph.Stats()
+			_ = hub.Set("engine", EngineState{EventTime: gs.EventTime, Log: log.Stats(), Graph: gs})
+		}
+	}
+}

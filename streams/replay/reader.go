@@ -1,0 +1,524 @@
+package replay
+
+import (
+	"bufio"
+	"bytes"
+	"compress/gzip"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"strings"
+	"sync/atomic"
+
+	"github.com/synapse-trading/synapse/streams"
+)
+
+// MaxLineBytes is the longest line a Reader accepts (a 1000-level depth snapshot is about
+// 60 KB). A longer line is skipped and counted as malformed.
+const MaxLineBytes = 16 << 20
+
+// maxLastErrors is how many malformed-line messages a Reader keeps.
+const maxLastErrors = 5
+
+// lookaheadLines is how many capture lines a Reader reads ahead to find the venue and the
+// symbol before it decodes the first frame.
+const lookaheadLines = 1000
+
+// Record is one event read from a recording.
+type Record struct {
+	// At is when the event became known, in epoch ns: the capture's receive time for a
+	// websocket frame, the close time for a kline. Replays are ordered on it.
+	At     int64
+	Event  streams.Event
+	Source string // the file the event came from, as named to Open
+	Line   int    // its 1-based line in that file
+}
+
+// ReaderOptions override what a Reader would otherwise detect. Empty fields detect.
+type ReaderOptions struct {
+	Venue    string // VenueSpot or VenueFutures: the venue of every event
+	Symbol   string // the symbol of every event (default: from the file name, or the frames)
+	Interval string // the kline interval (default: from the file name, or the candle span)
+}
+
+// Format names the two kinds of recording.
+type Format string
+
+// The recording formats.
+const (
+	FormatKlines  Format = "klines"  // a Binance kline CSV
+	FormatCapture Format = "capture" // a websocket capture, "<recv_ns> <json>" a line
+)
+
+// FileStats counts what a Reader (or a Replay, per file) did with one file.
+type FileStats struct {
+	Source     string
+	Format     Format
+	Venue      string   // the venue detected or given; "" until it is settled
+	Records    int64    // events delivered
+	Malformed  int64    // lines skipped because they could not be decoded (or read)
+	OutOfOrder int64    // events dropped because their time or sequence went backwards
+	Duplicates int64    // events dropped because their ID was already seen
+	LastErrors []string // the last few malformed-line messages, "file:line: problem"
+}
+
+// Reader reads one recording file as Records. Bad lines are skipped and counted (see
+// Stats); duplicate and out-of-order events are dropped and counted.
+type Reader struct {
+	name   string
+	opts   ReaderOptions
+	hints  nameHints
+	format Format
+	lines  *lineReader
+	closer io.Closer // the gzip reader and/or the file this Reader opened; may be nil
+	guard  *Guard    // nil when a Replay checks order across files instead
+	input  *countingReader
+	size   int64 // bytes in the file as stored; 0 if unknown
+
+	venue  string // settled venue ("" until settled)
+	symbol string // settled symbol for capture snapshots (may stay "")
+
+	// kline files
+	sawHeader bool
+	interval  string
+
+	// capture files: lines read ahead while settling the venue
+	pending []pendingLine
+
+	stats FileStats
+}
+
+type pendingLine struct {
+	n    int
+	line []byte
+	err  error
+}
+
+// OpenFile opens a recording file; see NewReader.
+func OpenFile(path string, opts ReaderOptions) (*Reader, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("open recording: %w", err)
+	}
+	r, err := newReader(f, path, opts, f)
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	return r, nil
+}
+
+// OpenFileFS opens the recording name in fsys (such as recordings.FS()); see NewReader.
+func OpenFileFS(fsys fs.FS, name string, opts ReaderOptions) (*Reader, error) {
+	f, err := fsys.Open(name)
+	if err != nil {
+		return nil, fmt.Errorf("open recording: %w", err)
+	}
+	r, err := newReader(f, name, opts, f)
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	return r, nil
+}
+
+// NewReader reads the recording in src, gzipped or not (told by the gzip magic bytes).
+// name is used in messages and, unless opts say otherwise, for the symbol and interval
+// ("BTCUSDT-1m-2022-09-05.csv.gz"). The format is told from the content. Close does not
+// close src.
+func NewReader(src io.Reader, name string, opts ReaderOptions) (*Reader, error) {
+	return newReader(src, name, opts, nil)
+}
+
+func newReader(src io.Reader, name string, opts ReaderOptions, owned io.Closer) (*Reader, error) {
+	var size int64
+	if st, ok := src.(interface{ Stat() (fs.FileInfo, error) }); ok {
+		if info, err := st.Stat(); err == nil {
+			size = info.Size()
+		}
+	}
+	input := &countingReader{r: src}
+	br := newBufioReader(input)
+	closer := owned
+	if magic, _ := br.Peek(2); len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
+		zr, err := gzip.NewReader(br)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w: bad gzip header: %v", name, ErrTruncated, err)
+		}
+		br = newBufioReader(zr)
+		closer = closers{zr, owned}
+	}
+	format, err := detectFormat(br, name)
+	if err != nil {
+		return nil, err
+	}
+	r := &Reader{
+		name:   name,
+		opts:   opts,
+		hints:  hintsFromName(name),
+		format: format,
+		lines:  &lineReader{br: br},
+		closer: closer,
+		guard:  NewGuard(),
+		input:  input,
+		size:   size,
+		stats:  FileStats{Source: name, Format: format},
+	}
+	if format == FormatKlines && opts.Symbol == "" && r.hints.Symbol == "" {
+		return nil, fmt.Errorf("%s: %w: the file name does not start with a symbol (BTCUSDT-1m-...); give one in the options", name, ErrNoSymbol)
+	}
+	return r, nil
+}
+
+// newBufioReader buffers enough to detect the format from the first lines.
+func newBufioReader(r io.Reader) *bufio.Reader { return bufio.NewReaderSize(r, 64<<10) }
+
+// countingReader counts the bytes read through it.
+type countingReader struct {
+	r io.Reader
+	n atomic.Int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n.Add(int64(n))
+	return n, err
+}
+
+// closers closes a gzip reader and then the file under it.
+type closers struct {
+	zr   io.Closer
+	file io.Closer
+}
+
+func (c closers) Close() error {
+	err := c.zr.Close()
+	if c.file != nil {
+		err = errors.Join(err, c.file.Close())
+	}
+	return err
+}
+
+// Size is the size of the file in bytes as stored (compressed, if it is gzipped), or 0
+// when unknown (a NewReader source with no Stat method). With Consumed it drives a
+// progress bar.
+func (r *Reader) Size() int64 { return r.size }
+
+// Consumed is how many bytes of the stored file have been read so far, read-ahead
+// included. It is safe to call from any goroutine.
+func (r *Reader) Consumed() int64 { return r.input.n.Load() }
+
+// Format reports the file's format.
+func (r *Reader) Format() Format { return r.format }
+
+// Next returns the next event of the file, or io.EOF after the last one. It never returns
+// another error: bad lines are skipped and counted, and so are duplicate and out-of-order
+// events.
+func (r *Reader) Next() (Record, error) {
+	for {
+		rec, err := r.next()
+		if err != nil {
+			return Record{}, err
+		}
+		switch r.guard.Check(rec.Event) {
+		case Duplicate:
+			r.stats.Duplicates++
+		case OutOfOrder:
+			r.stats.OutOfOrder++
+		default:
+			r.stats.Records++
+			return rec, nil
+		}
+	}
+}
+
+// Stats reports what the Reader has done so far.
+func (r *Reader) Stats() FileStats {
+	s := r.stats
+	s.Venue = r.venue
+	s.LastErrors = append([]string(nil), r.stats.LastErrors...)
+	return s
+}
+
+// Close releases the file (and gzip reader) the Reader opened.
+func (r *Reader) Close() error {
+	if r.closer == nil {
+		return nil
+	}
+	err := r.closer.Close()
+	r.closer = nil
+	return err
+}
+
+// next decodes the next good line, without the order checks.
+func (r *Reader) next() (Record, error) {
+	if r.format == FormatKlines {
+		return r.nextKline()
+	}
+	return r.nextCapture()
+}
+
+// malformed counts a skipped line and keeps its message.
+func (r *Reader) malformed(line int, err error) {
+	r.stats.Malformed++
+	msg := (&LineError{File: r.name, Line: line, Err: err}).Error()
+	if len(r.stats.LastErrors) == maxLastErrors {
+		r.stats.LastErrors = append(r.stats.LastErrors[:0], r.stats.LastErrors[1:]...)
+	}
+	r.stats.LastErrors = append(r.stats.LastErrors, msg)
+}
+
+func (r *Reader) nextKline() (Record, error) {
+	for {
+		line, err := r.lines.next()
+		if err == io.EOF {
+			return Record{}, io.EOF
+		}
+		n := r.lines.n
+		if err != nil {
+			r.malformed(n, err)
+			continue
+		}
+		if len(bytes.TrimSpace(line)) == 0 {
+			continue // blank lines carry nothing
+		}
+		text := string(line)
+		if n == 1 && IsKlineHeader(text) {
+			r.sawHeader = true
+			continue
+		}
+		k := &streams.Kline{}
+		iso, err := DecodeKlineRow(text, k)
+		if err != nil {
+			r.malformed(n, err)
+			continue
+		}
+		if r.venue == "" {
+			r.settleKlineVenue(iso)
+		}
+		k.Venue = r.venue
+		k.Symbol = firstOf(r.opts.Symbol, r.hints.Symbol)
+		k.Interval = firstOf(r.opts.Interval, r.hints.Interval, r.interval)
+		if k.Interval == "" {
+			r.interval = intervalFromSpan(k.OpenTime, k.CloseTime)
+			k.Interval = r.interval
+		}
+		return Record{At: k.CloseTime * 1_000_000, Event: k, Source: r.name, Line: n}, nil
+	}
+}
+
+// settleKlineVenue: a Binance Vision header with epoch times means USDⓈ-M futures; no
+// header, or ISO times (the REST/pandas spot layout), means spot.
+func (r *Reader) settleKlineVenue(isoTimes bool) {
+	switch {
+	case r.opts.Venue != "":
+		r.venue = r.opts.Venue
+	case r.sawHeader && !isoTimes:
+		r.venue = VenueFutures
+	default:
+		r.venue = VenueSpot
+	}
+}
+
+func (r *Reader) nextCapture() (Record, error) {
+	if r.venue == "" {
+		r.settleCapture()
+	}
+	for {
+		n, line, err := r.nextCaptureLine()
+		if err == io.EOF {
+			return Record{}, io.EOF
+		}
+		if err != nil {
+			r.malformed(n, err)
+			continue
+		}
+		if len(bytes.TrimSpace(line)) == 0 {
+			continue
+		}
+		recvNs, frame, err := splitCaptureLine(line)
+		if err != nil {
+			r.malformed(n, err)
+			continue
+		}
+		ev, err := decodeFrame(r.venue, r.symbol, recvNs, frame)
+		if err != nil {
+			r.malformed(n, err)
+			continue
+		}
+		if r.opts.Symbol != "" {
+			setSymbol(ev, r.opts.Symbol)
+		}
+		return Record{At: recvNs, Event: ev, Source: r.name, Line: n}, nil
+	}
+}
+
+func (r *Reader) nextCaptureLine() (int, []byte, error) {
+	if len(r.pending) > 0 {
+		p := r.pending[0]
+		r.pending = r.pending[1:]
+		return p.n, p.line, p.err
+	}
+	line, err := r.lines.next()
+	return r.lines.n, line, err
+}
+
+// settleCapture reads ahead until a frame reveals the venue (and, for bare snapshots, the
+// symbol), keeping the lines read for nextCapture. The frames decide the venue; the file
+// name is the fallback, then spot. Options override both.
+func (r *Reader) settleCapture() {
+	venue, symbol := r.opts.Venue, firstOf(r.opts.Symbol, r.hints.Symbol)
+	for i := 0; i < lookaheadLines && (venue == "" || symbol == ""); i++ {
+		line, err := r.lines.next()
+		if err == io.EOF {
+			break
+		}
+		r.pending = append(r.pending, pendingLine{n: r.lines.n, line: bytes.Clone(line), err: err})
+		if err != nil {
+			continue
+		}
+		_, frame, err := splitCaptureLine(line)
+		if err != nil {
+			continue
+		}
+		var f frameFields
+		if f.parse(frame) != nil {
+			continue
+		}
+		kind, err := f.kind()
+		if err != nil {
+			continue
+		}
+		if venue == "" {
+			venue = f.venue(kind)
+		}
+		if symbol == "" && f.s != nil {
+			symbol, _ = jsonString(f.s)
+		}
+	}
+	r.venue = firstOf(venue, r.hints.Venue, VenueSpot)
+	r.symbol = symbol
+}
+
+// setSymbol overrides an event's symbol.
+func setSymbol(ev streams.Event, symbol string) {
+	switch e := ev.(type) {
+	case *streams.Trade:
+		e.Symbol = symbol
+	case *streams.Depth:
+		e.Symbol = symbol
+	case *streams.Snapshot:
+		e.Symbol = symbol
+	case *streams.Ticker:
+		e.Symbol = symbol
+	case *streams.Kline:
+		e.Symbol = symbol
+	}
+}
+
+func firstOf(values ...string) string {
+	for _, v := range values {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
+}
+
+// detectFormat tells a kline CSV from a websocket capture by the first lines: a capture
+// line starts "<digits> {", a kline row has 12 comma-separated columns. The file name's
+// extension (.csv, .txt) is the fallback. An empty file reads as a kline file with no rows.
+func detectFormat(br *bufio.Reader, name string) (Format, error) {
+	head, _ := br.Peek(br.Size())
+	if len(bytes.TrimSpace(head)) == 0 {
+		return FormatKlines, nil
+	}
+	for rest := head; len(rest) > 0; {
+		var line []byte
+		line, rest, _ = bytes.Cut(rest, []byte("\n"))
+		switch {
+		case looksLikeCapture(line):
+			return FormatCapture, nil
+		case bytes.Count(line, []byte(",")) == klineColumns-1:
+			return FormatKlines, nil
+		}
+	}
+	lower := strings.ToLower(name)
+	switch {
+	case strings.Contains(lower, ".csv"):
+		return FormatKlines, nil
+	case strings.Contains(lower, ".txt"):
+		return FormatCapture, nil
+	}
+	return "", fmt.Errorf("%s: %w: want a Binance kline CSV or a websocket capture (\"<recv_ns> <json>\" lines)", name, ErrUnknownFormat)
+}
+
+func looksLikeCapture(line []byte) bool {
+	i := 0
+	for i < len(line) && line[i] >= '0' && line[i] <= '9' {
+		i++
+	}
+	return i > 0 && i+1 < len(line) && line[i] == ' ' && line[i+1] == '{'
+}
+
+// lineReader reads lines of any length up to MaxLineBytes.
+type lineReader struct {
+	br   *bufio.Reader
+	n    int    // number of the line last returned
+	buf  []byte // holds a line longer than br's buffer
+	done bool   // the input has ended (or failed); next returns io.EOF
+}
+
+// next returns the next line without its line ending. The slice is valid until the next
+// call. It returns io.EOF at the end, and an error wrapping ErrTruncated when the input
+// cannot be read to its end (a truncated gzip file): that line is lost and the reader
+// then ends. A line longer than MaxLineBytes is skipped with ErrLineTooLong.
+func (l *lineReader) next() ([]byte, error) {
+	if l.done {
+		return nil, io.EOF
+	}
+	l.n++
+	l.buf = l.buf[:0]
+	tooLong := false
+	for {
+		chunk, err := l.br.ReadSlice('\n')
+		if err == nil && len(l.buf) == 0 && !tooLong {
+			return trimEOL(chunk), nil // the common case: the line fits the buffer
+		}
+		if len(l.buf)+len(chunk) > MaxLineBytes {
+			tooLong = true
+			l.buf = l.buf[:0]
+		}
+		if !tooLong {
+			l.buf = append(l.buf, chunk...)
+		}
+		switch {
+		case err == nil:
+			if tooLong {
+				return nil, fmt.Errorf("%w: longer than %d bytes", ErrLineTooLong, MaxLineBytes)
+			}
+			return trimEOL(l.buf), nil
+		case errors.Is(err, bufio.ErrBufferFull):
+			continue
+		case err == io.EOF:
+			l.done = true
+			if tooLong {
+				return nil, fmt.Errorf("%w: longer than %d bytes", ErrLineTooLong, MaxLineBytes)
+			}
+			if len(l.buf) == 0 {
+				return nil, io.EOF
+			}
+			return trimEOL(l.buf), nil // a last line without a line ending
+		default:
+			l.done = true
+			return nil, fmt.Errorf("%w: %v; the rest of the file is lost (re-download it?)", ErrTruncated, err)
+		}
+	}
+}
+
+func trimEOL(line []byte) []byte {
+	line = bytes.TrimSuffix(line, []byte("\n"))
+	return bytes.TrimSuffix(line, []byte("\r"))
+}
