@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
 	"strconv"
 
 	"github.com/synapse-trading/synapse/actors/indicator"
@@ -84,9 +85,9 @@ func (fw *FeatureWriter) write(f *streams.Feature) {
 	fw.row = strconv.AppendInt(fw.row[:0], f.OpenTime, 10)
 	fw.row = append(fw.row, ',')
 	fw.row = append(fw.row, f.Close.String()...)
-	for _, col := range indicator.Columns {
+	for _, v := range f.Values {
 		fw.row = append(fw.row, ',')
-		if v, ok := f.Values[col]; ok {
+		if !math.IsNaN(v) {
 			fw.row = strconv.AppendFloat(fw.row, v, 'g', -1, 64)
 		}
 	}

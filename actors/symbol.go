@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"math"
 	"strings"
 	"time"
 
@@ -81,13 +80,16 @@ type Symbol struct {
 	klineSource   bool // 1m klines arrive from the venue: trades do not build candles
 	last1m        int64
 	lastPrice     decimal.Decimal
-	lastCandle    *streams.Kline
-	lastFeature   *streams.Feature
-	closes        []string
-	values        []float64
+	lastCandle    streams.Kline         // the last closed 1m candle (OpenTime 0: none yet)
+	lastValues    streams.FeatureValues // its indicator values
+	closes        [closesKept]decimal.Decimal
+	nCloses       int // closes written, the newest at (nCloses-1) % closesKept
 	rolled        []candle.Candle
 	state         SymbolState
 }
+
+// closesKept is how many 1m closes a symbol keeps for the UI's sparkline.
+const closesKept = 120
 
 // NewSymbol returns the empty state of venue/symbol.
 func NewSymbol(venue, symbol string) (*Symbol, error) {
@@ -101,7 +103,6 @@ func NewSymbol(venue, symbol string) (*Symbol, error) {
 		rollup: rollup,
 		sets:   map[string]*indicator.Set{},
 		book:   orderbook.New(venue, symbol, orderbook.Options{}),
-		values: make([]float64, 0, len(indicator.Columns)),
 		state:  SymbolState{Venue: venue, Symbol: symbol},
 	}
 	for _, iv := range Intervals {
@@ -171,46 +172,40 @@ func (s *Symbol) close1m(k *streams.Kline, emit func(*streams.Feature)) error {
 		return err
 	}
 	s.last1m = k.OpenTime
-	kc := *k
-	s.lastCandle = &kc
-	s.closes = append(s.closes, k.Close.String())
-	if len(s.closes) > 120 {
-		s.closes = append(s.closes[:0], s.closes[len(s.closes)-120:]...)
-	}
-	f, err := s.features(k, c, "1m")
-	if err != nil {
+	s.lastCandle = *k
+	s.closes[s.nCloses%closesKept] = k.Close
+	s.nCloses++
+	if err := s.features(k, c, &s.lastValues, emit); err != nil {
 		return err
 	}
-	s.lastFeature = f
-	emit(f)
-	for _, r := range rolled {
-		rc, err := indicator.CandleFromKline(r.Kline)
+	var values streams.FeatureValues
+	for i := range rolled {
+		r := &rolled[i].Kline
+		rc, err := indicator.CandleFromKline(*r)
 		if err != nil {
 			return err
 		}
-		f, err := s.features(&r.Kline, rc, r.Kline.Interval)
-		if err != nil {
+		if err := s.features(r, rc, &values, emit); err != nil {
 			return err
 		}
-		emit(f)
 	}
 	return nil
 }
 
-func (s *Symbol) features(k *streams.Kline, c indicator.Candle, interval string) (*streams.Feature, error) {
-	set := s.sets[interval]
+// features updates the indicators of k's interval with c, writes their values to dst and,
+// when emit is set, emits them as a Feature (built only then: it is the one allocation of a
+// candle's path).
+func (s *Symbol) features(k *streams.Kline, c indicator.Candle, dst *streams.FeatureValues, emit func(*streams.Feature)) error {
+	set := s.sets[k.Interval]
 	if err := set.Update(c); err != nil {
-		return nil, err
+		return err
 	}
-	s.values = set.Values(s.values[:0])
-	f := &streams.Feature{Venue: s.venue, Symbol: s.symbol, Interval: interval, OpenTime: k.OpenTime,
-		Close: k.Close, Volume: k.Volume, Values: make(map[string]float64, len(s.values))}
-	for i, v := range s.values {
-		if !math.IsNaN(v) {
-			f.Values[indicator.Columns[i]] = v
-		}
+	set.Values(dst[:0])
+	if emit != nil {
+		emit(&streams.Feature{Venue: s.venue, Symbol: s.symbol, Interval: k.Interval, OpenTime: k.OpenTime,
+			Close: k.Close, Volume: k.Volume, Values: *dst})
 	}
-	return f, nil
+	return nil
 }
 
 func (s *Symbol) count(err error) {
@@ -237,9 +232,17 @@ func (s *Symbol) State() SymbolState {
 	bids, asks := s.book.Depth(0)
 	st.BookLevels = len(bids) + len(asks)
 	st.BookSynced = s.book.Synced()
-	st.Candle = s.lastCandle
-	st.Features = s.lastFeature
-	st.Closes = append([]string(nil), s.closes...)
+	if s.lastCandle.OpenTime != 0 {
+		k := s.lastCandle
+		st.Candle = &k
+		st.Features = &streams.Feature{Venue: s.venue, Symbol: s.symbol, Interval: "1m", OpenTime: k.OpenTime,
+			Close: k.Close, Volume: k.Volume, Values: s.lastValues}
+	}
+	n := min(s.nCloses, closesKept)
+	st.Closes = make([]string, 0, n)
+	for i := s.nCloses - n; i < s.nCloses; i++ {
+		st.Closes = append(st.Closes, s.closes[i%closesKept].String())
+	}
 	return st
 }
 
@@ -291,7 +294,7 @@ func (a *symbolActor) start() {
 	}
 	a.sym = sym
 	a.sym.state.Restarts = a.restarts
-	a.publishFeat = func(f *streams.Feature) {}
+	a.publishFeat = nil
 	if a.restarts > 0 && a.opts.Log != nil {
 		a.rebuild()
 	}

@@ -15,18 +15,36 @@ const HeaderSchema = "Synapse-Schema"
 // Schema returns the schema header value of a kind at the current version, e.g. "kline/v1".
 func Schema(k Kind) string { return string(k) + "/v" + strconv.Itoa(SchemaVersion) }
 
+var schemas = map[Kind]string{}
+
+func init() {
+	for _, k := range []Kind{KindKline, KindTrade, KindDepth, KindSnapshot, KindTicker, KindFeature} {
+		schemas[k] = Schema(k)
+	}
+}
+
+func schemaOf(k Kind) string {
+	if s, ok := schemas[k]; ok {
+		return s
+	}
+	return Schema(k)
+}
+
 // Encode turns an event into a NATS message: JSON payload, the deterministic event ID as
 // Nats-Msg-Id (JetStream deduplication) and the schema header.
 func Encode(ev Event) (*nats.Msg, error) {
-	data, err := json.Marshal(ev)
-	if err != nil {
-		return nil, fmt.Errorf("encoding %s %s: %w", ev.Kind(), ev.ID(), err)
+	data, ok := appendJSON(make([]byte, 0, sizeHint(ev)), ev)
+	if !ok {
+		var err error
+		if data, err = json.Marshal(ev); err != nil {
+			return nil, fmt.Errorf("encoding %s %s: %w", ev.Kind(), ev.ID(), err)
+		}
 	}
-	msg := nats.NewMsg(ev.Subject())
-	msg.Data = data
-	msg.Header.Set(nats.MsgIdHdr, ev.ID())
-	msg.Header.Set(HeaderSchema, Schema(ev.Kind()))
-	return msg, nil
+	return &nats.Msg{
+		Subject: ev.Subject(),
+		Data:    data,
+		Header:  nats.Header{nats.MsgIdHdr: {ev.ID()}, HeaderSchema: {schemaOf(ev.Kind())}},
+	}, nil
 }
 
 // Decode turns a message from the log back into its event. The kind comes from the schema

@@ -1,6 +1,10 @@
 package streams
 
 import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"math"
 	"strconv"
 	"strings"
 
@@ -10,18 +14,91 @@ import (
 // KindFeature names the feature payload schema.
 const KindFeature Kind = "feature"
 
+// FeatureColumns names the indicator values of a feature, in order: the columns of
+// `synapse features` after open_time and close, and the keys of a feature's "values".
+var FeatureColumns = [NumFeatures]string{
+	"sma_20", "ema_20", "rsi_14",
+	"macd_12_26_9", "macd_signal_12_26_9", "macd_hist_12_26_9",
+	"bb_upper_20_2", "bb_middle_20_2", "bb_lower_20_2",
+	"atr_14", "adx_14", "cci_20", "obv",
+	"stoch_k_14_3_3", "stoch_d_14_3_3",
+	"sar_002_02", "mom_10", "stddev_20", "linreg_slope_20",
+}
+
+// NumFeatures is the number of indicator values in a feature.
+const NumFeatures = 19
+
+// FeatureValues holds one value per FeatureColumns entry; NaN means the indicator is still
+// warming up. In JSON it is an object keyed by column name that omits warming-up columns.
+type FeatureValues [NumFeatures]float64
+
 // Feature is the set of indicator values of one closed candle of one symbol and interval,
-// published on feat.<venue>.<symbol>.<interval> for the model tier. Values holds only the
-// indicators that have warmed up, keyed by the column names of the features contract
-// (sma_20, ema_20, rsi_14, ...). Features are floats: they feed models, never the ledger.
+// published on feat.<venue>.<symbol>.<interval> for the model tier. Features are floats: they
+// feed models, never the ledger.
 type Feature struct {
-	Venue    string             `json:"venue"`
-	Symbol   string             `json:"symbol"`
-	Interval string             `json:"interval"`
-	OpenTime int64              `json:"open_time"` // epoch ms of the candle
-	Close    decimal.Decimal    `json:"close"`
-	Volume   decimal.Decimal    `json:"volume"`
-	Values   map[string]float64 `json:"values"`
+	Venue    string          `json:"venue"`
+	Symbol   string          `json:"symbol"`
+	Interval string          `json:"interval"`
+	OpenTime int64           `json:"open_time"` // epoch ms of the candle
+	Close    decimal.Decimal `json:"close"`
+	Volume   decimal.Decimal `json:"volume"`
+	Values   FeatureValues   `json:"values"`
+}
+
+// Get returns the value of the named column, and false while it warms up or if there is
+// no such column.
+func (v *FeatureValues) Get(name string) (float64, bool) {
+	for i, c := range FeatureColumns {
+		if c == name {
+			return v[i], !math.IsNaN(v[i])
+		}
+	}
+	return 0, false
+}
+
+// MarshalJSON writes {"sma_20":..., ...} with the warmed-up columns only.
+func (v FeatureValues) MarshalJSON() ([]byte, error) {
+	b := make([]byte, 0, 40*NumFeatures)
+	b = append(b, '{')
+	first := true
+	for i, x := range v {
+		if math.IsNaN(x) {
+			continue
+		}
+		if math.IsInf(x, 0) {
+			return nil, fmt.Errorf("feature %s is infinite", FeatureColumns[i])
+		}
+		if !first {
+			b = append(b, ',')
+		}
+		first = false
+		b = append(b, '"')
+		b = append(b, FeatureColumns[i]...)
+		b = append(b, '"', ':')
+		b = strconv.AppendFloat(b, x, 'g', -1, 64)
+	}
+	return append(b, '}'), nil
+}
+
+// UnmarshalJSON reads the object form; absent columns read NaN, unknown keys are ignored
+// (a newer producer may add columns).
+func (v *FeatureValues) UnmarshalJSON(data []byte) error {
+	for i := range v {
+		v[i] = math.NaN()
+	}
+	if bytes.Equal(bytes.TrimSpace(data), []byte("null")) {
+		return nil
+	}
+	var m map[string]float64
+	if err := json.Unmarshal(data, &m); err != nil {
+		return err
+	}
+	for i, c := range FeatureColumns {
+		if x, ok := m[c]; ok {
+			v[i] = x
+		}
+	}
+	return nil
 }
 
 // Subject returns feat.<venue>.<symbol>.<interval>.

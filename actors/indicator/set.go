@@ -3,30 +3,13 @@ package indicator
 import (
 	"fmt"
 	"math"
+
+	"github.com/synapse-trading/synapse/streams"
 )
 
-// Columns names the values of the features contract, in the order Set.Values writes them.
-var Columns = []string{
-	"sma_20",
-	"ema_20",
-	"rsi_14",
-	"macd_12_26_9",
-	"macd_signal_12_26_9",
-	"macd_hist_12_26_9",
-	"bb_upper_20_2",
-	"bb_middle_20_2",
-	"bb_lower_20_2",
-	"atr_14",
-	"adx_14",
-	"cci_20",
-	"obv",
-	"stoch_k_14_3_3",
-	"stoch_d_14_3_3",
-	"sar_002_02",
-	"mom_10",
-	"stddev_20",
-	"linreg_slope_20",
-}
+// Columns names the values of the features contract, in the order Set.Values writes them
+// (the contract itself is streams.FeatureColumns).
+var Columns = streams.FeatureColumns[:]
 
 // numColumns is len(Columns); Values writes exactly this many values.
 const numColumns = 19
