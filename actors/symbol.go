@@ -229,8 +229,8 @@ func (s *Symbol) State() SymbolState {
 	if bid, ask, ok := s.book.Best(); ok {
 		st.Bid, st.Ask = bid.Price.String(), ask.Price.String()
 	}
-	bids, asks := s.book.Depth(0)
-	st.BookLevels = len(bids) + len(asks)
+	bids, asks := s.book.Levels()
+	st.BookLevels = bids + asks
 	st.BookSynced = s.book.Synced()
 	if s.lastCandle.OpenTime != 0 {
 		k := s.lastCandle

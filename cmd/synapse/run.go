@@ -71,10 +71,11 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 	// Open everything that can fail on bad configuration before starting anything else.
 	var rp *replay.Replay
 	if !cfg.Live.Enabled {
+		ropts := replay.Options{Speed: sp, MaxIdle: 2 * time.Second}
 		if len(cfg.Replay) > 0 {
-			rp, err = replay.Open(cfg.Replay, replay.Options{Speed: sp})
+			rp, err = replay.Open(cfg.Replay, ropts)
 		} else {
-			rp, err = replay.OpenFS(recordings.FS(), recordings.Names(), replay.Options{Speed: sp})
+			rp, err = replay.OpenFS(recordings.FS(), recordings.Demo(), ropts)
 		}
 		if err != nil {
 			return err

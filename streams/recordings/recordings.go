@@ -25,3 +25,14 @@ func Names() []string {
 	sort.Strings(names)
 	return names
 }
+
+// Demo names the recordings `synapse run` replays by default: one continuous ~11 minute
+// spot capture of BTCUSDT (trades, depth, bookTicker: a live order book), then a month of
+// AVAXUSDT and LINKUSDT futures klines over the same minutes. Recordings far apart in time
+// play back to back (replay.Options.MaxIdle).
+func Demo() []string {
+	return []string{
+		"BTCUSDT-wsfeed-2024-08-08.txt.gz", "BTCUSDT-wsfeed-2024-08-09.txt.gz",
+		"AVAXUSDT-1m-2026-02.csv.gz", "LINKUSDT-1m-2026-02.csv.gz",
+	}
+}

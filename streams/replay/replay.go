@@ -19,6 +19,10 @@ type Options struct {
 	// Venue, Symbol and Interval override what each file's reader detects (see
 	// ReaderOptions). Leave them empty to detect.
 	Venue, Symbol, Interval string
+	// MaxIdle cuts a pause in the recordings (between two records, in wall time at Speed) to
+	// at most this long, so that files from different days replay back to back instead of
+	// waiting out the days between them. 0 keeps every pause.
+	MaxIdle time.Duration
 	// Clock returns the current time; nil means time.Now. For tests.
 	Clock func() time.Time
 	// Sleep waits for d or until ctx is done, returning ctx.Err() then; nil waits on a
@@ -47,6 +51,8 @@ type Replay struct {
 	startAt   int64     // its At
 	startWall time.Time // the wall time it was delivered
 	held      *Record   // a record whose wait was cancelled, delivered by the next call
+	lastAt    int64     // At of the previous record delivered
+	skipped   int64     // ns of recording time cut by MaxIdle
 }
 
 // Open replays the files at paths; see OpenFS.
@@ -144,10 +150,16 @@ func (r *Replay) pace(ctx context.Context, at int64) error {
 	}
 	now := r.opts.Clock()
 	if !r.started {
-		r.started, r.startAt, r.startWall = true, at, now
+		r.started, r.startAt, r.startWall, r.lastAt = true, at, now, at
 		return nil
 	}
-	due := r.startWall.Add(time.Duration(float64(at-r.startAt) / r.opts.Speed))
+	if r.opts.MaxIdle > 0 {
+		if maxGap := int64(float64(r.opts.MaxIdle) * r.opts.Speed); at-r.lastAt > maxGap {
+			r.skipped += at - r.lastAt - maxGap
+		}
+	}
+	r.lastAt = max(r.lastAt, at)
+	due := r.startWall.Add(time.Duration(float64(at-r.startAt-r.skipped) / r.opts.Speed))
 	if wait := due.Sub(now); wait > 0 {
 		return r.opts.Sleep(ctx, wait)
 	}

@@ -357,3 +357,35 @@ func TestReplayProgress(t *testing.T) {
 		t.Errorf("Size of a plain io.Reader = %d, want 0 (unknown)", rd.Size())
 	}
 }
+
+// MaxIdle cuts the weeks between two recordings to one pause of MaxIdle, and leaves the
+// pacing inside each recording as it was.
+func TestPacingMaxIdleSkipsGapsBetweenFiles(t *testing.T) {
+	ft := newFakeTime()
+	r := openReplay(t, []string{spotKlines14, futuresKlines05}, Options{Speed: 60, MaxIdle: 2 * time.Second, Clock: ft.Clock, Sleep: ft.Sleep})
+	start := ft.now
+	n := 0
+	for {
+		rec, err := r.Next(context.Background())
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		n++
+		if rec.Line == 2 && strings.Contains(rec.Source, "BTCUSDT") {
+			// The ETH day (1440 records, 1439 s at 60x), a 2 s pause, then the BTC day from its
+			// first minute (line 1 is the header; line 2 its first kline).
+			if got, want := ft.now.Sub(start), 1439*time.Second+2*time.Second; got != want {
+				t.Fatalf("the second file starts at +%v, want +%v", got, want)
+			}
+		}
+	}
+	if n != 2880 {
+		t.Fatalf("%d records", n)
+	}
+	if got, want := ft.now.Sub(start), 2*1439*time.Second+2*time.Second; got != want {
+		t.Fatalf("replay took %v of replay time, want %v", got, want)
+	}
+}
