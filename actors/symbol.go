@@ -255,8 +255,15 @@ type symbolActor struct {
 	sym           *Symbol
 	lastSeq       uint64
 	lastObserved  time.Time
+	dirty         bool // state changed since it was last observed
+	ticker        actor.SendRepeater
+	ticking       bool
 	publishFeat   func(*streams.Feature)
 }
+
+// observeTick makes an actor show a state that changed since its last observation, so the
+// UI never keeps a stale state after a burst ends.
+type observeTick struct{}
 
 type panicNow struct{} // test hook: makes the actor panic, to exercise supervision
 
@@ -274,6 +281,14 @@ func (a *symbolActor) Receive(c *actor.Context) {
 	switch msg := c.Message().(type) {
 	case actor.Started:
 		a.start()
+		if a.opts.Observe != nil {
+			a.ticker = c.SendRepeat(c.PID(), observeTick{}, a.opts.ObserveEvery)
+			a.ticking = true
+		}
+	case observeTick:
+		if a.dirty {
+			a.observe(true)
+		}
 	case MarketData:
 		a.apply(msg.Events)
 		select {
@@ -283,6 +298,10 @@ func (a *symbolActor) Receive(c *actor.Context) {
 	case panicNow:
 		panic("symbol actor " + a.symbol + ": panic requested")
 	case actor.Stopped:
+		if a.ticking {
+			a.ticker.Stop()
+			a.ticking = false
+		}
 		a.observe(true)
 	}
 }
@@ -368,6 +387,7 @@ func (a *symbolActor) apply(events []Sequenced) {
 		_ = a.sym.Apply(ev.Event, a.publishFeat)
 	}
 	a.sym.state.LastSeq = a.lastSeq
+	a.dirty = true
 	a.observe(false)
 }
 
@@ -380,6 +400,7 @@ func (a *symbolActor) observe(force bool) {
 		return
 	}
 	a.lastObserved = now
+	a.dirty = false
 	a.opts.Observe(SymbolTopic(a.venue, a.symbol), a.sym.State())
 }
 

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"os"
@@ -11,7 +12,7 @@ import (
 	"github.com/synapse-trading/synapse/benchmarks"
 )
 
-func cmdBench(args []string, stdout, stderr io.Writer) error {
+func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("bench", stderr)
 	asJSON := fs.Bool("json", false, "print the results as JSON")
 	klines := fs.Int("klines", 0, "replay: klines to push through the symbol actors (default 1,000,000)")
@@ -27,8 +28,6 @@ func cmdBench(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	ctx, cancel := signalContext()
-	defer cancel()
 	scenarios["replay"] = func() (benchmarks.Result, error) {
 		return benchmarks.Replay(ctx, benchmarks.ReplayOptions{Klines: *klines})
 	}

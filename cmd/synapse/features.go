@@ -10,7 +10,7 @@ import (
 	"github.com/synapse-trading/synapse/streams/replay"
 )
 
-func cmdFeatures(args []string, stdout, stderr io.Writer) error {
+func cmdFeatures(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("features", stderr)
 	data := fs.String("data", "", "market data file: a Binance kline CSV (.csv or .csv.gz) or a websocket capture")
 	format := fs.String("format", "csv", "output format: csv or json")
@@ -42,7 +42,6 @@ func cmdFeatures(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	ctx := context.Background()
 	for {
 		rec, err := rp.Next(ctx)
 		if errors.Is(err, io.EOF) {

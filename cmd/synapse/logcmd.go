@@ -6,9 +6,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
-	"os/signal"
-	"syscall"
 	"time"
 
 	"github.com/schollz/progressbar/v3"
@@ -33,12 +30,7 @@ func (l *logFlags) open(ctx context.Context, logger *slog.Logger) (*streams.Log,
 	return streams.Open(ctx, streams.Options{DataDir: l.dataDir, URL: l.natsURL, Logger: logger})
 }
 
-// signalContext ends on SIGINT or SIGTERM.
-func signalContext() (context.Context, context.CancelFunc) {
-	return signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-}
-
-func cmdTail(args []string, stdout, stderr io.Writer) error {
+func cmdTail(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("tail", stderr)
 	var lf logFlags
 	lf.register(fs)
@@ -57,8 +49,6 @@ func cmdTail(args []string, stdout, stderr io.Writer) error {
 		fs.Usage()
 		return fmt.Errorf("%w: name one subject, e.g. 'md.>'", errUsage)
 	}
-	ctx, cancel := signalContext()
-	defer cancel()
 	l, err := lf.open(ctx, quietLogger(stderr))
 	if err != nil {
 		return err
@@ -71,7 +61,7 @@ func cmdTail(args []string, stdout, stderr io.Writer) error {
 	return err
 }
 
-func cmdIngest(args []string, stdout, stderr io.Writer) error {
+func cmdIngest(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("ingest", stderr)
 	var lf logFlags
 	lf.register(fs)
@@ -91,8 +81,6 @@ func cmdIngest(args []string, stdout, stderr io.Writer) error {
 		fs.Usage()
 		return fmt.Errorf("%w: name at least one file", errUsage)
 	}
-	ctx, cancel := signalContext()
-	defer cancel()
 	logger := quietLogger(stderr)
 	rp, err := replay.Open(files, replay.Options{})
 	if err != nil {

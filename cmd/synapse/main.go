@@ -12,12 +12,15 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
 	"strings"
+	"syscall"
 )
 
 const usage = `synapse — a real-time crypto trading engine
@@ -38,15 +41,21 @@ commands:
 var errUsage = errors.New("usage")
 
 func main() {
-	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
 }
 
-func run(args []string, stdout, stderr io.Writer) int {
+// command is a subcommand: it runs until done or until ctx ends (Ctrl-C).
+type command func(ctx context.Context, args []string, stdout, stderr io.Writer) error
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
 		fmt.Fprint(stdout, usage)
 		return 0
 	}
-	commands := map[string]func([]string, io.Writer, io.Writer) error{
+	commands := map[string]command{
 		"run":      cmdRun,
 		"ingest":   cmdIngest,
 		"tail":     cmdTail,
@@ -63,7 +72,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "synapse: unknown command %q\n\n%s", args[0], usage)
 		return 2
 	}
-	if err := cmd(args[1:], stdout, stderr); err != nil {
+	if err := cmd(ctx, args[1:], stdout, stderr); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
 		}

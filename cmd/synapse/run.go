@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/synapse-trading/synapse/actors"
@@ -17,7 +18,7 @@ import (
 	"github.com/synapse-trading/synapse/web"
 )
 
-func cmdRun(args []string, stdout, stderr io.Writer) error {
+func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("run", stderr)
 	configPath := fs.String("config", "", "YAML config file (see README.md, Configuration)")
 	dataDir := fs.String("data-dir", "", "JetStream store of the embedded NATS server (default ./data)")
@@ -65,7 +66,7 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 	}
 
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	ctx, cancel := signalContext()
+	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 
 	// Open everything that can fail on bad configuration before starting anything else.
@@ -110,7 +111,20 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	var feedFinished atomic.Bool
+	engineState := func() EngineState {
+		gs := graph.Stats()
+		return EngineState{EventTime: gs.EventTime, FeedFinished: feedFinished.Load(), Log: log.Stats(), Graph: gs}
+	}
 	gw.HandleQuery("symbols", func(*http.Request) (any, error) { return graph.Symbols(), nil })
+	gw.HandleQuery("engine", func(*http.Request) (any, error) { return engineState(), nil })
+	gw.HandleQuery("state", func(r *http.Request) (any, error) {
+		topic := r.URL.Query().Get("topic")
+		if v, ok := hub.Get(topic); ok {
+			return v, nil
+		}
+		return nil, fmt.Errorf("no state for topic %q (topics: symbol/<venue>/<SYMBOL>, engine)", topic)
+	})
 
 	var wg sync.WaitGroup
 	errs := make(chan error, 3)
@@ -135,8 +149,9 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 		if err != nil && ctx.Err() == nil {
 			errs <- err
 		}
+		feedFinished.Store(err == nil)
 	}()
-	go reportEngine(ctx, hub, log, graph)
+	go reportEngine(ctx, hub, engineState)
 
 	select {
 	case <-ctx.Done():
@@ -146,6 +161,12 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 	<-feedDone
 	graph.Stop()
 	wg.Wait()
+	// What the actors published last (features) is acknowledged before the log closes.
+	fctx, fcancel := context.WithTimeout(context.Background(), 5*time.Second)
+	if ferr := log.Flush(fctx); ferr != nil {
+		logger.Warn("flushing the log at shutdown", "err", ferr)
+	}
+	fcancel()
 	if err != nil && !errors.Is(err, context.Canceled) {
 		return err
 	}
@@ -179,12 +200,13 @@ func runReplay(ctx context.Context, rp *replay.Replay, log *streams.Log, hub *we
 
 // EngineState is the UI's "engine" topic.
 type EngineState struct {
-	EventTime int64                `json:"event_time"`
-	Log       streams.PublishStats `json:"log"`
-	Graph     actors.GraphStats    `json:"graph"`
+	EventTime    int64                `json:"event_time"`
+	FeedFinished bool                 `json:"feed_finished"` // the replay reached its end
+	Log          streams.PublishStats `json:"log"`
+	Graph        actors.GraphStats    `json:"graph"`
 }
 
-func reportEngine(ctx context.Context, hub *web.Hub, log *streams.Log, graph *actors.Graph) {
+func reportEngine(ctx context.Context, hub *web.Hub, state func() EngineState) {
 	t := time.NewTicker(500 * time.Millisecond)
 	defer t.Stop()
 	for {
@@ -192,8 +214,7 @@ func reportEngine(ctx context.Context, hub *web.Hub, log *streams.Log, graph *ac
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			gs := graph.Stats()
-			_ = hub.Set("engine", EngineState{EventTime: gs.EventTime, Log: log.Stats(), Graph: gs})
+			_ = hub.Set("engine", state())
 		}
 	}
 }

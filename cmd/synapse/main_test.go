@@ -1,0 +1,325 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"compress/gzip"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/synapse-trading/synapse/actors"
+	"github.com/synapse-trading/synapse/streams"
+	"github.com/synapse-trading/synapse/streams/binance/binancetest"
+)
+
+const recDir = "../../streams/recordings/"
+
+// syncBuffer is a bytes.Buffer safe for the goroutines of a running command.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func synapse(t *testing.T, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	var out, errb syncBuffer
+	code = run(context.Background(), args, &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+func checkFor(t *testing.T, d time.Duration, cond func() error) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	var err error
+	for time.Now().Before(deadline) {
+		if err = cond(); err == nil {
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatalf("condition not met after %s: %v", d, err)
+}
+
+func TestFeaturesCSVContract(t *testing.T) {
+	code, out, errs := synapse(t, "features", "--data", recDir+"ETHUSDT-1m-2022-08-14.csv.gz", "--format", "csv")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	const header = "open_time,close,sma_20,ema_20,rsi_14,macd_12_26_9,macd_signal_12_26_9,macd_hist_12_26_9,bb_upper_20_2,bb_middle_20_2,bb_lower_20_2,atr_14,adx_14,cci_20,obv,stoch_k_14_3_3,stoch_d_14_3_3,sar_002_02,mom_10,stddev_20,linreg_slope_20"
+	if lines[0] != header {
+		t.Fatalf("header:\n%s\nwant\n%s", lines[0], header)
+	}
+	if len(lines) != 1441 {
+		t.Fatalf("%d rows, want 1440", len(lines)-1)
+	}
+	first := strings.Split(lines[1], ",")
+	if first[0] != "1660435200000" || first[1] != "1982.29000000" || first[2] != "" || first[14] == "" {
+		t.Fatalf("first row %q: open time, close, empty sma_20 while warming up, obv from the first candle", lines[1])
+	}
+	last := strings.Split(lines[1440], ",")
+	for i, cell := range last {
+		if cell == "" {
+			t.Fatalf("last row has an empty %s", strings.Split(header, ",")[i])
+		}
+	}
+}
+
+func TestFeaturesJSONAndBadArguments(t *testing.T) {
+	code, out, _ := synapse(t, "features", "--data", recDir+"BTCUSDT-1m-2022-09-05.csv.gz", "--format", "json")
+	if code != 0 {
+		t.Fatal("json failed")
+	}
+	sc := bufio.NewScanner(strings.NewReader(out))
+	sc.Buffer(nil, 1<<20)
+	n := 0
+	var f streams.Feature
+	for sc.Scan() {
+		if err := json.Unmarshal(sc.Bytes(), &f); err != nil {
+			t.Fatal(err)
+		}
+		n++
+	}
+	if n != 1440 || f.Symbol != "BTCUSDT" || f.Venue != "binance-um" {
+		t.Fatalf("%d rows, last %+v", n, f)
+	}
+	for _, args := range [][]string{{"features"}, {"features", "--data", "x.csv", "--format", "xml"}, {"nope"}, {"tail"}} {
+		if code, _, _ := synapse(t, args...); code != 2 {
+			t.Errorf("%v: exit %d, want 2", args, code)
+		}
+	}
+	if code, _, errs := synapse(t, "features", "--data", filepath.Join(t.TempDir(), "missing.csv")); code != 1 || !strings.Contains(errs, "missing.csv") {
+		t.Errorf("missing file: exit %d, %s", code, errs)
+	}
+}
+
+// A file with bad lines still produces features; the bad lines are reported with file:line.
+func TestFeaturesSkipAndReportBadLines(t *testing.T) {
+	gz, err := os.Open(recDir + "ETHUSDT-1m-2022-08-14.csv.gz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer gz.Close()
+	zr, err := gzip.NewReader(gz)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := io.ReadAll(zr)
+	lines := strings.Split(strings.TrimSpace(string(raw)), "\n")
+	lines[10] = "garbage,line"
+	lines[20] = strings.Replace(lines[20], ",", ",x", 1)
+	lines = append(lines[:30], append([]string{lines[25]}, lines[30:]...)...) // an old row again
+	path := filepath.Join(t.TempDir(), "ETHUSDT-1m-2022-08-14.csv")
+	if err := os.WriteFile(path, []byte(strings.Join(lines, "\n")+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errs := synapse(t, "features", "--data", path)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	if rows := strings.Count(out, "\n") - 1; rows != 1438 {
+		t.Fatalf("%d rows, want 1438 (two bad lines skipped, the repeated row dropped)", rows)
+	}
+	if !strings.Contains(errs, "2 malformed") || !strings.Contains(errs, ":11:") || !strings.Contains(errs, ":21:") {
+		t.Fatalf("report: %s", errs)
+	}
+}
+
+func TestIngestIsIdempotentAndTailReadsTheLog(t *testing.T) {
+	dir := t.TempDir()
+	file := recDir + "ETHUSDT-1m-2022-08-15.csv.gz"
+	code, out, errs := synapse(t, "ingest", file, "--data-dir", dir, "--quiet")
+	if code != 0 || !strings.Contains(out, "1440 new on the log") {
+		t.Fatalf("exit %d: %s %s", code, out, errs)
+	}
+	code, out, _ = synapse(t, "ingest", "--data-dir", dir, "--quiet", file)
+	if code != 0 || !strings.Contains(out, "0 new on the log, 1440 already there") {
+		t.Fatalf("second ingest: %s", out)
+	}
+	code, out, errs = synapse(t, "tail", "md.>", "--data-dir", dir, "--limit", "3", "--from-seq", "1439")
+	if code != 0 {
+		t.Fatalf("tail: %s", errs)
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if len(lines) != 2 { // 1439 and 1440: the end of the log
+		t.Fatalf("tail printed %d lines:\n%s", len(lines), out)
+	}
+	var l streams.TailLine
+	if err := json.Unmarshal([]byte(lines[1]), &l); err != nil || l.Seq != 1440 || l.Subject != "md.binance.ethusdt.kline.1m" {
+		t.Fatalf("last line %+v (%v)", l, err)
+	}
+}
+
+// runEngine starts `synapse run` with args and returns its UI address and a stop function.
+func runEngine(t *testing.T, args ...string) (addr string, stop func() string) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	var out, errb syncBuffer
+	done := make(chan int, 1)
+	go func() { done <- run(ctx, append([]string{"run", "--http", "127.0.0.1:0"}, args...), &out, &errb) }()
+	ui := regexp.MustCompile(`UI: +http://(\S+)`)
+	checkFor(t, 30*time.Second, func() error {
+		select {
+		case code := <-done:
+			t.Fatalf("run exited %d: %s", code, errb.String())
+		default:
+		}
+		if m := ui.FindStringSubmatch(out.String()); m != nil {
+			addr = m[1]
+			return nil
+		}
+		return fmt.Errorf("no UI address yet: %s", out.String())
+	})
+	return addr, func() string {
+		cancel()
+		if code := <-done; code != 0 {
+			t.Errorf("run exited %d: %s", code, errb.String())
+		}
+		return out.String() + errb.String()
+	}
+}
+
+func getJSON(addr, path string, v any) error {
+	resp, err := http.Get("http://" + addr + path)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	return json.NewDecoder(resp.Body).Decode(v)
+}
+
+func TestRunReplaysIntoTheLogAndServesThePage(t *testing.T) {
+	dir := t.TempDir()
+	addr, stop := runEngine(t, "--data-dir", dir, "--speed", "max", "--replay",
+		recDir+"ETHUSDT-1m-2022-08-14.csv.gz,"+recDir+"BTCUSDT-wsfeed-2024-08-08.txt.gz")
+	checkFor(t, 60*time.Second, func() error {
+		var symbols [][2]string
+		if err := getJSON(addr, "/api/v1/queries/symbols", &symbols); err != nil {
+			return err
+		}
+		if len(symbols) != 2 {
+			return fmt.Errorf("symbols %v", symbols)
+		}
+		var engine EngineState
+		if err := getJSON(addr, "/api/v1/queries/engine", &engine); err != nil {
+			return err
+		}
+		if !engine.FeedFinished {
+			return fmt.Errorf("replay not finished: %+v", engine)
+		}
+		var eth actors.SymbolState
+		if err := getJSON(addr, "/api/v1/queries/state?topic=symbol/binance/ETHUSDT", &eth); err != nil {
+			return err
+		}
+		if eth.Events != 1440 {
+			return fmt.Errorf("ETHUSDT applied %d of 1440 events", eth.Events)
+		}
+		return nil
+	})
+	resp, err := http.Get("http://" + addr + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !bytes.Contains(page, []byte("SYNAPSE")) {
+		t.Fatal("no page")
+	}
+	logs := stop()
+	if !strings.Contains(logs, "replay finished") {
+		t.Fatalf("logs: %s", logs)
+	}
+	// After the engine stops, the log holds the market data and the features.
+	code, out, errs := synapse(t, "tail", "feat.binance.ethusdt.1h", "--data-dir", dir)
+	if code != 0 || strings.Count(out, "\n") != 24 {
+		t.Fatalf("tail of hourly features: exit %d, %d lines, %s", code, strings.Count(out, "\n"), errs)
+	}
+}
+
+func TestTailWhileTheEngineRunsNamesTheFix(t *testing.T) {
+	dir := t.TempDir()
+	_, stop := runEngine(t, "--data-dir", dir, "--speed", "1", "--replay", recDir+"ETHUSDT-1m-2022-08-14.csv.gz")
+	defer stop()
+	code, _, errs := synapse(t, "tail", "md.>", "--data-dir", dir)
+	if code != 1 || !strings.Contains(errs, "--nats-url") {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+}
+
+func TestRunLiveFromAFakeBinance(t *testing.T) {
+	fake := binancetest.NewServer(binancetest.Options{})
+	defer fake.Close()
+	f, err := os.Open(recDir + "ETHUSDT-1m-2022-08-14.csv.gz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	zr, _ := gzip.NewReader(f)
+	klines, err := binancetest.ReadKlinesCSV(zr, "binance", "ETHUSDT", "1m")
+	f.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	klines = klines[:60]
+	fake.SetKlines("ETHUSDT", "1m", klines)
+	for _, k := range klines {
+		fake.SendKline(k, true)
+	}
+	cfg := filepath.Join(t.TempDir(), "synapse.yaml")
+	os.WriteFile(cfg, []byte(fmt.Sprintf("live:\n  enabled: true\n  symbols: [ETHUSDT]\n  rest_url: %s\n  ws_url: %s\n", fake.URL(), fake.WebsocketURL())), 0o644)
+	dir := t.TempDir()
+	addr, stop := runEngine(t, "--config", cfg, "--data-dir", dir)
+	checkFor(t, 30*time.Second, func() error {
+		var symbols [][2]string
+		if err := getJSON(addr, "/api/v1/queries/symbols", &symbols); err != nil {
+			return err
+		}
+		if len(symbols) != 1 || symbols[0][1] != "ETHUSDT" {
+			return fmt.Errorf("symbols %v", symbols)
+		}
+		if fake.Pending() != 0 {
+			return fmt.Errorf("%d frames not sent yet", fake.Pending())
+		}
+		return nil
+	})
+	stop()
+	code, out, errs := synapse(t, "tail", "md.binance.ethusdt.kline.1m", "--data-dir", dir)
+	if code != 0 || strings.Count(out, "\n") != 60 {
+		t.Fatalf("exit %d, %d klines on the log: %s", code, strings.Count(out, "\n"), errs)
+	}
+}
+
+func TestConfigErrorsAreClear(t *testing.T) {
+	cfg := filepath.Join(t.TempDir(), "bad.yaml")
+	os.WriteFile(cfg, []byte("speeed: 60\n"), 0o644)
+	if code, _, errs := synapse(t, "run", "--config", cfg); code != 1 || !strings.Contains(errs, "speeed") {
+		t.Fatalf("unknown field: exit %d, %s", code, errs)
+	}
+	if code, _, errs := synapse(t, "run", "--speed", "fast"); code != 2 || !strings.Contains(errs, "speed") {
+		t.Fatalf("bad speed: exit %d, %s", code, errs)
+	}
+	if code, _, errs := synapse(t, "run", "--data-dir", t.TempDir(), "--http", "127.0.0.1:0", "--nats-listen", "127.0.0.1:0"); code != 1 || !strings.Contains(errs, "SYNAPSE_NATS_READER_PASSWORD") {
+		t.Fatalf("listener without credentials: exit %d, %s", code, errs)
+	}
+}
