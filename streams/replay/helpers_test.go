@@ -124,15 +124,3 @@ func (f *fakeTime) Sleep(_ context.Context, d time.Duration) error {
 	f.now = f.now.Add(d)
 	return nil
 }
-
-// checkFor polls cond until it holds or the deadline passes.
-func checkFor(t testing.TB, within time.Duration, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(within)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("condition not met within %v", within)
-		}
-		time.Sleep(time.Millisecond)
-	}
-}
