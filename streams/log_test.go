@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/govalues/decimal"
+	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 )
 
@@ -232,5 +233,37 @@ func TestLogSurvivesRestart(t *testing.T) {
 	var out bytes.Buffer
 	if n, err := Tail(ctx, l2.JS, "md.>", TailOptions{}, &out); err != nil || n != 1 {
 		t.Fatalf("after restart tail = %d, %v", n, err)
+	}
+}
+
+// With URL the log uses an existing server (here a separate JetStream server on a random
+// port, never the system one on 4222) and creates its streams there.
+func TestExternalServerByURL(t *testing.T) {
+	ns, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: -1, JetStream: true, StoreDir: t.TempDir(), NoLog: true, NoSigs: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	go ns.Start()
+	if !ns.ReadyForConnections(10 * time.Second) {
+		t.Fatal("server not ready")
+	}
+	defer ns.Shutdown()
+	l := openTestLog(t, Options{URL: ns.ClientURL()})
+	if l.ClientURL() != ns.ClientURL() {
+		t.Fatalf("client URL %q", l.ClientURL())
+	}
+	ctx := context.Background()
+	if err := l.Publish(ctx, testKline(1723161240000)); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	if n, err := Tail(ctx, l.JS, "md.>", TailOptions{}, &out); err != nil || n != 1 {
+		t.Fatalf("tail = %d, %v", n, err)
+	}
+	if _, err := Open(ctx, Options{URL: "nats://127.0.0.1:1"}); !errors.Is(err, ErrConnect) {
+		t.Fatalf("unreachable URL: %v", err)
 	}
 }

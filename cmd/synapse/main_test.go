@@ -323,3 +323,18 @@ func TestConfigErrorsAreClear(t *testing.T) {
 		t.Fatalf("listener without credentials: exit %d, %s", code, errs)
 	}
 }
+
+func TestRunSynthetic(t *testing.T) {
+	addr, stop := runEngine(t, "--data-dir", t.TempDir(), "--synthetic", "3", "--rate", "0")
+	defer stop()
+	checkFor(t, 30*time.Second, func() error {
+		var st actors.SymbolState
+		if err := getJSON(addr, "/api/v1/queries/state?topic=symbol/synthetic/SYN0003USDT", &st); err != nil {
+			return err
+		}
+		if st.Candle == nil || st.Malformed+st.OutOfOrder+st.Duplicates != 0 {
+			return fmt.Errorf("state %+v", st)
+		}
+		return nil
+	})
+}

@@ -15,6 +15,7 @@ import (
 	"github.com/synapse-trading/synapse/streams"
 	"github.com/synapse-trading/synapse/streams/recordings"
 	"github.com/synapse-trading/synapse/streams/replay"
+	"github.com/synapse-trading/synapse/streams/synthetic"
 	"github.com/synapse-trading/synapse/web"
 )
 
@@ -28,6 +29,9 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	live := fs.Bool("live", false, "stream live market data from Binance instead of replaying")
 	var symbols listFlag
 	fs.Var(&symbols, "symbols", "with --live: symbols to stream, e.g. BTCUSDT,ETHUSDT (default from the config: BTCUSDT,ETHUSDT)")
+	synth := fs.Int("synthetic", 0, "generate seeded synthetic market data for this many symbols instead of replaying (load tests)")
+	rate := fs.Float64("rate", 1000, "with --synthetic: events per second (0: as fast as possible)")
+	seed := fs.Uint64("seed", 1, "with --synthetic: random seed (same seed, same events)")
 	httpAddr := fs.String("http", "", "UI and API address (default 127.0.0.1:8080)")
 	natsListen := fs.String("nats-listen", "", "open a TCP listener for bots on HOST:PORT (needs SYNAPSE_NATS_READER_PASSWORD and SYNAPSE_NATS_TRADER_PASSWORD)")
 	natsURL := fs.String("nats-url", "", "use an existing NATS server or cluster instead of the embedded one")
@@ -71,7 +75,14 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 
 	// Open everything that can fail on bad configuration before starting anything else.
 	var rp *replay.Replay
-	if !cfg.Live.Enabled {
+	var gen *synthetic.Generator
+	if *synth > 0 {
+		sopts := synthetic.DefaultOptions()
+		sopts.Symbols, sopts.EventsPerSecond, sopts.Seed = synthetic.SymbolNames(*synth), *rate, *seed
+		if gen, err = synthetic.New(sopts); err != nil {
+			return fmt.Errorf("%w: %v", errUsage, err)
+		}
+	} else if !cfg.Live.Enabled {
 		ropts := replay.Options{Speed: sp, MaxIdle: 2 * time.Second}
 		if len(cfg.Replay) > 0 {
 			rp, err = replay.Open(cfg.Replay, ropts)
@@ -140,16 +151,23 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	go func() {
 		defer close(feedDone)
 		var err error
-		if cfg.Live.Enabled {
+		switch {
+		case gen != nil:
+			fmt.Fprintf(stdout, "  synthetic: %d symbols at %g events/s\n", *synth, *rate)
+			err = gen.Run(ctx, 0, func(ev streams.Event) error { return log.Publish(ctx, ev) })
+			if errors.Is(err, context.Canceled) {
+				err = nil
+			}
+		case cfg.Live.Enabled:
 			err = runLive(ctx, cfg, log, logger)
-		} else {
+		default:
 			fmt.Fprintf(stdout, "  replaying: %d file(s) at speed %s\n", len(rp.Stats().Files), cfg.Speed)
 			err = runReplay(ctx, rp, log, hub, logger)
 		}
 		if err != nil && ctx.Err() == nil {
 			errs <- err
 		}
-		feedFinished.Store(err == nil)
+		feedFinished.Store(err == nil && ctx.Err() == nil)
 	}()
 	go reportEngine(ctx, hub, engineState)
 
