@@ -98,7 +98,7 @@ func Replay(ctx context.Context, opts ReplayOptions) (Result, error) {
 		Baseline: Measure{Name: "raw Hollywood send", Value: baseline, Unit: "msgs/s"},
 		Ratio:    rate / baseline,
 		Goal:     "≥ 1,000,000 klines/s", Met: rate >= 1e6,
-		Extra:   map[string]float64{"klines": float64(total), "symbols": float64(len(symbols))},
+		Extra:   map[string]float64{"klines": float64(total), "symbols": float64(len(symbols)), "features emitted": float64(features.Load())},
 		Machine: ThisMachine(),
 	}, nil
 }

@@ -6,6 +6,7 @@ import (
 	"io"
 	"os/exec"
 	"runtime"
+	"sort"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -86,8 +87,13 @@ func Print(w io.Writer, results ...Result) {
 			l := r.Latency
 			fmt.Fprintf(w, "%s latency µs: p50 %.1f  p90 %.1f  p99 %.1f  p99.9 %.1f  max %.1f  (n=%d)\n", r.Scenario, l.P50, l.P90, l.P99, l.P999, l.Max, l.Count)
 		}
-		for k, v := range r.Extra {
-			fmt.Fprintf(w, "%s %s: %s\n", r.Scenario, k, human(v))
+		keys := make([]string, 0, len(r.Extra))
+		for k := range r.Extra {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			fmt.Fprintf(w, "%s %s: %s\n", r.Scenario, k, human(r.Extra[k]))
 		}
 	}
 	if len(results) > 0 {
