@@ -38,7 +38,7 @@ type wsDepth struct {
 
 // decodeFrame turns one websocket message of a combined stream into an event of venue.
 // It returns the stream name (for logs; "" when the message has none) and a nil event for
-// a message with nothing to publish (an in-progress kline). received, in epoch ms, stamps
+// a message with nothing to publish (an in-progress kline, a non-market futures trade). received, in epoch ms, stamps
 // spot bookTicker events, which carry no time. Errors wrap ErrMalformedFrame.
 func decodeFrame(venue string, msg []byte, received int64) (string, streams.Event, error) {
 	var env wsEnvelope
@@ -63,7 +63,7 @@ func decodeFrame(venue string, msg []byte, received int64) (string, streams.Even
 		}
 	case kind == "trade":
 		var w gobinance.WsTradeEvent
-		if err = json.Unmarshal(env.Data, &w); err == nil {
+		if err = json.Unmarshal(env.Data, &w); err == nil && isMarketTrade(env.Data) {
 			ev, err = tradeFromWs(venue, fallback, &w)
 		}
 	case kind == "aggTrade":
@@ -119,6 +119,17 @@ func klineFromWs(venue, fallback string, w *gobinance.WsKlineEvent) (streams.Eve
 		return nil, fmt.Errorf("kline: %w", err)
 	}
 	return out, checkKline(out)
+}
+
+// isMarketTrade is false for a futures trade that is not an order-book trade ("X" is
+// INSURANCE_FUND, ADL or NA): Binance's klines leave those out, and so does the feed (a nil
+// event: nothing to publish). Spot trades carry no "X".
+func isMarketTrade(data []byte) bool {
+	var x struct {
+		X string `json:"X"`
+	}
+	_ = json.Unmarshal(data, &x)
+	return x.X == "" || x.X == "MARKET"
 }
 
 func tradeFromWs(venue, fallback string, w *gobinance.WsTradeEvent) (streams.Event, error) {

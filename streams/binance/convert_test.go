@@ -192,3 +192,15 @@ func TestRESTConversionErrors(t *testing.T) {
 		t.Errorf("snapshot with no lastUpdateId: %v, want ErrMalformedREST", err)
 	}
 }
+
+func TestNonMarketFuturesTradeIsNotPublished(t *testing.T) {
+	frame := `{"stream":"btcusdt@trade","data":{"e":"trade","E":1723161256322,"T":1723161256322,"s":"BTCUSDT","t":5266583935,"p":"61800.30","q":"0.006","X":"INSURANCE_FUND","m":false}}`
+	_, ev, err := decodeFrame(VenueFutures, []byte(frame), 1)
+	if err != nil || ev != nil {
+		t.Fatalf("insurance-fund trade: event %v, err %v; want nothing to publish", ev, err)
+	}
+	_, ev, err = decodeFrame(VenueFutures, []byte(strings.Replace(frame, "INSURANCE_FUND", "MARKET", 1)), 1)
+	if err != nil || ev == nil {
+		t.Fatalf("market trade: event %v, err %v", ev, err)
+	}
+}

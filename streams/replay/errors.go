@@ -24,6 +24,10 @@ var (
 	ErrUnknownFormat = errors.New("unknown recording format")
 	// ErrNoFiles: Open was given no files.
 	ErrNoFiles = errors.New("no recording files given")
+	// ErrNotMarketTrade: a futures trade that is not an order-book trade ("X" is
+	// INSURANCE_FUND, ADL or NA). Binance's own klines leave them out, and so does a replay:
+	// they are counted (FileStats.NonMarket), not treated as malformed.
+	ErrNotMarketTrade = errors.New("not a market trade")
 	// ErrBadSpeed: a replay speed is not "max" or a positive number.
 	ErrBadSpeed = errors.New("bad replay speed")
 )

@@ -264,6 +264,9 @@ func decodeFrame(venue, symbol string, recvNs int64, data []byte) (streams.Event
 	var ev streams.Event
 	switch kind {
 	case frameTrade, frameAggTrade:
+		if f.X != nil && string(f.X) != `"MARKET"` {
+			return nil, fmt.Errorf("%w: trade with X=%s", ErrNotMarketTrade, f.X)
+		}
 		ev = d.trade(&f, venue)
 	case frameDepth:
 		ev = d.depth(&f, venue)

@@ -334,3 +334,29 @@ func checkLevels(t *testing.T, sides ...[]streams.Level) {
 		}
 	}
 }
+
+// Futures trades that are not order-book trades (insurance fund, ADL) are skipped and
+// counted, not malformed: Binance's klines leave them out too.
+func TestNonMarketFuturesTradesAreSkipped(t *testing.T) {
+	market := `{"stream":"btcusdt@trade","data":{"e":"trade","E":1723161256322,"T":1723161256322,"s":"BTCUSDT","t":5266583935,"p":"61800.30","q":"0.006","X":"MARKET","m":false}}`
+	insurance := strings.Replace(strings.Replace(market, `"MARKET"`, `"INSURANCE_FUND"`, 1), "5266583935", "5266583936", 1)
+	next := strings.Replace(market, "5266583935", "5266583937", 1)
+	if _, err := DecodeFrame("", 1, []byte(insurance)); !errors.Is(err, ErrNotMarketTrade) {
+		t.Fatalf("err = %v, want ErrNotMarketTrade", err)
+	}
+	capture := "1723161255088176367 " + market + "\n1723161255088176368 " + insurance + "\n1723161255088176369 " + next + "\n"
+	r, err := NewReader(strings.NewReader(capture), "BTCUSDT-futures.txt", ReaderOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for {
+		if _, err := r.Next(); err != nil {
+			break
+		}
+		n++
+	}
+	if st := r.Stats(); n != 2 || st.NonMarket != 1 || st.Malformed != 0 {
+		t.Fatalf("%d records, stats %+v", n, st)
+	}
+}

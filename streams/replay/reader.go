@@ -61,6 +61,7 @@ type FileStats struct {
 	Malformed  int64    // lines skipped because they could not be decoded (or read)
 	OutOfOrder int64    // events dropped because their time or sequence went backwards
 	Duplicates int64    // events dropped because their ID was already seen
+	NonMarket  int64    // futures trades skipped because they are not order-book trades (X != MARKET)
 	LastErrors []string // the last few malformed-line messages, "file:line: problem"
 }
 
@@ -344,6 +345,10 @@ func (r *Reader) nextCapture() (Record, error) {
 			continue
 		}
 		ev, err := decodeFrame(r.venue, r.symbol, recvNs, frame)
+		if errors.Is(err, ErrNotMarketTrade) {
+			r.stats.NonMarket++
+			continue
+		}
 		if err != nil {
 			r.malformed(n, err)
 			continue

@@ -176,6 +176,7 @@ func (r *Replay) Stats() Stats {
 		s.Total.Malformed += st.Malformed
 		s.Total.OutOfOrder += st.OutOfOrder
 		s.Total.Duplicates += st.Duplicates
+		s.Total.NonMarket += st.NonMarket
 	}
 	return s
 }
