@@ -34,6 +34,10 @@ func cmdFeatures(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		return fmt.Errorf("%w: --format %q: use csv or json", errUsage, *format)
 	}
 	rp, err := replay.Open([]string{*data}, replay.Options{Symbol: *symbol})
+	if errors.Is(err, replay.ErrNoSymbol) && *symbol == "" {
+		// The features of one file do not depend on its symbol's name.
+		rp, err = replay.Open([]string{*data}, replay.Options{Symbol: "UNKNOWN"})
+	}
 	if err != nil {
 		return err
 	}

@@ -68,6 +68,7 @@ func cmdIngest(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	var files listFlag
 	fs.Var(&files, "data", "market data file(s) to load (also accepted as arguments)")
 	quiet := fs.Bool("quiet", false, "no progress bar")
+	symbol := fs.String("symbol", "", "symbol of every file, when the file names do not tell it (e.g. BTCUSDT)")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: synapse ingest FILE... [flags]   loads kline CSVs and websocket captures into the log")
 		fs.PrintDefaults()
@@ -82,7 +83,7 @@ func cmdIngest(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return fmt.Errorf("%w: name at least one file", errUsage)
 	}
 	logger := quietLogger(stderr)
-	rp, err := replay.Open(files, replay.Options{})
+	rp, err := replay.Open(files, replay.Options{Symbol: *symbol})
 	if err != nil {
 		return err
 	}

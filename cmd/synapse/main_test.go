@@ -338,3 +338,25 @@ func TestRunSynthetic(t *testing.T) {
 		return nil
 	})
 }
+
+// A file whose name names no symbol still gives its features; ingest says how to name it.
+func TestFileNamedWithoutSymbol(t *testing.T) {
+	src, err := os.ReadFile(recDir + "ETHUSDT-1m-2022-08-14.csv.gz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "data.csv.gz")
+	os.WriteFile(path, src, 0o644)
+	code, out, errs := synapse(t, "features", "--data", path)
+	if code != 0 || strings.Count(out, "\n") != 1441 {
+		t.Fatalf("exit %d, %d lines: %s", code, strings.Count(out, "\n"), errs)
+	}
+	code, _, errs = synapse(t, "ingest", path, "--data-dir", t.TempDir(), "--quiet")
+	if code != 1 || !strings.Contains(errs, "--symbol") {
+		t.Fatalf("ingest: exit %d: %s", code, errs)
+	}
+	code, out, errs = synapse(t, "ingest", path, "--symbol", "ETHUSDT", "--data-dir", t.TempDir(), "--quiet")
+	if code != 0 || !strings.Contains(out, "1440 new") {
+		t.Fatalf("ingest --symbol: exit %d: %s %s", code, out, errs)
+	}
+}

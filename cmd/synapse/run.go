@@ -25,6 +25,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	dataDir := fs.String("data-dir", "", "JetStream store of the embedded NATS server (default ./data)")
 	var files listFlag
 	fs.Var(&files, "replay", "recorded market data to replay (kline CSVs, websocket captures; default: the bundled recordings)")
+	symbol := fs.String("symbol", "", "with --replay: the symbol of every file, when the file names do not tell it")
 	speed := fs.String("speed", "", "replay speed: 1 is real time, 60 is sixty times faster, max is as fast as possible (default 60)")
 	live := fs.Bool("live", false, "stream live market data from Binance instead of replaying")
 	var symbols listFlag
@@ -83,7 +84,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 			return fmt.Errorf("%w: %v", errUsage, err)
 		}
 	} else if !cfg.Live.Enabled {
-		ropts := replay.Options{Speed: sp, MaxIdle: 2 * time.Second}
+		ropts := replay.Options{Speed: sp, MaxIdle: 2 * time.Second, Symbol: *symbol}
 		if len(cfg.Replay) > 0 {
 			rp, err = replay.Open(cfg.Replay, ropts)
 		} else {

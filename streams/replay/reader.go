@@ -168,7 +168,7 @@ func newReader(src io.Reader, name string, opts ReaderOptions, owned io.Closer) 
 		stats:  FileStats{Source: name, Format: format},
 	}
 	if format == FormatKlines && opts.Symbol == "" && r.hints.Symbol == "" {
-		return nil, fmt.Errorf("%s: %w: the file name does not start with a symbol (BTCUSDT-1m-...); give one in the options", name, ErrNoSymbol)
+		return nil, fmt.Errorf("%s: %w: the file name does not start with a symbol (BTCUSDT-1m-...); name the file after its symbol (BTCUSDT-1m-2024-01.csv.gz) or pass --symbol", name, ErrNoSymbol)
 	}
 	return r, nil
 }
