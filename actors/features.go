@@ -19,7 +19,8 @@ func FeatureHeader() []string {
 }
 
 // FeatureWriter writes the 1m features of one symbol's events, the same way a symbol actor
-// computes them, as CSV rows (an empty cell while an indicator warms up) or JSON lines.
+// computes them, as CSV rows (an empty cell while an indicator warms up) or JSON lines. A
+// file of longer klines (5m, 1h) gets one row per kline of its own interval.
 type FeatureWriter struct {
 	w      *bufio.Writer
 	json   bool
@@ -29,6 +30,13 @@ type FeatureWriter struct {
 	rows   int
 	row    []byte
 	err    error
+
+	// A file of longer klines (5m, 1h, ...) gets its features on its own interval: the
+	// symbol actor's roll-ups start from 1m, so such klines take this direct path.
+	interval  string // the interval rows are written for; "1m" unless the file says otherwise
+	other     *indicator.Set
+	otherLast int64
+	skipped   SymbolState // counts of the direct path
 }
 
 // NewFeatureWriter writes to w in format "csv" or "json".
@@ -63,12 +71,54 @@ func (fw *FeatureWriter) Apply(ev streams.Event) error {
 	} else if v != fw.venue || s != fw.symbol {
 		return fmt.Errorf("%w: features are computed for one symbol at a time; got %s/%s after %s/%s", ErrUnknownEvent, v, s, fw.venue, fw.symbol)
 	}
+	if fw.interval == "" {
+		fw.interval = "1m"
+		if k, ok := ev.(*streams.Kline); ok {
+			fw.interval = k.Interval
+		}
+	}
+	if k, ok := ev.(*streams.Kline); ok && fw.interval != "1m" {
+		fw.applyLonger(k)
+		return fw.err
+	}
 	_ = fw.sym.Apply(ev, fw.write) // problems are counted in the symbol's state
 	return fw.err
 }
 
+// applyLonger computes the features of a kline of the file's own (longer) interval.
+func (fw *FeatureWriter) applyLonger(k *streams.Kline) {
+	if fw.other == nil {
+		fw.other = indicator.NewSet()
+	}
+	switch {
+	case k.Interval != fw.interval:
+		fw.skipped.Malformed++
+		fw.skipped.LastProblem = fmt.Sprintf("a %s kline in a file of %s klines", k.Interval, fw.interval)
+		return
+	case k.OpenTime == fw.otherLast:
+		fw.skipped.Duplicates++
+		return
+	case k.OpenTime < fw.otherLast:
+		fw.skipped.OutOfOrder++
+		return
+	}
+	c, err := indicator.CandleFromKline(*k)
+	if err == nil {
+		err = fw.other.Update(c)
+	}
+	if err != nil {
+		fw.skipped.Malformed++
+		fw.skipped.LastProblem = err.Error()
+		return
+	}
+	fw.otherLast = k.OpenTime
+	f := &streams.Feature{Venue: k.Venue, Symbol: k.Symbol, Interval: k.Interval, OpenTime: k.OpenTime, Close: k.Close, Volume: k.Volume}
+	fw.other.Values(f.Values[:0])
+	fw.write(f)
+}
+
 func (fw *FeatureWriter) write(f *streams.Feature) {
-	if f.Interval != "1m" || fw.err != nil {
+	if f.Interval != fw.interval || fw.err != nil {
 		return
 	}
 	fw.rows++
@@ -101,8 +151,8 @@ func (fw *FeatureWriter) Close() (int, SymbolState, error) {
 	if err := fw.w.Flush(); err != nil && fw.err == nil {
 		fw.err = err
 	}
-	var st SymbolState
-	if fw.sym != nil {
+	st := fw.skipped
+	if fw.sym != nil && fw.other == nil {
 		st = fw.sym.State()
 	}
 	return fw.rows, st, fw.err
