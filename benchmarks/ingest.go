@@ -143,28 +143,6 @@ func renamed(ev streams.Event, n int) streams.Event {
 	if n == 0 {
 		return ev
 	}
-	suffix := fmt.Sprint(n)
-	switch e := ev.(type) {
-	case *streams.Kline:
-		c := *e
-		c.Symbol += suffix
-		return &c
-	case *streams.Trade:
-		c := *e
-		c.Symbol += suffix
-		return &c
-	case *streams.Depth:
-		c := *e
-		c.Symbol += suffix
-		return &c
-	case *streams.Snapshot:
-		c := *e
-		c.Symbol += suffix
-		return &c
-	case *streams.Ticker:
-		c := *e
-		c.Symbol += suffix
-		return &c
-	}
-	return ev
+	_, symbol := ev.Key()
+	return streams.WithSymbol(ev, fmt.Sprint(symbol, n))
 }

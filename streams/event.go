@@ -158,3 +158,32 @@ func mdSubject(venue, symbol, suffix string) string {
 func mdID(venue, symbol, suffix string, n int64) string {
 	return strings.ToLower(venue) + "." + strings.ToLower(symbol) + "." + suffix + "." + strconv.FormatInt(n, 10)
 }
+
+// WithSymbol returns a copy of a market-data event on another symbol (a replayed file whose
+// name did not tell its symbol, or a load test copying real data onto many symbols). Other
+// events are returned unchanged.
+func WithSymbol(ev Event, symbol string) Event {
+	switch e := ev.(type) {
+	case *Kline:
+		c := *e
+		c.Symbol = symbol
+		return &c
+	case *Trade:
+		c := *e
+		c.Symbol = symbol
+		return &c
+	case *Depth:
+		c := *e
+		c.Symbol = symbol
+		return &c
+	case *Snapshot:
+		c := *e
+		c.Symbol = symbol
+		return &c
+	case *Ticker:
+		c := *e
+		c.Symbol = symbol
+		return &c
+	}
+	return ev
+}

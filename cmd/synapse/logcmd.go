@@ -99,22 +99,9 @@ func cmdIngest(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		progressbar.OptionShowBytes(true), progressbar.OptionThrottle(200*time.Millisecond),
 		progressbar.OptionShowCount(), progressbar.OptionSetVisibility(!*quiet), progressbar.OptionClearOnFinish())
 	start := time.Now()
-	n := 0
-	for {
-		rec, err := rp.Next(ctx)
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			return err
-		}
-		if err := l.Publish(ctx, rec.Event); err != nil {
-			return err
-		}
-		n++
-		if n%4096 == 0 {
-			_ = bar.Set64(rp.Consumed())
-		}
+	n, err := putOnLog(ctx, rp, l, func() { _ = bar.Set64(rp.Consumed()) })
+	if err != nil {
+		return err
 	}
 	if err := l.Flush(ctx); err != nil {
 		return err
@@ -136,4 +123,26 @@ func cmdIngest(ctx context.Context, args []string, stdout, stderr io.Writer) err
 // quietLogger logs warnings and errors only, as text on stderr.
 func quietLogger(stderr io.Writer) *slog.Logger {
 	return slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+}
+
+// putOnLog publishes every record of rp to the log, calling progress every 4096 records, and
+// returns how many it published. It does not wait for the acks (Log.Flush does).
+func putOnLog(ctx context.Context, rp *replay.Replay, l *streams.Log, progress func()) (int, error) {
+	n := 0
+	for {
+		rec, err := rp.Next(ctx)
+		if errors.Is(err, io.EOF) {
+			return n, nil
+		}
+		if err != nil {
+			return n, err
+		}
+		if err := l.Publish(ctx, rec.Event); err != nil {
+			return n, err
+		}
+		n++
+		if progress != nil && n%4096 == 0 {
+			progress()
+		}
+	}
 }

@@ -196,17 +196,8 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 // runReplay puts the replayed events on the log; the graph reads them back from it.
 func runReplay(ctx context.Context, rp *replay.Replay, log *streams.Log, hub *web.Hub, logger *slog.Logger) error {
 	start := time.Now()
-	for {
-		rec, err := rp.Next(ctx)
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			return err
-		}
-		if err := log.Publish(ctx, rec.Event); err != nil {
-			return err
-		}
+	if _, err := putOnLog(ctx, rp, log, nil); err != nil {
+		return err
 	}
 	if err := log.Flush(ctx); err != nil {
 		return err

@@ -354,7 +354,7 @@ func (r *Reader) nextCapture() (Record, error) {
 			continue
 		}
 		if r.opts.Symbol != "" {
-			setSymbol(ev, r.opts.Symbol)
+			ev = streams.WithSymbol(ev, r.opts.Symbol)
 		}
 		return Record{At: recvNs, Event: ev, Source: r.name, Line: n}, nil
 	}
@@ -405,22 +405,6 @@ func (r *Reader) settleCapture() {
 	}
 	r.venue = firstOf(venue, r.hints.Venue, VenueSpot)
 	r.symbol = symbol
-}
-
-// setSymbol overrides an event's symbol.
-func setSymbol(ev streams.Event, symbol string) {
-	switch e := ev.(type) {
-	case *streams.Trade:
-		e.Symbol = symbol
-	case *streams.Depth:
-		e.Symbol = symbol
-	case *streams.Snapshot:
-		e.Symbol = symbol
-	case *streams.Ticker:
-		e.Symbol = symbol
-	case *streams.Kline:
-		e.Symbol = symbol
-	}
 }
 
 func firstOf(values ...string) string {
