@@ -1,6 +1,7 @@
 package streams
 
 import (
+	"fmt"
 	"strconv"
 	"strings"
 
@@ -186,4 +187,19 @@ func WithSymbol(ev Event, symbol string) Event {
 		return &c
 	}
 	return ev
+}
+
+// CheckSymbol reports whether s can name a symbol: 1 to 32 letters, digits, '_' or '-'. A
+// symbol is a token of every subject of its events, so a dot, a space or a NATS wildcard in
+// it would put its events on the wrong subjects.
+func CheckSymbol(s string) error {
+	if len(s) == 0 || len(s) > 32 {
+		return fmt.Errorf("%w: symbol %q must be 1 to 32 characters", ErrBadEvent, s)
+	}
+	for _, c := range s {
+		if !(c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '_' || c == '-') {
+			return fmt.Errorf("%w: symbol %q may hold only letters, digits, '_' and '-'", ErrBadEvent, s)
+		}
+	}
+	return nil
 }

@@ -3,6 +3,7 @@ package web
 import (
 	"context"
 	"encoding/json"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -86,13 +87,13 @@ func TestPageQueriesAndHealth(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var b strings.Builder
-		buf := make([]byte, 64<<10)
-		n, _ := resp.Body.Read(buf)
-		b.Write(buf[:n])
+		body, err := io.ReadAll(resp.Body)
 		resp.Body.Close()
-		if !strings.Contains(b.String(), want) {
-			t.Errorf("%s: %q does not contain %q", path, b.String(), want)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(string(body), want) {
+			t.Errorf("%s: %q does not contain %q", path, body, want)
 		}
 	}
 }

@@ -33,6 +33,9 @@ func cmdFeatures(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if *format != "csv" && *format != "json" {
 		return fmt.Errorf("%w: --format %q: use csv or json", errUsage, *format)
 	}
+	if err := checkSymbols("--symbol", *symbol); err != nil {
+		return err
+	}
 	rp, err := replay.Open([]string{*data}, replay.Options{Symbol: *symbol})
 	if errors.Is(err, replay.ErrNoSymbol) && *symbol == "" {
 		// The features of one file do not depend on its symbol's name.

@@ -83,6 +83,9 @@ func cmdIngest(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return fmt.Errorf("%w: name at least one file", errUsage)
 	}
 	logger := quietLogger(stderr)
+	if err := checkSymbols("--symbol", *symbol); err != nil {
+		return err
+	}
 	rp, err := replay.Open(files, replay.Options{Symbol: *symbol})
 	if err != nil {
 		return err

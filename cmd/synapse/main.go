@@ -21,6 +21,8 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
+
+	"github.com/synapse-trading/synapse/streams"
 )
 
 const usage = `synapse — a real-time crypto trading engine
@@ -123,6 +125,19 @@ func (l *listFlag) Set(v string) error {
 	for _, s := range strings.Split(v, ",") {
 		if s = strings.TrimSpace(s); s != "" {
 			*l = append(*l, s)
+		}
+	}
+	return nil
+}
+
+// checkSymbols rejects symbols that cannot be a subject token, naming the flag.
+func checkSymbols(flagName string, symbols ...string) error {
+	for _, s := range symbols {
+		if s == "" {
+			continue
+		}
+		if err := streams.CheckSymbol(s); err != nil {
+			return fmt.Errorf("%w: %s: %v", errUsage, flagName, err)
 		}
 	}
 	return nil

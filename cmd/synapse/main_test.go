@@ -316,6 +316,12 @@ func TestConfigErrorsAreClear(t *testing.T) {
 	if code, _, errs := synapse(t, "run", "--config", cfg); code != 1 || !strings.Contains(errs, "speeed") {
 		t.Fatalf("unknown field: exit %d, %s", code, errs)
 	}
+	if code, _, errs := synapse(t, "ingest", "x.csv", "--symbol", "BTC.USDT"); code != 2 || !strings.Contains(errs, "--symbol") {
+		t.Fatalf("bad symbol: exit %d, %s", code, errs)
+	}
+	if code, _, errs := synapse(t, "run", "--live", "--symbols", "BTC USDT"); code != 2 || !strings.Contains(errs, "--symbols") {
+		t.Fatalf("bad live symbol: exit %d, %s", code, errs)
+	}
 	if code, _, errs := synapse(t, "run", "--speed", "fast"); code != 2 || !strings.Contains(errs, "speed") {
 		t.Fatalf("bad speed: exit %d, %s", code, errs)
 	}

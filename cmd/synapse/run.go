@@ -65,6 +65,12 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if len(symbols) > 0 {
 		cfg.Live.Symbols = symbols
 	}
+	if err := checkSymbols("--symbol", *symbol); err != nil {
+		return err
+	}
+	if err := checkSymbols("--symbols (live.symbols)", cfg.Live.Symbols...); err != nil {
+		return err
+	}
 	sp, err := replay.ParseSpeed(cfg.Speed)
 	if err != nil {
 		return fmt.Errorf("%w: --speed: %v", errUsage, err)

@@ -92,6 +92,11 @@ func decodeFrame(venue string, msg []byte, received int64) (string, streams.Even
 	if err != nil {
 		return env.Stream, nil, fmt.Errorf("%w: %v", ErrMalformedFrame, err)
 	}
+	if ev != nil {
+		if _, sym := ev.Key(); streams.CheckSymbol(sym) != nil {
+			return env.Stream, nil, fmt.Errorf("%w: symbol %q cannot name a subject", ErrMalformedFrame, sym)
+		}
+	}
 	return env.Stream, ev, nil
 }
 

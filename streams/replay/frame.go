@@ -285,6 +285,9 @@ func decodeFrame(venue, symbol string, recvNs int64, data []byte) (streams.Event
 	if d.err != nil {
 		return nil, fmt.Errorf("%w: %s: %v", ErrBadFrame, kind, d.err)
 	}
+	if _, sym := ev.Key(); streams.CheckSymbol(sym) != nil {
+		return nil, fmt.Errorf("%w: %s: symbol %q cannot name a subject", ErrBadFrame, kind, sym)
+	}
 	return ev, nil
 }
 

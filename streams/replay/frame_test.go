@@ -360,3 +360,10 @@ func TestNonMarketFuturesTradesAreSkipped(t *testing.T) {
 		t.Fatalf("%d records, stats %+v", n, st)
 	}
 }
+
+func TestFrameWithASymbolThatCannotNameASubject(t *testing.T) {
+	frame := `{"stream":"btcusdt@trade","data":{"e":"trade","E":1723161255343,"s":"BTC.>","t":3735683259,"p":"61837.63","q":"0.02","T":1723161255342,"m":true,"M":true}}`
+	if _, err := DecodeFrame("", 1, []byte(frame)); !errors.Is(err, ErrBadFrame) {
+		t.Fatalf("err = %v, want ErrBadFrame", err)
+	}
+}
