@@ -11,6 +11,7 @@ import (
 	"github.com/anthdm/hollywood/actor"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/synapse-trading/synapse/actors/indicator"
 	"github.com/synapse-trading/synapse/streams"
 )
 
@@ -27,6 +28,9 @@ type Graph struct {
 	routed    int64
 	badLog    int64
 	eventTime int64
+
+	pairs    map[SymbolRef][]*actor.PID // the pair actors each symbol tells of its candles
+	pairPIDs []*actor.PID
 }
 
 type symbolKey struct{ venue, symbol string }
@@ -47,11 +51,28 @@ func NewGraph(opts SymbolOptions) (*Graph, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
+	if opts.CorrelationPeriod == 0 {
+		opts.CorrelationPeriod = 20
+	}
+	if _, err := indicator.NewCorrelation(opts.CorrelationPeriod); err != nil {
+		return nil, err
+	}
 	e, err := actor.NewEngine(actor.NewEngineConfig())
 	if err != nil {
 		return nil, fmt.Errorf("starting the actor engine: %w", err)
 	}
-	return &Graph{Engine: e, opts: opts, symbols: map[symbolKey]*symbolRef{}, pending: map[symbolKey][]Sequenced{}}, nil
+	g := &Graph{Engine: e, opts: opts, symbols: map[symbolKey]*symbolRef{}, pending: map[symbolKey][]Sequenced{},
+		pairs: map[SymbolRef][]*actor.PID{}}
+	for _, p := range opts.Pairs {
+		if p.A == p.B {
+			return nil, fmt.Errorf("correlation pair %s: a symbol with itself", p)
+		}
+		pid := e.Spawn(newPairActor(p, opts.CorrelationPeriod, opts), "pair", actor.WithID(p.A.String()+"~"+p.B.String()))
+		g.pairs[p.A] = append(g.pairs[p.A], pid)
+		g.pairs[p.B] = append(g.pairs[p.B], pid)
+		g.pairPIDs = append(g.pairPIDs, pid)
+	}
+	return g, nil
 }
 
 // Symbol returns the PID of venue/symbol's actor, spawning it on first use.
@@ -65,7 +86,7 @@ func (g *Graph) symbolLocked(k symbolKey) *symbolRef {
 	ref, ok := g.symbols[k]
 	if !ok {
 		credits := make(chan struct{}, g.opts.MaxInFlight)
-		pid := g.Engine.Spawn(newSymbolActor(k.venue, k.symbol, g.opts, credits), "symbol",
+		pid := g.Engine.Spawn(newSymbolActor(k.venue, k.symbol, g.opts, credits, g.pairs[SymbolRef{k.venue, k.symbol}]), "symbol",
 			actor.WithID(k.venue+"."+k.symbol), actor.WithMaxRestarts(10), actor.WithRestartDelay(50*time.Millisecond))
 		ref = &symbolRef{pid: pid, credits: credits}
 		g.symbols[k] = ref
@@ -210,6 +231,9 @@ func (g *Graph) Stop() {
 	}
 	g.mu.Unlock()
 	for _, pid := range pids {
+		<-g.Engine.Poison(pid).Done()
+	}
+	for _, pid := range g.pairPIDs { // after the symbols: they may still tell them of candles
 		<-g.Engine.Poison(pid).Done()
 	}
 }

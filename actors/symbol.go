@@ -43,7 +43,11 @@ type SymbolOptions struct {
 	Log jetstream.JetStream
 	// MaxInFlight bounds the MarketData batches waiting in one symbol's mailbox. Default 64.
 	MaxInFlight int
-	Logger      *slog.Logger
+	// Pairs are the symbol pairs whose rolling correlation of 1m closes pair actors compute
+	// over CorrelationPeriod candles (default 20, TA-Lib's CORREL).
+	Pairs             []Pair
+	CorrelationPeriod int
+	Logger            *slog.Logger
 }
 
 // SymbolState is what a symbol actor shows of itself (the UI's "symbol/<venue>/<symbol>" topic).
@@ -86,6 +90,8 @@ type Symbol struct {
 	nCloses       int // closes written, the newest at (nCloses-1) % closesKept
 	rolled        []candle.Candle
 	state         SymbolState
+	// OnCandle, when set, is told of every closed 1m candle (for the pair actors).
+	OnCandle func(k *streams.Kline, close float64)
 }
 
 // closesKept is how many 1m closes a symbol keeps for the UI's sparkline.
@@ -178,6 +184,9 @@ func (s *Symbol) close1m(k *streams.Kline, emit func(*streams.Feature)) error {
 	if err := s.features(k, c, &s.lastValues, emit); err != nil {
 		return err
 	}
+	if s.OnCandle != nil {
+		s.OnCandle(k, c.Close)
+	}
 	var values streams.FeatureValues
 	for i := range rolled {
 		r := &rolled[i].Kline
@@ -251,6 +260,7 @@ type symbolActor struct {
 	venue, symbol string
 	opts          SymbolOptions
 	credits       chan struct{} // one token per MarketData batch in the mailbox (see Graph.Dispatch)
+	pairs         []*actor.PID  // pair actors to tell of each closed 1m candle
 	restarts      int
 	sym           *Symbol
 	lastSeq       uint64
@@ -269,18 +279,18 @@ type panicNow struct{} // test hook: makes the actor panic, to exercise supervis
 
 // newSymbolActor returns the producer of a symbol actor. Hollywood calls it again after a
 // panic; the new instance then rebuilds its state from the log.
-func newSymbolActor(venue, symbol string, opts SymbolOptions, credits chan struct{}) actor.Producer {
+func newSymbolActor(venue, symbol string, opts SymbolOptions, credits chan struct{}, pairs []*actor.PID) actor.Producer {
 	starts := 0
 	return func() actor.Receiver {
 		starts++
-		return &symbolActor{venue: venue, symbol: symbol, opts: opts, credits: credits, restarts: starts - 1}
+		return &symbolActor{venue: venue, symbol: symbol, opts: opts, credits: credits, pairs: pairs, restarts: starts - 1}
 	}
 }
 
 func (a *symbolActor) Receive(c *actor.Context) {
 	switch msg := c.Message().(type) {
 	case actor.Started:
-		a.start()
+		a.start(c.Engine())
 		if a.opts.Observe != nil {
 			a.ticker = c.SendRepeat(c.PID(), observeTick{}, a.opts.ObserveEvery)
 			a.ticking = true
@@ -306,12 +316,20 @@ func (a *symbolActor) Receive(c *actor.Context) {
 	}
 }
 
-func (a *symbolActor) start() {
+func (a *symbolActor) start(e *actor.Engine) {
 	sym, err := NewSymbol(a.venue, a.symbol)
 	if err != nil {
 		panic(err) // only an invalid interval list, a programming error
 	}
 	a.sym = sym
+	if len(a.pairs) > 0 {
+		ref := SymbolRef{Venue: a.venue, Symbol: a.symbol}
+		sym.OnCandle = func(k *streams.Kline, close float64) {
+			for _, pid := range a.pairs {
+				e.Send(pid, ClosedCandle{Ref: ref, OpenTime: k.OpenTime, Close: close})
+			}
+		}
+	}
 	a.sym.state.Restarts = a.restarts
 	a.publishFeat = nil
 	if a.restarts > 0 && a.opts.Log != nil {

@@ -40,8 +40,8 @@ func Catalog() []Stream {
 			Duplicates: time.Hour,
 		},
 		{
-			Name: StreamFeatures, Subjects: []string{"feat.>"},
-			Description: "features per symbol and interval: feat.<venue>.<symbol>.<interval>",
+			Name: StreamFeatures, Subjects: []string{"feat.>", "corr.>"},
+			Description: "features per symbol and interval: feat.<venue>.<symbol>.<interval>; correlations of pairs: corr.<venue_a>.<symbol_a>.<venue_b>.<symbol_b>.<interval>",
 			Storage:     jetstream.FileStorage, MaxAge: 24 * time.Hour, MaxBytes: 2 << 30,
 			Duplicates: 10 * time.Minute,
 		},

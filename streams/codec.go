@@ -18,7 +18,7 @@ func Schema(k Kind) string { return string(k) + "/v" + strconv.Itoa(SchemaVersio
 var schemas = map[Kind]string{}
 
 func init() {
-	for _, k := range []Kind{KindKline, KindTrade, KindDepth, KindSnapshot, KindTicker, KindFeature} {
+	for _, k := range []Kind{KindKline, KindTrade, KindDepth, KindSnapshot, KindTicker, KindFeature, KindCorrelation} {
 		schemas[k] = Schema(k)
 	}
 }
@@ -69,6 +69,8 @@ func Decode(subject string, header nats.Header, data []byte) (Event, error) {
 		ev = new(Ticker)
 	case KindFeature:
 		ev = new(Feature)
+	case KindCorrelation:
+		ev = new(Correlation)
 	default:
 		return nil, fmt.Errorf("%w: %s: unknown kind %q", ErrBadEvent, subject, kind)
 	}
@@ -96,6 +98,8 @@ func kindOf(subject string, header nats.Header) (Kind, error) {
 		return Kind(tokens[3]), nil
 	case len(tokens) == 4 && tokens[0] == "feat":
 		return KindFeature, nil
+	case len(tokens) == 6 && tokens[0] == "corr":
+		return KindCorrelation, nil
 	}
 	return "", fmt.Errorf("%w: %s: no %s header and the subject names no known kind", ErrBadEvent, subject, HeaderSchema)
 }

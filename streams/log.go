@@ -210,7 +210,7 @@ func users(engine, reader, trader Credential) []*server.User {
 			"$JS.API.CONSUMER.MSG.NEXT."+s+".>",
 		)
 	}
-	readSubs := []string{"md.>", "feat.>", "sig.>", "_INBOX.>"}
+	readSubs := []string{"md.>", "feat.>", "corr.>", "sig.>", "_INBOX.>"}
 	traderAPI := append(append([]string{}, readAPI...), "cmd.>", "ord.*.*.request", "$JS.API.CONSUMER.CREATE."+StreamOrders+".>", "$JS.API.CONSUMER.MSG.NEXT."+StreamOrders+".>")
 	return []*server.User{
 		{Username: engine.User, Password: engine.Password},

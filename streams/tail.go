@@ -36,7 +36,7 @@ type TailLine struct {
 func Tail(ctx context.Context, js jetstream.JetStream, subject string, opts TailOptions, w io.Writer) (int, error) {
 	stream := StreamFor(subject)
 	if stream == "" {
-		return 0, fmt.Errorf("no stream holds %q: subjects start with md., feat., sig., ord., pf., sys. or cmd. (see SUBJECTS.md)", subject)
+		return 0, fmt.Errorf("no stream holds %q: subjects start with md., feat., corr., sig., ord., pf., sys. or cmd. (see SUBJECTS.md)", subject)
 	}
 	s, err := js.Stream(ctx, stream)
 	if err != nil {

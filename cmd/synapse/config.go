@@ -7,6 +7,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/synapse-trading/synapse/actors"
 	"github.com/synapse-trading/synapse/streams"
 )
 
@@ -22,8 +23,12 @@ type Config struct {
 		Trader streams.Credential `yaml:"trader"` // bot credential that may send commands
 	} `yaml:"nats"`
 	Replay []string `yaml:"replay"` // recorded files to replay; default: the bundled recordings
-	Speed  string   `yaml:"speed"`  // replay speed: 1 (real time), 60, max (default 60)
-	Live   struct {
+	// Correlations are symbol pairs ["venue:SYMBOL", "venue:SYMBOL"] whose rolling correlation
+	// of 1m closes over CorrelationPeriod candles (default 20) is published on corr.>.
+	Correlations      [][]string `yaml:"correlations"`
+	CorrelationPeriod int        `yaml:"correlation_period"`
+	Speed             string     `yaml:"speed"` // replay speed: 1 (real time), 60, max (default 60)
+	Live              struct {
 		Enabled bool     `yaml:"enabled"`
 		Venue   string   `yaml:"venue"`   // binance (spot, default) or binance-um (USDⓈ-M futures)
 		Symbols []string `yaml:"symbols"` // e.g. [BTCUSDT, ETHUSDT]
@@ -68,4 +73,24 @@ func loadConfig(path string) (Config, error) {
 		c.NATS.Trader.Password = v
 	}
 	return c, nil
+}
+
+// pairs reads the correlations of the config.
+func (c Config) pairs() ([]actors.Pair, error) {
+	var out []actors.Pair
+	for _, p := range c.Correlations {
+		if len(p) != 2 {
+			return nil, fmt.Errorf("correlations: %v is not a pair [venue:SYMBOL, venue:SYMBOL]", p)
+		}
+		a, err := actors.ParseSymbolRef(p[0])
+		if err != nil {
+			return nil, fmt.Errorf("correlations: %w", err)
+		}
+		b, err := actors.ParseSymbolRef(p[1])
+		if err != nil {
+			return nil, fmt.Errorf("correlations: %w", err)
+		}
+		out = append(out, actors.Pair{A: a, B: b})
+	}
+	return out, nil
 }

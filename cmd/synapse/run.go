@@ -71,6 +71,14 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err := checkSymbols("--symbols (live.symbols)", cfg.Live.Symbols...); err != nil {
 		return err
 	}
+	demo := len(cfg.Replay) == 0 && !cfg.Live.Enabled && *synth == 0
+	if demo && len(cfg.Correlations) == 0 {
+		cfg.Correlations = recordings.DemoCorrelations()
+	}
+	pairs, err := cfg.pairs()
+	if err != nil {
+		return fmt.Errorf("%w: %v", errUsage, err)
+	}
 	sp, err := replay.ParseSpeed(cfg.Speed)
 	if err != nil {
 		return fmt.Errorf("%w: --speed: %v", errUsage, err)
@@ -122,9 +130,11 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 				}
 			}
 		},
-		Observe: func(topic string, state any) { _ = hub.Set(topic, state) },
-		Log:     log.JS,
-		Logger:  logger,
+		Observe:           func(topic string, state any) { _ = hub.Set(topic, state) },
+		Log:               log.JS,
+		Logger:            logger,
+		Pairs:             pairs,
+		CorrelationPeriod: cfg.CorrelationPeriod,
 	})
 	if err != nil {
 		return err

@@ -36,3 +36,9 @@ func Demo() []string {
 		"AVAXUSDT-1m-2026-02.csv.gz", "LINKUSDT-1m-2026-02.csv.gz",
 	}
 }
+
+// DemoCorrelations are the symbol pairs whose correlation the demo shows: the two futures
+// months cover the same minutes.
+func DemoCorrelations() [][]string {
+	return [][]string{{"binance-um:AVAXUSDT", "binance-um:LINKUSDT"}}
+}
