@@ -8,26 +8,39 @@ STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 RUN_FLAGS   ?=
 TEST_FLAGS  ?=
 PKGS        := ./...
+ORT_VERSION := 1.24.1
+ORT_LIB     := .cache/onnxruntime/libonnxruntime.so.1
 
 export GOFLAGS
 
-.PHONY: all build run test bench microbench lint vet check fuzz clean
+.PHONY: all build run test bench microbench lint vet check fuzz clean onnxruntime
 
 all: build
 
 build:
 	$(GO) build -o $(BIN) ./cmd/synapse
 
+## onnxruntime: ONNX Runtime's CPU library, from the npm package onnxruntime-node, into .cache
+onnxruntime: $(ORT_LIB)
+
+$(ORT_LIB):
+	@command -v npm >/dev/null || { echo "npm is needed to fetch ONNX Runtime: apt-get install npm"; exit 1; }
+	mkdir -p .cache/onnxruntime/pack
+	cd .cache/onnxruntime/pack && npm pack --silent onnxruntime-node@$(ORT_VERSION) >/dev/null
+	tar -xzf .cache/onnxruntime/pack/onnxruntime-node-$(ORT_VERSION).tgz -C .cache/onnxruntime/pack package/bin/napi-v6/linux/x64/libonnxruntime.so.1
+	mv .cache/onnxruntime/pack/package/bin/napi-v6/linux/x64/libonnxruntime.so.1 $(ORT_LIB)
+	rm -rf .cache/onnxruntime/pack
+
 ## run: the engine on the bundled real Binance data, UI on http://127.0.0.1:8080
-run: build
+run: build $(ORT_LIB)
 	./$(BIN) run $(RUN_FLAGS)
 
 ## test: every test with the race detector, never cached
-test:
+test: $(ORT_LIB)
 	$(GO) test -race -count=1 -timeout 20m $(TEST_FLAGS) $(PKGS)
 
 ## bench: the load scenarios (figures beside same-run baselines), then the micro-benchmarks
-bench: build
+bench: build $(ORT_LIB)
 	./$(BIN) bench all
 	$(MAKE) microbench
 
