@@ -31,6 +31,7 @@ type Graph struct {
 
 	pairs    map[SymbolRef][]*actor.PID // the pair actors each symbol tells of its candles
 	pairPIDs []*actor.PID
+	featSubs []*actor.PID // actors every symbol sends its 1m features to (model actors)
 }
 
 type symbolKey struct{ venue, symbol string }
@@ -86,12 +87,21 @@ func (g *Graph) symbolLocked(k symbolKey) *symbolRef {
 	ref, ok := g.symbols[k]
 	if !ok {
 		credits := make(chan struct{}, g.opts.MaxInFlight)
-		pid := g.Engine.Spawn(newSymbolActor(k.venue, k.symbol, g.opts, credits, g.pairs[SymbolRef{k.venue, k.symbol}]), "symbol",
+		pid := g.Engine.Spawn(newSymbolActor(k.venue, k.symbol, g.opts, credits, g.pairs[SymbolRef{k.venue, k.symbol}], g.featSubs), "symbol",
 			actor.WithID(k.venue+"."+k.symbol), actor.WithMaxRestarts(10), actor.WithRestartDelay(50*time.Millisecond))
 		ref = &symbolRef{pid: pid, credits: credits}
 		g.symbols[k] = ref
 	}
 	return ref
+}
+
+// SubscribeFeatures makes every symbol actor send its closed 1m features (*streams.Feature
+// messages) to pids, e.g. the model actors. Call it before the first event is dispatched:
+// a symbol actor takes the list when it is spawned.
+func (g *Graph) SubscribeFeatures(pids ...*actor.PID) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.featSubs = append(g.featSubs, pids...)
 }
 
 // Symbols lists the venue/symbol pairs that have an actor.

@@ -261,6 +261,7 @@ type symbolActor struct {
 	opts          SymbolOptions
 	credits       chan struct{} // one token per MarketData batch in the mailbox (see Graph.Dispatch)
 	pairs         []*actor.PID  // pair actors to tell of each closed 1m candle
+	featSubs      []*actor.PID  // actors to send each closed 1m feature to (model actors)
 	restarts      int
 	sym           *Symbol
 	lastSeq       uint64
@@ -279,11 +280,11 @@ type panicNow struct{} // test hook: makes the actor panic, to exercise supervis
 
 // newSymbolActor returns the producer of a symbol actor. Hollywood calls it again after a
 // panic; the new instance then rebuilds its state from the log.
-func newSymbolActor(venue, symbol string, opts SymbolOptions, credits chan struct{}, pairs []*actor.PID) actor.Producer {
+func newSymbolActor(venue, symbol string, opts SymbolOptions, credits chan struct{}, pairs, featSubs []*actor.PID) actor.Producer {
 	starts := 0
 	return func() actor.Receiver {
 		starts++
-		return &symbolActor{venue: venue, symbol: symbol, opts: opts, credits: credits, pairs: pairs, restarts: starts - 1}
+		return &symbolActor{venue: venue, symbol: symbol, opts: opts, credits: credits, pairs: pairs, featSubs: featSubs, restarts: starts - 1}
 	}
 }
 
@@ -335,8 +336,17 @@ func (a *symbolActor) start(e *actor.Engine) {
 	if a.restarts > 0 && a.opts.Log != nil {
 		a.rebuild()
 	}
-	if a.opts.Publish != nil {
-		a.publishFeat = func(f *streams.Feature) { a.opts.Publish(f) }
+	if a.opts.Publish != nil || len(a.featSubs) > 0 {
+		a.publishFeat = func(f *streams.Feature) {
+			if a.opts.Publish != nil {
+				a.opts.Publish(f)
+			}
+			if f.Interval == "1m" {
+				for _, pid := range a.featSubs {
+					e.Send(pid, f)
+				}
+			}
+		}
 	}
 	a.observe(true)
 }

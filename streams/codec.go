@@ -18,7 +18,7 @@ func Schema(k Kind) string { return string(k) + "/v" + strconv.Itoa(SchemaVersio
 var schemas = map[Kind]string{}
 
 func init() {
-	for _, k := range []Kind{KindKline, KindTrade, KindDepth, KindSnapshot, KindTicker, KindFeature, KindCorrelation} {
+	for _, k := range []Kind{KindKline, KindTrade, KindDepth, KindSnapshot, KindTicker, KindFeature, KindCorrelation, KindSignal, KindCommand} {
 		schemas[k] = Schema(k)
 	}
 }
@@ -71,6 +71,10 @@ func Decode(subject string, header nats.Header, data []byte) (Event, error) {
 		ev = new(Feature)
 	case KindCorrelation:
 		ev = new(Correlation)
+	case KindSignal:
+		ev = new(Signal)
+	case KindCommand:
+		ev = new(Command)
 	default:
 		return nil, fmt.Errorf("%w: %s: unknown kind %q", ErrBadEvent, subject, kind)
 	}
@@ -100,6 +104,10 @@ func kindOf(subject string, header nats.Header) (Kind, error) {
 		return KindFeature, nil
 	case len(tokens) == 6 && tokens[0] == "corr":
 		return KindCorrelation, nil
+	case len(tokens) >= 4 && tokens[0] == "sig":
+		return KindSignal, nil
+	case len(tokens) >= 2 && tokens[0] == "cmd":
+		return KindCommand, nil
 	}
 	return "", fmt.Errorf("%w: %s: no %s header and the subject names no known kind", ErrBadEvent, subject, HeaderSchema)
 }

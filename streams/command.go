@@ -1,0 +1,96 @@
+package streams
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// KindCommand names the command payload schema.
+const KindCommand Kind = "command"
+
+// Command is an instruction to the engine (deploy a model, halt an agent, ...), put on the CMD
+// stream on cmd.<name> before it acts, so that a restart replays every command in order and
+// rebuilds what they changed.
+type Command struct {
+	Name string `json:"name"` // e.g. "models.deploy"
+	// CommandID identifies the command; sending it again is deduplicated by the log.
+	CommandID string          `json:"id"`
+	Args      json.RawMessage `json:"args"`
+	Time      int64           `json:"time"` // when it was issued, epoch ms
+	Issuer    string          `json:"issuer,omitempty"`
+}
+
+// Subject returns cmd.<name>.
+func (c *Command) Subject() string { return "cmd." + c.Name }
+
+// ID is the command's own ID.
+func (c *Command) ID() string                  { return c.CommandID }
+func (c *Command) Kind() Kind                  { return KindCommand }
+func (c *Command) Key() (venue, symbol string) { return "", "" }
+func (c *Command) EventTime() int64            { return c.Time }
+
+// NewCommand builds a command with args marshalled to JSON and a fresh ID.
+func NewCommand(name string, args any, issuer string) (*Command, error) {
+	if name == "" || strings.ContainsAny(name, " *>") {
+		return nil, fmt.Errorf("%w: command name %q", ErrBadEvent, name)
+	}
+	data, err := json.Marshal(args)
+	if err != nil {
+		return nil, err
+	}
+	now := time.Now()
+	return &Command{Name: name, CommandID: name + "." + randomSecret()[:16], Args: data, Time: now.UnixMilli(), Issuer: issuer}, nil
+}
+
+// Sequenced command, with its place on the CMD stream.
+type SequencedCommand struct {
+	Seq uint64
+	*Command
+}
+
+// ConsumeCommands calls apply for every command on the CMD stream, oldest first, then for
+// each new one until ctx ends: a restart re-applies every command in order. A command that
+// does not decode, or that apply rejects, is reported to onError and skipped.
+func ConsumeCommands(ctx context.Context, js jetstream.JetStream, apply func(SequencedCommand) error, onError func(SequencedCommand, error)) error {
+	cons, err := js.OrderedConsumer(ctx, StreamCommands, jetstream.OrderedConsumerConfig{})
+	if err != nil {
+		return fmt.Errorf("reading the command stream: %w", err)
+	}
+	for ctx.Err() == nil {
+		batch, err := cons.Fetch(64, jetstream.FetchMaxWait(200*time.Millisecond))
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			return fmt.Errorf("reading the command stream: %w", err)
+		}
+		for msg := range batch.Messages() {
+			meta, err := msg.Metadata()
+			if err != nil {
+				continue
+			}
+			cmd := SequencedCommand{Seq: meta.Sequence.Stream, Command: &Command{}}
+			if err := json.Unmarshal(msg.Data(), cmd.Command); err != nil || cmd.Name == "" {
+				if err == nil {
+					err = errors.New("no command name")
+				}
+				cmd.Name = strings.TrimPrefix(msg.Subject(), "cmd.")
+				onError(cmd, fmt.Errorf("%w: %v", ErrBadEvent, err))
+				continue
+			}
+			if err := apply(cmd); err != nil {
+				onError(cmd, err)
+			}
+		}
+		if err := batch.Error(); err != nil && !errors.Is(err, jetstream.ErrNoMessages) && !errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
+			return fmt.Errorf("reading the command stream: %w", err)
+		}
+	}
+	return nil
+}
