@@ -21,7 +21,7 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	memProfile := fs.String("memprofile", "", "write a heap profile to this file at the end")
 	scenarios := map[string]func() (benchmarks.Result, error){}
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: synapse bench SCENARIO|all [--json]\n\nscenarios: replay, ingest (see benchmarks/README.md)")
+		fmt.Fprintln(stderr, "usage: synapse bench SCENARIO|all [--json]\n\nscenarios: replay, ingest, inference (see benchmarks/README.md)")
 		fs.PrintDefaults()
 	}
 	pos, err := parse(fs, args)
@@ -33,6 +33,9 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	scenarios["ingest"] = func() (benchmarks.Result, error) {
 		return benchmarks.Ingest(ctx, benchmarks.IngestOptions{Events: *events})
+	}
+	scenarios["inference"] = func() (benchmarks.Result, error) {
+		return benchmarks.Inference(ctx, benchmarks.InferenceOptions{})
 	}
 	names := make([]string, 0, len(scenarios))
 	for n := range scenarios {

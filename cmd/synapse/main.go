@@ -5,6 +5,7 @@
 //	synapse ingest    FILE... [--data-dir DIR | --nats-url URL]
 //	synapse tail      SUBJECT [--from-seq N] [--follow] [--limit N] [--data-dir DIR | --nats-url URL]
 //	synapse features  --data FILE [--format csv|json]
+//	synapse train     --data FILE... --model NAME --out DIR
 //	synapse bench     SCENARIO [--json]
 //
 // This package holds flags, configuration and wiring only; the logic lives in streams,
@@ -34,7 +35,8 @@ commands:
   ingest     load recorded market data files into the log without running the graph
   tail       print events from the log as JSON lines, e.g. synapse tail 'md.>'
   features   print the indicator features of a market data file (csv or json)
-  bench      run a benchmark scenario: replay, ingest (synapse bench list)
+  train      train a model on market data and export it to ONNX with its model card
+  bench      run a benchmark scenario: replay, ingest, inference (synapse bench list)
 
 'synapse <command> -h' shows a command's flags. See README.md.
 `
@@ -63,11 +65,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		"tail":     cmdTail,
 		"features": cmdFeatures,
 		"bench":    cmdBench,
+		"train":    cmdTrain,
 	}
 	cmd, ok := commands[args[0]]
 	if !ok {
 		switch args[0] {
-		case "backtest", "train", "migrate":
+		case "backtest", "migrate":
 			fmt.Fprintf(stderr, "synapse %s: not in this build yet (see the open issues)\n", args[0])
 			return 1
 		}

@@ -11,7 +11,10 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/synapse-trading/synapse/actors"
+	"github.com/synapse-trading/synapse/inference"
 	"github.com/synapse-trading/synapse/streams"
 	"github.com/synapse-trading/synapse/streams/recordings"
 	"github.com/synapse-trading/synapse/streams/replay"
@@ -37,6 +40,10 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	natsListen := fs.String("nats-listen", "", "open a TCP listener for bots on HOST:PORT (needs SYNAPSE_NATS_READER_PASSWORD and SYNAPSE_NATS_TRADER_PASSWORD)")
 	natsURL := fs.String("nats-url", "", "use an existing NATS server or cluster instead of the embedded one")
 	_ = fs.String("database-url", "", "Postgres read model (not in this build yet)")
+	ortLib := fs.String("onnxruntime-lib", "", "ONNX Runtime's libonnxruntime.so.1 (default: $SYNAPSE_ONNXRUNTIME_LIB, else .cache/onnxruntime from `make onnxruntime`)")
+	ep := fs.String("inference-ep", "cpu", "execution provider for the models: cpu or cuda")
+	epFallback := fs.Bool("inference-fallback", true, "with --inference-ep cuda: run on the CPU with a loud warning when CUDA is unavailable, instead of failing")
+	noModels := fs.Bool("no-models", false, "run without the model tier (no ONNX Runtime needed)")
 	pos, err := parse(fs, args)
 	if err != nil {
 		return err
@@ -109,6 +116,11 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		}
 		defer rp.Close()
 	}
+	if !*noModels {
+		if err := inference.InitRuntime(*ortLib); err != nil {
+			return fmt.Errorf("%w (or run with --no-models)", err)
+		}
+	}
 	hub := web.NewHub()
 	gw := web.New(hub, web.Options{Addr: cfg.HTTP, Logger: logger})
 	if err := gw.Listen(); err != nil {
@@ -122,15 +134,17 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	defer log.Close()
 
 	var publishErrs sync.Map
-	graph, err := actors.NewGraph(actors.SymbolOptions{
-		Publish: func(ev streams.Event) {
-			if err := log.Publish(ctx, ev); err != nil && ctx.Err() == nil {
-				if _, seen := publishErrs.LoadOrStore(err.Error(), true); !seen {
-					logger.Error("publishing a feature", "err", err)
-				}
+	publish := func(ev streams.Event) {
+		if err := log.Publish(ctx, ev); err != nil && ctx.Err() == nil {
+			if _, seen := publishErrs.LoadOrStore(err.Error(), true); !seen {
+				logger.Error("publishing a derived event", "subject", ev.Subject(), "err", err)
 			}
-		},
-		Observe:           func(topic string, state any) { _ = hub.Set(topic, state) },
+		}
+	}
+	observe := func(topic string, state any) { _ = hub.Set(topic, state) }
+	graph, err := actors.NewGraph(actors.SymbolOptions{
+		Publish:           publish,
+		Observe:           observe,
 		Log:               log.JS,
 		Logger:            logger,
 		Pairs:             pairs,
@@ -138,6 +152,26 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	})
 	if err != nil {
 		return err
+	}
+	var models *inference.Registry
+	var batcher *inference.Batcher
+	if !*noModels {
+		batcher, err = inference.NewBatcher(graph.Engine, inference.BatcherOptions{Registry: prometheus.NewRegistry(), Logger: logger})
+		if err != nil {
+			return err
+		}
+		models = inference.NewRegistry(inference.RegistryOptions{Engine: graph.Engine, Batcher: batcher, Publish: publish, Observe: observe, Logger: logger,
+			Session: inference.SessionOptions{Provider: *ep, FallbackToCPU: *epFallback, Logger: logger}})
+		subscribers, err := models.Start()
+		if err != nil {
+			return err
+		}
+		graph.SubscribeFeatures(subscribers...)
+		gw.HandleQuery("models", func(*http.Request) (any, error) {
+			live, shadow := models.Deployed()
+			stats, err := batcher.Stats(2 * time.Second)
+			return map[string]any{"live": live, "shadow": shadow, "batcher": stats, "runtime": inference.RuntimeVersion()}, err
+		})
 	}
 	var feedFinished atomic.Bool
 	engineState := func() EngineState {
@@ -155,10 +189,19 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	})
 
 	var wg sync.WaitGroup
-	errs := make(chan error, 3)
+	errs := make(chan error, 8) // one per goroutine below, so none blocks at shutdown
 	wg.Add(2)
 	go func() { defer wg.Done(); errs <- gw.Serve(ctx) }()
 	go func() { defer wg.Done(); errs <- graph.ConsumeLog(ctx, log.JS) }()
+	if models != nil {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs <- streams.ConsumeCommands(ctx, log.JS, models.Apply, func(c streams.SequencedCommand, err error) {
+				logger.Error("command rejected", "command", c.Name, "seq", c.Seq, "err", err)
+			})
+		}()
+	}
 
 	fmt.Fprintf(stdout, "synapse is running\n  UI:        http://%s\n  data dir:  %s\n", gw.Addr(), cfg.DataDir)
 	if u := log.ClientURL(); u != "" {
@@ -195,6 +238,10 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	}
 	<-feedDone
 	graph.Stop()
+	if models != nil {
+		models.Stop()
+		batcher.Stop()
+	}
 	wg.Wait()
 	// What the actors published last (features) is acknowledged before the log closes.
 	fctx, fcancel := context.WithTimeout(context.Background(), 5*time.Second)

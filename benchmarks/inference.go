@@ -1,0 +1,264 @@
+package benchmarks
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/HdrHistogram/hdrhistogram-go"
+	"github.com/anthdm/hollywood/actor"
+
+	"github.com/synapse-trading/synapse/inference"
+)
+
+// InferenceOptions configure the inference scenario.
+type InferenceOptions struct {
+	// Duration is how long each load runs (default 1s); the scenario runs 9 loads and one raw
+	// ONNX Runtime loop, so it takes about 10 × Duration.
+	Duration time.Duration
+	// Loads are the numbers of concurrent closed-loop requesters the latency and the policy
+	// comparison are measured at (default 1, 8, 64, 512). The figure is always taken at 64.
+	Loads []int
+	// Library is ONNX Runtime's shared library; "" finds it as inference.LibraryPath does.
+	Library string
+}
+
+// figureLoad is the concurrency the headline figure and its baseline are measured at.
+const figureLoad = 64
+
+// Inference measures batched model serving through the batching actor: closed-loop
+// requester actors (each sends one request, waits for its reply, sends the next) ask a
+// 23→16→1 MLP, exported to ONNX and loaded into a real ONNX Runtime session, for one row
+// each. The figure is requests/s at 64 requesters with the default policy; the baseline is
+// the same requests at the same concurrency served one row per run (MaxBatch 1) by the
+// same actor. Extra holds raw ONNX Runtime rows/s at the mean batch the batcher formed
+// (Session.Run in a loop), latency percentiles at each load, and both policies side by side.
+func Inference(ctx context.Context, opts InferenceOptions) (Result, error) {
+	if opts.Duration <= 0 {
+		opts.Duration = time.Second
+	}
+	if len(opts.Loads) == 0 {
+		opts.Loads = []int{1, 8, 64, 512}
+	}
+	if err := inference.InitRuntime(opts.Library); err != nil {
+		return Result{}, err
+	}
+	mlp := benchMLP(23, 16, 1)
+	model, err := inference.ExportONNX(mlp, "features", "output")
+	if err != nil {
+		return Result{}, err
+	}
+	newSession := func() (*inference.Session, error) {
+		return inference.NewSession(model, mlp.Inputs(), mlp.Outputs(), inference.SessionOptions{})
+	}
+	r := rand.New(rand.NewPCG(1, 2))
+	rows := make([][]float32, 1024)
+	for i := range rows {
+		rows[i] = make([]float32, mlp.Inputs())
+		for j := range rows[i] {
+			rows[i][j] = float32(r.NormFloat64())
+		}
+	}
+	serve := func(o inference.BatcherOptions, requesters int) (loadResult, error) {
+		s, err := newSession()
+		if err != nil {
+			return loadResult{}, err
+		}
+		return serveLoad(ctx, s, o, requesters, rows, opts.Duration)
+	}
+
+	extra := map[string]float64{}
+	var figure loadResult
+	defaultPolicy := inference.BatcherOptions{}.Policy
+	for _, policy := range []inference.Policy{inference.PolicyAdaptive, inference.PolicyWindow} {
+		for _, n := range opts.Loads {
+			res, err := serve(inference.BatcherOptions{Policy: policy}, n)
+			if err != nil {
+				return Result{}, err
+			}
+			p := policy.String()
+			extra[fmt.Sprintf("%s req/s @%d", p, n)] = res.rate
+			extra[fmt.Sprintf("%s p50 µs @%d", p, n)] = res.latency.P50
+			extra[fmt.Sprintf("%s p99 µs @%d", p, n)] = res.latency.P99
+			extra[fmt.Sprintf("%s mean batch @%d", p, n)] = res.meanBatch
+			if policy == defaultPolicy {
+				extra[fmt.Sprintf("p50 µs @%d", n)] = res.latency.P50
+				extra[fmt.Sprintf("p99 µs @%d", n)] = res.latency.P99
+			}
+		}
+	}
+	figure, err = serve(inference.BatcherOptions{Policy: defaultPolicy}, figureLoad)
+	if err != nil {
+		return Result{}, err
+	}
+	baseline, err := serve(inference.BatcherOptions{Policy: defaultPolicy, MaxBatch: 1}, figureLoad)
+	if err != nil {
+		return Result{}, err
+	}
+
+	// Raw ONNX Runtime at the batch size the batcher formed, for as long as a load ran.
+	batch := max(1, int(math.Round(figure.meanBatch)))
+	s, err := newSession()
+	if err != nil {
+		return Result{}, err
+	}
+	in := make([]float32, 0, batch*mlp.Inputs())
+	for i := range batch {
+		in = append(in, rows[i%len(rows)]...)
+	}
+	runs := 0
+	start := time.Now()
+	for time.Since(start) < opts.Duration {
+		if _, err := s.Run(in, batch); err != nil {
+			s.Close()
+			return Result{}, err
+		}
+		runs++
+	}
+	raw := float64(runs*batch) / time.Since(start).Seconds()
+	s.Close()
+
+	extra["mean batch @64"] = figure.meanBatch
+	extra["raw ORT rows/s @ mean batch"] = raw
+	extra["batched / raw ORT %"] = 100 * figure.rate / raw
+	extra["batch-1 p99 µs @64"] = baseline.latency.P99
+	extra["deadline drops"] = float64(figure.dropped + baseline.dropped)
+	ratio := figure.rate / baseline.rate
+	return Result{
+		Scenario: "inference", Time: time.Now().UTC(),
+		Figure:   Measure{Name: fmt.Sprintf("batched serving, %d requesters, %s policy", figureLoad, defaultPolicy), Value: figure.rate, Unit: "req/s"},
+		Baseline: Measure{Name: "batch-1 serving, same actor and concurrency", Value: baseline.rate, Unit: "req/s"},
+		Ratio:    ratio,
+		Goal:     "≥ 5× batch-1 serving; ≥ 80 % of raw ORT at the same batch (Extra)",
+		Met:      ratio >= 5,
+		Latency:  figure.latency,
+		Extra:    extra,
+		Machine:  ThisMachine(),
+	}, nil
+}
+
+// loadResult is what one load measured.
+type loadResult struct {
+	rate      float64 // replies/s
+	latency   *Latency
+	meanBatch float64
+	dropped   int64
+}
+
+// serveLoad runs `requesters` closed-loop requester actors against a batcher serving s for
+// d, and measures replies/s and each request's latency from send to reply. s is closed at
+// the end.
+func serveLoad(ctx context.Context, s *inference.Session, o inference.BatcherOptions, requesters int, rows [][]float32, d time.Duration) (loadResult, error) {
+	e, err := actor.NewEngine(actor.NewEngineConfig())
+	if err != nil {
+		s.Close()
+		return loadResult{}, err
+	}
+	b, err := inference.NewBatcher(e, o)
+	if err != nil {
+		s.Close()
+		return loadResult{}, err
+	}
+	defer b.Stop()
+	b.Deploy("bench", "v1", s)
+
+	var stop atomic.Bool
+	var failure atomic.Value
+	var wg sync.WaitGroup
+	hists := make([]*hdrhistogram.Histogram, requesters)
+	counts := make([]int64, requesters)
+	pids := make([]*actor.PID, requesters)
+	wg.Add(requesters)
+	for i := range requesters {
+		h := hdrhistogram.New(1, int64(10*time.Second), 3)
+		hists[i] = h
+		var sent time.Time
+		var id uint64
+		send := func(self *actor.PID) {
+			id++
+			sent = time.Now()
+			req := inference.BatchRequest{Model: "bench", ID: id, Input: rows[(i+int(id))%len(rows)], Deadline: sent.Add(time.Second), ReplyTo: self}
+			if err := b.Submit(req); err != nil {
+				failure.CompareAndSwap(nil, err)
+				wg.Done()
+			}
+		}
+		pids[i] = e.SpawnFunc(func(c *actor.Context) {
+			switch msg := c.Message().(type) {
+			case actor.Started:
+				send(c.PID())
+			case inference.BatchReply:
+				if msg.Err != nil {
+					failure.CompareAndSwap(nil, msg.Err)
+				} else {
+					h.RecordValue(int64(time.Since(sent)))
+					counts[i]++
+				}
+				if stop.Load() || msg.Err != nil {
+					wg.Done()
+					return
+				}
+				send(c.PID())
+			}
+		}, "requester", actor.WithID(fmt.Sprint(i)))
+	}
+	start := time.Now()
+	select {
+	case <-time.After(d):
+	case <-ctx.Done():
+	}
+	stop.Store(true)
+	wg.Wait()
+	elapsed := time.Since(start)
+	for _, p := range pids {
+		e.Poison(p)
+	}
+	if err, ok := failure.Load().(error); ok {
+		return loadResult{}, fmt.Errorf("inference scenario, %d requesters: %w", requesters, err)
+	}
+	if err := ctx.Err(); err != nil {
+		return loadResult{}, err
+	}
+	all := hdrhistogram.New(1, int64(10*time.Second), 3)
+	var total int64
+	for i, h := range hists {
+		all.Merge(h)
+		total += counts[i]
+	}
+	res := loadResult{rate: float64(total) / elapsed.Seconds(), latency: LatencyOf(all)}
+	if st, err := b.Stats(5 * time.Second); err == nil && len(st.Models) == 1 {
+		res.meanBatch = st.Models[0].MeanBatch()
+		res.dropped = st.Models[0].DroppedDeadline
+	}
+	return res, nil
+}
+
+// benchMLP is a fixed random MLP of the given layer sizes (ReLU hidden layers, a sigmoid
+// output), shaped like the classifiers Synapse trains.
+func benchMLP(sizes ...int) *inference.MLP {
+	r := rand.New(rand.NewPCG(42, 7))
+	m := &inference.MLP{}
+	for range sizes[0] {
+		m.Mean = append(m.Mean, float32(r.NormFloat64()))
+		m.Std = append(m.Std, float32(0.5+r.Float64()))
+	}
+	for i := 1; i < len(sizes); i++ {
+		act := inference.ReLU
+		if i == len(sizes)-1 {
+			act = inference.Sigmoid
+		}
+		l := inference.Dense{In: sizes[i-1], Out: sizes[i], Activation: act}
+		for range l.In * l.Out {
+			l.W = append(l.W, float32(r.NormFloat64()/math.Sqrt(float64(l.In))))
+		}
+		for range l.Out {
+			l.B = append(l.B, float32(r.NormFloat64()*0.1))
+		}
+		m.Layers = append(m.Layers, l)
+	}
+	return m
+}

@@ -1,0 +1,63 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/synapse-trading/synapse/inference"
+)
+
+func cmdTrain(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("train", stderr)
+	var files listFlag
+	fs.Var(&files, "data", "market data file(s) to learn from: 1m kline CSVs (or captures); also accepted as arguments")
+	model := fs.String("model", "", "model to train: "+strings.Join(inference.ModelNames, ", "))
+	out := fs.String("out", "", "directory to write MODEL.onnx and the model card MODEL.json into")
+	version := fs.String("version", "1", "version written in the model card")
+	horizon := fs.Int("horizon", inference.DefaultHorizon, "label horizon in 1m candles")
+	epochs := fs.Int("epochs", 30, "the most training epochs (early stopping may end sooner)")
+	hidden := fs.Int("hidden", 16, "hidden units")
+	seed := fs.Uint64("seed", 0, "random seed (0: the default; the same seed and data give the same bytes)")
+	ortLib := fs.String("onnxruntime-lib", "", "ONNX Runtime's libonnxruntime.so.1, for the verification run")
+	quiet := fs.Bool("quiet", false, "no progress lines")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: synapse train --data FILE... --model NAME --out DIR\n\ntrains NAME on the features of FILE (walk-forward split, no look-ahead), exports DIR/NAME.onnx, checks ONNX Runtime reproduces it, and writes the model card DIR/NAME.json")
+		fs.PrintDefaults()
+	}
+	pos, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	files = append(files, pos...)
+	switch {
+	case len(files) == 0:
+		fs.Usage()
+		return fmt.Errorf("%w: --data FILE is required", errUsage)
+	case *model == "":
+		return fmt.Errorf("%w: --model is required: one of %s", errUsage, strings.Join(inference.ModelNames, ", "))
+	case *out == "":
+		return fmt.Errorf("%w: --out DIR is required", errUsage)
+	}
+	opts := inference.TrainOptions{Model: *model, Version: *version, Horizon: *horizon, Epochs: *epochs, Hidden: *hidden, Seed: *seed, RuntimeLib: *ortLib}
+	if !*quiet {
+		opts.Progress = func(epoch int, trainLoss, validLoss float64) {
+			fmt.Fprintf(stderr, "epoch %3d/%d  train loss %.5f  holdout loss %.5f\n", epoch, *epochs, trainLoss, validLoss)
+		}
+	}
+	trained, err := inference.Train(ctx, files, opts)
+	if err != nil {
+		return err
+	}
+	modelPath, cardPath, err := trained.Write(*out)
+	if err != nil {
+		return err
+	}
+	metrics, _ := json.Marshal(trained.Card.Metrics.Validation)
+	baseline, _ := json.Marshal(trained.Card.BaselineMetrics.Validation)
+	fmt.Fprintf(stdout, "wrote %s and %s (verified with ONNX Runtime %s)\nvalidation %s → %s\n  model:    %s\n  baseline: %s\n",
+		modelPath, cardPath, inference.RuntimeVersion(), trained.Card.ValidationRange.StartISO, trained.Card.ValidationRange.EndISO, metrics, baseline)
+	return nil
+}

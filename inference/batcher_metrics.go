@@ -1,0 +1,70 @@
+package inference
+
+import (
+	"fmt"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// batcherMetrics are the batching actor's Prometheus metrics, labelled by model key.
+type batcherMetrics struct {
+	batchSize, queueWait, runTime *prometheus.HistogramVec
+	rows                          *prometheus.CounterVec
+	drops                         *prometheus.CounterVec
+}
+
+// modelMetrics are one model's children of batcherMetrics, looked up once per model.
+type modelMetrics struct {
+	batchSize, queueWait, runTime prometheus.Observer
+	rows                          prometheus.Counter
+	drops                         *prometheus.CounterVec // curried with the model's label: by reason
+}
+
+// newBatcherMetrics makes the metrics and registers them on reg (nil: kept unregistered).
+func newBatcherMetrics(reg *prometheus.Registry) (*batcherMetrics, error) {
+	latency := prometheus.ExponentialBuckets(10e-6, 2, 16) // 10µs … 330ms
+	m := &batcherMetrics{
+		batchSize: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "synapse_batcher_batch_rows",
+			Help:    "Rows per model run formed by the inference batcher.",
+			Buckets: prometheus.ExponentialBuckets(1, 2, 11), // 1 … 1024
+		}, []string{"model"}),
+		queueWait: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "synapse_batcher_queue_wait_seconds",
+			Help:    "Time from the batcher receiving a request to its batch starting.",
+			Buckets: latency,
+		}, []string{"model"}),
+		runTime: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "synapse_batcher_run_seconds",
+			Help:    "ONNX Runtime time of one batch.",
+			Buckets: latency,
+		}, []string{"model"}),
+		rows: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "synapse_batcher_rows_total",
+			Help: "Rows run by the inference batcher (rate() of it is rows/s).",
+		}, []string{"model"}),
+		drops: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "synapse_batcher_drops_total",
+			Help: "Requests answered without running, by reason: deadline, queue_full, shape.",
+		}, []string{"model", "reason"}),
+	}
+	if reg != nil {
+		for _, c := range []prometheus.Collector{m.batchSize, m.queueWait, m.runTime, m.rows, m.drops} {
+			if err := reg.Register(c); err != nil {
+				return nil, fmt.Errorf("inference: registering the batcher's metrics: %w (one registry per batcher)", err)
+			}
+		}
+	}
+	return m, nil
+}
+
+func (m *batcherMetrics) model(key string) *modelMetrics {
+	l := prometheus.Labels{"model": key}
+	return &modelMetrics{
+		batchSize: m.batchSize.With(l),
+		queueWait: m.queueWait.With(l),
+		runTime:   m.runTime.With(l),
+		rows:      m.rows.With(l),
+		drops:     m.drops.MustCurryWith(l),
+	}
+}

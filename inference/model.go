@@ -1,0 +1,317 @@
+package inference
+
+import (
+	"math"
+	"time"
+
+	"github.com/anthdm/hollywood/actor"
+
+	"github.com/synapse-trading/synapse/streams"
+)
+
+// ModelOptions configure a model actor.
+type ModelOptions struct {
+	// Name is the model's name on its signals' subjects (direction, range, tp_sl).
+	Name string
+	// Key is the batcher's key for the model: Name for the live model, ShadowKey(Name) for a
+	// candidate in shadow.
+	Key string
+	// Shadow publishes on sig.shadow.<model>...; a shadow actor sends nothing until it is
+	// told a candidate is deployed (ShadowOn).
+	Shadow bool
+	// Card describes the model: output names, classifier or regressor, horizon.
+	Card *Card
+	// Batcher serves the requests.
+	Batcher *Batcher
+	// Deadline is how long a request may wait at the batcher. Default 2 s.
+	Deadline time.Duration
+	// MaxInFlight bounds the requests of one symbol at the batcher. Default 64: enough that a
+	// replay at full speed gets a prediction for every candle, while a model slower than the
+	// features keeps only the newest rows waiting.
+	MaxInFlight int
+	// Publish puts a signal on the log; Forward also hands it to these actors (the ensemble).
+	Publish func(streams.Event)
+	Forward []*actor.PID
+	// Observe shows the actor's state (topic model/<key>) at most every ObserveEvery.
+	Observe      func(topic string, state any)
+	ObserveEvery time.Duration
+}
+
+// ShadowKey is the batcher key of model name's candidate in shadow.
+func ShadowKey(name string) string { return name + "@shadow" }
+
+// ShadowOn starts a shadow model actor on a candidate deployed at the batcher under
+// ShadowKey; ShadowOff stops it. UseCard tells a live model actor the card of a version just
+// hot-swapped in.
+type ShadowOn struct {
+	Version string
+	Card    *Card
+}
+type ShadowOff struct{}
+type UseCard struct{ Card *Card }
+
+// ModelState is what a model actor shows (the UI's "model/<key>" topic).
+type ModelState struct {
+	Key       string  `json:"key"`
+	Name      string  `json:"name"`
+	Shadow    bool    `json:"shadow"`
+	Active    bool    `json:"active"`
+	Version   string  `json:"version"` // of the last signal
+	Symbols   int     `json:"symbols"`
+	Features  int64   `json:"features"`  // 1m features received
+	Requests  int64   `json:"requests"`  // requests sent to the batcher
+	Coalesced int64   `json:"coalesced"` // input rows replaced by a newer one while a request was in flight
+	Signals   int64   `json:"signals"`
+	Errors    int64   `json:"errors"` // requests answered with an error (deadline, no model, ...)
+	LastError string  `json:"last_error,omitempty"`
+	Scored    int64   `json:"scored"`   // classifier predictions whose outcome is known
+	Accuracy  float64 `json:"accuracy"` // live accuracy of the predicted direction over Scored
+	LatencyUs int64   `json:"latency_us"`
+}
+
+// modelActor keeps each symbol's input window from the 1m features, asks the batcher for a
+// prediction of each row and publishes a signal per prediction. At most MaxInFlight requests
+// per symbol are at the batcher; rows arriving beyond that wait, and when MaxInFlight rows
+// wait too the oldest waiting row is dropped (drop-stale, counted as Coalesced): a slow model
+// never queues stale work, and the actor's requests at the batcher are bounded by
+// MaxInFlight × its symbols.
+type modelActor struct {
+	opts    ModelOptions
+	pid     *actor.PID
+	engine  *actor.Engine
+	active  bool
+	nextID  uint64
+	symbols map[[2]string]*symbolModel
+	waiting map[uint64]*requested // requests at the batcher, by ID
+	state   ModelState
+	shown   time.Time
+	dirty   bool
+	ticker  actor.SendRepeater
+	ticking bool
+}
+
+// modelTick makes the actor show a state that changed since it was last shown.
+type modelTick struct{}
+
+// symbolModel is a model actor's state for one symbol.
+type symbolModel struct {
+	venue, symbol string
+	inputs        *InputBuilder
+	inFlight      int             // requests at the batcher
+	waiting       []*pendingInput // rows waiting for a place at the batcher, oldest first
+	predictions   []prediction    // classifier predictions awaiting their outcome
+}
+
+type requested struct {
+	symbol *symbolModel
+	input  *pendingInput
+}
+
+type pendingInput struct {
+	row      []float32
+	feature  int64 // open time of the candle
+	close    float64
+	received time.Time
+}
+
+type prediction struct {
+	openTime int64
+	close    float64
+	up       bool
+}
+
+// NewModelActor returns the producer of a model actor.
+func NewModelActor(opts ModelOptions) actor.Producer {
+	if opts.Deadline <= 0 {
+		opts.Deadline = 2 * time.Second
+	}
+	if opts.ObserveEvery <= 0 {
+		opts.ObserveEvery = 250 * time.Millisecond
+	}
+	if opts.MaxInFlight <= 0 {
+		opts.MaxInFlight = 64
+	}
+	return func() actor.Receiver {
+		return &modelActor{opts: opts, active: !opts.Shadow, symbols: map[[2]string]*symbolModel{}, waiting: map[uint64]*requested{},
+			state: ModelState{Key: opts.Key, Name: opts.Name, Shadow: opts.Shadow, Active: !opts.Shadow}}
+	}
+}
+
+// ModelTopic is the UI topic of a model actor.
+func ModelTopic(key string) string { return "model/" + key }
+
+func (a *modelActor) Receive(c *actor.Context) {
+	switch msg := c.Message().(type) {
+	case actor.Started:
+		a.pid, a.engine = c.PID(), c.Engine()
+		if a.opts.Observe != nil {
+			a.ticker, a.ticking = c.SendRepeat(c.PID(), modelTick{}, a.opts.ObserveEvery), true
+		}
+		a.observe(true)
+	case modelTick:
+		if a.dirty {
+			a.observe(true)
+		}
+	case *streams.Feature:
+		a.feature(msg)
+	case BatchReply:
+		a.reply(msg)
+	case UseCard:
+		a.opts.Card = msg.Card
+	case ShadowOn:
+		a.opts.Card = msg.Card
+		a.active, a.state.Active, a.state.Version = true, true, msg.Version
+		a.state.Scored, a.state.Accuracy = 0, 0
+		for _, s := range a.symbols {
+			s.predictions = nil
+		}
+		a.observe(true)
+	case ShadowOff:
+		a.active, a.state.Active = false, false
+		a.observe(true)
+	case actor.Stopped:
+		if a.ticking {
+			a.ticker.Stop()
+			a.ticking = false
+		}
+		a.observe(true)
+	}
+}
+
+func (a *modelActor) feature(f *streams.Feature) {
+	if f.Interval != "1m" {
+		return
+	}
+	key := [2]string{f.Venue, f.Symbol}
+	s, ok := a.symbols[key]
+	if !ok {
+		s = &symbolModel{venue: f.Venue, symbol: f.Symbol, inputs: NewInputBuilder()}
+		a.symbols[key] = s
+		a.state.Symbols = len(a.symbols)
+	}
+	a.state.Features++
+	closePrice, _ := f.Close.Float64()
+	a.score(s, f.OpenTime, closePrice)
+	x, ok := s.inputs.Add(f)
+	if !ok || !a.active {
+		return
+	}
+	row := make([]float32, len(x))
+	for i, v := range x {
+		row[i] = float32(v)
+	}
+	in := &pendingInput{row: row, feature: f.OpenTime, close: closePrice, received: time.Now()}
+	a.dirty = true
+	if s.inFlight >= a.opts.MaxInFlight {
+		if len(s.waiting) >= a.opts.MaxInFlight {
+			s.waiting = s.waiting[1:]
+			a.state.Coalesced++
+		}
+		s.waiting = append(s.waiting, in)
+		return
+	}
+	a.send(s, in)
+}
+
+func (a *modelActor) send(s *symbolModel, in *pendingInput) {
+	a.nextID++
+	s.inFlight++
+	a.waiting[a.nextID] = &requested{symbol: s, input: in}
+	a.state.Requests++
+	err := a.opts.Batcher.Submit(BatchRequest{Model: a.opts.Key, ID: a.nextID, Input: in.row, Deadline: in.received.Add(a.opts.Deadline), ReplyTo: a.pid})
+	if err != nil { // the batcher is overloaded: this row is dropped, the next one will try
+		delete(a.waiting, a.nextID)
+		s.inFlight--
+		a.state.Errors++
+		a.state.LastError = err.Error()
+	}
+}
+
+func (a *modelActor) reply(r BatchReply) {
+	req, ok := a.waiting[r.ID]
+	if !ok {
+		return
+	}
+	delete(a.waiting, r.ID)
+	s := req.symbol
+	s.inFlight--
+	a.dirty = true
+	if r.Err != nil {
+		a.state.Errors++
+		a.state.LastError = r.Err.Error()
+	} else if len(r.Output) == len(a.opts.Card.OutputNames) {
+		a.publish(s, req.input, r)
+	}
+	if len(s.waiting) > 0 {
+		next := s.waiting[0]
+		s.waiting = s.waiting[1:]
+		a.send(s, next)
+	}
+	a.observe(false)
+}
+
+func (a *modelActor) publish(s *symbolModel, in *pendingInput, r BatchReply) {
+	sig := &streams.Signal{Model: a.opts.Name, Version: r.Version, Shadow: a.opts.Shadow, Venue: s.venue, Symbol: s.symbol,
+		FeatureTime: in.feature, Prediction: make(map[string]float64, len(r.Output)),
+		LatencyUs: time.Since(in.received).Microseconds()}
+	for i, name := range a.opts.Card.OutputNames {
+		sig.Prediction[name] = float64(r.Output[i])
+	}
+	if a.opts.Card.Kind == "classifier" {
+		p := float64(r.Output[0])
+		sig.Confidence = math.Abs(2*p - 1)
+		s.predictions = append(s.predictions, prediction{openTime: in.feature, close: in.close, up: p > 0.5})
+	} else if outs := a.opts.Card.Metrics.Validation.Outputs; len(outs) > 0 {
+		// A regressor's confidence is the least share of variance it explained on validation.
+		r2 := 1.0
+		for _, o := range outs {
+			r2 = math.Min(r2, float64(o.R2))
+		}
+		if !math.IsNaN(r2) {
+			sig.Confidence = math.Max(0, r2)
+		}
+	}
+	a.state.Signals++
+	a.state.Version = r.Version
+	a.state.LatencyUs = sig.LatencyUs
+	if a.opts.Publish != nil {
+		a.opts.Publish(sig)
+	}
+	for _, pid := range a.opts.Forward {
+		a.engine.Send(pid, sig)
+	}
+}
+
+// score settles the predictions whose horizon has passed by the candle opening at openTime:
+// the live accuracy of the predicted direction (for a direction classifier, its label; for
+// tp_sl, whether the price rose).
+func (a *modelActor) score(s *symbolModel, openTime int64, closePrice float64) {
+	if a.opts.Card.Kind != "classifier" || len(s.predictions) == 0 {
+		return
+	}
+	horizon := int64(a.opts.Card.Horizon) * 60_000
+	settled := 0
+	for _, p := range s.predictions {
+		if openTime < p.openTime+horizon {
+			break
+		}
+		settled++
+		correct := 0.0
+		if (closePrice > p.close) == p.up {
+			correct = 1
+		}
+		a.state.Scored++
+		a.state.Accuracy += (correct - a.state.Accuracy) / float64(a.state.Scored)
+	}
+	s.predictions = s.predictions[settled:]
+}
+
+func (a *modelActor) observe(force bool) {
+	if a.opts.Observe == nil {
+		return
+	}
+	if now := time.Now(); force || now.Sub(a.shown) >= a.opts.ObserveEvery {
+		a.shown, a.dirty = now, false
+		a.opts.Observe(ModelTopic(a.opts.Key), a.state)
+	}
+}
