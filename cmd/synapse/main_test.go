@@ -366,3 +366,64 @@ func TestFileNamedWithoutSymbol(t *testing.T) {
 		t.Fatalf("ingest --symbol: exit %d: %s %s", code, out, errs)
 	}
 }
+
+func TestTrainWritesAVerifiedModelAndCard(t *testing.T) {
+	out := t.TempDir()
+	code, stdout, errs := synapse(t, "train", "--data", recDir+"ETHUSDT-1m-2022-08-14.csv.gz", "--model", "direction", "--out", out, "--epochs", "5")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	if !strings.Contains(stdout, "verified with ONNX Runtime") || !strings.Contains(errs, "epoch   1/5") {
+		t.Fatalf("stdout %q stderr %q", stdout, errs)
+	}
+	var card map[string]any
+	data, err := os.ReadFile(filepath.Join(out, "direction.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(data, &card); err != nil {
+		t.Fatal(err)
+	}
+	for _, key := range []string{"name", "version", "created_at", "sha256", "inputs", "outputs", "features", "label", "horizon", "train_range", "validation_range", "metrics", "baseline_metrics"} {
+		if _, ok := card[key]; !ok {
+			t.Errorf("model card has no %q", key)
+		}
+	}
+	// Too little data, an unknown model: clear errors.
+	short := filepath.Join(t.TempDir(), "ETHUSDT-1m-short.csv")
+	raw, _ := os.ReadFile(recDir + "ETHUSDT-1m-2022-08-14.csv.gz")
+	zr, _ := gzip.NewReader(bytes.NewReader(raw))
+	all, _ := io.ReadAll(zr)
+	os.WriteFile(short, []byte(strings.Join(strings.Split(string(all), "\n")[:200], "\n")), 0o644)
+	if code, _, errs := synapse(t, "train", "--data", short, "--model", "direction", "--out", t.TempDir()); code != 1 || !strings.Contains(errs, "needs at least") {
+		t.Errorf("short file: exit %d: %s", code, errs)
+	}
+	if code, _, errs := synapse(t, "train", "--data", short, "--model", "weather", "--out", t.TempDir()); code == 0 || !strings.Contains(errs, "tp_sl") {
+		t.Errorf("unknown model: exit %d: %s", code, errs)
+	}
+}
+
+// make run's promise: signals from the trained models flow on the log.
+func TestRunPublishesSignals(t *testing.T) {
+	dir := t.TempDir()
+	addr, stop := runEngine(t, "--data-dir", dir, "--speed", "max", "--replay", recDir+"ETHUSDT-1m-2022-08-14.csv.gz")
+	checkFor(t, 60*time.Second, func() error {
+		var m struct {
+			Signals int64 `json:"signals"`
+		}
+		if err := getJSON(addr, "/api/v1/queries/state?topic=model/ensemble", &m); err != nil {
+			return err
+		}
+		if m.Signals < 100 {
+			return fmt.Errorf("%d ensemble signals", m.Signals)
+		}
+		return nil
+	})
+	stop()
+	for _, subject := range []string{"sig.direction.binance.ethusdt", "sig.range.binance.ethusdt", "sig.tp_sl.binance.ethusdt", "sig.ensemble.binance.ethusdt"} {
+		code, out, errs := synapse(t, "tail", subject, "--data-dir", dir)
+		if code != 0 || strings.Count(out, "\n") < 100 {
+			t.Errorf("%s: exit %d, %d signals on the log %s", subject, code, strings.Count(out, "\n"), errs)
+		}
+	}
+}
