@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"flag"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -210,6 +211,33 @@ func writeDefaultModels(t *testing.T) {
 		}
 		if _, _, err := tr.Write("models"); err != nil {
 			t.Fatal(err)
+		}
+	}
+}
+
+// The bundled models are what training on the bundled data gives, byte for byte.
+func TestDefaultModelsAreReproducible(t *testing.T) {
+	if testing.Short() {
+		t.Skip("retrains three models on 80,000 candles")
+	}
+	needRuntime(t)
+	ds := buildDataset(t, "../streams/recordings/AVAXUSDT-1m-2026-02.csv.gz", "../streams/recordings/LINKUSDT-1m-2026-02.csv.gz")
+	for _, name := range ModelNames {
+		tr, err := TrainDataset(context.Background(), ds, TrainOptions{Model: name})
+		if err != nil {
+			t.Fatal(err)
+		}
+		card, model, err := LoadDefaultModel(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(tr.ONNX, model) {
+			t.Errorf("%s: retrained ONNX differs from the bundled one (sha %s vs %s): run go test ./inference -run TestDefaultModels -update-models", name, tr.Card.SHA256, card.SHA256)
+		}
+		got, _ := tr.Card.Marshal()
+		want, _ := fs.ReadFile(DefaultModels(), name+".json")
+		if !bytes.Equal(got, want) {
+			t.Errorf("%s: retrained card differs from the bundled one", name)
 		}
 	}
 }
