@@ -47,18 +47,19 @@ func Inference(ctx context.Context, opts InferenceOptions) (Result, error) {
 	if err := inference.InitRuntime(opts.Library); err != nil {
 		return Result{}, err
 	}
-	mlp := benchMLP(23, 16, 1)
-	model, err := inference.ExportONNX(mlp, "features", "output")
+	// The bundled direction model: the served model itself, 22 inputs, 16 hidden, 1 output.
+	card, model, err := inference.LoadDefaultModel(inference.ModelDirection)
 	if err != nil {
 		return Result{}, err
 	}
+	inputs, outputs := len(card.Features), len(card.OutputNames)
 	newSession := func() (*inference.Session, error) {
-		return inference.NewSession(model, mlp.Inputs(), mlp.Outputs(), inference.SessionOptions{})
+		return inference.NewSession(model, inputs, outputs, inference.SessionOptions{OutputName: card.Outputs[0].Name})
 	}
 	r := rand.New(rand.NewPCG(1, 2))
 	rows := make([][]float32, 1024)
 	for i := range rows {
-		rows[i] = make([]float32, mlp.Inputs())
+		rows[i] = make([]float32, inputs)
 		for j := range rows[i] {
 			rows[i][j] = float32(r.NormFloat64())
 		}
@@ -106,7 +107,7 @@ func Inference(ctx context.Context, opts InferenceOptions) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
-	in := make([]float32, 0, batch*mlp.Inputs())
+	in := make([]float32, 0, batch*inputs)
 	for i := range batch {
 		in = append(in, rows[i%len(rows)]...)
 	}
@@ -235,30 +236,4 @@ func serveLoad(ctx context.Context, s *inference.Session, o inference.BatcherOpt
 		res.dropped = st.Models[0].DroppedDeadline
 	}
 	return res, nil
-}
-
-// benchMLP is a fixed random MLP of the given layer sizes (ReLU hidden layers, a sigmoid
-// output), shaped like the classifiers Synapse trains.
-func benchMLP(sizes ...int) *inference.MLP {
-	r := rand.New(rand.NewPCG(42, 7))
-	m := &inference.MLP{}
-	for range sizes[0] {
-		m.Mean = append(m.Mean, float32(r.NormFloat64()))
-		m.Std = append(m.Std, float32(0.5+r.Float64()))
-	}
-	for i := 1; i < len(sizes); i++ {
-		act := inference.ReLU
-		if i == len(sizes)-1 {
-			act = inference.Sigmoid
-		}
-		l := inference.Dense{In: sizes[i-1], Out: sizes[i], Activation: act}
-		for range l.In * l.Out {
-			l.W = append(l.W, float32(r.NormFloat64()/math.Sqrt(float64(l.In))))
-		}
-		for range l.Out {
-			l.B = append(l.B, float32(r.NormFloat64()*0.1))
-		}
-		m.Layers = append(m.Layers, l)
-	}
-	return m
 }

@@ -13,33 +13,11 @@ import (
 	dto "github.com/prometheus/client_model/go"
 )
 
-// batcherTestMLP is a random model shaped like the real ones (a copy of randomMLP, which
-// belongs to onnx_test.go).
-func batcherTestMLP(seed uint64, sizes []int, acts []Activation) *MLP {
-	r := rand.New(rand.NewPCG(seed, 1))
-	m := &MLP{}
-	for i := 0; i < sizes[0]; i++ {
-		m.Mean = append(m.Mean, float32(r.NormFloat64()))
-		m.Std = append(m.Std, float32(0.5+r.Float64()))
-	}
-	for i := 1; i < len(sizes); i++ {
-		l := Dense{In: sizes[i-1], Out: sizes[i], Activation: acts[i-1]}
-		for j := 0; j < l.In*l.Out; j++ {
-			l.W = append(l.W, float32(r.NormFloat64()/math.Sqrt(float64(l.In))))
-		}
-		for j := 0; j < l.Out; j++ {
-			l.B = append(l.B, float32(r.NormFloat64()*0.1))
-		}
-		m.Layers = append(m.Layers, l)
-	}
-	return m
-}
-
 // batcherSession loads a 23→16→2 MLP made from seed into ONNX Runtime.
 func batcherSession(t testing.TB, seed uint64) (*MLP, *Session) {
 	t.Helper()
 	initRuntime(t)
-	m := batcherTestMLP(seed, []int{23, 16, 2}, []Activation{ReLU, Linear})
+	m := randomMLP(seed, []int{23, 16, 2}, []Activation{ReLU, Linear})
 	data, err := ExportONNX(m, "features", "output")
 	if err != nil {
 		t.Fatal(err)
