@@ -28,6 +28,7 @@ type Graph struct {
 	routed    int64
 	badLog    int64
 	eventTime int64
+	lastSeq   uint64
 
 	pairs    map[SymbolRef][]*actor.PID // the pair actors each symbol tells of its candles
 	pairPIDs []*actor.PID
@@ -132,6 +133,9 @@ func (g *Graph) Dispatch(ctx context.Context, events []Sequenced) error {
 		if t := ev.Event.EventTime(); t > g.eventTime {
 			g.eventTime = t
 		}
+		if ev.Seq > g.lastSeq {
+			g.lastSeq = ev.Seq
+		}
 	}
 	refs := make([]*symbolRef, len(g.order))
 	batches := make([][]Sequenced, len(g.order))
@@ -219,17 +223,29 @@ func (g *Graph) ConsumeLog(ctx context.Context, js jetstream.JetStream) error {
 
 // Stats of the routing.
 type GraphStats struct {
-	Symbols     int   `json:"symbols"`
-	Routed      int64 `json:"routed"`
-	BadOnTheLog int64 `json:"bad_on_the_log"`
-	EventTime   int64 `json:"event_time"` // newest event time routed, epoch ms
+	Symbols     int    `json:"symbols"`
+	Routed      int64  `json:"routed"`
+	BadOnTheLog int64  `json:"bad_on_the_log"`
+	EventTime   int64  `json:"event_time"` // newest event time routed, epoch ms
+	LastSeq     uint64 `json:"last_seq"`   // MD stream sequence of the last event routed
 }
 
 // Stats reports routing counters.
 func (g *Graph) Stats() GraphStats {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	return GraphStats{Symbols: len(g.symbols), Routed: g.routed, BadOnTheLog: g.badLog, EventTime: g.eventTime}
+	return GraphStats{Symbols: len(g.symbols), Routed: g.routed, BadOnTheLog: g.badLog, EventTime: g.eventTime, LastSeq: g.lastSeq}
+}
+
+// MailboxDepths reports the MarketData batches waiting in each symbol actor's mailbox.
+func (g *Graph) MailboxDepths() map[[2]string]int {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	out := make(map[[2]string]int, len(g.symbols))
+	for k, r := range g.symbols {
+		out[[2]string{k.venue, k.symbol}] = len(r.credits)
+	}
+	return out
 }
 
 // Stop stops every actor, letting each finish its mailbox.

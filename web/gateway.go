@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 //go:embed ui
@@ -24,21 +25,47 @@ type Options struct {
 	// Addr is the listen address. Default 127.0.0.1:8080.
 	Addr string
 	// OriginPatterns are the extra origins allowed to open the websocket (the page's own
-	// host always is).
+	// host always is), as in websocket.AcceptOptions: "example.com", "*.example.com".
 	OriginPatterns []string
 	// MinInterval is the shortest time between two websocket frames to one client: updates
 	// in between are coalesced. Default 100ms.
 	MinInterval time.Duration
-	Logger      *slog.Logger
+	// WriteTimeout is how long one websocket frame may wait for a client to take it before
+	// the client is disconnected as too slow (close code 1008). Default 5s.
+	WriteTimeout time.Duration
+	Logger       *slog.Logger
+
+	// Open turns authentication off: every request acts as an admin named "local". For
+	// tests and --no-auth local demos only; the default is authentication on.
+	Open bool
+	// Tokens holds the API tokens (OpenTokens). Without it, and without Open, every
+	// authenticated route answers 401.
+	Tokens *TokenStore
+	// Submit puts accepted commands on the CMD stream. Without it commands answer 503.
+	Submit SubmitFunc
+	// CommandRate and CommandBurst limit the commands of each token (token bucket).
+	// Defaults DefaultCommandRate per second and DefaultCommandBurst.
+	CommandRate  float64
+	CommandBurst int
+	// Ready says whether the engine is ready to serve (/readyz): nil when ready, else why
+	// not. Without it /readyz is always 200.
+	Ready func() error
+	// Registry is what /metrics serves; the gateway adds its own metrics to it. Default: a
+	// new registry (see Gateway.Registry).
+	Registry *prometheus.Registry
 }
 
-// Gateway serves the UI, the query API and the websocket.
+// Gateway serves the UI, the query and command APIs, the websocket, health and metrics.
 type Gateway struct {
-	opts    Options
-	hub     *Hub
-	queries map[string]Query
-	srv     *http.Server
-	ln      net.Listener
+	opts     Options
+	hub      *Hub
+	queries  map[string]Query
+	commands map[string]CommandSpec
+	limiter  *limiter
+	reg      *prometheus.Registry
+	metrics  *gatewayMetrics
+	srv      *http.Server
+	ln       net.Listener
 }
 
 // Query answers GET /api/v1/queries/{name}.
@@ -52,26 +79,64 @@ func New(hub *Hub, opts Options) *Gateway {
 	if opts.MinInterval <= 0 {
 		opts.MinInterval = 100 * time.Millisecond
 	}
+	if opts.WriteTimeout <= 0 {
+		opts.WriteTimeout = 5 * time.Second
+	}
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
-	return &Gateway{opts: opts, hub: hub, queries: map[string]Query{}}
+	if opts.CommandRate <= 0 {
+		opts.CommandRate = DefaultCommandRate
+	}
+	if opts.CommandBurst <= 0 {
+		opts.CommandBurst = DefaultCommandBurst
+	}
+	reg := opts.Registry
+	if reg == nil {
+		reg = prometheus.NewRegistry()
+	}
+	g := &Gateway{
+		opts: opts, hub: hub, reg: reg,
+		queries:  map[string]Query{},
+		commands: map[string]CommandSpec{},
+		limiter:  newLimiter(opts.CommandRate, opts.CommandBurst),
+	}
+	m, err := newGatewayMetrics(reg)
+	if err != nil {
+		opts.Logger.Warn("some gateway metrics are not registered", "err", err)
+	}
+	g.metrics = m
+	g.registerDefaultCommands()
+	return g
 }
 
 // HandleQuery registers a named query.
 func (g *Gateway) HandleQuery(name string, q Query) { g.queries[name] = q }
 
-// Handler returns the gateway's routes.
+// Handler returns the gateway's routes. Who may use them:
+//
+//	anyone   GET / (the UI's static files), /healthz, /readyz
+//	viewer   GET /api/v1/queries/{name}, /ws, /metrics, /api/v1/commands
+//	trader   POST /api/v1/commands/{name} (each command names its own role, at least trader)
+//	admin    GET, POST /api/v1/tokens, DELETE /api/v1/tokens/{name}
+//
+// A token is sent as "Authorization: Bearer <token>", or by a browser as the cookie that
+// opening any page with ?token=<token> sets (the page then reloads without it).
 func (g *Gateway) Handler() http.Handler {
 	mux := http.NewServeMux()
 	static, _ := fs.Sub(ui, "ui")
 	mux.Handle("GET /", http.FileServerFS(static))
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
-		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
-	})
-	mux.HandleFunc("GET /api/v1/queries/{name}", g.serveQuery)
-	mux.HandleFunc("GET /ws", g.serveWS)
-	return mux
+	mux.HandleFunc("GET /healthz", g.serveHealthz)
+	mux.HandleFunc("GET /readyz", g.serveReadyz)
+	mux.Handle("GET /metrics", g.requireRole(RoleViewer, g.metricsHandler().ServeHTTP))
+	mux.HandleFunc("GET /api/v1/queries/{name}", g.requireRole(RoleViewer, g.serveQuery))
+	mux.HandleFunc("GET /api/v1/commands", g.requireRole(RoleViewer, g.serveListCommands))
+	mux.HandleFunc("POST /api/v1/commands/{name}", g.requireRole(RoleTrader, g.serveCommand))
+	mux.HandleFunc("GET /api/v1/tokens", g.requireRole(RoleAdmin, g.serveListTokens))
+	mux.HandleFunc("POST /api/v1/tokens", g.requireRole(RoleAdmin, g.serveCreateToken))
+	mux.HandleFunc("DELETE /api/v1/tokens/{name}", g.requireRole(RoleAdmin, g.serveRevokeToken))
+	mux.HandleFunc("GET /ws", g.requireRole(RoleViewer, g.serveWS))
+	return g.instrument(g.tokenLogin(mux))
 }
 
 // Listen opens the listen address; a taken port is an error naming the fix.
@@ -116,12 +181,12 @@ func (g *Gateway) serveQuery(w http.ResponseWriter, r *http.Request) {
 	name := r.PathValue("name")
 	q, ok := g.queries[name]
 	if !ok {
-		writeJSON(w, http.StatusNotFound, map[string]string{"error": fmt.Sprintf("no query %q", name)})
+		writeError(w, &apiError{http.StatusNotFound, fmt.Sprintf("no query %q", name), ""})
 		return
 	}
 	v, err := q(r)
 	if err != nil {
-		writeJSON(w, http.StatusBadRequest, map[string]string{"error": err.Error()})
+		writeError(w, &apiError{http.StatusBadRequest, err.Error(), ""})
 		return
 	}
 	writeJSON(w, http.StatusOK, v)
@@ -129,14 +194,21 @@ func (g *Gateway) serveQuery(w http.ResponseWriter, r *http.Request) {
 
 // serveWS streams hub updates: first the current value of every topic (or of those whose
 // name starts with one of the ?topics= prefixes), then each change, coalesced to at most one
-// frame per MinInterval.
+// frame per MinInterval. A client that leaves a frame untaken for WriteTimeout is closed
+// with 1008 "client too slow"; one that sends anything is closed with 1008 "unexpected data
+// message" (the protocol is server to client only).
 func (g *Gateway) serveWS(w http.ResponseWriter, r *http.Request) {
 	c, err := websocket.Accept(w, r, &websocket.AcceptOptions{OriginPatterns: g.opts.OriginPatterns})
 	if err != nil {
-		return
+		return // Accept answered (403 for a foreign origin, 426/400 for a bad handshake)
 	}
 	defer c.CloseNow()
-	ctx := c.CloseRead(r.Context())
+	c.SetReadLimit(4 << 10) // clients only send control frames
+	g.metrics.wsClients.Inc()
+	defer g.metrics.wsClients.Dec()
+	ctx, cancel := context.WithCancel(r.Context())
+	defer cancel()
+	go g.readControl(ctx, cancel, c)
 	var prefixes []string
 	if t := r.URL.Query().Get("topics"); t != "" {
 		prefixes = strings.Split(t, ",")
@@ -152,13 +224,7 @@ func (g *Gateway) serveWS(w http.ResponseWriter, r *http.Request) {
 		updates = filter(updates, prefixes)
 		if len(updates) > 0 {
 			frame, _ := json.Marshal(updates)
-			wctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-			err := c.Write(wctx, websocket.MessageText, frame)
-			cancel()
-			if err != nil {
-				if ctx.Err() == nil {
-					c.Close(websocket.StatusPolicyViolation, "client too slow: no frame accepted in 5s")
-				}
+			if err := g.send(ctx, c, r, frame); err != nil {
 				return
 			}
 		}
@@ -172,6 +238,44 @@ func (g *Gateway) serveWS(w http.ResponseWriter, r *http.Request) {
 			return
 		case <-tick.C:
 		}
+	}
+}
+
+// readControl reads what the client sends, which answers pings and the close handshake,
+// until the connection ends, then cancels the stream. A data message breaks the protocol
+// (server to client only): it is read whole (at most the read limit, else the library
+// closes with 1009) and the client is closed with 1008.
+func (g *Gateway) readControl(ctx context.Context, cancel context.CancelFunc, c *websocket.Conn) {
+	defer cancel()
+	if _, _, err := c.Read(ctx); err != nil {
+		return
+	}
+	_ = c.Close(websocket.StatusPolicyViolation, "unexpected data message: this websocket only sends")
+}
+
+// errSlowClient ends the stream to a client that did not take a frame in WriteTimeout.
+var errSlowClient = errors.New("websocket client too slow")
+
+// send writes one frame. When the client has not taken it after WriteTimeout, the client is
+// counted, logged and closed with 1008 and a reason saying why (the close frame reaches it
+// if it reads again within 5s; otherwise the connection is dropped).
+func (g *Gateway) send(ctx context.Context, c *websocket.Conn, r *http.Request, frame []byte) error {
+	done := make(chan error, 1)
+	go func() { done <- c.Write(ctx, websocket.MessageText, frame) }()
+	timer := time.NewTimer(g.opts.WriteTimeout)
+	defer timer.Stop()
+	select {
+	case err := <-done:
+		if err == nil {
+			g.metrics.framesSent.Inc()
+		}
+		return err
+	case <-timer.C:
+		g.metrics.slowDisconnects.Inc()
+		id, _ := IdentityOf(r)
+		g.opts.Logger.Warn("websocket client too slow, disconnected", "remote", r.RemoteAddr, "token", id.Name, "write_timeout", g.opts.WriteTimeout)
+		_ = c.Close(websocket.StatusPolicyViolation, fmt.Sprintf("client too slow: a frame waited over %s; reconnect", g.opts.WriteTimeout))
+		return errSlowClient
 	}
 }
 

@@ -172,8 +172,15 @@ func TestIngestIsIdempotentAndTailReadsTheLog(t *testing.T) {
 	}
 }
 
-// runEngine starts `synapse run` with args and returns its UI address and a stop function.
+// runEngine starts `synapse run --no-auth` with args and returns its UI address and a stop
+// function (runEngineOut also returns what it printed so far).
 func runEngine(t *testing.T, args ...string) (addr string, stop func() string) {
+	t.Helper()
+	addr, _, stop = runEngineOut(t, append([]string{"--no-auth"}, args...)...)
+	return addr, stop
+}
+
+func runEngineOut(t *testing.T, args ...string) (addr string, printed func() string, stop func() string) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	var out, errb syncBuffer
@@ -192,7 +199,7 @@ func runEngine(t *testing.T, args ...string) (addr string, stop func() string) {
 		}
 		return fmt.Errorf("no UI address yet: %s", out.String())
 	})
-	return addr, func() string {
+	return addr, out.String, func() string {
 		cancel()
 		if code := <-done; code != 0 {
 			t.Errorf("run exited %d: %s", code, errb.String())
@@ -426,4 +433,75 @@ func TestRunPublishesSignals(t *testing.T) {
 			t.Errorf("%s: exit %d, %d signals on the log %s", subject, code, strings.Count(out, "\n"), errs)
 		}
 	}
+}
+
+// With tokens (the default): no token, no data; the printed admin token reads and commands;
+// a models.deploy command goes on the log and hot-swaps the model.
+func TestRunWithTokensAndACommand(t *testing.T) {
+	dir := t.TempDir()
+	addr, printed, stop := runEngineOut(t, "--data-dir", dir, "--speed", "1", "--replay", recDir+"ETHUSDT-1m-2022-08-14.csv.gz")
+	defer stop()
+	var token string
+	checkFor(t, 10*time.Second, func() error {
+		m := regexp.MustCompile(`admin token[^\n]*\n\s+(\S+)`).FindStringSubmatch(printed())
+		if m == nil {
+			return fmt.Errorf("no admin token printed: %s", printed())
+		}
+		token = m[1]
+		return nil
+	})
+	call := func(method, path, tok, body string) int {
+		req, _ := http.NewRequest(method, "http://"+addr+path, strings.NewReader(body))
+		if tok != "" {
+			req.Header.Set("Authorization", "Bearer "+tok)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if code := call("GET", "/api/v1/queries/engine", "", ""); code != http.StatusUnauthorized {
+		t.Fatalf("no token: %d", code)
+	}
+	if code := call("GET", "/api/v1/queries/engine", token, ""); code != http.StatusOK {
+		t.Fatalf("admin token: %d", code)
+	}
+	if code := call("POST", "/api/v1/commands/models.deploy", "", `{"model":"direction","dir":"x"}`); code != http.StatusUnauthorized {
+		t.Fatalf("command without a token: %d", code)
+	}
+	if code := call("POST", "/api/v1/commands/models.deploy", token, `{"model":"direction","mode":"live"}`); code != http.StatusBadRequest {
+		t.Fatalf("command without dir: %d", code)
+	}
+	// A version 2 of the direction model, deployed live by command.
+	models := t.TempDir()
+	if code, _, errs := synapse(t, "train", "--data", recDir+"ETHUSDT-1m-2022-08-14.csv.gz", "--model", "direction", "--version", "2", "--epochs", "3", "--out", models, "--quiet"); code != 0 {
+		t.Fatal(errs)
+	}
+	if code := call("POST", "/api/v1/commands/models.deploy", token, fmt.Sprintf(`{"model":"direction","dir":%q,"mode":"live"}`, models)); code != http.StatusAccepted {
+		t.Fatalf("deploy: %d", code)
+	}
+	checkFor(t, 20*time.Second, func() error {
+		req, _ := http.NewRequest("GET", "http://"+addr+"/api/v1/queries/models", nil)
+		req.Header.Set("Authorization", "Bearer "+token)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return err
+		}
+		defer resp.Body.Close()
+		var m struct {
+			Live []struct{ Model, Version string }
+		}
+		if err := json.NewDecoder(resp.Body).Decode(&m); err != nil {
+			return err
+		}
+		for _, d := range m.Live {
+			if d.Model == "direction" && d.Version == "2" {
+				return nil
+			}
+		}
+		return fmt.Errorf("live models %+v", m.Live)
+	})
 }

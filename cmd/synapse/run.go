@@ -7,6 +7,8 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"os"
+	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -44,6 +46,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	ep := fs.String("inference-ep", "cpu", "execution provider for the models: cpu or cuda")
 	epFallback := fs.Bool("inference-fallback", true, "with --inference-ep cuda: run on the CPU with a loud warning when CUDA is unavailable, instead of failing")
 	noModels := fs.Bool("no-models", false, "run without the model tier (no ONNX Runtime needed)")
+	noAuth := fs.Bool("no-auth", false, "serve the API and websocket without tokens (a local demo only)")
 	pos, err := parse(fs, args)
 	if err != nil {
 		return err
@@ -121,10 +124,14 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 			return fmt.Errorf("%w (or run with --no-models)", err)
 		}
 	}
-	hub := web.NewHub()
-	gw := web.New(hub, web.Options{Addr: cfg.HTTP, Logger: logger})
-	if err := gw.Listen(); err != nil {
-		return err
+	var tokens *web.TokenStore
+	if !*noAuth {
+		if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
+			return err
+		}
+		if tokens, err = web.OpenTokens(filepath.Join(cfg.DataDir, "tokens.json")); err != nil {
+			return err
+		}
 	}
 	log, err := streams.Open(ctx, streams.Options{DataDir: cfg.DataDir, Listen: cfg.NATS.Listen, URL: cfg.NATS.URL,
 		Reader: cfg.NATS.Reader, Trader: cfg.NATS.Trader, Logger: logger})
@@ -132,6 +139,34 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return err
 	}
 	defer log.Close()
+	metrics := prometheus.NewRegistry()
+	var consuming atomic.Bool // the graph reads the log
+	hub := web.NewHub()
+	gw := web.New(hub, web.Options{Addr: cfg.HTTP, Logger: logger, Open: *noAuth, Tokens: tokens, Registry: metrics,
+		Submit: func(ctx context.Context, cmd *streams.Command) (uint64, error) {
+			msg, err := streams.Encode(cmd)
+			if err != nil {
+				return 0, err
+			}
+			ack, err := log.JS.PublishMsg(ctx, msg) // on the log before it acts; the ID deduplicates
+			if err != nil {
+				return 0, err
+			}
+			return ack.Sequence, nil
+		},
+		Ready: func() error {
+			if !log.Conn.IsConnected() {
+				return fmt.Errorf("the log (NATS) is not connected")
+			}
+			if !consuming.Load() {
+				return fmt.Errorf("the actor graph is not reading the log yet")
+			}
+			return nil
+		},
+	})
+	if err := gw.Listen(); err != nil {
+		return err
+	}
 
 	var publishErrs sync.Map
 	publish := func(ev streams.Event) {
@@ -153,10 +188,13 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err != nil {
 		return err
 	}
+	if err := registerEngineMetrics(metrics, log, graph); err != nil {
+		return err
+	}
 	var models *inference.Registry
 	var batcher *inference.Batcher
 	if !*noModels {
-		batcher, err = inference.NewBatcher(graph.Engine, inference.BatcherOptions{Registry: prometheus.NewRegistry(), Logger: logger})
+		batcher, err = inference.NewBatcher(graph.Engine, inference.BatcherOptions{Registry: metrics, Logger: logger})
 		if err != nil {
 			return err
 		}
@@ -192,7 +230,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	errs := make(chan error, 8) // one per goroutine below, so none blocks at shutdown
 	wg.Add(2)
 	go func() { defer wg.Done(); errs <- gw.Serve(ctx) }()
-	go func() { defer wg.Done(); errs <- graph.ConsumeLog(ctx, log.JS) }()
+	go func() { defer wg.Done(); consuming.Store(true); errs <- graph.ConsumeLog(ctx, log.JS) }()
 	if models != nil {
 		wg.Add(1)
 		go func() {
@@ -204,6 +242,18 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	}
 
 	fmt.Fprintf(stdout, "synapse is running\n  UI:        http://%s\n  data dir:  %s\n", gw.Addr(), cfg.DataDir)
+	if tokens != nil {
+		token, created, err := tokens.EnsureAdmin()
+		if err != nil {
+			return err
+		}
+		if created {
+			fmt.Fprintf(stdout, "  admin token (shown once, kept hashed in %s):\n      %s\n  open http://%s/?token=%s\n  or send it: curl -H 'Authorization: Bearer %s' http://%s/api/v1/queries/engine\n",
+				filepath.Join(cfg.DataDir, "tokens.json"), token, gw.Addr(), token, token, gw.Addr())
+		} else {
+			fmt.Fprintf(stdout, "  API tokens: %s (lost the admin token? stop synapse and delete that file)\n", filepath.Join(cfg.DataDir, "tokens.json"))
+		}
+	}
 	if u := log.ClientURL(); u != "" {
 		fmt.Fprintf(stdout, "  bots:      %s (reader/trader credentials from the environment or config)\n", u)
 	}

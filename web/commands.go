@@ -1,0 +1,354 @@
+package web
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"regexp"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/synapse-trading/synapse/streams"
+)
+
+// SubmitFunc puts a validated command on the CMD stream and returns its sequence there
+// once the log has stored it. An error answers 503: the command was not stored.
+type SubmitFunc func(ctx context.Context, cmd *streams.Command) (seq uint64, err error)
+
+// DecodeArgs decodes and checks a command's JSON arguments and returns the value to put
+// in the command (normalised, e.g. defaults filled in). An invalid argument is a
+// *FieldError.
+type DecodeArgs func(body []byte) (any, error)
+
+// CommandSpec is a registered command: the role it needs and how its arguments are checked.
+type CommandSpec struct {
+	Role   Role
+	Decode DecodeArgs
+}
+
+// Validator is implemented by command argument types: Validate checks the decoded fields
+// (and may fill in defaults) and returns a *FieldError naming a bad one.
+type Validator interface{ Validate() error }
+
+// Args returns a DecodeArgs for the argument type T: the body is decoded strictly into a T
+// (unknown fields, wrong types and trailing data are errors naming the field; an empty body
+// is {}), then T's Validate runs. Adding a command is one line:
+//
+//	g.HandleCommand("agents.halt", web.RoleTrader, web.Args[web.AgentArgs]())
+func Args[T any, PT interface {
+	*T
+	Validator
+}]() DecodeArgs {
+	return func(body []byte) (any, error) {
+		var v T
+		if err := decodeStrict(body, &v); err != nil {
+			return nil, err
+		}
+		if err := PT(&v).Validate(); err != nil {
+			return nil, err
+		}
+		return &v, nil
+	}
+}
+
+// FieldError is a bad argument: the field (a JSON path like "model"; empty for the body as a
+// whole) and what is wrong. errors.Is(err, ErrBadCommand) holds for it.
+type FieldError struct {
+	Field string
+	Msg   string
+}
+
+func (e *FieldError) Error() string {
+	if e.Field == "" {
+		return e.Msg
+	}
+	return e.Field + ": " + e.Msg
+}
+
+// Unwrap makes a FieldError match ErrBadCommand.
+func (e *FieldError) Unwrap() error { return ErrBadCommand }
+
+// decodeStrict decodes one JSON object from body into v, refusing unknown fields; an empty
+// body decodes as {}. Errors are *FieldError.
+func decodeStrict(body []byte, v any) error {
+	if len(bytes.TrimSpace(body)) == 0 {
+		body = []byte("{}")
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		var te *json.UnmarshalTypeError
+		var se *json.SyntaxError
+		switch {
+		case errors.As(err, &te) && te.Field != "":
+			return &FieldError{Field: te.Field, Msg: fmt.Sprintf("must be a %s, not a JSON %s", jsonTypeName(te.Type.Kind().String()), te.Value)}
+		case errors.As(err, &te):
+			return &FieldError{Msg: fmt.Sprintf("the body must be a JSON object, not a JSON %s", te.Value)}
+		case errors.As(err, &se):
+			return &FieldError{Msg: fmt.Sprintf("malformed JSON at byte %d: %v", se.Offset, err)}
+		case strings.HasPrefix(err.Error(), "json: unknown field "):
+			field := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
+			return &FieldError{Field: field, Msg: "unknown field"}
+		case errors.Is(err, io.ErrUnexpectedEOF):
+			return &FieldError{Msg: "malformed JSON: the body ends early"}
+		default:
+			return &FieldError{Msg: "malformed JSON: " + err.Error()}
+		}
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return &FieldError{Msg: "unexpected data after the JSON object"}
+	}
+	return nil
+}
+
+func jsonTypeName(kind string) string {
+	switch kind {
+	case "struct", "map":
+		return "JSON object"
+	case "slice", "array":
+		return "JSON array"
+	case "bool":
+		return "boolean"
+	case "int", "int8", "int16", "int32", "int64", "uint", "uint8", "uint16", "uint32", "uint64", "float32", "float64":
+		return "number"
+	}
+	return kind
+}
+
+// Model names and modes of the models.* commands (as in package inference, which web does
+// not import because it needs ONNX Runtime).
+var (
+	commandModels = []string{"direction", "range", "tp_sl"}
+	deployModes   = []string{"live", "shadow"}
+)
+
+func oneOf(field, v string, allowed []string) error {
+	if v == "" {
+		return &FieldError{Field: field, Msg: fmt.Sprintf("is required (one of %s)", strings.Join(allowed, ", "))}
+	}
+	for _, a := range allowed {
+		if v == a {
+			return nil
+		}
+	}
+	return &FieldError{Field: field, Msg: fmt.Sprintf("%q is not one of %s", v, strings.Join(allowed, ", "))}
+}
+
+// DeployArgs are the arguments of models.deploy (the same JSON as inference.DeployArgs).
+type DeployArgs struct {
+	Model string `json:"model"` // direction, range or tp_sl
+	Dir   string `json:"dir"`   // the folder, on the server, with <model>.json and <model>.onnx
+	Mode  string `json:"mode"`  // live or shadow; empty means live
+}
+
+// Validate checks the fields and fills in the default mode.
+func (a *DeployArgs) Validate() error {
+	if err := oneOf("model", a.Model, commandModels); err != nil {
+		return err
+	}
+	switch {
+	case strings.TrimSpace(a.Dir) == "":
+		return &FieldError{Field: "dir", Msg: "is required: the folder holding <model>.json and <model>.onnx"}
+	case len(a.Dir) > 1024 || strings.ContainsRune(a.Dir, 0):
+		return &FieldError{Field: "dir", Msg: "must be a path of at most 1024 bytes without NUL"}
+	}
+	if a.Mode == "" {
+		a.Mode = "live"
+	}
+	return oneOf("mode", a.Mode, deployModes)
+}
+
+// ModelArgs are the arguments of models.promote and models.retire_shadow.
+type ModelArgs struct {
+	Model string `json:"model"`
+}
+
+// Validate checks the model name.
+func (a *ModelArgs) Validate() error { return oneOf("model", a.Model, commandModels) }
+
+// MaxReasonLen is the longest kill switch reason, in characters.
+const MaxReasonLen = 200
+
+// KillSwitchArgs are the arguments of killswitch.on.
+type KillSwitchArgs struct {
+	Reason string `json:"reason,omitempty"` // optional, at most MaxReasonLen characters
+}
+
+// Validate checks the reason's length.
+func (a *KillSwitchArgs) Validate() error {
+	if n := utf8.RuneCountInString(a.Reason); n > MaxReasonLen {
+		return &FieldError{Field: "reason", Msg: fmt.Sprintf("is %d characters, the most is %d", n, MaxReasonLen)}
+	}
+	return nil
+}
+
+// NoArgs is the arguments of a command that takes none: only {} or an empty body.
+type NoArgs struct{}
+
+// Validate accepts it.
+func (*NoArgs) Validate() error { return nil }
+
+// AgentArgs are the arguments of agents.halt and agents.resume.
+type AgentArgs struct {
+	Agent string `json:"agent"` // 1-64 letters, digits, '_' or '-'
+}
+
+var agentNameRE = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
+
+// Validate checks the agent name.
+func (a *AgentArgs) Validate() error {
+	if a.Agent == "" {
+		return &FieldError{Field: "agent", Msg: "is required"}
+	}
+	if !agentNameRE.MatchString(a.Agent) {
+		return &FieldError{Field: "agent", Msg: "must be 1-64 letters, digits, '_' or '-'"}
+	}
+	return nil
+}
+
+// registerDefaultCommands registers the commands that exist today.
+//
+// killswitch.* and agents.* are validated and put on the CMD stream although the agents
+// tier that acts on them does not exist yet: a restart replays them, so they take effect
+// when it does. The models.* commands are applied by inference.Registry; they need admin
+// because they load files from the server's disk.
+func (g *Gateway) registerDefaultCommands() {
+	g.HandleCommand("models.deploy", RoleAdmin, Args[DeployArgs]())
+	g.HandleCommand("models.promote", RoleAdmin, Args[ModelArgs]())
+	g.HandleCommand("models.retire_shadow", RoleAdmin, Args[ModelArgs]())
+	g.HandleCommand("killswitch.on", RoleTrader, Args[KillSwitchArgs]())
+	g.HandleCommand("killswitch.off", RoleTrader, Args[NoArgs]())
+	g.HandleCommand("agents.halt", RoleTrader, Args[AgentArgs]())
+	g.HandleCommand("agents.resume", RoleTrader, Args[AgentArgs]())
+}
+
+// HandleCommand registers (or replaces) the command name: POST /api/v1/commands/{name}
+// needs role (trader or admin) and arguments that decode passes. Call it before Handler.
+func (g *Gateway) HandleCommand(name string, role Role, decode DecodeArgs) {
+	if role.rank() < RoleTrader.rank() {
+		role = RoleTrader // commands always need at least trader
+	}
+	g.commands[name] = CommandSpec{Role: role, Decode: decode}
+}
+
+// Commands returns the registered command names and the role each needs.
+func (g *Gateway) Commands() map[string]Role {
+	out := make(map[string]Role, len(g.commands))
+	for name, s := range g.commands {
+		out[name] = s.Role
+	}
+	return out
+}
+
+// maxBody is the largest request body the API reads.
+const maxBody = 64 << 10
+
+func readBody(w http.ResponseWriter, r *http.Request) ([]byte, *apiError) {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return nil, &apiError{http.StatusRequestEntityTooLarge, fmt.Sprintf("the body is over %d bytes", maxBody), ""}
+		}
+		return nil, &apiError{http.StatusBadRequest, "reading the body: " + err.Error(), ""}
+	}
+	return body, nil
+}
+
+// serveCommand answers POST /api/v1/commands/{name}: 202 {"id","seq","name"} once the
+// command is on the log; 400 naming the field for bad arguments, 404 for an unknown
+// command, 403 for a too-weak role, 429 over the rate limit, 503 when the log refuses.
+// Nothing reaches the log unless every check passed.
+func (g *Gateway) serveCommand(w http.ResponseWriter, r *http.Request) {
+	id, _ := IdentityOf(r)
+	name := r.PathValue("name")
+	spec, known := g.commands[name]
+	label := name
+	if !known {
+		label = "unknown"
+	}
+	result := func(res string) { g.metrics.commands.WithLabelValues(label, res).Inc() }
+	if wait, ok := g.limiter.allow(id.Name); !ok {
+		result("rate_limited")
+		writeRateLimited(w, wait)
+		return
+	}
+	if !known {
+		result("unknown")
+		writeError(w, &apiError{http.StatusNotFound, fmt.Sprintf("no command %q (GET /api/v1/commands lists them)", name), ""})
+		return
+	}
+	if !id.Role.Allows(spec.Role) {
+		result("forbidden")
+		writeError(w, &apiError{http.StatusForbidden, fmt.Sprintf("token %q has role %s; %s needs %s", id.Name, id.Role, name, spec.Role), ""})
+		return
+	}
+	body, aerr := readBody(w, r)
+	if aerr != nil {
+		result("invalid")
+		writeError(w, aerr)
+		return
+	}
+	args, err := spec.Decode(body)
+	if err != nil {
+		result("invalid")
+		writeError(w, badRequest(err))
+		return
+	}
+	cmd, err := streams.NewCommand(name, args, id.Name)
+	if err != nil {
+		result("invalid")
+		writeError(w, badRequest(err))
+		return
+	}
+	if g.opts.Submit == nil {
+		result("refused")
+		writeError(w, &apiError{http.StatusServiceUnavailable, "commands are not enabled on this server (no log to put them on)", ""})
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), 10*time.Second)
+	defer cancel()
+	seq, err := g.opts.Submit(ctx, cmd)
+	if err != nil {
+		result("refused")
+		g.opts.Logger.Warn("command not stored", "command", name, "id", cmd.CommandID, "issuer", id.Name, "err", err)
+		writeError(w, &apiError{http.StatusServiceUnavailable, "the log did not store the command, nothing was changed; retry: " + err.Error(), ""})
+		return
+	}
+	result("accepted")
+	g.opts.Logger.Info("command accepted", "command", name, "id", cmd.CommandID, "seq", seq, "issuer", id.Name)
+	writeJSON(w, http.StatusAccepted, map[string]any{"id": cmd.CommandID, "seq": seq, "name": name})
+}
+
+// serveListCommands answers GET /api/v1/commands with each command and the role it needs.
+func (g *Gateway) serveListCommands(w http.ResponseWriter, _ *http.Request) {
+	writeJSON(w, http.StatusOK, g.Commands())
+}
+
+// apiError is an error answer: {"error": msg, "field": field}.
+type apiError struct {
+	status int
+	msg    string
+	field  string
+}
+
+func badRequest(err error) *apiError {
+	var fe *FieldError
+	if errors.As(err, &fe) {
+		return &apiError{http.StatusBadRequest, fe.Error(), fe.Field}
+	}
+	return &apiError{http.StatusBadRequest, err.Error(), ""}
+}
+
+func writeError(w http.ResponseWriter, e *apiError) {
+	body := map[string]string{"error": e.msg}
+	if e.field != "" {
+		body["field"] = e.field
+	}
+	writeJSON(w, e.status, body)
+}

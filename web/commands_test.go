@@ -1,0 +1,187 @@
+package web
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strings"
+	"testing"
+)
+
+func TestEveryCommandValidatesItsArguments(t *testing.T) {
+	e := newEnv(t, Options{CommandRate: 1e6, CommandBurst: 1e6})
+	long := strings.Repeat("é", MaxReasonLen+1)
+	for _, tc := range []struct{ name, body, field string }{
+		{"models.deploy", `{"dir":"models/v2","mode":"shadow"}`, "model"},
+		{"models.deploy", `{"model":"gpt","dir":"models/v2"}`, "model"},
+		{"models.deploy", `{"model":"direction","mode":"live"}`, "dir"},
+		{"models.deploy", `{"model":"direction","dir":"  "}`, "dir"},
+		{"models.deploy", `{"model":"direction","dir":"d","mode":"paper"}`, "mode"},
+		{"models.deploy", `{"model":"direction","dir":"d","force":true}`, "force"},
+		{"models.deploy", `{"model":7,"dir":"d"}`, "model"},
+		{"models.promote", `{}`, "model"},
+		{"models.promote", `{"model":"range","x":1}`, "x"},
+		{"models.retire_shadow", `{"model":"tp-sl"}`, "model"},
+		{"killswitch.on", `{"reason":"` + long + `"}`, "reason"},
+		{"killswitch.on", `{"why":"x"}`, "why"},
+		{"killswitch.on", `{"reason":false}`, "reason"},
+		{"killswitch.off", `{"reason":"x"}`, "reason"},
+		{"agents.halt", `{}`, "agent"},
+		{"agents.halt", `{"agent":""}`, "agent"},
+		{"agents.halt", `{"agent":"a b"}`, "agent"},
+		{"agents.halt", `{"agent":"a1","all":true}`, "all"},
+		{"agents.resume", `{"agent":"../x"}`, "agent"},
+		{"agents.resume", `{"agent":"` + strings.Repeat("a", 65) + `"}`, "agent"},
+		// Whole-body errors name no field.
+		{"agents.halt", `{"agent":"a1"} {"agent":"a2"}`, ""},
+		{"agents.halt", `["a1"]`, ""},
+		{"agents.halt", `{"agent":`, ""},
+		{"agents.halt", `not json`, ""},
+	} {
+		a := e.call(t, "POST", "/api/v1/commands/"+tc.name, e.admin, tc.body)
+		field, _ := a.body["field"].(string)
+		msg, _ := a.body["error"].(string)
+		if a.status != 400 || field != tc.field || msg == "" {
+			t.Errorf("%s %s: %d %s, want 400 naming %q", tc.name, tc.body, a.status, a.raw, tc.field)
+		}
+	}
+	if n := len(e.sub.all()); n != 0 {
+		t.Fatalf("invalid commands reached Submit %d times", n)
+	}
+}
+
+func TestValidCommandsAreSubmittedOnce(t *testing.T) {
+	e := newEnv(t, Options{})
+	for i, tc := range []struct {
+		name, token, body, args string
+	}{
+		{"models.deploy", e.admin, `{"model":"direction","dir":"models/v2","mode":"shadow"}`, `{"model":"direction","dir":"models/v2","mode":"shadow"}`},
+		{"models.deploy", e.admin, `{"model":"tp_sl","dir":"models/v3"}`, `{"model":"tp_sl","dir":"models/v3","mode":"live"}`},
+		{"models.promote", e.admin, `{"model":"direction"}`, `{"model":"direction"}`},
+		{"models.retire_shadow", e.admin, `{"model":"range"}`, `{"model":"range"}`},
+		{"killswitch.on", e.trader, `{"reason":"exchange down"}`, `{"reason":"exchange down"}`},
+		{"killswitch.on", e.trader, ``, `{}`},
+		{"killswitch.off", e.trader, `{}`, `{}`},
+		{"agents.halt", e.trader, `{"agent":"mm_BTC-1"}`, `{"agent":"mm_BTC-1"}`},
+		{"agents.resume", e.trader, ` {"agent":"mm_BTC-1"} `, `{"agent":"mm_BTC-1"}`},
+	} {
+		a := e.call(t, "POST", "/api/v1/commands/"+tc.name, tc.token, tc.body)
+		if a.status != 202 {
+			t.Fatalf("%s %s: %d %s", tc.name, tc.body, a.status, a.raw)
+		}
+		cmds := e.sub.all()
+		if len(cmds) != i+1 {
+			t.Fatalf("%s: Submit called %d times in all, want %d", tc.name, len(cmds), i+1)
+		}
+		cmd := cmds[i]
+		issuer, _ := e.tokens.Lookup(tc.token)
+		if cmd.Name != tc.name || string(cmd.Args) != tc.args || cmd.Issuer != issuer.Name || cmd.Time == 0 ||
+			!strings.HasPrefix(cmd.CommandID, tc.name+".") || cmd.Subject() != "cmd."+tc.name {
+			t.Errorf("submitted %+v (args %s), want %s with args %s by %s", cmd, cmd.Args, tc.name, tc.args, issuer.Name)
+		}
+		if a.body["id"] != cmd.CommandID || a.body["seq"] != float64(i+1) {
+			t.Errorf("answer %s, want id %s seq %d", a.raw, cmd.CommandID, i+1)
+		}
+	}
+	// models.* need admin; an unknown command is 404; neither reaches Submit.
+	before := len(e.sub.all())
+	if a := e.call(t, "POST", "/api/v1/commands/models.promote", e.trader, `{"model":"direction"}`); a.status != 403 {
+		t.Errorf("trader deploys: %d %s", a.status, a.raw)
+	}
+	if a := e.call(t, "POST", "/api/v1/commands/agents.explode", e.admin, `{}`); a.status != 404 {
+		t.Errorf("unknown command: %d %s", a.status, a.raw)
+	}
+	if a := e.call(t, "POST", "/api/v1/commands/agents.halt", e.admin, `{"agent":"`+strings.Repeat("a", maxBody)+`"}`); a.status != 413 {
+		t.Errorf("huge body: %d", a.status)
+	}
+	if n := len(e.sub.all()); n != before {
+		t.Errorf("refused commands reached Submit")
+	}
+	// The list says which role each command needs.
+	a := e.call(t, "GET", "/api/v1/commands", e.viewer, "")
+	if a.body["models.deploy"] != "admin" || a.body["agents.halt"] != "trader" {
+		t.Errorf("command list %s", a.raw)
+	}
+}
+
+func TestCommandRefusedByTheLogIs503(t *testing.T) {
+	e := newEnv(t, Options{})
+	e.sub.err = errors.New("nats: no responders")
+	a := e.call(t, "POST", "/api/v1/commands/killswitch.off", e.trader, `{}`)
+	if a.status != 503 || !strings.Contains(a.raw, "no responders") {
+		t.Fatalf("%d %s", a.status, a.raw)
+	}
+	noLog := newEnv(t, Options{Submit: nil})
+	noLog.g.opts.Submit = nil
+	if a := noLog.call(t, "POST", "/api/v1/commands/killswitch.off", noLog.trader, `{}`); a.status != 503 {
+		t.Fatalf("no Submit: %d %s", a.status, a.raw)
+	}
+}
+
+func TestAddingACommandIsOneLine(t *testing.T) {
+	e := newEnv(t, Options{})
+	e.g.HandleCommand("orders.cancel_all", RoleViewer, Args[AgentArgs]()) // raised to trader
+	if a := e.call(t, "POST", "/api/v1/commands/orders.cancel_all", e.viewer, `{"agent":"a"}`); a.status != 403 {
+		t.Errorf("viewer: %d", a.status)
+	}
+	if a := e.call(t, "POST", "/api/v1/commands/orders.cancel_all", e.trader, `{"agent":"a"}`); a.status != 202 {
+		t.Errorf("trader: %d %s", a.status, a.raw)
+	}
+}
+
+// FuzzCommandArgs: any body either decodes to arguments that pass their checks or is a
+// *FieldError; nothing panics.
+func FuzzCommandArgs(f *testing.F) {
+	for _, seed := range []string{
+		`{"model":"direction","dir":"models/v2","mode":"shadow"}`,
+		`{"reason":"exchange down"}`, `{"agent":"mm_BTC-1"}`, `{}`, ``, `{"agent":1}`, `[`, `{"a":1} x`,
+	} {
+		f.Add(seed)
+	}
+	decoders := []DecodeArgs{Args[DeployArgs](), Args[ModelArgs](), Args[KillSwitchArgs](), Args[NoArgs](), Args[AgentArgs]()}
+	f.Fuzz(func(t *testing.T, body string) {
+		for _, decode := range decoders {
+			v, err := decode([]byte(body))
+			if err != nil {
+				var fe *FieldError
+				if !errors.As(err, &fe) || !errors.Is(err, ErrBadCommand) {
+					t.Fatalf("%q: error %v is not a FieldError", body, err)
+				}
+				continue
+			}
+			if _, err := json.Marshal(v); err != nil {
+				t.Fatal(err)
+			}
+			if err := v.(Validator).Validate(); err != nil {
+				t.Fatalf("%q: accepted args fail a second check: %v", body, err)
+			}
+		}
+	})
+}
+
+func BenchmarkCommand(b *testing.B) {
+	sub := &submitted{}
+	g := New(NewHub(), Options{Open: true, Submit: sub.submit, CommandRate: 1e9, CommandBurst: 1 << 30})
+	h := g.Handler()
+	body := `{"model":"direction","dir":"models/v2","mode":"shadow"}`
+	b.ReportAllocs()
+	for b.Loop() {
+		req, _ := http.NewRequest("POST", "/api/v1/commands/models.deploy", strings.NewReader(body))
+		w := newDiscardWriter()
+		h.ServeHTTP(w, req)
+		if w.code != 202 {
+			b.Fatal(w.code)
+		}
+		sub.cmds = sub.cmds[:0]
+	}
+}
+
+type discardWriter struct {
+	h    http.Header
+	code int
+}
+
+func newDiscardWriter() *discardWriter               { return &discardWriter{h: http.Header{}} }
+func (d *discardWriter) Header() http.Header         { return d.h }
+func (d *discardWriter) Write(b []byte) (int, error) { return len(b), nil }
+func (d *discardWriter) WriteHeader(code int)        { d.code = code }

@@ -1,0 +1,22 @@
+package web
+
+import "errors"
+
+var (
+	// ErrTokenFile means the token file could not be read or written: the message names
+	// the file, and the line for a malformed one.
+	ErrTokenFile = errors.New("token file")
+	// ErrTokenName means a token name is empty, too long or has characters other than
+	// letters, digits, '.', '_' and '-'.
+	ErrTokenName = errors.New("bad token name")
+	// ErrTokenExists means a token with that name already exists: revoke it first or pick
+	// another name.
+	ErrTokenExists = errors.New("token name taken")
+	// ErrNoSuchToken means no token has that name.
+	ErrNoSuchToken = errors.New("no such token")
+	// ErrBadRole means a role is not one of viewer, trader, admin.
+	ErrBadRole = errors.New("bad role")
+	// ErrBadCommand means a command's arguments are invalid; the error is a *FieldError
+	// naming the field.
+	ErrBadCommand = errors.New("bad command")
+)
