@@ -1,6 +1,7 @@
 package inference
 
 import (
+	"maps"
 	"math"
 	"time"
 
@@ -59,6 +60,8 @@ type ModelState struct {
 	Version   string  `json:"version"` // of the last signal
 	Symbols   int     `json:"symbols"`
 	Features  int64   `json:"features"`  // 1m features received
+	// PerSymbol counts the features received from each symbol ("venue/SYMBOL").
+	PerSymbol map[string]int64 `json:"per_symbol"`
 	Requests  int64   `json:"requests"`  // requests sent to the batcher
 	Coalesced int64   `json:"coalesced"` // input rows replaced by a newer one while a request was in flight
 	Signals   int64   `json:"signals"`
@@ -133,7 +136,7 @@ func NewModelActor(opts ModelOptions) actor.Producer {
 	}
 	return func() actor.Receiver {
 		return &modelActor{opts: opts, active: !opts.Shadow, symbols: map[[2]string]*symbolModel{}, waiting: map[uint64]*requested{},
-			state: ModelState{Key: opts.Key, Name: opts.Name, Shadow: opts.Shadow, Active: !opts.Shadow}}
+			state: ModelState{Key: opts.Key, Name: opts.Name, Shadow: opts.Shadow, Active: !opts.Shadow, PerSymbol: map[string]int64{}}}
 	}
 }
 
@@ -190,6 +193,7 @@ func (a *modelActor) feature(f *streams.Feature) {
 		a.state.Symbols = len(a.symbols)
 	}
 	a.state.Features++
+	a.state.PerSymbol[f.Venue+"/"+f.Symbol]++
 	closePrice, _ := f.Close.Float64()
 	a.score(s, f.OpenTime, closePrice)
 	x, ok := s.inputs.Add(f)
@@ -312,6 +316,8 @@ func (a *modelActor) observe(force bool) {
 	}
 	if now := time.Now(); force || now.Sub(a.shown) >= a.opts.ObserveEvery {
 		a.shown, a.dirty = now, false
-		a.opts.Observe(ModelTopic(a.opts.Key), a.state)
+		st := a.state
+		st.PerSymbol = maps.Clone(a.state.PerSymbol) // the observer keeps it; the actor goes on counting
+		a.opts.Observe(ModelTopic(a.opts.Key), st)
 	}
 }

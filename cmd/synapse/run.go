@@ -280,6 +280,14 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		feedFinished.Store(err == nil && ctx.Err() == nil)
 	}()
 	go reportEngine(ctx, hub, engineState)
+	feedName := "replay"
+	switch {
+	case gen != nil:
+		feedName = "synthetic"
+	case cfg.Live.Enabled:
+		feedName = "binance live"
+	}
+	go publishTopology(ctx, topologySource{feed: feedName, log: log, graph: graph, hub: hub, batcher: batcher, pairs: pairs})
 
 	select {
 	case <-ctx.Done():
