@@ -13,12 +13,36 @@ ORT_LIB     := .cache/onnxruntime/libonnxruntime.so.1
 
 export GOFLAGS
 
-.PHONY: all build run test bench microbench lint vet check fuzz clean onnxruntime
+.PHONY: all build run test bench microbench lint vet check fuzz clean onnxruntime ui ui-check e2e
 
 all: build
 
-build:
+build: ui
 	$(GO) build -o $(BIN) ./cmd/synapse
+
+## ui: the web UI (web/uisrc, TypeScript) bundled by esbuild into web/ui, which is committed so
+## that `go build` works without npm; rebuilt only when a source is newer than the build.
+UI_SRC := $(shell find web/uisrc -name node_modules -prune -o -type f -print 2>/dev/null)
+
+ui: web/ui/SOURCES.sha256
+
+web/ui/SOURCES.sha256: $(UI_SRC)
+	@if command -v npm >/dev/null; then \
+	  cd web/uisrc && npm ci --no-audit --no-fund --loglevel=error && node build.mjs; \
+	else \
+	  echo "npm not found: keeping the committed web/ui build (go test ./web says whether it is current)"; \
+	fi
+
+## ui-check: type-check the UI sources and check the committed web/ui was built from them
+ui-check:
+	cd web/uisrc && npm ci --no-audit --no-fund --loglevel=error && npx tsc --noEmit -p .
+	$(GO) test -count=1 -run 'TestUI' ./web
+
+## e2e: the UI in headless Chromium against a real engine replaying the bundled data
+e2e: build $(ORT_LIB)
+	@command -v chromium >/dev/null || (apt-get update && apt-get install -y chromium)
+	cd web/e2e && npm ci --no-audit --no-fund --loglevel=error
+	node web/e2e/run.mjs
 
 ## onnxruntime: ONNX Runtime's CPU library, from the npm package onnxruntime-node, into .cache
 onnxruntime: $(ORT_LIB)

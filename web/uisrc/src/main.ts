@@ -1,0 +1,169 @@
+// Synapse UI entry point: the page shell (nav, connection banner, neural view, tooltip and
+// detail panel) shared by every page, then the page named by the URL path.
+import "./style.css";
+import { Live, query, AuthError, WSState } from "./live";
+import { NeuralView, GNode, Topology } from "./neural";
+import { esc, dl, summary, int, num } from "./format";
+import { PAGES, renderPage } from "./pages";
+
+declare global {
+  interface Window {
+    __synapse: unknown;
+  }
+}
+
+const live = new Live();
+const reducedMotion = matchMedia("(prefers-reduced-motion: reduce)").matches;
+const path = location.pathname.endsWith("/") ? location.pathname : location.pathname + "/";
+const page = PAGES.find((p) => p.path === path) ?? PAGES[0];
+document.title = `Synapse — ${page.name}`;
+
+const app = document.getElementById("app")!;
+app.innerHTML = `
+<header class="top">
+  <a class="logo" href="/">SYNAPSE</a>
+  <nav>${PAGES.map((p) => `<a href="${p.path}"${p === page ? ' aria-current="page"' : ""}>${esc(p.name)}</a>`).join("")}</nav>
+  <span id="conn" class="conn" role="status"></span>
+</header>
+<div id="banner" class="banner" role="alert" hidden></div>
+<main class="${page.wide ? "wide" : "split"} page-${page.path === "/" ? "dashboard" : page.path.slice(1, -1)}">
+  <section class="glass neural" aria-label="live actor graph (neural view)">
+    <div class="panel-head"><h2>Neural view</h2><span class="hint">drag to pan · wheel to zoom · click a neuron</span><button id="fit" class="btn" type="button">fit</button></div>
+    <canvas id="net"></canvas>
+    <div class="legend">${["feed", "stream", "router", "symbol", "pair", "model", "ensemble", "batcher", "runtime"].map((k) => `<span class="k-${k}">● ${k}</span>`).join("")}</div>
+  </section>
+  <div id="content" class="content"></div>
+</main>
+<div id="tip" class="glass tip" hidden></div>
+<aside id="detail" class="glass detail" hidden aria-label="neuron detail"></aside>`;
+
+// connection state: header pill and banner (text and symbol, never colour alone)
+const conn = document.getElementById("conn")!;
+const banner = document.getElementById("banner")!;
+let authProblem = false;
+function showConn(s: WSState): void {
+  conn.className = `conn ${s}`;
+  conn.textContent = s === "live" ? "● live" : s === "connecting" ? "○ connecting…" : `↻ reconnecting (retry in ${live.retryIn}s)`;
+  if (authProblem) return;
+  if (s === "live") {
+    banner.hidden = true;
+  } else if (s === "reconnecting") {
+    banner.hidden = false;
+    banner.textContent = `⚠ Disconnected from the engine — reconnecting (next try in ${live.retryIn}s). Values shown are the last received.`;
+  }
+}
+live.onState(showConn);
+
+function showAuthProblem(): void {
+  authProblem = true;
+  banner.hidden = false;
+  banner.textContent = "⚠ Not signed in: open the link synapse printed (with ?token=) to sign in.";
+}
+window.addEventListener("synapse-auth", showAuthProblem);
+query("engine").catch((e) => {
+  if (e instanceof AuthError) showAuthProblem();
+});
+
+// neural view, tooltip and detail panel
+const tip = document.getElementById("tip")!;
+const detail = document.getElementById("detail")!;
+let detailNode: string | null = null;
+
+function nodeRows(n: GNode): [string, string][] {
+  const rows: [string, string][] = [
+    ["kind", n.kind],
+    ["count", int(n.count)],
+    ["rate", `${num(n.rate, 1)}/s`],
+    ["load", `${Math.round(n.load * 100)}%`],
+  ];
+  if (n.status) rows.push(["status", n.status]);
+  return rows;
+}
+
+const view = new NeuralView(document.getElementById("net") as HTMLCanvasElement, {
+  reducedMotion,
+  onHover(n, x, y) {
+    if (!n) {
+      tip.hidden = true;
+      return;
+    }
+    const state = n.topic ? live.topics.get(n.topic) : undefined;
+    const rows = nodeRows(n).slice(1, 4).concat(state ? summary(state, 8) : []);
+    tip.innerHTML = `<b>${esc(n.label)}</b> <span class="dim">${esc(n.kind)}${n.topic ? " · " + esc(n.topic) : ""}</span>${dl(rows)}`;
+    tip.hidden = false;
+    const tx = Math.min(x + 16, window.innerWidth - tip.offsetWidth - 8);
+    const ty = Math.min(y + 16, window.innerHeight - tip.offsetHeight - 8);
+    tip.style.transform = `translate(${tx}px, ${ty}px)`;
+  },
+  onClick(n) {
+    detailNode = n.id;
+    renderDetail();
+    detail.hidden = false;
+  },
+});
+document.getElementById("fit")!.addEventListener("click", () => view.fit());
+
+function renderDetail(): void {
+  if (!detailNode) return;
+  const top = live.topics.get("graph") as Topology | undefined;
+  const n = top?.nodes.find((x) => x.id === detailNode) ?? view.graph().nodes.find((x) => x.id === detailNode);
+  if (!n) return;
+  const edges = (top ?? view.graph()).edges;
+  const inE = edges.filter((e) => e.to === n.id);
+  const outE = edges.filter((e) => e.from === n.id);
+  const state = n.topic ? live.topics.get(n.topic) : undefined;
+  detail.innerHTML = `
+    <div class="panel-head"><h2>${esc(n.label)}</h2><button class="btn" id="close-detail" type="button" aria-label="close">✕</button></div>
+    <p class="dim">${esc(n.id)}</p>
+    ${dl(nodeRows(n))}
+    <h3>Inputs (${inE.length})</h3>${dl(inE.map((e) => [`← ${e.from}`, `${num(e.rate, 1)}/s`]))}
+    <h3>Outputs (${outE.length})</h3>${dl(outE.map((e) => [`→ ${e.to}`, `${num(e.rate, 1)}/s`]))}
+    ${state ? `<h3>Live state · ${esc(n.topic)}</h3>${dl(summary(state, 40))}` : ""}`;
+  document.getElementById("close-detail")!.addEventListener("click", () => {
+    detail.hidden = true;
+    detailNode = null;
+  });
+}
+
+live.on("graph", (_t, d) => {
+  view.set(d as Topology);
+  if (!detail.hidden) renderDetail();
+});
+
+// subtle 3D tilt of the panels following the pointer (off with reduced motion)
+if (!reducedMotion) {
+  let pending = false;
+  let px = 0,
+    py = 0;
+  window.addEventListener("pointermove", (e) => {
+    px = e.clientX / window.innerWidth - 0.5;
+    py = e.clientY / window.innerHeight - 0.5;
+    if (pending) return;
+    pending = true;
+    requestAnimationFrame(() => {
+      pending = false;
+      document.body.style.setProperty("--tx", px.toFixed(3));
+      document.body.style.setProperty("--ty", py.toFixed(3));
+    });
+  });
+} else {
+  document.body.classList.add("reduced-motion");
+}
+
+window.__synapse = {
+  graph: () => view.graph(),
+  fps: () => view.fps(),
+  ws: () => live.state,
+  opened: () => live.opened,
+  cut: () => live.cut(),
+  reducedMotion: () => reducedMotion,
+  /** setGraph shows a given topology and stops live graph updates (for the performance test). */
+  setGraph: (top: Topology) => {
+    view.freeze(true);
+    view.set(top, true);
+    view.fit();
+  },
+};
+
+renderPage(page, document.getElementById("content")!, live);
+live.start();

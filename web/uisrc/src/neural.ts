@@ -1,0 +1,446 @@
+// The neural view: the "graph" topic drawn on a canvas as neurons (nodes, layered by kind)
+// and synapses (edges) with pulses whose rate follows each edge's real message rate.
+// Drawing reuses its arrays and pre-rendered glow sprites: no allocation per frame.
+
+export interface GNode {
+  id: string;
+  kind: string;
+  label: string;
+  count: number;
+  rate: number;
+  load: number;
+  topic?: string;
+  status?: string;
+}
+export interface GEdge {
+  from: string;
+  to: string;
+  count: number;
+  rate: number;
+}
+export interface Topology {
+  time?: number;
+  nodes: GNode[];
+  edges: GEdge[];
+}
+
+/** A node placed in world coordinates. */
+interface Placed {
+  node: GNode;
+  x: number;
+  y: number;
+  r: number;
+  sprite: HTMLCanvasElement;
+  activity: number; // decays towards the node's rate-derived activity
+}
+interface PlacedEdge {
+  edge: GEdge;
+  a: Placed;
+  b: Placed;
+  pulses: number; // pulses on the edge at once
+  phase: number; // per-edge offset so pulses do not march in step
+}
+
+const KIND_COLOR: Record<string, string> = {
+  feed: "#7aa2ff",
+  stream: "#5ee7ff",
+  router: "#b892ff",
+  symbol: "#3ddc97",
+  pair: "#ffd166",
+  model: "#ff8fab",
+  ensemble: "#ff6bd6",
+  batcher: "#f7a072",
+  runtime: "#c0c8e0",
+  gateway: "#9ab6ff",
+};
+
+/** layer gives the column of a node: feed → MD → router → symbols → pairs → FEAT → models → batcher/ensemble → runtime → SIG. */
+export function layer(n: GNode): number {
+  switch (n.kind) {
+    case "feed":
+      return 0;
+    case "router":
+      return 2;
+    case "symbol":
+      return 3;
+    case "pair":
+      return 4;
+    case "model":
+      return 6;
+    case "batcher":
+    case "ensemble":
+      return 7;
+    case "runtime":
+      return 8;
+    case "stream":
+      if (n.label === "MD") return 1;
+      if (n.label === "SIG") return 9;
+      return 5;
+    default:
+      return 5;
+  }
+}
+const LAYERS = 10;
+const TRAVEL_S = 1.4; // seconds a pulse takes along an edge
+
+/** pulsesFor maps a message rate (per second) to pulses shown on one edge: log-scaled, capped. */
+export function pulsesFor(rate: number): number {
+  if (!(rate > 0)) return 0;
+  return Math.min(6, 1 + Math.floor(Math.log10(1 + rate) * 1.5));
+}
+
+function sprite(color: string, size: number): HTMLCanvasElement {
+  const c = document.createElement("canvas");
+  c.width = c.height = size;
+  const g = c.getContext("2d")!;
+  const h = size / 2;
+  const grad = g.createRadialGradient(h, h, 0, h, h, h);
+  grad.addColorStop(0, color);
+  grad.addColorStop(0.25, color + "aa");
+  grad.addColorStop(1, color + "00");
+  g.fillStyle = grad;
+  g.fillRect(0, 0, size, size);
+  return c;
+}
+
+export interface NeuralOptions {
+  reducedMotion: boolean;
+  onHover: (n: GNode | null, clientX: number, clientY: number) => void;
+  onClick: (n: GNode) => void;
+}
+
+export class NeuralView {
+  private ctx: CanvasRenderingContext2D;
+  private placed: Placed[] = [];
+  private byId = new Map<string, Placed>();
+  private edges: PlacedEdge[] = [];
+  private kinds: string[] = []; // the kinds present, for batched strokes
+  private sprites = new Map<string, HTMLCanvasElement>();
+  private top: Topology = { nodes: [], edges: [] };
+  private frozen = false;
+  // view transform: screen = world * scale + offset (CSS pixels)
+  private scale = 1;
+  private ox = 0;
+  private oy = 0;
+  private fitted = false;
+  private w = 0;
+  private h = 0;
+  private dpr = 1;
+  private hover: Placed | null = null;
+  private drag: { x: number; y: number; ox: number; oy: number; moved: boolean } | null = null;
+  // frame timing: a ring of the last 120 frame times
+  private times = new Float64Array(120);
+  private ti = 0;
+  private frames = 0;
+  private drawn = 0;
+  private raf = 0;
+
+  constructor(private canvas: HTMLCanvasElement, private opts: NeuralOptions) {
+    this.ctx = canvas.getContext("2d", { alpha: true })!;
+    for (const [k, c] of Object.entries(KIND_COLOR)) this.sprites.set(k, sprite(c, 48));
+    this.sprites.set("other", sprite("#8a97bd", 48));
+    new ResizeObserver(() => this.resize()).observe(canvas);
+    this.resize();
+    canvas.addEventListener("pointerdown", (e) => this.pointerDown(e));
+    canvas.addEventListener("pointermove", (e) => this.pointerMove(e));
+    canvas.addEventListener("pointerup", (e) => this.pointerUp(e));
+    canvas.addEventListener("pointerleave", () => {
+      this.hover = null;
+      this.opts.onHover(null, 0, 0);
+    });
+    canvas.addEventListener("wheel", (e) => this.wheel(e), { passive: false });
+    const loop = (t: number) => {
+      this.frame(t);
+      this.raf = requestAnimationFrame(loop);
+    };
+    this.raf = requestAnimationFrame(loop);
+  }
+
+  /** set replaces the graph (from the "graph" topic), keeping positions stable. */
+  set(top: Topology, force = false): void {
+    if (this.frozen && !force) return;
+    this.top = top;
+    const old = this.byId;
+    this.byId = new Map();
+    this.placed = [];
+    const cols: GNode[][] = [];
+    for (let i = 0; i < LAYERS; i++) cols.push([]);
+    for (const n of top.nodes) cols[layer(n)].push(n);
+    const colW = 1000 / LAYERS;
+    for (let c = 0; c < LAYERS; c++) {
+      const col = cols[c];
+      col.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+      // a crowded layer wraps into sub-columns of at most 36 neurons
+      const sub = Math.ceil(col.length / 36);
+      const rows = Math.ceil(col.length / Math.max(1, sub));
+      const gap = Math.max(12, Math.min(90, 560 / Math.max(1, rows)));
+      const subW = sub > 1 ? (colW * 0.8) / (sub - 1) : 0;
+      const y0 = 300 - (gap * (rows - 1)) / 2;
+      col.forEach((n, i) => {
+        const prev = old.get(n.id);
+        const j = Math.floor(i / rows);
+        const p: Placed = {
+          node: n,
+          x: colW * c + colW / 2 + (sub > 1 ? j * subW - colW * 0.4 : 0),
+          // odd sub-columns shift half a row so neighbours do not line up
+          y: y0 + gap * (i % rows) + (j % 2 ? gap / 2 : 0),
+          r: Math.max(3, Math.min(14, gap * 0.28, sub > 1 ? subW * 0.3 : 14)) + (n.kind === "router" || n.kind === "batcher" ? 3 : 0),
+          sprite: this.sprites.get(n.kind) ?? this.sprites.get("other")!,
+          activity: prev ? prev.activity : 0,
+        };
+        this.placed.push(p);
+        this.byId.set(n.id, p);
+      });
+    }
+    this.kinds = [...new Set(top.nodes.map((n) => n.kind))];
+    this.edges = [];
+    let k = 0;
+    for (const e of top.edges) {
+      const a = this.byId.get(e.from);
+      const b = this.byId.get(e.to);
+      if (!a || !b) continue;
+      this.edges.push({ edge: e, a, b, pulses: pulsesFor(e.rate), phase: (k++ * 0.618) % 1 });
+    }
+    if (this.hover) this.hover = this.byId.get(this.hover.node.id) ?? null;
+    if (!this.fitted && this.placed.length > 0) this.fit();
+  }
+
+  /** freeze stops live updates replacing the graph (the synthetic-graph test uses it). */
+  freeze(on: boolean): void {
+    this.frozen = on;
+  }
+
+  fit(): void {
+    if (this.w === 0 || this.placed.length === 0) return;
+    let minY = Infinity,
+      maxY = -Infinity;
+    for (const p of this.placed) {
+      minY = Math.min(minY, p.y);
+      maxY = Math.max(maxY, p.y);
+    }
+    const worldH = Math.max(200, maxY - minY + 80);
+    this.scale = Math.min(this.w / 1000, this.h / worldH);
+    this.ox = (this.w - 1000 * this.scale) / 2;
+    this.oy = this.h / 2 - ((minY + maxY) / 2) * this.scale;
+    this.fitted = true;
+  }
+
+  graph(): { nodes: GNode[]; edges: GEdge[]; drawnNodes: { id: string; kind: string; label: string; x: number; y: number; r: number }[] } {
+    const rect = this.canvas.getBoundingClientRect();
+    const drawnNodes = [];
+    for (const p of this.placed) {
+      const x = p.x * this.scale + this.ox;
+      const y = p.y * this.scale + this.oy;
+      if (x < -20 || y < -20 || x > this.w + 20 || y > this.h + 20) continue;
+      drawnNodes.push({ id: p.node.id, kind: p.node.kind, label: p.node.label, x: rect.left + x, y: rect.top + y, r: p.r * this.scale });
+    }
+    return { nodes: this.top.nodes, edges: this.top.edges, drawnNodes };
+  }
+
+  /** fps is the frame rate over the last 120 frames (about two seconds). */
+  fps(): number {
+    const n = Math.min(this.frames, this.times.length);
+    if (n < 2) return 0;
+    const last = this.times[(this.ti - 1 + this.times.length) % this.times.length];
+    const first = this.times[(this.ti - n + this.times.length) % this.times.length];
+    return ((n - 1) * 1000) / Math.max(1, last - first);
+  }
+
+  private resize(): void {
+    const r = this.canvas.getBoundingClientRect();
+    this.dpr = Math.min(2, window.devicePixelRatio || 1);
+    this.w = r.width;
+    this.h = r.height;
+    this.canvas.width = Math.round(r.width * this.dpr);
+    this.canvas.height = Math.round(r.height * this.dpr);
+    this.fitted = false;
+    this.fit();
+  }
+
+  private nodeAt(clientX: number, clientY: number): Placed | null {
+    const rect = this.canvas.getBoundingClientRect();
+    const wx = (clientX - rect.left - this.ox) / this.scale;
+    const wy = (clientY - rect.top - this.oy) / this.scale;
+    let best: Placed | null = null;
+    let bestD = Infinity;
+    for (const p of this.placed) {
+      const d = (p.x - wx) ** 2 + (p.y - wy) ** 2;
+      const reach = p.r + 6 / this.scale;
+      if (d < reach * reach && d < bestD) {
+        best = p;
+        bestD = d;
+      }
+    }
+    return best;
+  }
+
+  private pointerDown(e: PointerEvent): void {
+    this.drag = { x: e.clientX, y: e.clientY, ox: this.ox, oy: this.oy, moved: false };
+    this.canvas.setPointerCapture?.(e.pointerId);
+  }
+  private pointerMove(e: PointerEvent): void {
+    if (this.drag) {
+      const dx = e.clientX - this.drag.x;
+      const dy = e.clientY - this.drag.y;
+      if (Math.abs(dx) + Math.abs(dy) > 4) this.drag.moved = true;
+      if (this.drag.moved) {
+        this.ox = this.drag.ox + dx;
+        this.oy = this.drag.oy + dy;
+        return;
+      }
+    }
+    const p = this.nodeAt(e.clientX, e.clientY);
+    this.hover = p;
+    this.canvas.style.cursor = p ? "pointer" : "grab";
+    this.opts.onHover(p ? p.node : null, e.clientX, e.clientY);
+  }
+  private pointerUp(e: PointerEvent): void {
+    const d = this.drag;
+    this.drag = null;
+    if (d && !d.moved) {
+      const p = this.nodeAt(e.clientX, e.clientY);
+      if (p) this.opts.onClick(p.node);
+    }
+  }
+  private wheel(e: WheelEvent): void {
+    e.preventDefault();
+    const rect = this.canvas.getBoundingClientRect();
+    const mx = e.clientX - rect.left;
+    const my = e.clientY - rect.top;
+    const f = Math.exp(-e.deltaY * 0.0015);
+    const s = Math.max(0.1, Math.min(12, this.scale * f));
+    const k = s / this.scale;
+    this.ox = mx - (mx - this.ox) * k;
+    this.oy = my - (my - this.oy) * k;
+    this.scale = s;
+  }
+
+  private frame(t: number): void {
+    this.times[this.ti] = t;
+    this.ti = (this.ti + 1) % this.times.length;
+    this.frames++;
+    const g = this.ctx;
+    const motion = !this.opts.reducedMotion;
+    g.setTransform(this.dpr, 0, 0, this.dpr, 0, 0);
+    g.clearRect(0, 0, this.w, this.h);
+    g.setTransform(this.dpr * this.scale, 0, 0, this.dpr * this.scale, this.dpr * this.ox, this.dpr * this.oy);
+    const s = this.scale;
+
+    // synapses: idle ones dim, active ones brighter, in two batched paths
+    g.lineWidth = 1 / s;
+    g.strokeStyle = "rgba(120,140,200,0.18)";
+    g.beginPath();
+    for (const e of this.edges) {
+      if (e.edge.rate > 0) continue;
+      g.moveTo(e.a.x, e.a.y);
+      g.lineTo(e.b.x, e.b.y);
+    }
+    g.stroke();
+    g.lineWidth = 1.6 / s;
+    g.strokeStyle = "rgba(122,162,255,0.45)";
+    g.beginPath();
+    for (const e of this.edges) {
+      if (!(e.edge.rate > 0)) continue;
+      g.moveTo(e.a.x, e.a.y);
+      g.lineTo(e.b.x, e.b.y);
+    }
+    g.stroke();
+
+    // pulses travelling each active synapse: one path of small squares (cheaper than arcs)
+    if (motion) {
+      g.fillStyle = "#e8f0ff";
+      g.beginPath();
+      const pr = 2.2 / Math.sqrt(s);
+      const pd = pr * 2;
+      const base = t / 1000 / TRAVEL_S;
+      for (const e of this.edges) {
+        const n = e.pulses;
+        for (let i = 0; i < n; i++) {
+          let f = base + e.phase + i / n;
+          f -= Math.floor(f);
+          g.rect(e.a.x + (e.b.x - e.a.x) * f - pr, e.a.y + (e.b.y - e.a.y) * f - pr, pd, pd);
+        }
+      }
+      g.fill();
+    }
+
+    // neurons: glow by load and activity (a pre-rendered sprite), then the bodies
+    let drawn = 0;
+    const x0 = -this.ox / s - 30,
+      y0 = -this.oy / s - 30,
+      x1 = (this.w - this.ox) / s + 30,
+      y1 = (this.h - this.oy) / s + 30;
+    for (const p of this.placed) {
+      if (p.x < x0 || p.x > x1 || p.y < y0 || p.y > y1) continue;
+      drawn++;
+      const n = p.node;
+      const target = Math.min(1, Math.log10(1 + n.rate) / 3);
+      p.activity += (target - p.activity) * 0.05;
+      const act = motion ? p.activity : target;
+      const pulse = motion ? 0.08 * Math.sin(t / 400 + p.x) * act : 0;
+      const glow = 0.25 + 0.45 * Math.max(n.load, act) + pulse;
+      const gr = p.r * (2.2 + 1.6 * Math.max(n.load, act));
+      g.globalAlpha = Math.min(1, glow);
+      g.drawImage(p.sprite, p.x - gr, p.y - gr, gr * 2, gr * 2);
+    }
+    g.globalAlpha = 1;
+    // bodies: one fill path for all, then one stroke path per kind (few state changes)
+    g.fillStyle = "#0b1122";
+    g.beginPath();
+    for (const p of this.placed) {
+      if (p.x < x0 || p.x > x1 || p.y < y0 || p.y > y1) continue;
+      g.moveTo(p.x + p.r, p.y);
+      g.arc(p.x, p.y, p.r, 0, 6.2832);
+    }
+    g.fill();
+    g.lineWidth = 1.5 / s;
+    for (const kind of this.kinds) {
+      g.strokeStyle = KIND_COLOR[kind] ?? "#8a97bd";
+      g.beginPath();
+      for (const p of this.placed) {
+        if (p.node.kind !== kind || p.x < x0 || p.x > x1 || p.y < y0 || p.y > y1) continue;
+        g.moveTo(p.x + p.r, p.y);
+        g.arc(p.x, p.y, p.r, 0, 6.2832);
+      }
+      g.stroke();
+    }
+    // load as an arc around the neuron (a shape, not only a colour): amber, red above 80%
+    for (let hot = 0; hot < 2; hot++) {
+      g.strokeStyle = hot ? "#ff6b81" : "#ffd166";
+      g.beginPath();
+      for (const p of this.placed) {
+        const l = p.node.load;
+        if (!(l > 0) || l > 0.8 !== (hot === 1) || p.x < x0 || p.x > x1 || p.y < y0 || p.y > y1) continue;
+        const rr = p.r + 3 / s;
+        g.moveTo(p.x, p.y - rr);
+        g.arc(p.x, p.y, rr, -1.5708, -1.5708 + 6.2832 * Math.min(1, l));
+      }
+      g.stroke();
+    }
+    if (this.hover) {
+      g.strokeStyle = "#ffffff";
+      g.lineWidth = 2 / s;
+      g.beginPath();
+      g.arc(this.hover.x, this.hover.y, this.hover.r + 5 / s, 0, 6.2832);
+      g.stroke();
+    }
+    // labels when legible: fewer than 80 neurons on screen, or zoomed in
+    if (drawn < 80 || s > 2) {
+      g.setTransform(this.dpr, 0, 0, this.dpr, 0, 0);
+      g.font = "11px system-ui, sans-serif";
+      g.textAlign = "center";
+      g.fillStyle = "rgba(230,236,255,0.85)";
+      for (const p of this.placed) {
+        if (p.x < x0 || p.x > x1 || p.y < y0 || p.y > y1) continue;
+        // pairs sit in the column beside the symbols: their labels go above, symbols' below
+        const above = p.node.kind === "pair";
+        g.fillText(p.node.label, p.x * s + this.ox, above ? (p.y - p.r) * s + this.oy - 6 : (p.y + p.r) * s + this.oy + 13);
+      }
+    }
+    this.drawn = drawn;
+  }
+
+  drawnCount(): number {
+    return this.drawn;
+  }
+}
