@@ -53,23 +53,23 @@ type UseCard struct{ Card *Card }
 
 // ModelState is what a model actor shows (the UI's "model/<key>" topic).
 type ModelState struct {
-	Key       string  `json:"key"`
-	Name      string  `json:"name"`
-	Shadow    bool    `json:"shadow"`
-	Active    bool    `json:"active"`
-	Version   string  `json:"version"` // of the last signal
-	Symbols   int     `json:"symbols"`
-	Features  int64   `json:"features"`  // 1m features received
+	Key      string `json:"key"`
+	Name     string `json:"name"`
+	Shadow   bool   `json:"shadow"`
+	Active   bool   `json:"active"`
+	Version  string `json:"version"` // of the last signal
+	Symbols  int    `json:"symbols"`
+	Features int64  `json:"features"` // 1m features received
 	// PerSymbol counts the features received from each symbol ("venue/SYMBOL").
 	PerSymbol map[string]int64 `json:"per_symbol"`
-	Requests  int64   `json:"requests"`  // requests sent to the batcher
-	Coalesced int64   `json:"coalesced"` // input rows replaced by a newer one while a request was in flight
-	Signals   int64   `json:"signals"`
-	Errors    int64   `json:"errors"` // requests answered with an error (deadline, no model, ...)
-	LastError string  `json:"last_error,omitempty"`
-	Scored    int64   `json:"scored"`   // classifier predictions whose outcome is known
-	Accuracy  float64 `json:"accuracy"` // live accuracy of the predicted direction over Scored
-	LatencyUs int64   `json:"latency_us"`
+	Requests  int64            `json:"requests"`  // requests sent to the batcher
+	Coalesced int64            `json:"coalesced"` // input rows replaced by a newer one while a request was in flight
+	Signals   int64            `json:"signals"`
+	Errors    int64            `json:"errors"` // requests answered with an error (deadline, no model, ...)
+	LastError string           `json:"last_error,omitempty"`
+	Scored    int64            `json:"scored"`   // classifier predictions whose outcome is known
+	Accuracy  float64          `json:"accuracy"` // live accuracy of the predicted direction over Scored
+	LatencyUs int64            `json:"latency_us"`
 }
 
 // modelActor keeps each symbol's input window from the 1m features, asks the batcher for a
