@@ -68,6 +68,10 @@ type Gateway struct {
 	ln       net.Listener
 }
 
+// Pages are the UI's pages besides the dashboard at /: each is served the same index.html
+// at /<page>/ (keep in step with PAGES in web/uisrc/src/pages.ts).
+var Pages = []string{"markets", "datasets", "training", "models", "agents", "portfolio", "health"}
+
 // Query answers GET /api/v1/queries/{name}.
 type Query func(r *http.Request) (any, error)
 
@@ -126,6 +130,11 @@ func (g *Gateway) Handler() http.Handler {
 	mux := http.NewServeMux()
 	static, _ := fs.Sub(ui, "ui")
 	mux.Handle("GET /", http.FileServerFS(static))
+	for _, page := range Pages { // one index.html; the client routes on the path
+		mux.HandleFunc("GET /"+page+"/{$}", func(w http.ResponseWriter, r *http.Request) {
+			http.ServeFileFS(w, r, static, "index.html")
+		})
+	}
 	mux.HandleFunc("GET /healthz", g.serveHealthz)
 	mux.HandleFunc("GET /readyz", g.serveReadyz)
 	mux.Handle("GET /metrics", g.requireRole(RoleViewer, g.metricsHandler().ServeHTTP))

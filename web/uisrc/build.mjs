@@ -13,8 +13,7 @@ import { fileURLToPath } from "node:url";
 const here = dirname(fileURLToPath(import.meta.url));
 const out = join(here, "..", "ui");
 
-// The pages: path under ../ui and title. Keep in step with PAGES in src/pages.ts.
-const pages = ["", "markets", "datasets", "training", "models", "agents", "portfolio", "health"];
+// The pages are routed in src/pages.ts (PAGES) and served by the gateway (web.Pages).
 
 /** sourcesHash: sha256 over every file of web/uisrc but node_modules, sorted by path, as
  * "path\nlength\ncontent". ui_test.go computes the same. */
@@ -72,9 +71,8 @@ const html = `<!doctype html>
 </body>
 </html>
 `;
-for (const p of pages) {
-  mkdirSync(join(out, p), { recursive: true });
-  writeFileSync(join(out, p, "index.html"), html);
-}
+// One index.html: the gateway serves it for every page path (web.Pages), and the client
+// routes on location.pathname.
+writeFileSync(join(out, "index.html"), html);
 writeFileSync(join(out, "SOURCES.sha256"), sourcesHash() + "\n");
 console.log(`ui built into ${relative(process.cwd(), out) || "."}`);
