@@ -447,8 +447,12 @@ func (a *batcherActor) request(r BatchRequest) {
 		a.reply(p, BatchReply{Err: fmt.Errorf("%w: model %q has %d requests waiting", ErrQueueFull, r.Model, a.opts.QueueCap)})
 		return
 	}
-	if m.head > 0 && m.head == len(m.queue) {
-		m.queue, m.head = m.queue[:0], 0
+	if m.head > 0 && m.head >= len(m.queue)/2 {
+		// Reclaim the served prefix, so that a queue that never drains (steady overload)
+		// does not grow with every request it ever served.
+		n := copy(m.queue, m.queue[m.head:])
+		clear(m.queue[n:])
+		m.queue, m.head = m.queue[:n], 0
 	}
 	m.queue = append(m.queue, p)
 	a.maybeRun(m)
