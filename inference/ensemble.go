@@ -2,6 +2,7 @@ package inference
 
 import (
 	"math"
+	"slices"
 	"time"
 
 	"github.com/anthdm/hollywood/actor"
@@ -82,6 +83,9 @@ func (a *ensembleActor) Receive(c *actor.Context) {
 			a.ticker.Stop()
 			a.ticking = false
 		}
+		if a.observe != nil {
+			a.observe(ModelTopic(EnsembleName), a.state)
+		}
 		return
 	}
 	sig, ok := c.Message().(*streams.Signal)
@@ -91,6 +95,9 @@ func (a *ensembleActor) Receive(c *actor.Context) {
 	k := ensembleKey{sig.Venue, sig.Symbol, sig.FeatureTime}
 	v := a.pending[k]
 	if v == nil {
+		if len(a.pending) >= maxEnsemblePending {
+			a.dropStale()
+		}
 		v = &ensembleVotes{received: time.Now()}
 		a.pending[k] = v
 	}
@@ -115,6 +122,27 @@ func (a *ensembleActor) Receive(c *actor.Context) {
 		}
 	}
 	a.combine(k, v)
+}
+
+// maxEnsemblePending bounds the candles waiting for a member's signal (a member that keeps
+// failing would otherwise let them pile up).
+const maxEnsemblePending = 4096
+
+// dropStale drops the older half of the waiting candles, counted as incomplete.
+func (a *ensembleActor) dropStale() {
+	times := make([]time.Time, 0, len(a.pending))
+	for _, v := range a.pending {
+		times = append(times, v.received)
+	}
+	slices.SortFunc(times, func(x, y time.Time) int { return x.Compare(y) })
+	cut := times[len(times)/2]
+	for k, v := range a.pending {
+		if v.received.Before(cut) {
+			delete(a.pending, k)
+			a.state.Incomplete++
+			a.dirty = true
+		}
+	}
 }
 
 func (a *ensembleActor) combine(k ensembleKey, v *ensembleVotes) {

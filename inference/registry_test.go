@@ -236,3 +236,21 @@ func TestRegistryRefusesBrokenDeployments(t *testing.T) {
 		t.Fatalf("another tier's command: %v", err)
 	}
 }
+
+// A member that never answers cannot make the ensemble hold candles without bound.
+func TestEnsembleBoundsIncompleteCandles(t *testing.T) {
+	e, _ := actor.NewEngine(actor.NewEngineConfig())
+	out := &published{states: map[string]any{}}
+	pid := e.Spawn(NewEnsembleActor(out.publish, out.observe), "ensemble")
+	for i := 0; i < 3*maxEnsemblePending; i++ {
+		e.Send(pid, &streams.Signal{Model: ModelDirection, Version: "1", Venue: "binance", Symbol: "BTCUSDT",
+			FeatureTime: int64(i) * 60_000, Prediction: map[string]float64{"probability": 0.6}})
+	}
+	<-e.Poison(pid).Done()
+	waitFor(t, 5*time.Second, "the ensemble's state", func() bool {
+		out.mu.Lock()
+		defer out.mu.Unlock()
+		st, ok := out.states[ModelTopic(EnsembleName)].(EnsembleState)
+		return ok && st.Incomplete >= int64(maxEnsemblePending)
+	})
+}
