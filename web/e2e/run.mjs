@@ -145,8 +145,14 @@ try {
           const tip = await page.$eval("#tip", (e) => (e.hidden ? "" : e.textContent));
           return tip.includes(s.label) ? s : null;
         });
-        await page.mouse.click(n.x, n.y);
-        await checkFor("the detail panel", () => page.$eval("#detail", (e, label) => !e.hidden && e.textContent.includes(label), n.label));
+        // Click where the neuron is now: the layout moves when a new symbol appears mid-replay.
+        await checkFor("the detail panel", async () => {
+          const g = await hook(() => window.__synapse.graph());
+          const s = g.drawnNodes.find((d) => d.id === n.id) ?? g.drawnNodes.find((d) => d.kind === "symbol");
+          await page.mouse.click(s.x, s.y);
+          await page.waitForTimeout(50);
+          return page.$eval("#detail", (e, label) => !e.hidden && e.textContent.includes(label), s.label);
+        });
         await page.click("#close-detail");
         await page.mouse.move(5, 5);
         // cut the websocket: the banner says so, then the client reconnects by itself
