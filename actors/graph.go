@@ -2,7 +2,6 @@ package actors
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -180,21 +179,10 @@ func (g *Graph) Drain(ctx context.Context) error {
 // ConsumeLog feeds the symbol actors from the MD stream, from its first event, until ctx
 // ends. A restart of the engine is therefore a replay of the log.
 func (g *Graph) ConsumeLog(ctx context.Context, js jetstream.JetStream) error {
-	cons, err := js.OrderedConsumer(ctx, streams.StreamMarketData, jetstream.OrderedConsumerConfig{})
-	if err != nil {
-		return fmt.Errorf("reading the market-data stream: %w", err)
-	}
 	batch := make([]Sequenced, 0, 512)
-	for ctx.Err() == nil {
-		msgs, err := cons.Fetch(512, jetstream.FetchMaxWait(200*time.Millisecond))
-		if err != nil {
-			if ctx.Err() != nil {
-				return nil
-			}
-			return fmt.Errorf("reading the market-data stream: %w", err)
-		}
+	err := streams.Follow(ctx, js, streams.StreamMarketData, jetstream.OrderedConsumerConfig{}, 512, func(msgs []jetstream.Msg) error {
 		batch = batch[:0]
-		for msg := range msgs.Messages() {
+		for _, msg := range msgs {
 			meta, err := msg.Metadata()
 			if err != nil {
 				continue
@@ -209,16 +197,15 @@ func (g *Graph) ConsumeLog(ctx context.Context, js jetstream.JetStream) error {
 			}
 			batch = append(batch, Sequenced{Seq: meta.Sequence.Stream, Event: ev})
 		}
-		if err := msgs.Error(); err != nil && !errors.Is(err, jetstream.ErrNoMessages) && !errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
-			return fmt.Errorf("reading the market-data stream: %w", err)
+		if len(batch) == 0 {
+			return nil
 		}
-		if len(batch) > 0 {
-			if err := g.Dispatch(ctx, batch); err != nil {
-				return nil
-			}
-		}
+		return g.Dispatch(ctx, batch)
+	})
+	if ctx.Err() != nil {
+		return nil // Dispatch gave up because the engine is stopping
 	}
-	return nil
+	return err
 }
 
 // Stats of the routing.

@@ -75,17 +75,26 @@ func Ingest(ctx context.Context, opts IngestOptions) (Result, error) {
 	}, nil
 }
 
+// freshLog opens an embedded log on a new temporary store; close removes it.
+func freshLog(ctx context.Context) (l *streams.Log, close func(), err error) {
+	dir, err := os.MkdirTemp("", "synapse-bench-")
+	if err != nil {
+		return nil, nil, err
+	}
+	l, err = streams.Open(ctx, streams.Options{DataDir: dir})
+	if err != nil {
+		os.RemoveAll(dir)
+		return nil, nil, err
+	}
+	return l, func() { l.Close(); os.RemoveAll(dir) }, nil
+}
+
 func durableIngest(ctx context.Context, events []streams.Event) (float64, error) {
-	dir, err := os.MkdirTemp("", "synapse-bench-ingest-")
+	l, closeLog, err := freshLog(ctx)
 	if err != nil {
 		return 0, err
 	}
-	defer os.RemoveAll(dir)
-	l, err := streams.Open(ctx, streams.Options{DataDir: dir})
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
+	defer closeLog()
 	start := time.Now()
 	for _, ev := range events {
 		if err := l.Publish(ctx, ev); err != nil {
@@ -105,16 +114,11 @@ func durableIngest(ctx context.Context, events []streams.Event) (float64, error)
 // rawPublish publishes the events, encoded beforehand, with PublishAsync; withHeaders keeps
 // the Nats-Msg-Id and schema headers.
 func rawPublish(ctx context.Context, events []streams.Event, withHeaders bool) (float64, error) {
-	dir, err := os.MkdirTemp("", "synapse-bench-raw-")
+	l, closeLog, err := freshLog(ctx)
 	if err != nil {
 		return 0, err
 	}
-	defer os.RemoveAll(dir)
-	l, err := streams.Open(ctx, streams.Options{DataDir: dir})
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
+	defer closeLog()
 	msgs := make([]*nats.Msg, len(events))
 	for i, ev := range events {
 		m, err := streams.Encode(ev)

@@ -58,19 +58,8 @@ type SequencedCommand struct {
 // each new one until ctx ends: a restart re-applies every command in order. A command that
 // does not decode, or that apply rejects, is reported to onError and skipped.
 func ConsumeCommands(ctx context.Context, js jetstream.JetStream, apply func(SequencedCommand) error, onError func(SequencedCommand, error)) error {
-	cons, err := js.OrderedConsumer(ctx, StreamCommands, jetstream.OrderedConsumerConfig{})
-	if err != nil {
-		return fmt.Errorf("reading the command stream: %w", err)
-	}
-	for ctx.Err() == nil {
-		batch, err := cons.Fetch(64, jetstream.FetchMaxWait(200*time.Millisecond))
-		if err != nil {
-			if ctx.Err() != nil {
-				return nil
-			}
-			return fmt.Errorf("reading the command stream: %w", err)
-		}
-		for msg := range batch.Messages() {
+	return Follow(ctx, js, StreamCommands, jetstream.OrderedConsumerConfig{}, 64, func(msgs []jetstream.Msg) error {
+		for _, msg := range msgs {
 			meta, err := msg.Metadata()
 			if err != nil {
 				continue
@@ -88,9 +77,6 @@ func ConsumeCommands(ctx context.Context, js jetstream.JetStream, apply func(Seq
 				onError(cmd, err)
 			}
 		}
-		if err := batch.Error(); err != nil && !errors.Is(err, jetstream.ErrNoMessages) && !errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
-			return fmt.Errorf("reading the command stream: %w", err)
-		}
-	}
-	return nil
+		return nil
+	})
 }

@@ -338,3 +338,16 @@ func lockDir(dir string) (*os.File, error) {
 	}
 	return f, nil
 }
+
+// LastSeq returns the last sequence of a stream of the log (0 while it is empty).
+func (l *Log) LastSeq(ctx context.Context, stream string) (uint64, error) {
+	s, err := l.JS.Stream(ctx, stream)
+	if err != nil {
+		return 0, fmt.Errorf("stream %s: %w", stream, err)
+	}
+	info, err := s.Info(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("stream %s: %w", stream, err)
+	}
+	return info.State.LastSeq, nil
+}

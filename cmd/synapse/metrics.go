@@ -17,15 +17,8 @@ func registerEngineMetrics(reg *prometheus.Registry, log *streams.Log, graph *ac
 	lastSeq := func(stream string) float64 {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 		defer cancel()
-		s, err := log.JS.Stream(ctx, stream)
-		if err != nil {
-			return 0
-		}
-		info, err := s.Info(ctx)
-		if err != nil {
-			return 0
-		}
-		return float64(info.State.LastSeq)
+		seq, _ := log.LastSeq(ctx, stream) // 0 when the log does not answer: a gap in the graph
+		return float64(seq)
 	}
 	if err := web.RegisterCallback(reg, "synapse_stream_last_sequence", "Last sequence of each stream of the log.", prometheus.GaugeValue,
 		[]string{"stream"}, func(emit func(float64, ...string)) {

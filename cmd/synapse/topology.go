@@ -43,15 +43,8 @@ func publishTopology(ctx context.Context, src topologySource) {
 func (s topologySource) lastSeq(stream string) int64 {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
-	st, err := s.log.JS.Stream(ctx, stream)
-	if err != nil {
-		return 0
-	}
-	info, err := st.Info(ctx)
-	if err != nil {
-		return 0
-	}
-	return int64(info.State.LastSeq)
+	seq, _ := s.log.LastSeq(ctx, stream) // 0 when the log does not answer
+	return int64(seq)
 }
 
 func (s topologySource) state(topic string, v any) bool {

@@ -121,7 +121,7 @@ func (f *Feed) Run(ctx context.Context) error {
 		f.reconnects.Add(1)
 		f.log.Warn("binance feed: connection lost, reconnecting",
 			"err", err, "attempt", delays.attempt, "delay", delay.Round(time.Millisecond))
-		if !sleep(ctx, delay) {
+		if streams.Sleep(ctx, delay) != nil {
 			return nil
 		}
 	}
@@ -236,16 +236,4 @@ func (f *Feed) malformed(stream string, err error, msg []byte) {
 func (f *Feed) deliver(ev streams.Event) {
 	f.events.Add(1)
 	f.emit(ev)
-}
-
-// sleep waits for d or for ctx; it reports whether the full delay passed.
-func sleep(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-ctx.Done():
-		return false
-	}
 }

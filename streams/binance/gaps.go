@@ -93,7 +93,7 @@ func (f *Feed) klinesWithRetry(ctx context.Context, symbol, interval string, fro
 			return page, nil
 		}
 		f.restErrors.Add(1)
-		if attempt == f.opts.RESTAttempts || !sleep(ctx, wait) {
+		if attempt == f.opts.RESTAttempts || streams.Sleep(ctx, wait) != nil {
 			break
 		}
 		wait *= 2

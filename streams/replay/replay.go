@@ -8,6 +8,8 @@ import (
 	"io"
 	"io/fs"
 	"time"
+
+	"github.com/synapse-trading/synapse/streams"
 )
 
 // Options configure a Replay. The zero value replays as fast as possible and detects
@@ -79,7 +81,7 @@ func open(names []string, opts Options, openOne func(string, ReaderOptions) (*Re
 		opts.Clock = time.Now
 	}
 	if opts.Sleep == nil {
-		opts.Sleep = sleep
+		opts.Sleep = streams.Sleep
 	}
 	r := &Replay{opts: opts, guard: NewGuard()}
 	ro := ReaderOptions{Venue: opts.Venue, Symbol: opts.Symbol, Interval: opts.Interval}
@@ -207,18 +209,6 @@ func (r *Replay) Close() error {
 		errs = append(errs, rd.Close())
 	}
 	return errors.Join(errs...)
-}
-
-// sleep waits for d or until ctx is done.
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }
 
 // queued is a record waiting in the merge queue, with the index of its file.

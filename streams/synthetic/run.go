@@ -18,7 +18,7 @@ func (g *Generator) Run(ctx context.Context, limit int64, emit func(streams.Even
 		now = time.Now
 	}
 	if sleep == nil {
-		sleep = sleepCtx
+		sleep = streams.Sleep
 	}
 	rate := g.opts.EventsPerSecond
 	start := now()
@@ -43,15 +43,4 @@ func (g *Generator) Run(ctx context.Context, limit int64, emit func(streams.Even
 		}
 	}
 	return nil
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }
