@@ -32,6 +32,28 @@ type Graph struct {
 	pairs    map[SymbolRef][]*actor.PID // the pair actors each symbol tells of its candles
 	pairPIDs []*actor.PID
 	featSubs []*actor.PID // actors every symbol sends its 1m features to (model actors)
+	taps     []*marketSub // actors that see every market event (the risk gate, the venues)
+}
+
+// marketSub is an actor tapped into the market data, with its own bound.
+type marketSub struct {
+	pid     *actor.PID
+	credits chan struct{}
+}
+
+// MarketTap carries a batch of market events, of any symbols, in log order, to an actor
+// that subscribed with SubscribeMarket. The receiver calls Done when it has handled it.
+type MarketTap struct {
+	Events  []Sequenced
+	credits chan struct{}
+}
+
+// Done releases the tap's place in the receiver's bound.
+func (m MarketTap) Done() {
+	select {
+	case <-m.credits:
+	default:
+	}
 }
 
 type symbolKey struct{ venue, symbol string }
@@ -104,6 +126,17 @@ func (g *Graph) SubscribeFeatures(pids ...*actor.PID) {
 	g.featSubs = append(g.featSubs, pids...)
 }
 
+// SubscribeMarket makes Dispatch send every batch of market events to pids (MarketTap
+// messages), before the symbol actors get them. Each subscriber has MaxInFlight batches in
+// its mailbox at most: Dispatch waits for it like for a symbol actor.
+func (g *Graph) SubscribeMarket(pids ...*actor.PID) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	for _, pid := range pids {
+		g.taps = append(g.taps, &marketSub{pid: pid, credits: make(chan struct{}, g.opts.MaxInFlight)})
+	}
+}
+
 // Symbols lists the venue/symbol pairs that have an actor.
 func (g *Graph) Symbols() [][2]string {
 	g.mu.Lock()
@@ -144,7 +177,19 @@ func (g *Graph) Dispatch(ctx context.Context, events []Sequenced) error {
 		g.pending[k] = g.pending[k][:0]
 	}
 	g.routed += int64(len(events))
+	taps := g.taps
 	g.mu.Unlock()
+	if len(taps) > 0 {
+		shared := append([]Sequenced(nil), events...) // the caller reuses events; the taps only read
+		for _, t := range taps {
+			select {
+			case t.credits <- struct{}{}:
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+			g.Engine.Send(t.pid, MarketTap{Events: shared, credits: t.credits})
+		}
+	}
 	for i, ref := range refs {
 		select {
 		case ref.credits <- struct{}{}:
@@ -156,24 +201,34 @@ func (g *Graph) Dispatch(ctx context.Context, events []Sequenced) error {
 	return nil
 }
 
-// Drain waits until every symbol actor has processed what was dispatched to it.
+// Drain waits until every symbol actor and market subscriber has processed what was
+// dispatched to it.
 func (g *Graph) Drain(ctx context.Context) error {
-	g.mu.Lock()
-	refs := make([]*symbolRef, 0, len(g.symbols))
-	for _, r := range g.symbols {
-		refs = append(refs, r)
-	}
-	g.mu.Unlock()
-	for _, r := range refs {
-		for len(r.credits) > 0 {
-			select {
-			case <-ctx.Done():
-				return ctx.Err()
-			case <-time.After(time.Millisecond):
-			}
+	for !g.Idle() {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(50 * time.Microsecond):
 		}
 	}
 	return nil
+}
+
+// Idle reports whether every batch dispatched has been handled.
+func (g *Graph) Idle() bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	for _, r := range g.symbols {
+		if len(r.credits) > 0 {
+			return false
+		}
+	}
+	for _, t := range g.taps {
+		if len(t.credits) > 0 {
+			return false
+		}
+	}
+	return true
 }
 
 // ConsumeLog feeds the symbol actors from the MD stream, from its first event, until ctx

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/anthdm/hollywood/actor"
@@ -48,6 +49,9 @@ type SymbolOptions struct {
 	Pairs             []Pair
 	CorrelationPeriod int
 	Logger            *slog.Logger
+	// InFlight, when set (a backtest), counts the features sent to subscribers that they
+	// have not handled yet, so the backtest's clock can wait for the graph to settle.
+	InFlight *atomic.Int64
 }
 
 // SymbolState is what a symbol actor shows of itself (the UI's "symbol/<venue>/<symbol>" topic).
@@ -342,6 +346,9 @@ func (a *symbolActor) start(e *actor.Engine) {
 				a.opts.Publish(f)
 			}
 			if f.Interval == "1m" {
+				if a.opts.InFlight != nil {
+					a.opts.InFlight.Add(int64(len(a.featSubs)))
+				}
 				for _, pid := range a.featSubs {
 					e.Send(pid, f)
 				}

@@ -3,6 +3,7 @@ package inference
 import (
 	"math"
 	"slices"
+	"sync/atomic"
 	"time"
 
 	"github.com/anthdm/hollywood/actor"
@@ -31,7 +32,8 @@ const EnsembleVersion = "1"
 // no faster than they publish; candles it cannot complete are dropped once a newer candle of
 // the same symbol completes (counted).
 type ensembleActor struct {
-	publish func(streams.Event)
+	inFlight *atomic.Int64 // see ModelOptions.InFlight
+	publish  func(streams.Event)
 	observe func(topic string, state any)
 	pending map[ensembleKey]*ensembleVotes
 	state   EnsembleState
@@ -59,9 +61,9 @@ type EnsembleState struct {
 }
 
 // NewEnsembleActor returns the producer of the ensemble actor.
-func NewEnsembleActor(publish func(streams.Event), observe func(topic string, state any)) actor.Producer {
+func NewEnsembleActor(publish func(streams.Event), observe func(topic string, state any), inFlight *atomic.Int64) actor.Producer {
 	return func() actor.Receiver {
-		return &ensembleActor{publish: publish, observe: observe, pending: map[ensembleKey]*ensembleVotes{}}
+		return &ensembleActor{publish: publish, observe: observe, inFlight: inFlight, pending: map[ensembleKey]*ensembleVotes{}}
 	}
 }
 
@@ -89,7 +91,13 @@ func (a *ensembleActor) Receive(c *actor.Context) {
 		return
 	}
 	sig, ok := c.Message().(*streams.Signal)
-	if !ok || sig.Shadow {
+	if !ok {
+		return
+	}
+	if a.inFlight != nil {
+		defer a.inFlight.Add(-1)
+	}
+	if sig.Shadow {
 		return
 	}
 	k := ensembleKey{sig.Venue, sig.Symbol, sig.FeatureTime}

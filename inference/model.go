@@ -3,6 +3,7 @@ package inference
 import (
 	"maps"
 	"math"
+	"sync/atomic"
 	"time"
 
 	"github.com/anthdm/hollywood/actor"
@@ -36,6 +37,10 @@ type ModelOptions struct {
 	// Observe shows the actor's state (topic model/<key>) at most every ObserveEvery.
 	Observe      func(topic string, state any)
 	ObserveEvery time.Duration
+	// InFlight, when set (a backtest), counts messages sent and not handled yet: the actor
+	// takes one off for each feature and reply it handles and adds one for each request and
+	// forwarded signal, so the backtest's clock can wait for the graph to settle.
+	InFlight *atomic.Int64
 }
 
 // ShadowKey is the batcher key of model name's candidate in shadow.
@@ -157,8 +162,10 @@ func (a *modelActor) Receive(c *actor.Context) {
 		}
 	case *streams.Feature:
 		a.feature(msg)
+		a.inFlight(-1)
 	case BatchReply:
 		a.reply(msg)
+		a.inFlight(-1)
 	case UseCard:
 		a.opts.Card = msg.Card
 	case ShadowOn:
@@ -222,9 +229,11 @@ func (a *modelActor) send(s *symbolModel, in *pendingInput) {
 	s.inFlight++
 	a.waiting[a.nextID] = &requested{symbol: s, input: in}
 	a.state.Requests++
+	a.inFlight(1)
 	err := a.opts.Batcher.Submit(BatchRequest{Model: a.opts.Key, ID: a.nextID, Input: in.row, Deadline: in.received.Add(a.opts.Deadline), ReplyTo: a.pid})
 	if err != nil { // the batcher is overloaded: this row is dropped, the next one will try
 		delete(a.waiting, a.nextID)
+		a.inFlight(-1)
 		s.inFlight--
 		a.state.Errors++
 		a.state.LastError = err.Error()
@@ -281,8 +290,15 @@ func (a *modelActor) publish(s *symbolModel, in *pendingInput, r BatchReply) {
 	if a.opts.Publish != nil {
 		a.opts.Publish(sig)
 	}
+	a.inFlight(int64(len(a.opts.Forward)))
 	for _, pid := range a.opts.Forward {
 		a.engine.Send(pid, sig)
+	}
+}
+
+func (a *modelActor) inFlight(n int64) {
+	if a.opts.InFlight != nil {
+		a.opts.InFlight.Add(n)
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/anthdm/hollywood/actor"
@@ -29,6 +30,11 @@ type RegistryOptions struct {
 	Publish func(streams.Event)
 	Observe func(topic string, state any)
 	Logger  *slog.Logger
+	// Deadline is how long a model's request may wait at the batcher (default 2 s; a
+	// backtest, which must never drop one, sets hours).
+	Deadline time.Duration
+	// InFlight: see ModelOptions.InFlight.
+	InFlight *atomic.Int64
 }
 
 // Registry is the model tier of an engine: which version of each model is live and which
@@ -66,7 +72,7 @@ func NewRegistry(opts RegistryOptions) *Registry {
 func (r *Registry) Start() ([]*actor.PID, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.ensemble = r.opts.Engine.Spawn(NewEnsembleActor(r.opts.Publish, r.opts.Observe), "model", actor.WithID(EnsembleName))
+	r.ensemble = r.opts.Engine.Spawn(NewEnsembleActor(r.opts.Publish, r.opts.Observe, r.opts.InFlight), "model", actor.WithID(EnsembleName))
 	var subscribers []*actor.PID
 	for _, name := range ModelNames {
 		card, onnx, err := LoadDefaultModel(name)
@@ -88,7 +94,7 @@ func (r *Registry) Start() ([]*actor.PID, error) {
 				forward = []*actor.PID{r.ensemble}
 			}
 			pid := r.opts.Engine.Spawn(NewModelActor(ModelOptions{Name: name, Key: key, Shadow: shadow, Card: card, Batcher: r.opts.Batcher,
-				Publish: r.opts.Publish, Forward: forward, Observe: r.opts.Observe}), "model", actor.WithID(key))
+				Publish: r.opts.Publish, Forward: forward, Observe: r.opts.Observe, Deadline: r.opts.Deadline, InFlight: r.opts.InFlight}), "model", actor.WithID(key))
 			r.actors[key] = pid
 			subscribers = append(subscribers, pid)
 		}

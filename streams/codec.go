@@ -18,7 +18,7 @@ func Schema(k Kind) string { return string(k) + "/v" + strconv.Itoa(SchemaVersio
 var schemas = map[Kind]string{}
 
 func init() {
-	for _, k := range []Kind{KindKline, KindTrade, KindDepth, KindSnapshot, KindTicker, KindFeature, KindCorrelation, KindSignal, KindCommand} {
+	for _, k := range []Kind{KindKline, KindTrade, KindDepth, KindSnapshot, KindTicker, KindFeature, KindCorrelation, KindSignal, KindCommand, KindOrder, KindAgent, KindKillSwitch} {
 		schemas[k] = Schema(k)
 	}
 }
@@ -75,6 +75,12 @@ func Decode(subject string, header nats.Header, data []byte) (Event, error) {
 		ev = new(Signal)
 	case KindCommand:
 		ev = new(Command)
+	case KindOrder:
+		ev = new(OrderEvent)
+	case KindAgent:
+		ev = new(AgentEvent)
+	case KindKillSwitch:
+		ev = new(KillSwitchEvent)
 	default:
 		return nil, fmt.Errorf("%w: %s: unknown kind %q", ErrBadEvent, subject, kind)
 	}
@@ -108,6 +114,12 @@ func kindOf(subject string, header nats.Header) (Kind, error) {
 		return KindSignal, nil
 	case len(tokens) >= 2 && tokens[0] == "cmd":
 		return KindCommand, nil
+	case len(tokens) == 5 && tokens[0] == "ord":
+		return KindOrder, nil
+	case len(tokens) == 3 && tokens[0] == "pf" && tokens[1] == "risk" && tokens[2] == "killswitch":
+		return KindKillSwitch, nil
+	case len(tokens) == 3 && tokens[0] == "pf" && tokens[2] == "state":
+		return KindAgent, nil
 	}
 	return "", fmt.Errorf("%w: %s: no %s header and the subject names no known kind", ErrBadEvent, subject, HeaderSchema)
 }

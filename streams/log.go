@@ -211,7 +211,7 @@ func users(engine, reader, trader Credential) []*server.User {
 		)
 	}
 	readSubs := []string{"md.>", "feat.>", "corr.>", "sig.>", "_INBOX.>"}
-	traderAPI := append(append([]string{}, readAPI...), "cmd.>", "ord.*.*.request", "$JS.API.CONSUMER.CREATE."+StreamOrders+".>", "$JS.API.CONSUMER.MSG.NEXT."+StreamOrders+".>")
+	traderAPI := append(append([]string{}, readAPI...), "cmd.>", "req.orders.>", "$JS.API.STREAM.INFO."+StreamOrders, "$JS.API.CONSUMER.CREATE."+StreamOrders+".>", "$JS.API.CONSUMER.MSG.NEXT."+StreamOrders+".>")
 	return []*server.User{
 		{Username: engine.User, Password: engine.Password},
 		{Username: userOr(reader.User, "reader"), Password: reader.Password, Permissions: &server.Permissions{
@@ -220,7 +220,7 @@ func users(engine, reader, trader Credential) []*server.User {
 		}},
 		{Username: userOr(trader.User, "trader"), Password: trader.Password, Permissions: &server.Permissions{
 			Publish:   &server.SubjectPermission{Allow: traderAPI},
-			Subscribe: &server.SubjectPermission{Allow: append(readSubs, "ord.>")},
+			Subscribe: &server.SubjectPermission{Allow: append(readSubs, "ord.>", "pf.>")},
 		}},
 	}
 }

@@ -193,7 +193,7 @@ type NoArgs struct{}
 // Validate accepts it.
 func (*NoArgs) Validate() error { return nil }
 
-// AgentArgs are the arguments of agents.halt and agents.resume.
+// AgentArgs are the arguments of agents.start, agents.stop, agents.halt and agents.resume.
 type AgentArgs struct {
 	Agent string `json:"agent"` // 1-64 letters, digits, '_' or '-'
 }
@@ -211,12 +211,23 @@ func (a *AgentArgs) Validate() error {
 	return nil
 }
 
-// registerDefaultCommands registers the commands that exist today.
-//
-// killswitch.* and agents.* are validated and put on the CMD stream although the agents
-// tier that acts on them does not exist yet: a restart replays them, so they take effect
-// when it does. The models.* commands are applied by inference.Registry; they need admin
-// because they load files from the server's disk.
+// CancelAllArgs are the arguments of orders.cancel_all: one agent's orders, or all.
+type CancelAllArgs struct {
+	Agent string `json:"agent,omitempty"`
+}
+
+// Validate checks the agent name when one is given.
+func (a *CancelAllArgs) Validate() error {
+	if a.Agent != "" && !agentNameRE.MatchString(a.Agent) {
+		return &FieldError{Field: "agent", Msg: "must be 1-64 letters, digits, '_' or '-'"}
+	}
+	return nil
+}
+
+// registerDefaultCommands registers the commands that exist today. The models.* commands
+// are applied by inference.Registry; they need admin because they load files from the
+// server's disk. killswitch.*, agents.* and orders.* are applied by the trading desk
+// (actors.Desk).
 func (g *Gateway) registerDefaultCommands() {
 	g.HandleCommand("models.deploy", RoleAdmin, Args[DeployArgs]())
 	g.HandleCommand("models.promote", RoleAdmin, Args[ModelArgs]())
@@ -225,6 +236,9 @@ func (g *Gateway) registerDefaultCommands() {
 	g.HandleCommand("killswitch.off", RoleTrader, Args[NoArgs]())
 	g.HandleCommand("agents.halt", RoleTrader, Args[AgentArgs]())
 	g.HandleCommand("agents.resume", RoleTrader, Args[AgentArgs]())
+	g.HandleCommand("agents.start", RoleTrader, Args[AgentArgs]())
+	g.HandleCommand("agents.stop", RoleTrader, Args[AgentArgs]())
+	g.HandleCommand("orders.cancel_all", RoleTrader, Args[CancelAllArgs]())
 }
 
 // HandleCommand registers (or replaces) the command name: POST /api/v1/commands/{name}

@@ -1,0 +1,553 @@
+package actors
+
+import (
+	_ "embed"
+	"fmt"
+	"slices"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/anthdm/hollywood/actor"
+	"github.com/govalues/decimal"
+	"gopkg.in/yaml.v3"
+
+	"github.com/synapse-trading/synapse/portfolio"
+	"github.com/synapse-trading/synapse/streams"
+)
+
+//go:embed agents.yaml
+var builtinAgents []byte
+
+// AgentConfig is one agent: a risk profile as configuration. The built-in ATLAS, ORION and
+// NOVA are in agents.yaml; users add or override agents in the config file.
+type AgentConfig struct {
+	Name    string `yaml:"name" json:"name"`
+	Profile string `yaml:"profile" json:"profile"` // conservative, moderate, aggressive: a label
+	Capital string `yaml:"capital" json:"capital"` // quote asset
+	// Execution is paper (the paper exchange fills against market data) or live (the
+	// Binance adapter).
+	Execution string `yaml:"execution" json:"execution"`
+	// Models are the models whose signals the agent follows (default: ensemble).
+	Models []string `yaml:"models" json:"models"`
+	// Symbols it trades, as venue:SYMBOL or SYMBOL (any venue); empty: every symbol.
+	Symbols          []string `yaml:"symbols" json:"symbols"`
+	BuyAbove         float64  `yaml:"buy_above" json:"buy_above"`
+	SellBelow        float64  `yaml:"sell_below" json:"sell_below"`
+	MinConfidence    float64  `yaml:"min_confidence" json:"min_confidence"`
+	PositionFraction string   `yaml:"position_fraction" json:"position_fraction"`
+	Cooldown         string   `yaml:"cooldown" json:"cooldown"`
+	MaxDrawdown      string   `yaml:"max_drawdown" json:"max_drawdown"`
+	// QtyDecimals is the quantity step of its orders (default 5: 0.00001).
+	QtyDecimals int `yaml:"qty_decimals" json:"qty_decimals"`
+	// MinNotional: orders worth less are not sent (default 10, Binance's usual minimum).
+	MinNotional string     `yaml:"min_notional" json:"min_notional"`
+	Risk        RiskConfig `yaml:"risk" json:"risk"`
+}
+
+// RiskConfig are an agent's pre-trade limits, checked by the risk gate.
+type RiskConfig struct {
+	MaxOrderNotional    string `yaml:"max_order_notional" json:"max_order_notional"`
+	MaxPositionNotional string `yaml:"max_position_notional" json:"max_position_notional"`
+	MaxOpenOrders       int    `yaml:"max_open_orders" json:"max_open_orders"`
+	PriceBand           string `yaml:"price_band" json:"price_band"`
+	OrdersPerMinute     int    `yaml:"orders_per_minute" json:"orders_per_minute"`
+}
+
+// Agent is an AgentConfig checked and parsed.
+type Agent struct {
+	AgentConfig
+	capital, fraction, maxDrawdown, minNotional decimal.Decimal
+	cooldown                                    int64 // ms
+	symbols                                     []SymbolRef
+	anyVenue                                    []string
+	limits                                      Limits
+}
+
+// Limits are parsed risk limits.
+type Limits struct {
+	MaxOrderNotional, MaxPositionNotional, PriceBand decimal.Decimal
+	MaxOpenOrders, OrdersPerMinute                   int
+}
+
+// BuiltinAgents returns ATLAS, ORION and NOVA.
+func BuiltinAgents() ([]AgentConfig, error) {
+	var out []AgentConfig
+	if err := yaml.Unmarshal(builtinAgents, &out); err != nil {
+		return nil, fmt.Errorf("built-in agents: %w", err)
+	}
+	return out, nil
+}
+
+// MergeAgents lays configured agents over the built-in ones: an agent with a built-in's
+// name replaces it, others are added.
+func MergeAgents(builtin, configured []AgentConfig) []AgentConfig {
+	out := slices.Clone(builtin)
+	for _, c := range configured {
+		i := slices.IndexFunc(out, func(a AgentConfig) bool { return strings.EqualFold(a.Name, c.Name) })
+		if i >= 0 {
+			out[i] = c
+		} else {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// ParseAgent checks an agent's configuration; errors name the agent and the field.
+func ParseAgent(c AgentConfig) (*Agent, error) {
+	a := &Agent{AgentConfig: c}
+	bad := func(field string, err any) (*Agent, error) {
+		return nil, fmt.Errorf("agent %q: %s: %v", c.Name, field, err)
+	}
+	if c.Name == "" || !isAgentName(c.Name) {
+		return bad("name", "must be letters, digits, - or _")
+	}
+	if reserved[strings.ToLower(c.Name)] {
+		return bad("name", "is reserved")
+	}
+	if a.Execution == "" {
+		a.Execution = "paper"
+	}
+	if a.Execution != "paper" && a.Execution != "live" {
+		return bad("execution", fmt.Sprintf("%q: paper or live", a.Execution))
+	}
+	if len(a.Models) == 0 {
+		a.Models = []string{"ensemble"}
+	}
+	dec := func(field, s, def string, dst *decimal.Decimal, positive bool) error {
+		if s == "" {
+			s = def
+		}
+		d, err := decimal.Parse(s)
+		if err != nil || d.IsNeg() || positive && d.IsZero() {
+			return fmt.Errorf("agent %q: %s: %q is not a positive decimal", c.Name, field, s)
+		}
+		*dst = d
+		return nil
+	}
+	for _, f := range []struct {
+		field, s, def string
+		dst           *decimal.Decimal
+	}{
+		{"capital", c.Capital, "10000", &a.capital},
+		{"position_fraction", c.PositionFraction, "0.1", &a.fraction},
+		{"max_drawdown", c.MaxDrawdown, "0.1", &a.maxDrawdown},
+		{"min_notional", c.MinNotional, "10", &a.minNotional},
+		{"risk.max_order_notional", c.Risk.MaxOrderNotional, "1000", &a.limits.MaxOrderNotional},
+		{"risk.max_position_notional", c.Risk.MaxPositionNotional, "2000", &a.limits.MaxPositionNotional},
+		{"risk.price_band", c.Risk.PriceBand, "0.02", &a.limits.PriceBand},
+	} {
+		if err := dec(f.field, f.s, f.def, f.dst, true); err != nil {
+			return nil, err
+		}
+	}
+	if a.fraction.Cmp(decimal.One) > 0 || a.maxDrawdown.Cmp(decimal.One) >= 0 {
+		return bad("position_fraction/max_drawdown", "must be below 1")
+	}
+	if c.BuyAbove <= 0.5 || c.BuyAbove > 1 || c.SellBelow < 0 || c.SellBelow >= c.BuyAbove {
+		return bad("buy_above/sell_below", fmt.Sprintf("need 0 ≤ sell_below < buy_above ≤ 1 and buy_above > 0.5, have %g and %g", c.SellBelow, c.BuyAbove))
+	}
+	if c.MinConfidence < 0 || c.MinConfidence > 1 {
+		return bad("min_confidence", "must be in [0, 1]")
+	}
+	if c.Cooldown == "" {
+		c.Cooldown = "5m"
+	}
+	d, err := time.ParseDuration(c.Cooldown)
+	if err != nil || d < 0 {
+		return bad("cooldown", fmt.Sprintf("%q is not a duration like 10m", c.Cooldown))
+	}
+	a.cooldown = d.Milliseconds()
+	if a.QtyDecimals == 0 {
+		a.QtyDecimals = 5
+	}
+	if a.QtyDecimals < 0 || a.QtyDecimals > 12 {
+		return bad("qty_decimals", "must be 0..12")
+	}
+	a.limits.MaxOpenOrders, a.limits.OrdersPerMinute = c.Risk.MaxOpenOrders, c.Risk.OrdersPerMinute
+	if a.limits.MaxOpenOrders <= 0 {
+		a.limits.MaxOpenOrders = 4
+	}
+	if a.limits.OrdersPerMinute <= 0 {
+		a.limits.OrdersPerMinute = 10
+	}
+	for _, s := range c.Symbols {
+		if !strings.Contains(s, ":") {
+			if err := streams.CheckSymbol(s); err != nil {
+				return bad("symbols", err)
+			}
+			a.anyVenue = append(a.anyVenue, strings.ToUpper(s))
+			continue
+		}
+		ref, err := ParseSymbolRef(s)
+		if err != nil {
+			return bad("symbols", err)
+		}
+		a.symbols = append(a.symbols, ref)
+	}
+	return a, nil
+}
+
+// reserved names cannot be agents: they name other things under pf.>.
+var reserved = map[string]bool{"risk": true, "desk": true, "total": true}
+
+func isAgentName(s string) bool {
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_') {
+			return false
+		}
+	}
+	return len(s) <= 32
+}
+
+// Trades reports whether the agent trades venue/symbol.
+func (a *Agent) Trades(venue, symbol string) bool {
+	if len(a.symbols) == 0 && len(a.anyVenue) == 0 {
+		return true
+	}
+	return slices.Contains(a.anyVenue, symbol) || slices.Contains(a.symbols, SymbolRef{Venue: venue, Symbol: symbol})
+}
+
+// Follows reports whether the agent acts on the model's signals.
+func (a *Agent) Follows(model string) bool { return slices.Contains(a.Models, model) }
+
+// Capital is the agent's starting capital.
+func (a *Agent) Capital() decimal.Decimal { return a.capital }
+
+// Limits returns the agent's risk limits.
+func (a *Agent) Limits() Limits { return a.limits }
+
+// AgentView is what an agent shows (the UI's "agent/<NAME>" topic and the agents query).
+type AgentView struct {
+	Name      string               `json:"name"`
+	Profile   string               `json:"profile"`
+	Execution string               `json:"execution"`
+	Models    []string             `json:"models"`
+	State     streams.AgentState   `json:"state"`
+	Reason    string               `json:"reason,omitempty"`
+	Totals    portfolio.Totals     `json:"totals"`
+	Positions []portfolio.Position `json:"positions"`
+	Open      int                  `json:"open_orders"`
+	Signals   int64                `json:"signals"`
+	Intents   int64                `json:"intents"`
+	Fills     int64                `json:"fills"`
+	Rejected  int64                `json:"rejected"`
+	LastOrder *streams.OrderEvent  `json:"last_order,omitempty"`
+	EventTime int64                `json:"event_time"`
+	// MaxDrawdown is the deepest drawdown seen (marked on 1m closes and fills).
+	MaxDrawdown decimal.Decimal `json:"max_drawdown"`
+	// Curve is the equity at the first mark of each hour of market time (the last
+	// curvePoints hours).
+	Curve []CurvePoint `json:"curve"`
+}
+
+// CurvePoint is one point of an equity curve.
+type CurvePoint struct {
+	Time   int64           `json:"time"` // epoch ms
+	Equity decimal.Decimal `json:"equity"`
+}
+
+// curvePoints bounds an agent's equity curve: about five weeks of hours.
+const curvePoints = 840
+
+// AgentTopic is the UI topic of an agent.
+func AgentTopic(name string) string { return "agent/" + name }
+
+// The messages an agent actor handles besides signals, features and order reports.
+type (
+	// agentSetState changes the agent's state (a command or the kill switch). Cancel asks
+	// for its open orders to be canceled; Flatten for its positions to be closed.
+	agentSetState struct {
+		State           streams.AgentState
+		Reason, Cause   string
+		CommandSeq      uint64
+		Time            int64
+		Cancel, Flatten bool
+	}
+	// agentRestore hands a restarted agent the state rebuilt from the log.
+	agentRestore struct {
+		Account *portfolio.Account
+		State   streams.AgentState
+		Reason  string
+		Open    map[string]*portfolio.Order // by client order ID
+		Last    map[[2]string]int64         // last order time per venue/symbol
+	}
+)
+
+// agentActor turns the signals of the models it follows into order intents, and keeps its
+// account from the fills. It decides in market time only (the signal's candle), never by
+// the wall clock, so a backtest and a replay decide exactly as live trading would.
+type agentActor struct {
+	cfg     *Agent
+	desk    *Desk
+	account *portfolio.Account
+	state   streams.AgentState
+	reason  string
+	marks   map[[2]string]decimal.Decimal // last 1m close per venue/symbol
+	open    map[string]*portfolio.Order   // orders not terminal, by client order ID
+	last    map[[2]string]int64           // market time of the last intent per venue/symbol
+	now     int64                         // newest market time seen
+	view    AgentView
+	shown   time.Time
+}
+
+func newAgentActor(cfg *Agent, desk *Desk) actor.Producer {
+	return func() actor.Receiver {
+		return &agentActor{cfg: cfg, desk: desk, account: portfolio.NewAccount(cfg.Name, cfg.capital), state: streams.AgentActive,
+			marks: map[[2]string]decimal.Decimal{}, open: map[string]*portfolio.Order{}, last: map[[2]string]int64{},
+			view: AgentView{Name: cfg.Name, Profile: cfg.Profile, Execution: cfg.Execution, Models: cfg.Models}}
+	}
+}
+
+func (a *agentActor) Receive(c *actor.Context) {
+	switch msg := c.Message().(type) {
+	case actor.Started:
+		a.show(true)
+		return
+	case *streams.Feature:
+		a.mark(msg)
+	case *streams.Signal:
+		a.signal(msg)
+	case orderReport:
+		a.report(msg.Event)
+	case agentSetState:
+		a.setState(msg)
+	case agentRestore:
+		a.account, a.state, a.reason, a.open, a.last = msg.Account, msg.State, msg.Reason, msg.Open, msg.Last
+		a.show(true)
+	case actor.Stopped:
+		a.show(true)
+		return
+	default:
+		return
+	}
+	a.desk.done()
+}
+
+// mark values the account at the close of the symbol's newest 1m candle and halts the agent
+// when its drawdown reaches the limit.
+func (a *agentActor) mark(f *streams.Feature) {
+	if f.Interval != "1m" {
+		return
+	}
+	k := [2]string{f.Venue, f.Symbol}
+	a.marks[k] = f.Close
+	if t := f.OpenTime + 60_000; t > a.now {
+		a.now = t
+	}
+	if a.account.Mark(f.Venue, f.Symbol, f.Close) {
+		a.checkDrawdown()
+	}
+	a.sample()
+	a.show(false)
+}
+
+// sample keeps the equity curve and the deepest drawdown.
+func (a *agentActor) sample() {
+	tot := a.account.Totals()
+	if tot.Drawdown.Cmp(a.view.MaxDrawdown) > 0 {
+		a.view.MaxDrawdown = tot.Drawdown
+	}
+	hour := a.now - a.now%3_600_000
+	if n := len(a.view.Curve); n == 0 || a.view.Curve[n-1].Time < hour {
+		if n == curvePoints {
+			a.view.Curve = append(a.view.Curve[:0], a.view.Curve[1:]...)
+		}
+		a.view.Curve = append(a.view.Curve, CurvePoint{Time: hour, Equity: tot.Equity})
+	}
+}
+
+func (a *agentActor) checkDrawdown() {
+	if a.state == streams.AgentHalted {
+		return
+	}
+	tot := a.account.Totals()
+	if tot.Drawdown.Cmp(a.cfg.maxDrawdown) < 0 {
+		return
+	}
+	pct, _ := tot.Drawdown.Mul(decimal.Hundred)
+	limit, _ := a.cfg.maxDrawdown.Mul(decimal.Hundred)
+	a.setState(agentSetState{State: streams.AgentHalted, Cause: fmt.Sprintf("drawdown.%d", a.now), Time: a.now, Cancel: true,
+		Reason: fmt.Sprintf("max drawdown %s%% reached: equity %s is %s%% below its peak %s", limit.Trim(2), tot.Equity.Round(2), pct.Round(2), tot.Peak.Round(2))})
+}
+
+// signal decides a target position for the signal's symbol and sends the order that moves
+// the position there, if any.
+func (a *agentActor) signal(sig *streams.Signal) {
+	if sig.Shadow || !a.cfg.Follows(sig.Model) || !a.cfg.Trades(sig.Venue, sig.Symbol) {
+		return
+	}
+	a.view.Signals++
+	t := sig.FeatureTime + 60_000 // the features were known when the candle closed
+	if t > a.now {
+		a.now = t
+	}
+	if a.state == streams.AgentHalted {
+		return
+	}
+	k := [2]string{sig.Venue, sig.Symbol}
+	price, ok := a.marks[k]
+	if !ok {
+		return
+	}
+	for _, o := range a.open {
+		if o.Venue == sig.Venue && o.Symbol == sig.Symbol {
+			return // one order at a time per symbol
+		}
+	}
+	if last, ok := a.last[k]; ok && t-last < a.cfg.cooldown {
+		return
+	}
+	pos := a.account.Position(sig.Venue, sig.Symbol).Qty
+	p := sig.Prediction["probability"]
+	target := pos
+	switch {
+	case a.state == streams.AgentReducing:
+		target = decimal.Decimal{}
+	case p >= a.cfg.BuyAbove && sig.Confidence >= a.cfg.MinConfidence:
+		notional, err := a.account.Totals().Equity.Mul(a.cfg.fraction)
+		if err != nil {
+			return
+		}
+		if target, err = notional.Quo(price); err != nil {
+			return
+		}
+		target = target.Trunc(a.cfg.QtyDecimals)
+		if target.Cmp(pos) < 0 {
+			target = pos // a higher probability never sells
+		}
+	case p <= a.cfg.SellBelow:
+		target = decimal.Decimal{}
+	}
+	reason := fmt.Sprintf("%s %s p=%.4f confidence=%.4f", sig.Model, sig.Version, p, sig.Confidence)
+	a.order(sig.Venue, sig.Symbol, target, price, t, sig.ID(), reason)
+}
+
+// order sends the intent that moves the position in venue/symbol to target.
+func (a *agentActor) order(venue, symbol string, target, price decimal.Decimal, t int64, key, reason string) {
+	pos := a.account.Position(venue, symbol).Qty
+	diff, err := target.Sub(pos)
+	if err != nil || diff.IsZero() {
+		return
+	}
+	side := streams.Buy
+	if diff.IsNeg() {
+		side = streams.Sell
+	}
+	qty := diff.Abs().Trunc(a.cfg.QtyDecimals).Pad(a.cfg.QtyDecimals) // the venue fills in steps of this scale
+	notional, err := qty.Mul(price)
+	if err != nil || notional.Cmp(a.cfg.minNotional) < 0 {
+		return
+	}
+	reduce := target.Abs().Cmp(pos.Abs()) < 0 && target.Sign()*pos.Sign() >= 0
+	intent := &streams.OrderEvent{Type: streams.OrderIntent, ClientOrderID: streams.ClientOrderID(a.cfg.Name, venue, symbol, key),
+		Agent: a.cfg.Name, Venue: venue, Symbol: symbol, Side: side, OrderType: streams.Market, Qty: qty, ReduceOnly: reduce,
+		Reason: reason, Time: t}
+	o, err := portfolio.NewOrder(intent)
+	if err != nil {
+		a.desk.problem("agent "+a.cfg.Name, err)
+		return
+	}
+	if err := a.desk.record(intent); err != nil { // on the log before the risk gate sees it
+		a.desk.problem("agent "+a.cfg.Name+": recording an intent", err)
+		return
+	}
+	a.open[o.ClientOrderID] = o
+	a.last[[2]string{venue, symbol}] = t
+	a.view.Intents++
+	a.view.LastOrder = intent
+	a.desk.toRisk(riskIntent{Order: o, Reference: price})
+	a.show(false)
+}
+
+// report applies the fate of one of its orders: a fill moves the account.
+func (a *agentActor) report(ev *streams.OrderEvent) {
+	o, ok := a.open[ev.ClientOrderID]
+	if !ok {
+		if ev.Type != streams.OrderFill {
+			return
+		}
+		// a fill of an order it no longer tracks (a late fill after a cancel, a bot's order)
+		var err error
+		if o, err = portfolio.NewOrder(&streams.OrderEvent{Type: streams.OrderIntent, ClientOrderID: ev.ClientOrderID, Agent: ev.Agent,
+			Venue: ev.Venue, Symbol: ev.Symbol, Side: ev.Side, OrderType: ev.OrderType, Qty: ev.Qty, Price: ev.Price, Time: ev.Time}); err != nil {
+			return
+		}
+	}
+	applied, err := o.Apply(ev)
+	if err != nil {
+		a.desk.problem("agent "+a.cfg.Name, err)
+		return
+	}
+	if ev.Time > a.now {
+		a.now = ev.Time
+	}
+	switch ev.Type {
+	case streams.OrderFill:
+		if applied {
+			if err := a.account.Fill(ev); err != nil {
+				a.desk.problem("agent "+a.cfg.Name, err)
+			}
+			a.view.Fills++
+			a.checkDrawdown()
+			a.sample()
+		}
+	case streams.OrderRejected:
+		a.view.Rejected++
+	}
+	if o.Status.Terminal() {
+		delete(a.open, o.ClientOrderID)
+	}
+	a.view.LastOrder = ev
+	a.show(false)
+}
+
+func (a *agentActor) setState(m agentSetState) {
+	if m.Time > a.now {
+		a.now = m.Time
+	}
+	if m.State != a.state {
+		ev := &streams.AgentEvent{Agent: a.cfg.Name, State: m.State, Previous: a.state, Reason: m.Reason, Time: m.Time, Cause: m.Cause, CommandSeq: m.CommandSeq}
+		tot := a.account.Totals()
+		ev.Equity, ev.Drawdown = tot.Equity, tot.Drawdown
+		if err := a.desk.record(ev); err != nil {
+			a.desk.problem("agent "+a.cfg.Name+": recording its state", err)
+			return
+		}
+		if a.state == streams.AgentHalted && m.State == streams.AgentActive {
+			a.account.ResetPeak() // resumed after a halt: the drawdown is measured afresh
+		}
+		a.state, a.reason = m.State, m.Reason
+		a.desk.agentState(ev)
+	}
+	if m.Cancel {
+		for _, o := range a.open {
+			a.desk.toRisk(riskCancel{ClientOrderID: o.ClientOrderID, Reason: m.Reason})
+		}
+	}
+	if m.Flatten {
+		for _, p := range a.account.Positions() {
+			if price, ok := a.marks[[2]string{p.Venue, p.Symbol}]; ok && !p.Qty.IsZero() {
+				a.order(p.Venue, p.Symbol, decimal.Decimal{}, price, a.now, "flatten."+m.Cause, "flatten: "+m.Reason)
+			}
+		}
+	}
+	a.show(true)
+}
+
+func (a *agentActor) show(force bool) {
+	now := time.Now()
+	if !force && now.Sub(a.shown) < 250*time.Millisecond {
+		return
+	}
+	a.shown = now
+	v := a.view
+	v.State, v.Reason, v.Open, v.EventTime = a.state, a.reason, len(a.open), a.now
+	v.Totals, v.Positions = a.account.Totals(), a.account.Positions()
+	v.Curve = slices.Clone(a.view.Curve) // the observer keeps it; the actor goes on appending
+	a.desk.observe(AgentTopic(a.cfg.Name), v)
+}
+
+// inflight counts the messages of a backtest that are sent but not handled yet.
+type inflight = atomic.Int64

@@ -1,0 +1,527 @@
+package actors
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/govalues/decimal"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/synapse-trading/synapse/portfolio"
+	"github.com/synapse-trading/synapse/streams"
+	"github.com/synapse-trading/synapse/streams/recordings"
+	"github.com/synapse-trading/synapse/streams/replay"
+)
+
+// rig is a desk on a real Hollywood engine and a real embedded log, stepped by the
+// backtest clock, trading on the paper exchange.
+type rig struct {
+	t        *testing.T
+	log      *streams.Log
+	graph    *Graph
+	desk     *Desk
+	inFlight atomic.Int64
+	clock    *Clock
+	mu       sync.Mutex
+	views    map[string]AgentView
+	risk     RiskView
+}
+
+func testAgent(name string) AgentConfig {
+	return AgentConfig{Name: name, Capital: "10000", Models: []string{"ensemble"}, BuyAbove: 0.6, SellBelow: 0.4,
+		PositionFraction: "0.5", Cooldown: "0s", MaxDrawdown: "0.5",
+		Risk: RiskConfig{MaxOrderNotional: "100000", MaxPositionNotional: "100000", MaxOpenOrders: 4, PriceBand: "0.05", OrdersPerMinute: 10}}
+}
+
+func newRig(t *testing.T, log *streams.Log, configs ...AgentConfig) *rig {
+	t.Helper()
+	r := &rig{t: t, log: log, views: map[string]AgentView{}}
+	var agents []*Agent
+	for _, c := range configs {
+		a, err := ParseAgent(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		agents = append(agents, a)
+	}
+	g, err := NewGraph(SymbolOptions{InFlight: &r.inFlight})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.graph = g
+	d, err := NewDesk(g.Engine, DeskOptions{Agents: agents, Log: log.JS, InFlight: &r.inFlight, Observe: r.observe,
+		Venues: map[string]func(portfolio.Report) (portfolio.Venue, error){
+			"paper": func(report portfolio.Report) (portfolio.Venue, error) {
+				return portfolio.NewPaper(portfolio.PaperOptions{}, report), nil
+			},
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	r.desk = d
+	g.SubscribeFeatures(d.FeatureSubscribers()...)
+	g.SubscribeMarket(d.MarketSubscribers()...)
+	r.clock = NewClock(g, &r.inFlight)
+	r.settle()
+	return r
+}
+
+func (r *rig) observe(topic string, v any) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	switch x := v.(type) {
+	case AgentView:
+		r.views[x.Name] = x
+	case RiskView:
+		r.risk = x
+	}
+}
+
+func (r *rig) settle() {
+	r.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := r.clock.Settle(ctx); err != nil {
+		r.t.Fatalf("the graph did not settle: %v (in flight %d)", err, r.inFlight.Load())
+	}
+}
+
+// stop stops the actors, which then show their final state.
+func (r *rig) stop() {
+	r.graph.Stop()
+	r.desk.Stop()
+}
+
+func (r *rig) view(name string) AgentView {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.views[name]
+}
+
+// klines reads a bundled day of BTCUSDT 1m klines.
+func klines(t *testing.T, n int) []*streams.Kline {
+	t.Helper()
+	rp, err := replay.OpenFS(recordings.FS(), []string{"BTCUSDT-1m-2022-09-05.csv.gz"}, replay.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rp.Close()
+	var out []*streams.Kline
+	for len(out) < n {
+		rec, err := rp.Next(context.Background())
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, rec.Event.(*streams.Kline))
+	}
+	return out
+}
+
+func signal(k *streams.Kline, p float64) *streams.Signal {
+	return &streams.Signal{Model: "ensemble", Version: "1", Venue: k.Venue, Symbol: k.Symbol, FeatureTime: k.OpenTime,
+		Prediction: map[string]float64{"probability": p}, Confidence: 0.9}
+}
+
+// orderLog reads the order events on the log.
+func orderLog(t *testing.T, log *streams.Log) []*streams.OrderEvent {
+	t.Helper()
+	var out []*streams.OrderEvent
+	ctx := context.Background()
+	cons, err := log.JS.OrderedConsumer(ctx, streams.StreamOrders, jetstream.OrderedConsumerConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		batch, err := cons.Fetch(256, jetstream.FetchMaxWait(300*time.Millisecond))
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for msg := range batch.Messages() {
+			n++
+			ev, err := streams.Decode(msg.Subject(), msg.Headers(), msg.Data())
+			if err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, ev.(*streams.OrderEvent))
+		}
+		if n == 0 {
+			return out
+		}
+	}
+}
+
+func TestAgentTradesSignalsThroughTheRiskGateToThePaperExchange(t *testing.T) {
+	log := openLog(t)
+	r := newRig(t, log, testAgent("ATLAS"))
+	ks := klines(t, 120)
+	ctx := context.Background()
+	for i, k := range ks {
+		if err := r.clock.Feed(ctx, k); err != nil {
+			t.Fatal(err)
+		}
+		switch i {
+		case 30:
+			r.desk.Signal(signal(k, 0.9)) // buy half the equity
+		case 31:
+			r.desk.Signal(signal(k, 0.95)) // already long: nothing more
+		case 60:
+			r.desk.Signal(signal(k, 0.1)) // flat
+		}
+		r.settle()
+	}
+	r.stop()
+
+	events := orderLog(t, log)
+	var types []streams.OrderEventType
+	var buys, sells int
+	acc := portfolio.NewAccount("ATLAS", decimal.MustParse("10000"))
+	for _, ev := range events {
+		types = append(types, ev.Type)
+		if ev.Type == streams.OrderFill {
+			if err := acc.Fill(ev); err != nil {
+				t.Fatal(err)
+			}
+			if ev.Side == streams.Buy {
+				buys++
+			} else {
+				sells++
+			}
+			if ev.Time <= ks[30].CloseTime {
+				t.Fatalf("a fill at %d, before the candle after the decision", ev.Time)
+			}
+		}
+	}
+	if buys == 0 || sells == 0 {
+		t.Fatalf("order events %v: want a buy and a sell filled", types)
+	}
+	intents := 0
+	for _, ty := range types {
+		if ty == streams.OrderIntent {
+			intents++
+		}
+	}
+	if intents != 2 {
+		t.Fatalf("%d intents, want 2 (buy, then flatten): %v", intents, types)
+	}
+	v := r.view("ATLAS")
+	if !v.Positions[0].Qty.IsZero() {
+		t.Fatalf("position %s after the flat signal", v.Positions[0].Qty)
+	}
+	if err := v.Totals.Identity(); err != nil {
+		t.Fatal(err)
+	}
+	// The agent's ledger is exactly the one folded from the log.
+	want := acc.Totals()
+	if v.Totals.Cash.Cmp(want.Cash) != 0 || v.Totals.Realized.Cmp(want.Realized) != 0 || v.Totals.Fees.Cmp(want.Fees) != 0 {
+		t.Fatalf("agent totals %+v, log says %+v", v.Totals, want)
+	}
+	if v.Fills != int64(buys+sells) || v.Intents != 2 {
+		t.Fatalf("view counts %+v", v)
+	}
+}
+
+func TestRiskGateRejectsWithTheReason(t *testing.T) {
+	cfg := testAgent("ORION")
+	cfg.Risk.MaxOrderNotional = "100" // far below half the equity
+	log := openLog(t)
+	r := newRig(t, log, cfg)
+	ks := klines(t, 40)
+	ctx := context.Background()
+	for i, k := range ks {
+		if err := r.clock.Feed(ctx, k); err != nil {
+			t.Fatal(err)
+		}
+		if i == 30 {
+			r.desk.Signal(signal(k, 0.9))
+		}
+		r.settle()
+	}
+	r.stop()
+	events := orderLog(t, log)
+	if len(events) != 2 || events[0].Type != streams.OrderIntent || events[1].Type != streams.OrderRejected {
+		t.Fatalf("events %+v: want an intent and its rejection", events)
+	}
+	if want := "risk: max_order_notional: "; len(events[1].Reason) < len(want) || events[1].Reason[:len(want)] != want {
+		t.Fatalf("reason %q", events[1].Reason)
+	}
+	if r.risk.Rejected["max_order_notional"] != 1 || r.view("ORION").Rejected != 1 {
+		t.Fatalf("risk view %+v, agent %+v", r.risk, r.view("ORION"))
+	}
+}
+
+func TestGateChecks(t *testing.T) {
+	a, err := ParseAgent(testAgent("NOVA"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.limits.MaxOpenOrders, a.limits.OrdersPerMinute = 1, 2
+	g := NewGate([]*Agent{a}, 3)
+	order := func(id, side, qty string, t int64) *portfolio.Order {
+		o, err := portfolio.NewOrder(&streams.OrderEvent{Type: streams.OrderIntent, ClientOrderID: id, Agent: "NOVA", Venue: "binance",
+			Symbol: "BTCUSDT", Side: streams.Side(side), OrderType: streams.Market, Qty: decimal.MustParse(qty), Time: t})
+		if err != nil {
+			panic(err)
+		}
+		return o
+	}
+	ref := decimal.MustParse("20000")
+	if c, _ := g.Check(order("a", "BUY", "0.1", 1000), ref); c != "price_band" {
+		t.Fatalf("without a market price: %q", c)
+	}
+	g.Price(&streams.Trade{Venue: "binance", Symbol: "BTCUSDT", Price: decimal.MustParse("20000"), Qty: decimal.One, Time: 1000})
+	if c, _ := g.Check(order("a", "BUY", "0.1", 1000), decimal.MustParse("25000")); c != "price_band" {
+		t.Fatalf("reference 25%% off: %q", c)
+	}
+	if c, why := g.Check(order("a", "BUY", "0.1", 1000), ref); c != "" {
+		t.Fatalf("a good order: %s %s", c, why)
+	}
+	if c, _ := g.Check(order("a", "BUY", "10", 1000), ref); c != "max_order_notional" {
+		t.Fatalf("200k notional: %q", c)
+	}
+	first := order("a", "BUY", "0.1", 1000)
+	first.Status = portfolio.StatusSubmitted
+	g.Passed(first)
+	if c, _ := g.Check(order("a", "BUY", "0.1", 1000), ref); c != "duplicate" {
+		t.Fatalf("the same client order ID again: %q", c)
+	}
+	if c, _ := g.Check(order("b", "BUY", "0.1", 2000), ref); c != "max_open_orders" {
+		t.Fatalf("second open order with a limit of 1: %q", c)
+	}
+	fill := first.Event(streams.OrderFill, 3000)
+	fill.TradeID, fill.FillQty, fill.FillPrice = "1", decimal.MustParse("0.1"), ref
+	g.Report(fill)
+	if len(g.orders) != 0 {
+		t.Fatal("a filled order is still open at the gate")
+	}
+	g.Passed(order("c", "SELL", "0.05", 4000)) // two orders in the last minute now
+	if c, _ := g.Check(order("d", "SELL", "0.01", 5000), ref); c != "rate" {
+		t.Fatalf("third order in a minute with a budget of 2: %q", c)
+	}
+	if c, _ := g.Check(order("d", "SELL", "0.01", 70_000), ref); c == "rate" {
+		t.Fatal("the rate window did not slide")
+	}
+	g.states["NOVA"] = streams.AgentReducing
+	if c, _ := g.Check(order("e", "BUY", "0.01", 70_000), ref); c != "agent_state" {
+		t.Fatalf("a buy while REDUCING a long: %q", c)
+	}
+	if c, why := g.Check(order("e", "SELL", "0.05", 70_000), ref); c != "" {
+		t.Fatalf("a sell that shrinks the long while REDUCING: %s %s", c, why)
+	}
+	g.killSwitch = true
+	if c, _ := g.Check(order("e", "SELL", "0.05", 70_000), ref); c != "kill_switch" {
+		t.Fatalf("kill switch: %q", c)
+	}
+}
+
+func TestParseAgentNamesTheBadField(t *testing.T) {
+	builtin, err := BuiltinAgents()
+	if err != nil || len(builtin) != 3 {
+		t.Fatalf("built-in agents: %v %d", err, len(builtin))
+	}
+	for _, c := range builtin {
+		if _, err := ParseAgent(c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for field, mutate := range map[string]func(*AgentConfig){
+		"capital":        func(c *AgentConfig) { c.Capital = "-5" },
+		"cooldown":       func(c *AgentConfig) { c.Cooldown = "soon" },
+		"buy_above":      func(c *AgentConfig) { c.BuyAbove = 0.3 },
+		"execution":      func(c *AgentConfig) { c.Execution = "margin" },
+		"name":           func(c *AgentConfig) { c.Name = "risk" },
+		"symbols":        func(c *AgentConfig) { c.Symbols = []string{"btc usdt"} },
+		"price_band":     func(c *AgentConfig) { c.Risk.PriceBand = "x" },
+		"min_confidence": func(c *AgentConfig) { c.MinConfidence = 2 },
+	} {
+		c := testAgent("X")
+		mutate(&c)
+		_, err := ParseAgent(c)
+		if err == nil || !contains(err.Error(), field) {
+			t.Errorf("%s: %v", field, err)
+		}
+	}
+	merged := MergeAgents(builtin, []AgentConfig{testAgent("atlas"), testAgent("VEGA")})
+	if len(merged) != 4 || merged[0].BuyAbove != 0.6 {
+		t.Fatalf("merge: %+v", merged)
+	}
+}
+
+func contains(s, sub string) bool {
+	for i := 0; i+len(sub) <= len(s); i++ {
+		if s[i:i+len(sub)] == sub {
+			return true
+		}
+	}
+	return false
+}
+
+// TestRestartRebuildsAndReconcilesAtEachStep leaves an order at each step of its lifecycle
+// on the log, as an engine that crashed there would, then starts a desk on that log and lets
+// the market move on: the order ends where it must, filled exactly once.
+func TestRestartRebuildsAndReconcilesAtEachStep(t *testing.T) {
+	ks := klines(t, 40)
+	steps := []streams.OrderEventType{streams.OrderIntent, streams.OrderSubmitted, streams.OrderAccepted, streams.OrderFill}
+	for n := 1; n <= len(steps); n++ {
+		t.Run(string(steps[n-1]), func(t *testing.T) {
+			log := openLog(t)
+			ctx := context.Background()
+			// The crashed engine's events: an order of 0.2 BTC decided on candle 20.
+			o, err := portfolio.NewOrder(&streams.OrderEvent{Type: streams.OrderIntent, ClientOrderID: streams.ClientOrderID("ATLAS", ks[0].Venue, "BTCUSDT", "crash"),
+				Agent: "ATLAS", Venue: ks[0].Venue, Symbol: "BTCUSDT", Side: streams.Buy, OrderType: streams.Market, Qty: decimal.MustParse("0.2"),
+				Time: ks[20].CloseTime + 1})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, step := range steps[:n] {
+				ev := o.Event(step, ks[20].CloseTime+1)
+				if step == streams.OrderFill {
+					ev.TradeID, ev.FillQty, ev.FillPrice, ev.Fee = "paper-before-crash", decimal.MustParse("0.05"), ks[21].Open, decimal.MustParse("0.2")
+					ev.CumQty = ev.FillQty
+				}
+				if step == streams.OrderAccepted {
+					ev.VenueOrderID = "paper-1"
+				}
+				if _, err := o.Apply(ev); err != nil {
+					t.Fatal(err)
+				}
+				if err := log.Publish(ctx, ev); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := log.Flush(ctx); err != nil {
+				t.Fatal(err)
+			}
+			r := newRig(t, log, testAgent("ATLAS"))
+			for _, k := range ks[21:] {
+				if err := r.clock.Feed(ctx, k); err != nil {
+					t.Fatal(err)
+				}
+			}
+			r.settle()
+			r.stop()
+			var final *portfolio.Order
+			acc := portfolio.NewAccount("ATLAS", decimal.MustParse("10000"))
+			for _, ev := range orderLog(t, log) {
+				if final == nil {
+					final, _ = portfolio.NewOrder(ev)
+					continue
+				}
+				applied, err := final.Apply(ev)
+				if err != nil {
+					t.Fatalf("%s after a restart: %v", ev.Type, err)
+				}
+				if applied && ev.Type == streams.OrderFill {
+					if err := acc.Fill(ev); err != nil {
+						t.Fatal(err)
+					}
+				}
+			}
+			v := r.view("ATLAS")
+			if n == 1 { // never got past the risk gate: expired, never sent late
+				if final.Status != portfolio.StatusExpired || !final.Filled.IsZero() || len(v.Positions) != 0 {
+					t.Fatalf("order %s filled %s, positions %v", final.Status, final.Filled, v.Positions)
+				}
+				return
+			}
+			if final.Status != portfolio.StatusFilled || final.Filled.Cmp(decimal.MustParse("0.2")) != 0 {
+				t.Fatalf("order %s with %s filled, want filled 0.2", final.Status, final.Filled)
+			}
+			if v.Positions[0].Qty.Cmp(decimal.MustParse("0.2")) != 0 || v.Totals.Cash.Cmp(acc.Totals().Cash) != 0 {
+				t.Fatalf("agent position %s cash %s; the log says cash %s", v.Positions[0].Qty, v.Totals.Cash, acc.Totals().Cash)
+			}
+			if err := v.Totals.Identity(); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+}
+
+// TestCommandsActOnceAcrossRestarts halts and resumes an agent by commands on the CMD
+// stream, turns the kill switch on, then restarts: the rebuilt desk does not act on the
+// commands again, and is in the state they left.
+func TestCommandsActOnceAcrossRestarts(t *testing.T) {
+	log := openLog(t)
+	ctx := context.Background()
+	cmds := []*streams.Command{}
+	for _, c := range []struct{ name, args string }{
+		{"agents.halt", `{"agent":"ATLAS"}`}, {"agents.resume", `{"agent":"atlas"}`}, {"agents.halt", `{"agent":"ORION"}`},
+		{"killswitch.on", `{"reason":"test"}`}, {"killswitch.off", `{}`},
+	} {
+		cmd, err := streams.NewCommand(c.name, json.RawMessage(c.args), "test")
+		if err != nil {
+			t.Fatal(err)
+		}
+		cmds = append(cmds, cmd)
+	}
+	apply := func(r *rig, upTo int) {
+		cctx, cancel := context.WithCancel(ctx)
+		done := make(chan struct{})
+		applied := 0
+		go func() {
+			defer close(done)
+			_ = streams.ConsumeCommands(cctx, log.JS, func(c streams.SequencedCommand) error {
+				applied++
+				if applied == upTo {
+					defer cancel()
+				}
+				return r.desk.Apply(c)
+			}, func(c streams.SequencedCommand, err error) { t.Errorf("%s: %v", c.Name, err) })
+		}()
+		<-done
+		r.settle()
+	}
+	for _, c := range cmds[:4] {
+		if err := log.Publish(ctx, c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r := newRig(t, log, testAgent("ATLAS"), testAgent("ORION"))
+	apply(r, 4)
+	r.stop()
+	if s := r.view("ATLAS").State; s != streams.AgentHalted { // resumed, then the kill switch
+		t.Fatalf("ATLAS %s", s)
+	}
+	if !r.risk.KillSwitch {
+		t.Fatal("kill switch off after killswitch.on")
+	}
+	states := func() (n int) {
+		cons, err := log.JS.OrderedConsumer(ctx, streams.StreamPortfolio, jetstream.OrderedConsumerConfig{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		batch, _ := cons.Fetch(100, jetstream.FetchMaxWait(300*time.Millisecond))
+		for range batch.Messages() {
+			n++
+		}
+		return n
+	}
+	before := states() // halt, resume (ATLAS), halt (ORION), kill switch, HALTED (ATLAS; ORION already)
+	if before != 5 {
+		t.Fatalf("%d events on PF, want 5", before)
+	}
+	if err := log.Publish(ctx, cmds[4]); err != nil { // killswitch.off arrives while it is down
+		t.Fatal(err)
+	}
+	r2 := newRig(t, log, testAgent("ATLAS"), testAgent("ORION"))
+	apply(r2, 5)
+	r2.stop()
+	if after := states(); after != before+1 {
+		t.Fatalf("%d events on PF after the restart, want %d: old commands acted again", after, before+1)
+	}
+	if r2.risk.KillSwitch || r2.view("ATLAS").State != streams.AgentHalted || r2.view("ORION").State != streams.AgentHalted {
+		t.Fatalf("after restart: kill switch %v, ATLAS %s, ORION %s", r2.risk.KillSwitch, r2.view("ATLAS").State, r2.view("ORION").State)
+	}
+}
