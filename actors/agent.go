@@ -3,9 +3,9 @@ package actors
 import (
 	_ "embed"
 	"fmt"
+	"math"
 	"slices"
 	"strings"
-	"sync/atomic"
 	"time"
 
 	"github.com/anthdm/hollywood/actor"
@@ -31,13 +31,22 @@ type AgentConfig struct {
 	// Models are the models whose signals the agent follows (default: ensemble).
 	Models []string `yaml:"models" json:"models"`
 	// Symbols it trades, as venue:SYMBOL or SYMBOL (any venue); empty: every symbol.
-	Symbols          []string `yaml:"symbols" json:"symbols"`
-	BuyAbove         float64  `yaml:"buy_above" json:"buy_above"`
-	SellBelow        float64  `yaml:"sell_below" json:"sell_below"`
-	MinConfidence    float64  `yaml:"min_confidence" json:"min_confidence"`
-	PositionFraction string   `yaml:"position_fraction" json:"position_fraction"`
-	Cooldown         string   `yaml:"cooldown" json:"cooldown"`
-	MaxDrawdown      string   `yaml:"max_drawdown" json:"max_drawdown"`
+	Symbols []string `yaml:"symbols" json:"symbols"`
+	// The signal thresholds. Models differ in their base rates (a take-profit-before-stop
+	// probability of 0.2 may be high, a direction probability of 0.5 is none), so by default
+	// an agent compares a signal's probability with the distribution of the last Window
+	// probabilities of the same model and symbol: long at or above the BuyQuantile, flat at
+	// or below the SellQuantile. With no quantiles set, BuyAbove and SellBelow are absolute
+	// probabilities instead.
+	BuyQuantile      float64 `yaml:"buy_quantile" json:"buy_quantile,omitempty"`
+	SellQuantile     float64 `yaml:"sell_quantile" json:"sell_quantile,omitempty"`
+	Window           int     `yaml:"window" json:"window,omitempty"` // signals; default 240
+	BuyAbove         float64 `yaml:"buy_above" json:"buy_above,omitempty"`
+	SellBelow        float64 `yaml:"sell_below" json:"sell_below,omitempty"`
+	MinConfidence    float64 `yaml:"min_confidence" json:"min_confidence"`
+	PositionFraction string  `yaml:"position_fraction" json:"position_fraction"`
+	Cooldown         string  `yaml:"cooldown" json:"cooldown"`
+	MaxDrawdown      string  `yaml:"max_drawdown" json:"max_drawdown"`
 	// QtyDecimals is the quantity step of its orders (default 5: 0.00001).
 	QtyDecimals int `yaml:"qty_decimals" json:"qty_decimals"`
 	// MinNotional: orders worth less are not sent (default 10, Binance's usual minimum).
@@ -145,8 +154,19 @@ func ParseAgent(c AgentConfig) (*Agent, error) {
 	if a.fraction.Cmp(decimal.One) > 0 || a.maxDrawdown.Cmp(decimal.One) >= 0 {
 		return bad("position_fraction/max_drawdown", "must be below 1")
 	}
-	if c.BuyAbove <= 0.5 || c.BuyAbove > 1 || c.SellBelow < 0 || c.SellBelow >= c.BuyAbove {
-		return bad("buy_above/sell_below", fmt.Sprintf("need 0 ≤ sell_below < buy_above ≤ 1 and buy_above > 0.5, have %g and %g", c.SellBelow, c.BuyAbove))
+	switch {
+	case c.BuyQuantile != 0 || c.SellQuantile != 0:
+		if c.BuyQuantile <= 0.5 || c.BuyQuantile > 1 || c.SellQuantile < 0 || c.SellQuantile >= c.BuyQuantile {
+			return bad("buy_quantile/sell_quantile", fmt.Sprintf("need 0 ≤ sell_quantile < buy_quantile ≤ 1 and buy_quantile > 0.5, have %g and %g", c.SellQuantile, c.BuyQuantile))
+		}
+		if a.Window == 0 {
+			a.Window = 240
+		}
+		if a.Window < 10 || a.Window > 100_000 {
+			return bad("window", fmt.Sprintf("%d signals: 10 to 100000", a.Window))
+		}
+	case c.BuyAbove <= 0 || c.BuyAbove > 1 || c.SellBelow < 0 || c.SellBelow >= c.BuyAbove:
+		return bad("buy_above/sell_below", fmt.Sprintf("need 0 ≤ sell_below < buy_above ≤ 1 (or buy_quantile and sell_quantile), have %g and %g", c.SellBelow, c.BuyAbove))
 	}
 	if c.MinConfidence < 0 || c.MinConfidence > 1 {
 		return bad("min_confidence", "must be in [0, 1]")
@@ -288,6 +308,7 @@ type agentActor struct {
 	open    map[string]*portfolio.Order   // orders not terminal, by client order ID
 	last    map[[2]string]int64           // market time of the last intent per venue/symbol
 	now     int64                         // newest market time seen
+	dists   map[[3]string]*distribution   // recent probabilities per model, venue, symbol
 	view    AgentView
 	shown   time.Time
 }
@@ -295,7 +316,7 @@ type agentActor struct {
 func newAgentActor(cfg *Agent, desk *Desk) actor.Producer {
 	return func() actor.Receiver {
 		return &agentActor{cfg: cfg, desk: desk, account: portfolio.NewAccount(cfg.Name, cfg.capital), state: streams.AgentActive,
-			marks: map[[2]string]decimal.Decimal{}, open: map[string]*portfolio.Order{}, last: map[[2]string]int64{},
+			marks: map[[2]string]decimal.Decimal{}, open: map[string]*portfolio.Order{}, last: map[[2]string]int64{}, dists: map[[3]string]*distribution{},
 			view: AgentView{Name: cfg.Name, Profile: cfg.Profile, Execution: cfg.Execution, Models: cfg.Models}}
 	}
 }
@@ -355,6 +376,11 @@ func (a *agentActor) sample() {
 			a.view.Curve = append(a.view.Curve[:0], a.view.Curve[1:]...)
 		}
 		a.view.Curve = append(a.view.Curve, CurvePoint{Time: hour, Equity: tot.Equity})
+		snap := &streams.EquitySnapshot{Agent: a.cfg.Name, Time: hour, Capital: tot.Capital, Cash: tot.Cash, Equity: tot.Equity,
+			Exposure: tot.Exposure, Realized: tot.Realized, Unrealized: tot.Unrealized, Fees: tot.Fees, Drawdown: tot.Drawdown}
+		if err := a.desk.record(snap); err != nil {
+			a.desk.problem("agent "+a.cfg.Name+": recording its equity", err)
+		}
 	}
 }
 
@@ -379,6 +405,18 @@ func (a *agentActor) signal(sig *streams.Signal) {
 		return
 	}
 	a.view.Signals++
+	p := sig.Prediction["probability"]
+	buyAt, sellAt, ready := a.cfg.BuyAbove, a.cfg.SellBelow, true
+	if a.cfg.Window > 0 {
+		d := a.dists[[3]string{sig.Model, sig.Venue, sig.Symbol}]
+		if d == nil {
+			d = &distribution{size: a.cfg.Window}
+			a.dists[[3]string{sig.Model, sig.Venue, sig.Symbol}] = d
+		}
+		buyAt, sellAt = d.quantile(a.cfg.BuyQuantile), d.quantile(a.cfg.SellQuantile)
+		ready = d.len() >= min(a.cfg.Window, 60)
+		d.add(p)
+	}
 	t := sig.FeatureTime + 60_000 // the features were known when the candle closed
 	if t > a.now {
 		a.now = t
@@ -400,12 +438,13 @@ func (a *agentActor) signal(sig *streams.Signal) {
 		return
 	}
 	pos := a.account.Position(sig.Venue, sig.Symbol).Qty
-	p := sig.Prediction["probability"]
 	target := pos
 	switch {
 	case a.state == streams.AgentReducing:
 		target = decimal.Decimal{}
-	case p >= a.cfg.BuyAbove && sig.Confidence >= a.cfg.MinConfidence:
+	case !ready:
+		return
+	case p >= buyAt && sig.Confidence >= a.cfg.MinConfidence:
 		notional, err := a.account.Totals().Equity.Mul(a.cfg.fraction)
 		if err != nil {
 			return
@@ -417,10 +456,10 @@ func (a *agentActor) signal(sig *streams.Signal) {
 		if target.Cmp(pos) < 0 {
 			target = pos // a higher probability never sells
 		}
-	case p <= a.cfg.SellBelow:
+	case p <= sellAt:
 		target = decimal.Decimal{}
 	}
-	reason := fmt.Sprintf("%s %s p=%.4f confidence=%.4f", sig.Model, sig.Version, p, sig.Confidence)
+	reason := fmt.Sprintf("%s %s p=%.4f (long at ≥ %.4f, flat at ≤ %.4f) confidence=%.4f", sig.Model, sig.Version, p, buyAt, sellAt, sig.Confidence)
 	a.order(sig.Venue, sig.Symbol, target, price, t, sig.ID(), reason)
 }
 
@@ -549,5 +588,39 @@ func (a *agentActor) show(force bool) {
 	a.desk.observe(AgentTopic(a.cfg.Name), v)
 }
 
-// inflight counts the messages of a backtest that are sent but not handled yet.
-type inflight = atomic.Int64
+// distribution keeps the last size values in arrival order and sorted, for quantiles.
+type distribution struct {
+	size   int
+	ring   []float64 // arrival order, the oldest at next when full
+	next   int
+	sorted []float64
+}
+
+func (d *distribution) len() int { return len(d.ring) }
+
+func (d *distribution) add(x float64) {
+	if math.IsNaN(x) {
+		return
+	}
+	if len(d.ring) == d.size {
+		old := d.ring[d.next]
+		i, _ := slices.BinarySearch(d.sorted, old)
+		d.sorted = slices.Delete(d.sorted, i, i+1)
+		d.ring[d.next] = x
+		d.next = (d.next + 1) % d.size
+	} else {
+		d.ring = append(d.ring, x)
+	}
+	i, _ := slices.BinarySearch(d.sorted, x)
+	d.sorted = slices.Insert(d.sorted, i, x)
+}
+
+// quantile is the q-quantile of the values (the nearest rank); +Inf when there are none.
+func (d *distribution) quantile(q float64) float64 {
+	n := len(d.sorted)
+	if n == 0 {
+		return math.Inf(1)
+	}
+	i := int(math.Ceil(q*float64(n))) - 1
+	return d.sorted[max(0, min(i, n-1))]
+}

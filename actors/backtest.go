@@ -59,10 +59,20 @@ func (c *Clock) Feed(ctx context.Context, ev streams.Event) error {
 	return nil
 }
 
-// Flush dispatches what is buffered and waits until the graph has settled.
+// Flush dispatches what is buffered and waits until the graph has settled. It shows the
+// events to the venues and the risk gate first and lets what they cause (fills) settle,
+// then to the symbol actors: an agent always books the fills of a step before it marks
+// its positions at the step's close and before any signal of it, whatever the actors'
+// timing.
 func (c *Clock) Flush(ctx context.Context) error {
 	if len(c.buf) > 0 {
-		if err := c.graph.Dispatch(ctx, c.buf); err != nil {
+		if err := c.graph.DispatchMarket(ctx, c.buf); err != nil {
+			return err
+		}
+		if err := c.Settle(ctx); err != nil {
+			return err
+		}
+		if err := c.graph.DispatchSymbols(ctx, c.buf); err != nil {
 			return err
 		}
 		c.buf = c.buf[:0]

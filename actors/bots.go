@@ -74,6 +74,7 @@ func (d *Desk) ServeBots(ctx context.Context, nc *nats.Conn, now func() int64) e
 			reply(m, BotReply{Status: "rejected", Reason: "bad request: need client_order_id"})
 			return
 		}
+		d.add(1)
 		res, err := d.engine.Request(d.risk, riskCancel{ClientOrderID: req.ClientOrderID, Reason: "canceled by a bot"}, 5*time.Second).Result()
 		if err != nil {
 			reply(m, BotReply{ClientOrderID: req.ClientOrderID, Status: "rejected", Reason: err.Error()})

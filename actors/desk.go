@@ -37,10 +37,11 @@ type DeskOptions struct {
 	Logger  *slog.Logger
 	// VenueOrdersPerMinute is each venue's rate budget at the risk gate (default 300).
 	VenueOrdersPerMinute int
-	// ResendWindow: an intent the risk gate never decided on before a crash is expired at
-	// restart (never sent late). Kept for documentation; see Start.
 	// InFlight, when set (a backtest), counts the desk's messages not handled yet.
 	InFlight *atomic.Int64
+	// Recorded, when set, is told of every event the desk put on the log, once the log
+	// acknowledged it (the tick-to-order benchmark times intents with it).
+	Recorded func(streams.Event)
 }
 
 // Desk is the trading tier of the graph: one actor per agent, the risk gate between them and
@@ -352,7 +353,9 @@ func (d *Desk) record(ev streams.Event) error {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	_, err = d.opts.Log.PublishMsg(ctx, msg)
+	if _, err = d.opts.Log.PublishMsg(ctx, msg); err == nil && d.opts.Recorded != nil {
+		d.opts.Recorded(ev)
+	}
 	return err
 }
 

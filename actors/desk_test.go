@@ -4,13 +4,16 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/govalues/decimal"
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/synapse-trading/synapse/portfolio"
@@ -523,5 +526,87 @@ func TestCommandsActOnceAcrossRestarts(t *testing.T) {
 	}
 	if r2.risk.KillSwitch || r2.view("ATLAS").State != streams.AgentHalted || r2.view("ORION").State != streams.AgentHalted {
 		t.Fatalf("after restart: kill switch %v, ATLAS %s, ORION %s", r2.risk.KillSwitch, r2.view("ATLAS").State, r2.view("ORION").State)
+	}
+}
+
+// A bot submits orders by NATS request through the same risk gate: a good order is
+// submitted and fills, a retry with the same key is the same order and is not sent twice,
+// and bad requests are rejected with the reason.
+func TestBotOrdersByRequest(t *testing.T) {
+	log := openLog(t)
+	r := newRig(t, log, testAgent("ATLAS"))
+	ks := klines(t, 30)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	for _, k := range ks[:20] {
+		if err := r.clock.Feed(ctx, k); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r.settle()
+	served := make(chan error, 1)
+	go func() { served <- r.desk.ServeBots(ctx, log.Conn, func() int64 { return ks[19].CloseTime + 1 }) }()
+	ask := func(subject, body string) BotReply {
+		t.Helper()
+		var reply BotReply
+		var err error
+		for range 50 { // until the subscription is up
+			var m *nats.Msg
+			if m, err = log.Conn.Request(subject, []byte(body), time.Second); err == nil {
+				if err := json.Unmarshal(m.Data, &reply); err != nil {
+					t.Fatal(err)
+				}
+				return reply
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		t.Fatalf("%s: %v", subject, err)
+		return reply
+	}
+	order := fmt.Sprintf(`{"agent":"atlas","venue":%q,"symbol":"BTCUSDT","side":"BUY","type":"MARKET","qty":"0.01000","key":"bot-1"}`, ks[0].Venue)
+	first := ask(SubjectSubmitOrder, order)
+	if first.Status != "submitted" || first.ClientOrderID == "" {
+		t.Fatalf("first request: %+v", first)
+	}
+	again := ask(SubjectSubmitOrder, order)
+	if again.Status != "rejected" || again.ClientOrderID != first.ClientOrderID || !strings.Contains(again.Reason, "duplicate") {
+		t.Fatalf("the retry: %+v", again)
+	}
+	for body, want := range map[string]string{
+		`{"agent":"VEGA","venue":"binance","symbol":"BTCUSDT","side":"BUY","qty":"1","key":"x"}`:     "no agent",
+		`{"agent":"ATLAS","venue":"binance","symbol":"BTCUSDT","side":"BUY","qty":"1"}`:              "key",
+		`{"agent":"ATLAS","venue":"binance","symbol":"BTCUSDT","side":"HOLD","qty":"1","key":"y"}`:   "side",
+		`{"agent":"ATLAS","venue":"binance","symbol":"BTCUSDT","side":"BUY","qty":"1000","key":"z"}`: "risk:",
+		`not json`: "bad request",
+	} {
+		if got := ask(SubjectSubmitOrder, body); got.Status != "rejected" || !strings.Contains(got.Reason, want) {
+			t.Errorf("%s: %+v, want a rejection naming %q", body, got, want)
+		}
+	}
+	if got := ask(SubjectCancelOrder, `{"client_order_id":"syn-none"}`); got.Status != "rejected" {
+		t.Errorf("cancel of an unknown order: %+v", got)
+	}
+	for _, k := range ks[20:] {
+		if err := r.clock.Feed(ctx, k); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r.settle()
+	cancel()
+	if err := <-served; err != nil {
+		t.Fatal(err)
+	}
+	r.stop()
+	fills := 0
+	for _, ev := range orderLog(t, log) {
+		if ev.Type == streams.OrderFill && ev.ClientOrderID == first.ClientOrderID {
+			fills++
+		}
+		if ev.Type == streams.OrderIntent && ev.ClientOrderID == first.ClientOrderID && ev.Source != "bot" {
+			t.Errorf("a bot's intent without source bot: %+v", ev)
+		}
+	}
+	if fills != 1 || r.view("ATLAS").Positions[0].Qty.Cmp(decimal.MustParse("0.01")) != 0 {
+		t.Fatalf("%d fills of the bot's order, ATLAS holds %v", fills, r.view("ATLAS").Positions)
 	}
 }

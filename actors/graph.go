@@ -148,11 +148,40 @@ func (g *Graph) Symbols() [][2]string {
 	return out
 }
 
-// Dispatch routes events, in order, to their symbols' actors, one MarketData batch per
-// symbol. It blocks while a symbol already has MaxInFlight batches in its mailbox: that is
-// the bound of the log → symbol edge, and it pushes back on whatever feeds Dispatch.
-// Dispatch is called from one goroutine (the log consumer or a benchmark).
+// Dispatch routes events, in order, to the market subscribers (the risk gate, the venues)
+// and to their symbols' actors, one MarketData batch per symbol. It blocks while an actor
+// already has MaxInFlight batches in its mailbox: that is the bound of the log → actor edge,
+// and it pushes back on whatever feeds Dispatch. Dispatch is called from one goroutine (the
+// log consumer, a backtest's clock or a benchmark).
 func (g *Graph) Dispatch(ctx context.Context, events []Sequenced) error {
+	if err := g.DispatchMarket(ctx, events); err != nil {
+		return err
+	}
+	return g.DispatchSymbols(ctx, events)
+}
+
+// DispatchMarket sends events to the market subscribers only (see SubscribeMarket).
+func (g *Graph) DispatchMarket(ctx context.Context, events []Sequenced) error {
+	g.mu.Lock()
+	taps := g.taps
+	g.mu.Unlock()
+	if len(taps) == 0 {
+		return nil
+	}
+	shared := append([]Sequenced(nil), events...) // the caller reuses events; the taps only read
+	for _, t := range taps {
+		select {
+		case t.credits <- struct{}{}:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		g.Engine.Send(t.pid, MarketTap{Events: shared, credits: t.credits})
+	}
+	return nil
+}
+
+// DispatchSymbols sends events to their symbols' actors only.
+func (g *Graph) DispatchSymbols(ctx context.Context, events []Sequenced) error {
 	g.mu.Lock()
 	g.order = g.order[:0]
 	for _, ev := range events {
@@ -177,19 +206,7 @@ func (g *Graph) Dispatch(ctx context.Context, events []Sequenced) error {
 		g.pending[k] = g.pending[k][:0]
 	}
 	g.routed += int64(len(events))
-	taps := g.taps
 	g.mu.Unlock()
-	if len(taps) > 0 {
-		shared := append([]Sequenced(nil), events...) // the caller reuses events; the taps only read
-		for _, t := range taps {
-			select {
-			case t.credits <- struct{}{}:
-			case <-ctx.Done():
-				return ctx.Err()
-			}
-			g.Engine.Send(t.pid, MarketTap{Events: shared, credits: t.credits})
-		}
-	}
 	for i, ref := range refs {
 		select {
 		case ref.credits <- struct{}{}:

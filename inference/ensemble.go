@@ -34,12 +34,12 @@ const EnsembleVersion = "1"
 type ensembleActor struct {
 	inFlight *atomic.Int64 // see ModelOptions.InFlight
 	publish  func(streams.Event)
-	observe func(topic string, state any)
-	pending map[ensembleKey]*ensembleVotes
-	state   EnsembleState
-	dirty   bool
-	ticker  actor.SendRepeater
-	ticking bool
+	observe  func(topic string, state any)
+	pending  map[ensembleKey]*ensembleVotes
+	state    EnsembleState
+	dirty    bool
+	ticker   actor.SendRepeater
+	ticking  bool
 }
 
 type ensembleTick struct{}

@@ -241,7 +241,7 @@ func TestRegistryRefusesBrokenDeployments(t *testing.T) {
 func TestEnsembleBoundsIncompleteCandles(t *testing.T) {
 	e, _ := actor.NewEngine(actor.NewEngineConfig())
 	out := &published{states: map[string]any{}}
-	pid := e.Spawn(NewEnsembleActor(out.publish, out.observe), "ensemble")
+	pid := e.Spawn(NewEnsembleActor(out.publish, out.observe, nil), "ensemble")
 	for i := 0; i < 3*maxEnsemblePending; i++ {
 		e.Send(pid, &streams.Signal{Model: ModelDirection, Version: "1", Venue: "binance", Symbol: "BTCUSDT",
 			FeatureTime: int64(i) * 60_000, Prediction: map[string]float64{"probability": 0.6}})

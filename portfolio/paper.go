@@ -3,6 +3,7 @@ package portfolio
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -73,16 +74,21 @@ func (o PaperOptions) withDefaults() PaperOptions {
 //   - On a trade, a market order fills at the trade price moved against it by SlippageBps
 //     (taker); a resting limit order fills at its limit price when the trade reaches it
 //     (maker). Together the orders of the symbol take at most Participation × the trade's
-//     quantity, first submitted first served.
+//     quantity, served by time priority (the market time they were accepted at) and, at the
+//     same time, by client order ID — never by arrival, which between agents is a race.
 //   - On a closed candle, the same with the candle's open as the market orders' reference
 //     price, its low (buy) or high (sell) as what reaches a limit, and its volume as the
 //     volume.
-//   - When a synced order book is known for the symbol (from snapshots and depth updates), a
-//     market order or a marketable limit order walks its levels when it is submitted and
-//     fills at each level's price (taker). After every book update, a waiting market order
-//     walks the levels again (taker), and a resting limit order the book now crosses fills
-//     at its limit price (maker) for the quantity of the levels that cross it. A level's
-//     quantity can be taken once per book update.
+//   - When a synced order book is known for the symbol (from snapshots and depth updates),
+//     after every book update a waiting market order walks its levels and fills at each
+//     level's price (taker). So does a limit order on the first market event after it was
+//     accepted (it arrives with that event), at the levels at or better than its price;
+//     after that it rests, and when the book crosses it, it fills at its limit price (maker)
+//     for the quantity of the levels that cross it. A level's quantity can be taken once per
+//     book update. Nothing fills inside Submit: an order waits for the next market event,
+//     as it would wait for the network.
+//   - Venue order IDs are "paper-" and the client order ID; trade IDs add the order's fill
+//     number, so both are the same run after run and after a restart.
 //   - A market order that has not filled within MarketTimeout of event time expires.
 //
 // Fill quantities are rounded down to the scale of the order's quantity, so an order never
@@ -92,13 +98,10 @@ func (o PaperOptions) withDefaults() PaperOptions {
 // paper exchange names the venue it simulates (the venue of its market data, e.g.
 // "binance"), not "paper".
 type Paper struct {
-	opts       PaperOptions
-	buy, sell  decimal.Decimal // factors that move a reference price against a market order
-	report     Report
-	markets    map[paperKey]*paperMarket
-	submitted  int // orders accepted: the n of "paper-<n>"
-	trades     int // fills reported: the m of "paper-<symbol>-<m>"
-	restingSeq int // submission order of resting orders across symbols
+	opts      PaperOptions
+	buy, sell decimal.Decimal // factors that move a reference price against a market order
+	report    Report
+	markets   map[paperKey]*paperMarket
 }
 
 var _ Venue = (*Paper)(nil)
@@ -109,8 +112,9 @@ type paperKey struct{ venue, symbol string }
 // paperMarket is what the paper exchange knows of one venue and symbol.
 type paperMarket struct {
 	last   int64           // the latest event time seen
+	events int64           // market events seen
 	book   *orderbook.Book // nil until a snapshot, depth update or ticker arrives
-	orders []*paperResting // resting orders, in submission order
+	orders []*paperResting // resting orders, by time priority then client order ID
 	// The book's liquidity not taken yet since the book's version seen (the snapshots plus
 	// the updates it applied; a synced book's version is at least 1), best first.
 	bids, asks []streams.Level
@@ -120,8 +124,11 @@ type paperMarket struct {
 // paperResting is an order waiting on the paper exchange.
 type paperResting struct {
 	order *Order // the paper exchange's own copy, folded from the events it reported
-	seq   int    // submission order
 	since int64  // event time it started waiting; 0 until an event of its market is seen
+	rank  int64  // market time it was accepted at: its time priority
+	// The market event (paperMarket.events) it arrives with: a limit order takes the book's
+	// liquidity there, and rests after it. 0 for an order already resting (adopted).
+	arrives int64
 }
 
 // NewPaper returns a paper exchange that reports order events to report.
@@ -144,10 +151,9 @@ func (p *Paper) Name() string { return PaperName }
 func (p *Paper) Close() error { return nil }
 
 // Submit accepts an order (or rejects a malformed one, returning nil) at the latest event
-// time of its market. When a synced book is known for the market, a market order or a
-// marketable limit order takes the book's liquidity at once; what is left waits for market
-// data. The order given is not modified. Submitting an order that is already open on the
-// paper exchange changes nothing.
+// time of its market. Nothing fills inside Submit: the order waits for the next market
+// event of its market. The order given is not modified. Submitting an order that is
+// already open on the paper exchange changes nothing.
 func (p *Paper) Submit(_ context.Context, o *Order) error {
 	if o.Status.Terminal() {
 		return fmt.Errorf("%w: paper: order %s is %s and cannot be submitted", ErrVenue, o.ClientOrderID, o.Status)
@@ -163,14 +169,11 @@ func (p *Paper) Submit(_ context.Context, o *Order) error {
 		p.emit(c, ev)
 		return nil
 	}
-	p.submitted++
-	c.VenueOrderID = PaperName + "-" + strconv.Itoa(p.submitted)
+	c.VenueOrderID = paperOrderID(c)
 	if !p.emit(c, c.Event(streams.OrderAccepted, m.last)) {
 		return nil
 	}
-	r := p.rest(m, c)
-	p.take(m, r, false)
-	p.sweep(m)
+	p.rest(m, c)
 	return nil
 }
 
@@ -212,14 +215,6 @@ func (p *Paper) Cancel(_ context.Context, o *Order) error {
 // submitted is reported accepted, with Source "reconcile". The paper exchange holds no
 // balances of its own: the map is nil.
 func (p *Paper) Reconcile(_ context.Context, open []*Order) (map[string]decimal.Decimal, error) {
-	// Count on from the IDs the adopted orders already carry, so that a fill after the
-	// restart never reuses the trade ID of one before it (the log would drop it as a repeat).
-	for _, o := range open {
-		p.submitted = max(p.submitted, paperIDNumber(o.VenueOrderID, PaperName+"-"))
-		for id := range o.trades {
-			p.trades = max(p.trades, paperIDNumber(id, PaperName+"-"+o.Symbol+"-"))
-		}
-	}
 	for _, o := range open {
 		switch o.Status {
 		case StatusSubmitted, StatusAccepted, StatusPartiallyFilled:
@@ -233,8 +228,7 @@ func (p *Paper) Reconcile(_ context.Context, open []*Order) (map[string]decimal.
 		c := o.Clone()
 		if c.Status == StatusSubmitted {
 			if c.VenueOrderID == "" {
-				p.submitted++
-				c.VenueOrderID = PaperName + "-" + strconv.Itoa(p.submitted)
+				c.VenueOrderID = paperOrderID(c)
 			}
 			ev := c.Event(streams.OrderAccepted, m.last)
 			ev.Source = "reconcile"
@@ -242,18 +236,9 @@ func (p *Paper) Reconcile(_ context.Context, open []*Order) (map[string]decimal.
 				continue
 			}
 		}
-		p.rest(m, c)
+		p.rest(m, c).arrives = 0 // it rested before the restart: it does not arrive again
 	}
 	return nil, nil
-}
-
-// paperIDNumber returns n from an ID "<prefix><n>", or 0.
-func paperIDNumber(id, prefix string) int {
-	n, err := strconv.Atoi(strings.TrimPrefix(id, prefix))
-	if err != nil || !strings.HasPrefix(id, prefix) {
-		return 0
-	}
-	return n
 }
 
 // paperIndex returns the index of the resting order with a client order ID, or -1.
@@ -266,13 +251,14 @@ func paperIndex(orders []*paperResting, id string) int {
 	return -1
 }
 
-// Open returns copies of the orders resting on the paper exchange, in submission order.
+// Open returns copies of the orders resting on the paper exchange, by time priority (the
+// market time they were accepted at) then client order ID.
 func (p *Paper) Open() []*Order {
 	var rs []*paperResting
 	for _, m := range p.markets {
 		rs = append(rs, m.orders...)
 	}
-	sort.Slice(rs, func(i, j int) bool { return rs[i].seq < rs[j].seq })
+	sort.Slice(rs, func(i, j int) bool { return paperBefore(rs[i], rs[j]) })
 	out := make([]*Order, len(rs))
 	for i, r := range rs {
 		out[i] = r.order.Clone()
@@ -328,7 +314,7 @@ func (p *Paper) onKline(k *streams.Kline) {
 	p.sweep(m)
 }
 
-// fillAgainst fills the market's orders, in submission order, against traded volume: a
+// fillAgainst fills the market's orders, by priority, against traded volume: a
 // market order at ref moved by the slippage, a limit buy at its price when low reaches it,
 // a limit sell when high does. Together they take at most Participation × volume.
 func (p *Paper) fillAgainst(m *paperMarket, t int64, volume, ref, low, high decimal.Decimal) {
@@ -383,7 +369,8 @@ func (p *Paper) slip(ref decimal.Decimal, side streams.Side) (decimal.Decimal, e
 }
 
 // onBook applies a snapshot, depth update or ticker to the market's book and lets its
-// orders fill against the book.
+// orders fill against the book: a market order, and a limit order arriving with this event,
+// as a taker; a resting limit order the book crosses as a maker.
 func (p *Paper) onBook(k paperKey, t int64, ev streams.Event) {
 	m := p.advance(k, t)
 	if m.book == nil {
@@ -392,7 +379,7 @@ func (p *Paper) onBook(k paperKey, t int64, ev streams.Event) {
 	_ = m.book.Apply(ev) // a bad or out-of-sequence event leaves the book unsynced or as it was
 	for _, r := range m.orders {
 		if r.order.Open() {
-			p.take(m, r, r.order.Type == streams.Limit)
+			p.take(m, r, r.order.Type == streams.Limit && r.arrives != m.events)
 		}
 	}
 	p.sweep(m)
@@ -491,9 +478,8 @@ func (p *Paper) fill(r *paperResting, qty, price decimal.Decimal, maker bool, t 
 	if err != nil || err2 != nil {
 		return false
 	}
-	p.trades++
 	ev := o.Event(streams.OrderFill, t)
-	ev.TradeID = PaperName + "-" + o.Symbol + "-" + strconv.Itoa(p.trades)
+	ev.TradeID = o.VenueOrderID + "-" + strconv.Itoa(o.Fills+1) // the order's n-th fill, also after a restart
 	ev.FillQty, ev.FillPrice, ev.Fee, ev.Maker, ev.CumQty = qty, price, fee.Round(MoneyScale).Trim(0), maker, cum
 	return p.emit(o, ev)
 }
@@ -523,6 +509,7 @@ func (p *Paper) market(k paperKey) *paperMarket {
 func (p *Paper) advance(k paperKey, t int64) *paperMarket {
 	m := p.market(k)
 	m.last = max(m.last, t)
+	m.events++
 	for _, r := range m.orders {
 		o := r.order
 		if r.since == 0 {
@@ -538,12 +525,28 @@ func (p *Paper) advance(k paperKey, t int64) *paperMarket {
 	return m
 }
 
-// rest adds an accepted order to its market's resting orders.
+// rest adds an accepted order to its market's resting orders. Orders accepted at the same
+// market time are served in the order of their client order IDs, not of their arrival: two
+// agents deciding on the same candle get the same fills whichever reached the venue first.
 func (p *Paper) rest(m *paperMarket, o *Order) *paperResting {
-	p.restingSeq++
-	r := &paperResting{order: o, seq: p.restingSeq, since: m.last}
-	m.orders = append(m.orders, r)
+	r := &paperResting{order: o, since: m.last, rank: m.last, arrives: m.events + 1}
+	i := sort.Search(len(m.orders), func(i int) bool { return paperBefore(r, m.orders[i]) })
+	m.orders = slices.Insert(m.orders, i, r)
 	return r
+}
+
+// paperBefore is the priority of resting orders: earlier accepted first, then by client
+// order ID.
+func paperBefore(a, b *paperResting) bool {
+	if a.rank != b.rank {
+		return a.rank < b.rank
+	}
+	return a.order.ClientOrderID < b.order.ClientOrderID
+}
+
+// paperOrderID is the paper exchange's ID of an order, derived from its client order ID.
+func paperOrderID(o *Order) string {
+	return PaperName + "-" + strings.TrimPrefix(o.ClientOrderID, "syn-")
 }
 
 // sweep removes the orders that are no longer open from a market.

@@ -18,7 +18,7 @@ func Schema(k Kind) string { return string(k) + "/v" + strconv.Itoa(SchemaVersio
 var schemas = map[Kind]string{}
 
 func init() {
-	for _, k := range []Kind{KindKline, KindTrade, KindDepth, KindSnapshot, KindTicker, KindFeature, KindCorrelation, KindSignal, KindCommand, KindOrder, KindAgent, KindKillSwitch} {
+	for _, k := range []Kind{KindKline, KindTrade, KindDepth, KindSnapshot, KindTicker, KindFeature, KindCorrelation, KindSignal, KindCommand, KindOrder, KindAgent, KindKillSwitch, KindEquity} {
 		schemas[k] = Schema(k)
 	}
 }
@@ -81,6 +81,8 @@ func Decode(subject string, header nats.Header, data []byte) (Event, error) {
 		ev = new(AgentEvent)
 	case KindKillSwitch:
 		ev = new(KillSwitchEvent)
+	case KindEquity:
+		ev = new(EquitySnapshot)
 	default:
 		return nil, fmt.Errorf("%w: %s: unknown kind %q", ErrBadEvent, subject, kind)
 	}
@@ -120,6 +122,8 @@ func kindOf(subject string, header nats.Header) (Kind, error) {
 		return KindKillSwitch, nil
 	case len(tokens) == 3 && tokens[0] == "pf" && tokens[2] == "state":
 		return KindAgent, nil
+	case len(tokens) == 3 && tokens[0] == "pf" && tokens[2] == "equity":
+		return KindEquity, nil
 	}
 	return "", fmt.Errorf("%w: %s: no %s header and the subject names no known kind", ErrBadEvent, subject, HeaderSchema)
 }

@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/base32"
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/govalues/decimal"
@@ -193,3 +194,30 @@ func (k *KillSwitchEvent) ID() string                  { return "risk.killswitch
 func (k *KillSwitchEvent) Kind() Kind                  { return KindKillSwitch }
 func (k *KillSwitchEvent) Key() (venue, symbol string) { return "", "" }
 func (k *KillSwitchEvent) EventTime() int64            { return k.Time }
+
+// KindEquity names the equity-snapshot payload schema.
+const KindEquity Kind = "equity"
+
+// EquitySnapshot is an agent's account at one moment of market time, on pf.<agent>.equity:
+// published at the first mark of every hour, so the equity curve and the drawdown are on
+// the log for the read models. Amounts are in the quote asset.
+type EquitySnapshot struct {
+	Agent      string          `json:"agent"`
+	Time       int64           `json:"time"` // epoch ms, the start of the hour
+	Capital    decimal.Decimal `json:"capital"`
+	Cash       decimal.Decimal `json:"cash"`
+	Equity     decimal.Decimal `json:"equity"`
+	Exposure   decimal.Decimal `json:"exposure"`
+	Realized   decimal.Decimal `json:"realized"`
+	Unrealized decimal.Decimal `json:"unrealized"`
+	Fees       decimal.Decimal `json:"fees"`
+	Drawdown   decimal.Decimal `json:"drawdown"`
+}
+
+func (e *EquitySnapshot) Subject() string { return "pf." + strings.ToLower(e.Agent) + ".equity" }
+func (e *EquitySnapshot) ID() string {
+	return strings.ToLower(e.Agent) + ".equity." + strconv.FormatInt(e.Time, 10)
+}
+func (e *EquitySnapshot) Kind() Kind                  { return KindEquity }
+func (e *EquitySnapshot) Key() (venue, symbol string) { return "", "" }
+func (e *EquitySnapshot) EventTime() int64            { return e.Time }
