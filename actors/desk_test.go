@@ -610,3 +610,52 @@ func TestBotOrdersByRequest(t *testing.T) {
 		t.Fatalf("%d fills of the bot's order, ATLAS holds %v", fills, r.view("ATLAS").Positions)
 	}
 }
+
+// An agent whose drawdown reaches its limit halts: the state change is on the log with the
+// reason, its open orders are canceled, and it sends nothing more.
+func TestDrawdownHaltsTheAgent(t *testing.T) {
+	cfg := testAgent("NOVA")
+	cfg.MaxDrawdown = "0.0005" // 0.05%: a few dollars on half the equity in BTC
+	log := openLog(t)
+	r := newRig(t, log, cfg)
+	ks := klines(t, 400)
+	ctx := context.Background()
+	for i, k := range ks {
+		if err := r.clock.Feed(ctx, k); err != nil {
+			t.Fatal(err)
+		}
+		if i >= 30 { // keeps asking to be long; once halted it must not
+			r.desk.Signal(signal(k, 0.9))
+		}
+		r.settle()
+	}
+	r.stop()
+	v := r.view("NOVA")
+	if v.State != streams.AgentHalted || !strings.Contains(v.Reason, "max drawdown") {
+		t.Fatalf("NOVA %s: %s (max drawdown seen %s)", v.State, v.Reason, v.MaxDrawdown)
+	}
+	var halted int64
+	cons, err := log.JS.OrderedConsumer(ctx, streams.StreamPortfolio, jetstream.OrderedConsumerConfig{FilterSubjects: []string{"pf.nova.state"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	batch, _ := cons.Fetch(10, jetstream.FetchMaxWait(300*time.Millisecond))
+	for msg := range batch.Messages() {
+		ev, err := streams.Decode(msg.Subject(), msg.Headers(), msg.Data())
+		if err != nil {
+			t.Fatal(err)
+		}
+		a := ev.(*streams.AgentEvent)
+		if a.State == streams.AgentHalted {
+			halted = a.Time
+		}
+	}
+	if halted == 0 {
+		t.Fatal("no HALTED event on pf.nova.state")
+	}
+	for _, ev := range orderLog(t, log) {
+		if ev.Type == streams.OrderIntent && ev.Time > halted {
+			t.Fatalf("an intent at %d after the halt at %d", ev.Time, halted)
+		}
+	}
+}
