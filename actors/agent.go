@@ -311,6 +311,8 @@ type agentActor struct {
 	dists   map[[3]string]*distribution   // recent probabilities per model, venue, symbol
 	view    AgentView
 	shown   time.Time
+	dirty   bool // changed since last shown
+	ticker  actor.SendRepeater
 }
 
 func newAgentActor(cfg *Agent, desk *Desk) actor.Producer {
@@ -325,11 +327,18 @@ func (a *agentActor) Receive(c *actor.Context) {
 	switch msg := c.Message().(type) {
 	case actor.Started:
 		a.show(true)
+		a.ticker = c.SendRepeat(c.PID(), agentTick{}, 250*time.Millisecond)
+		return
+	case agentTick: // shows a state that changed since it was last shown
+		if a.dirty {
+			a.show(true)
+		}
 		return
 	case *streams.Feature:
 		a.mark(msg)
 	case *streams.Signal:
 		a.signal(msg)
+		a.show(false)
 	case orderReport:
 		a.report(msg.Event)
 	case agentSetState:
@@ -338,6 +347,7 @@ func (a *agentActor) Receive(c *actor.Context) {
 		a.account, a.state, a.reason, a.open, a.last = msg.Account, msg.State, msg.Reason, msg.Open, msg.Last
 		a.show(true)
 	case actor.Stopped:
+		a.ticker.Stop()
 		a.show(true)
 		return
 	default:
@@ -345,6 +355,9 @@ func (a *agentActor) Receive(c *actor.Context) {
 	}
 	a.desk.done()
 }
+
+// agentTick makes an agent show a state that changed since it was last shown.
+type agentTick struct{}
 
 // mark values the account at the close of the symbol's newest 1m candle and halts the agent
 // when its drawdown reaches the limit.
@@ -578,9 +591,10 @@ func (a *agentActor) setState(m agentSetState) {
 func (a *agentActor) show(force bool) {
 	now := time.Now()
 	if !force && now.Sub(a.shown) < 250*time.Millisecond {
+		a.dirty = true // the next tick shows it
 		return
 	}
-	a.shown = now
+	a.shown, a.dirty = now, false
 	v := a.view
 	v.State, v.Reason, v.Open, v.EventTime = a.state, a.reason, len(a.open), a.now
 	v.Totals, v.Positions = a.account.Totals(), a.account.Positions()

@@ -44,6 +44,15 @@ func testAgent(name string) AgentConfig {
 
 func newRig(t *testing.T, log *streams.Log, configs ...AgentConfig) *rig {
 	t.Helper()
+	return newRigWith(t, log, map[string]func(portfolio.Report) (portfolio.Venue, error){
+		"paper": func(report portfolio.Report) (portfolio.Venue, error) {
+			return portfolio.NewPaper(portfolio.PaperOptions{}, report), nil
+		},
+	}, configs...)
+}
+
+func newRigWith(t *testing.T, log *streams.Log, venues map[string]func(portfolio.Report) (portfolio.Venue, error), configs ...AgentConfig) *rig {
+	t.Helper()
 	r := &rig{t: t, log: log, views: map[string]AgentView{}}
 	var agents []*Agent
 	for _, c := range configs {
@@ -58,12 +67,7 @@ func newRig(t *testing.T, log *streams.Log, configs ...AgentConfig) *rig {
 		t.Fatal(err)
 	}
 	r.graph = g
-	d, err := NewDesk(g.Engine, DeskOptions{Agents: agents, Log: log.JS, InFlight: &r.inFlight, Observe: r.observe,
-		Venues: map[string]func(portfolio.Report) (portfolio.Venue, error){
-			"paper": func(report portfolio.Report) (portfolio.Venue, error) {
-				return portfolio.NewPaper(portfolio.PaperOptions{}, report), nil
-			},
-		}})
+	d, err := NewDesk(g.Engine, DeskOptions{Agents: agents, Log: log.JS, InFlight: &r.inFlight, Observe: r.observe, Venues: venues})
 	if err != nil {
 		t.Fatal(err)
 	}

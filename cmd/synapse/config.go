@@ -28,7 +28,16 @@ type Config struct {
 	Correlations      [][]string `yaml:"correlations"`
 	CorrelationPeriod int        `yaml:"correlation_period"`
 	Speed             string     `yaml:"speed"` // replay speed: 1 (real time), 60, max (default 60)
-	Live              struct {
+	// Agents are added to (or, by name, replace) the built-in ATLAS, ORION and NOVA; see
+	// actors/agents.yaml for every field.
+	Agents []actors.AgentConfig `yaml:"agents"`
+	// Orders configure live execution (agents with execution: live).
+	Orders struct {
+		Testnet   bool   `yaml:"testnet"`    // Binance's spot testnet
+		RESTURL   string `yaml:"rest_url"`   // default: Binance (or its testnet)
+		StreamURL string `yaml:"stream_url"` // Binance WebSocket API URL (user-data stream)
+	} `yaml:"orders"`
+	Live struct {
 		Enabled bool     `yaml:"enabled"`
 		Venue   string   `yaml:"venue"`   // binance (spot, default) or binance-um (USDⓈ-M futures)
 		Symbols []string `yaml:"symbols"` // e.g. [BTCUSDT, ETHUSDT]
@@ -73,6 +82,23 @@ func loadConfig(path string) (Config, error) {
 		c.NATS.Trader.Password = v
 	}
 	return c, nil
+}
+
+// agents returns the built-in agents with the configured ones laid over them, parsed.
+func (c Config) agents() ([]*actors.Agent, error) {
+	builtin, err := actors.BuiltinAgents()
+	if err != nil {
+		return nil, err
+	}
+	var out []*actors.Agent
+	for _, ac := range actors.MergeAgents(builtin, c.Agents) {
+		a, err := actors.ParseAgent(ac)
+		if err != nil {
+			return nil, fmt.Errorf("config: %w", err)
+		}
+		out = append(out, a)
+	}
+	return out, nil
 }
 
 // pairs reads the correlations of the config.

@@ -4,6 +4,8 @@ import (
 	"context"
 	"log/slog"
 
+	"github.com/synapse-trading/synapse/portfolio"
+	orders "github.com/synapse-trading/synapse/portfolio/binance"
 	"github.com/synapse-trading/synapse/streams"
 	"github.com/synapse-trading/synapse/streams/binance"
 )
@@ -28,4 +30,15 @@ func runLive(ctx context.Context, cfg Config, log *streams.Log, logger *slog.Log
 	}
 	logger.Info("live Binance feed starting", "venue", opts.Venue, "symbols", opts.Symbols)
 	return feed.Run(ctx)
+}
+
+// liveVenue connects the Binance order adapter for agents with execution: live. Keys come
+// from the environment only.
+func liveVenue(ctx context.Context, cfg Config, logger *slog.Logger, report portfolio.Report) (portfolio.Venue, error) {
+	key, secret, err := orders.KeysFromEnv()
+	if err != nil {
+		return nil, err
+	}
+	return orders.New(ctx, orders.Options{BaseURL: cfg.Orders.RESTURL, StreamURL: cfg.Orders.StreamURL, Testnet: cfg.Orders.Testnet,
+		APIKey: key, SecretKey: secret, Logger: logger}, report)
 }

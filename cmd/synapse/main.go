@@ -6,10 +6,11 @@
 //	synapse tail      SUBJECT [--from-seq N] [--follow] [--limit N] [--data-dir DIR | --nats-url URL]
 //	synapse features  --data FILE [--format csv|json]
 //	synapse train     --data FILE... --model NAME --out DIR
+//	synapse backtest  --data FILE... [--agents LIST] [--report json|html] [--out PATH]
 //	synapse bench     SCENARIO [--json]
 //
 // This package holds flags, configuration and wiring only; the logic lives in streams,
-// actors and web.
+// actors, inference, portfolio and web.
 package main
 
 import (
@@ -36,6 +37,7 @@ commands:
   tail       print events from the log as JSON lines, e.g. synapse tail 'md.>'
   features   print the indicator features of a market data file (csv or json)
   train      train a model on market data and export it to ONNX with its model card
+  backtest   run the agents on recorded data at full speed with the paper exchange; a deterministic report
   bench      run a benchmark scenario: replay, ingest, inference (synapse bench list)
 
 'synapse <command> -h' shows a command's flags. See README.md.
@@ -66,11 +68,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		"features": cmdFeatures,
 		"bench":    cmdBench,
 		"train":    cmdTrain,
+		"backtest": cmdBacktest,
 	}
 	cmd, ok := commands[args[0]]
 	if !ok {
 		switch args[0] {
-		case "backtest", "migrate":
+		case "migrate":
 			fmt.Fprintf(stderr, "synapse %s: not in this build yet (see the open issues)\n", args[0])
 			return 1
 		}

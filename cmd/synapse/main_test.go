@@ -505,3 +505,118 @@ func TestRunWithTokensAndACommand(t *testing.T) {
 		return fmt.Errorf("live models %+v", m.Live)
 	})
 }
+
+// The backtest runs the agents on a recorded day at full speed: twice the same bytes, the
+// accounting identity exact, trades made, and clear errors for bad arguments.
+func TestBacktestIsDeterministic(t *testing.T) {
+	dir := t.TempDir()
+	var reports [2][]byte
+	for i := range reports {
+		out := filepath.Join(dir, fmt.Sprintf("report-%d.json", i))
+		code, _, errs := synapse(t, "backtest", "--data", recDir+"ETHUSDT-1m-2022-08-14.csv.gz", "--data", recDir+"ETHUSDT-1m-2022-08-15.csv.gz",
+			"--out", out, "--quiet")
+		if code != 0 {
+			t.Fatalf("backtest exited %d: %s", code, errs)
+		}
+		data, err := os.ReadFile(out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		reports[i] = data
+	}
+	if !bytes.Equal(reports[0], reports[1]) {
+		t.Fatal("two backtests of the same files wrote different reports")
+	}
+	var r BacktestReport
+	if err := json.Unmarshal(reports[0], &r); err != nil {
+		t.Fatal(err)
+	}
+	if r.Identity != "ok" || r.Events != 2880 || len(r.Agents) != 3 || len(r.Inputs) != 2 {
+		t.Fatalf("identity %q, %d events, %d agents, %d inputs", r.Identity, r.Events, len(r.Agents), len(r.Inputs))
+	}
+	intents := int64(0)
+	for _, a := range r.Agents {
+		intents += a.Intents
+		if a.Totals.Identity() != nil || a.Identity != "ok" {
+			t.Errorf("%s: identity %s", a.Name, a.Identity)
+		}
+	}
+	if intents == 0 || r.Orders["intent"] != intents || r.Orders["fill"] == 0 {
+		t.Fatalf("%d intents by the agents, orders on the log %v", intents, r.Orders)
+	}
+
+	// One agent, as HTML.
+	html := filepath.Join(dir, "report.html")
+	if code, _, errs := synapse(t, "backtest", "--data", recDir+"ETHUSDT-1m-2022-08-14.csv.gz", "--agents", "nova", "--report", "html", "--out", html, "--quiet"); code != 0 {
+		t.Fatalf("html backtest: %s", errs)
+	}
+	page, err := os.ReadFile(html)
+	if err != nil || !bytes.Contains(page, []byte("NOVA")) || bytes.Contains(page, []byte("ATLAS")) {
+		t.Fatalf("html report (%v): %.300s", err, page)
+	}
+	for _, bad := range [][]string{
+		{"backtest"},
+		{"backtest", "--data", recDir + "ETHUSDT-1m-2022-08-14.csv.gz", "--agents", "VEGA"},
+		{"backtest", "--data", recDir + "ETHUSDT-1m-2022-08-14.csv.gz", "--report", "pdf"},
+	} {
+		if code, _, errs := synapse(t, bad...); code != 2 || errs == "" {
+			t.Errorf("%v: exit %d, %q", bad, code, errs)
+		}
+	}
+	if code, _, errs := synapse(t, "backtest", "--data", filepath.Join(dir, "missing.csv")); code != 1 || !strings.Contains(errs, "missing.csv") {
+		t.Errorf("missing file: exit %d, %q", code, errs)
+	}
+}
+
+// `synapse run` trades on paper from the model signals: the agents' intents and fills are on
+// the ORD stream, the agents query shows them, and commands halt an agent.
+func TestRunTradesOnPaper(t *testing.T) {
+	dir := t.TempDir()
+	// At 3000× a minute of market data takes 20 ms: the agents act on fresh prices (at max
+	// speed the feed runs ahead of the models and the risk gate rightly refuses stale orders).
+	addr, stop := runEngine(t, "--data-dir", dir, "--speed", "3000", "--replay", recDir+"ETHUSDT-1m-2022-08-14.csv.gz")
+	var agents []actors.AgentView
+	checkFor(t, 60*time.Second, func() error {
+		if err := getJSON(addr, "/api/v1/queries/agents", &agents); err != nil {
+			return err
+		}
+		fills := int64(0)
+		for _, a := range agents {
+			fills += a.Fills
+		}
+		if len(agents) != 3 || fills < 10 {
+			return fmt.Errorf("%d agents, %d fills", len(agents), fills)
+		}
+		return nil
+	})
+	post := func(name, body string) int {
+		resp, err := http.Post("http://"+addr+"/api/v1/commands/"+name, "application/json", strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if code := post("agents.halt", `{"agent":"NOVA"}`); code != http.StatusAccepted {
+		t.Fatalf("halt: %d", code)
+	}
+	checkFor(t, 10*time.Second, func() error {
+		var v actors.AgentView
+		if err := getJSON(addr, "/api/v1/queries/state?topic=agent/NOVA", &v); err != nil {
+			return err
+		}
+		if v.State != streams.AgentHalted {
+			return fmt.Errorf("NOVA is %s", v.State)
+		}
+		return nil
+	})
+	stop()
+	code, out, _ := synapse(t, "tail", "ord.>", "--data-dir", dir)
+	if code != 0 || !strings.Contains(out, `"type":"fill"`) || !strings.Contains(out, `"type":"intent"`) {
+		t.Fatalf("ORD on the log: exit %d, %.400s", code, out)
+	}
+	code, out, _ = synapse(t, "tail", "pf.nova.state", "--data-dir", dir)
+	if code != 0 || !strings.Contains(out, `"state":"HALTED"`) {
+		t.Fatalf("NOVA's state on the log: %.400s", out)
+	}
+}

@@ -47,6 +47,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	epFallback := fs.Bool("inference-fallback", true, "with --inference-ep cuda: run on the CPU with a loud warning when CUDA is unavailable, instead of failing")
 	noModels := fs.Bool("no-models", false, "run without the model tier (no ONNX Runtime needed)")
 	noAuth := fs.Bool("no-auth", false, "serve the API and websocket without tokens (a local demo only)")
+	testnet := fs.Bool("binance-testnet", false, "agents with execution: live trade on Binance's spot testnet (keys from SYNAPSE_BINANCE_API_KEY/SECRET)")
 	pos, err := parse(fs, args)
 	if err != nil {
 		return err
@@ -72,6 +73,9 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if *live {
 		cfg.Live.Enabled = true
 	}
+	if *testnet {
+		cfg.Orders.Testnet = true
+	}
 	if len(symbols) > 0 {
 		cfg.Live.Symbols = symbols
 	}
@@ -86,6 +90,10 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		cfg.Correlations = recordings.DemoCorrelations()
 	}
 	pairs, err := cfg.pairs()
+	if err != nil {
+		return fmt.Errorf("%w: %v", errUsage, err)
+	}
+	agents, err := cfg.agents()
 	if err != nil {
 		return fmt.Errorf("%w: %v", errUsage, err)
 	}
@@ -169,11 +177,15 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	}
 
 	var publishErrs sync.Map
+	var desk *actors.Desk // set before any signal is published
 	publish := func(ev streams.Event) {
 		if err := log.Publish(ctx, ev); err != nil && ctx.Err() == nil {
 			if _, seen := publishErrs.LoadOrStore(err.Error(), true); !seen {
 				logger.Error("publishing a derived event", "subject", ev.Subject(), "err", err)
 			}
+		}
+		if sig, ok := ev.(*streams.Signal); ok && desk != nil {
+			desk.Signal(sig) // on its way to the log; the agents act on it at once
 		}
 	}
 	observe := func(topic string, state any) { _ = hub.Set(topic, state) }
@@ -191,6 +203,18 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err := registerEngineMetrics(metrics, log, graph); err != nil {
 		return err
 	}
+	desk, err = actors.NewDesk(graph.Engine, actors.DeskOptions{Agents: agents, Log: log.JS, Observe: observe, Logger: logger,
+		Venues: venues(ctx, cfg, logger)})
+	if err != nil {
+		return fmt.Errorf("%w: %v", errUsage, err)
+	}
+	if err := desk.Start(ctx); err != nil {
+		return err
+	}
+	// The agents first: a candle's close reaches an agent before any signal made from it.
+	graph.SubscribeFeatures(desk.FeatureSubscribers()...)
+	graph.SubscribeMarket(desk.MarketSubscribers()...)
+	handleDeskQueries(gw, hub, desk, agents)
 	var models *inference.Registry
 	var batcher *inference.Batcher
 	if !*noModels {
@@ -231,15 +255,23 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	wg.Add(2)
 	go func() { defer wg.Done(); errs <- gw.Serve(ctx) }()
 	go func() { defer wg.Done(); consuming.Store(true); errs <- graph.ConsumeLog(ctx, log.JS) }()
-	if models != nil {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			errs <- streams.ConsumeCommands(ctx, log.JS, models.Apply, func(c streams.SequencedCommand, err error) {
-				logger.Error("command rejected", "command", c.Name, "seq", c.Seq, "err", err)
-			})
-		}()
-	}
+	wg.Add(2)
+	go func() {
+		defer wg.Done()
+		apply := desk.Apply
+		if models != nil {
+			apply = func(c streams.SequencedCommand) error {
+				return errors.Join(models.Apply(c), desk.Apply(c))
+			}
+		}
+		errs <- streams.ConsumeCommands(ctx, log.JS, apply, func(c streams.SequencedCommand, err error) {
+			logger.Error("command rejected", "command", c.Name, "seq", c.Seq, "err", err)
+		})
+	}()
+	go func() {
+		defer wg.Done()
+		errs <- desk.ServeBots(ctx, log.Conn, func() int64 { return graph.Stats().EventTime })
+	}()
 
 	fmt.Fprintf(stdout, "synapse is running\n  UI:        http://%s\n  data dir:  %s\n", gw.Addr(), cfg.DataDir)
 	if tokens != nil {
@@ -287,7 +319,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	case cfg.Live.Enabled:
 		feedName = "binance live"
 	}
-	go publishTopology(ctx, topologySource{feed: feedName, log: log, graph: graph, hub: hub, batcher: batcher, pairs: pairs})
+	go publishTopology(ctx, topologySource{feed: feedName, log: log, graph: graph, hub: hub, batcher: batcher, pairs: pairs, agents: agents})
 
 	select {
 	case <-ctx.Done():
@@ -300,6 +332,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		models.Stop()
 		batcher.Stop()
 	}
+	desk.Stop()
 	wg.Wait()
 	// What the actors published last (features) is acknowledged before the log closes.
 	fctx, fcancel := context.WithTimeout(context.Background(), 5*time.Second)

@@ -20,6 +20,7 @@ type topologySource struct {
 	hub     *web.Hub
 	batcher *inference.Batcher // nil without models
 	pairs   []actors.Pair
+	agents  []*actors.Agent
 }
 
 // publishTopology sets the hub's "graph" topic twice a second: every actor of the engine as a
@@ -107,6 +108,7 @@ func (s topologySource) snapshot() web.Topology {
 		edge("symbol/"+p.B.Venue+"/"+p.B.Symbol, id, ps.Matched)
 		edge(id, "stream/FEAT", ps.Matched)
 	}
+	s.desk(&top, node, edge)
 	if s.batcher == nil {
 		return top
 	}
@@ -148,4 +150,48 @@ func modelShadows() []string {
 		out = append(out, inference.ShadowKey(n))
 	}
 	return out
+}
+
+// desk adds the trading tier: the agents, the risk gate, the venues and the ORD stream.
+func (s topologySource) desk(top *web.Topology, node func(web.Node), edge func(from, to string, count int64)) {
+	var risk actors.RiskView
+	s.state("risk", &risk)
+	var rejected int64
+	for _, n := range risk.Rejected {
+		rejected += n
+	}
+	status := ""
+	if risk.KillSwitch {
+		status = "kill switch"
+	}
+	ord := s.lastSeq(streams.StreamOrders)
+	node(web.Node{ID: "risk", Kind: "risk", Label: "risk gate", Count: risk.Passed + rejected, Topic: "risk", Status: status})
+	node(web.Node{ID: "stream/ORD", Kind: "stream", Label: "ORD", Count: ord})
+	venues := map[string]bool{}
+	for _, a := range s.agents {
+		venues[a.Execution] = true
+		var v actors.AgentView
+		topic := actors.AgentTopic(a.Name)
+		s.state(topic, &v)
+		id := "agent/" + a.Name
+		st := ""
+		if v.State != "" && v.State != streams.AgentActive {
+			st = string(v.State)
+		}
+		node(web.Node{ID: id, Kind: "agent", Label: a.Name, Count: v.Intents, Topic: topic, Status: st})
+		for _, m := range a.Models {
+			edge("model/"+m, id, v.Signals)
+		}
+		edge(id, "risk", v.Intents)
+		edge(id, "stream/ORD", v.Intents)
+	}
+	for name := range venues {
+		var vv actors.VenueView
+		topic := "venue/" + name
+		s.state(topic, &vv)
+		id := "venue/" + name
+		node(web.Node{ID: id, Kind: "venue", Label: name, Count: vv.Reports, Topic: topic, Status: vv.LastError})
+		edge("risk", id, vv.Submitted)
+		edge(id, "stream/ORD", vv.Reports)
+	}
 }

@@ -22,5 +22,10 @@
 // frames, lose K closed klines while the client is away (REST still has them, so a good
 // client backfills) and slip a malformed frame in after every N good ones.
 //
+// The trading half (orders.go, userdata.go) adds a signed spot account: orders, cancels,
+// queries, trades and balances over REST, and the user-data stream over the WebSocket API
+// (/ws-api/v3, userDataStream.subscribe.signature), as Binance serves it since it removed
+// the listenKey endpoints (which answer 410 Gone here too).
+//
 // The server is meant for one client at a time.
 package binancetest

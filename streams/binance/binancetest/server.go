@@ -59,6 +59,7 @@ type Server struct {
 	closed  bool
 	closing chan struct{} // closed by Close: websocket handlers return
 	conns   sync.WaitGroup
+	trade   *trading // the trading half (orders.go, userdata.go)
 }
 
 // frame is one scripted websocket message.
@@ -87,6 +88,7 @@ func NewServer(opts Options) *Server {
 	}
 	mux.HandleFunc("/stream", s.serveWebsocket)
 	mux.HandleFunc("/ws/", s.serveWebsocket)
+	s.routeTrading(mux)
 	s.http = httptest.NewServer(mux)
 	return s
 }

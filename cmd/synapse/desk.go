@@ -1,0 +1,47 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+
+	"github.com/synapse-trading/synapse/actors"
+	"github.com/synapse-trading/synapse/portfolio"
+	"github.com/synapse-trading/synapse/web"
+)
+
+// venues builds the venues the desk may use: the paper exchange always, Binance (live
+// execution) when an agent asks for it.
+func venues(ctx context.Context, cfg Config, logger *slog.Logger) map[string]func(portfolio.Report) (portfolio.Venue, error) {
+	return map[string]func(portfolio.Report) (portfolio.Venue, error){
+		"paper": func(report portfolio.Report) (portfolio.Venue, error) {
+			return portfolio.NewPaper(portfolio.PaperOptions{}, report), nil
+		},
+		"live": func(report portfolio.Report) (portfolio.Venue, error) {
+			return liveVenue(ctx, cfg, logger, report)
+		},
+	}
+}
+
+// handleDeskQueries serves the agents, orders and risk queries.
+func handleDeskQueries(gw *web.Gateway, hub *web.Hub, desk *actors.Desk, agents []*actors.Agent) {
+	gw.HandleQuery("agents", func(*http.Request) (any, error) {
+		out := make([]any, 0, len(agents))
+		for _, a := range agents {
+			if v, ok := hub.Get(actors.AgentTopic(a.Name)); ok {
+				out = append(out, v)
+			}
+		}
+		return out, nil
+	})
+	gw.HandleQuery("orders", func(*http.Request) (any, error) { return desk.Recent(), nil })
+	gw.HandleQuery("risk", func(*http.Request) (any, error) {
+		v, ok := hub.Get("risk")
+		if !ok {
+			return nil, fmt.Errorf("the risk gate has not reported yet")
+		}
+		n, last := desk.Problems()
+		return map[string]any{"gate": v, "problems": n, "last_problem": last}, nil
+	})
+}
