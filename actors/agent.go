@@ -555,12 +555,11 @@ func (a *agentActor) report(ev *streams.OrderEvent) {
 	a.show(false)
 }
 
+// setState changes the agent's state. The event is stamped with the agent's market time:
+// a command's wall-clock time would move a replaying agent's clock to today.
 func (a *agentActor) setState(m agentSetState) {
-	if m.Time > a.now {
-		a.now = m.Time
-	}
 	if m.State != a.state {
-		ev := &streams.AgentEvent{Agent: a.cfg.Name, State: m.State, Previous: a.state, Reason: m.Reason, Time: m.Time, Cause: m.Cause, CommandSeq: m.CommandSeq}
+		ev := &streams.AgentEvent{Agent: a.cfg.Name, State: m.State, Previous: a.state, Reason: m.Reason, Time: a.now, Cause: m.Cause, CommandSeq: m.CommandSeq}
 		tot := a.account.Totals()
 		ev.Equity, ev.Drawdown = tot.Equity, tot.Drawdown
 		if err := a.desk.record(ev); err != nil {

@@ -353,27 +353,38 @@ func (d *Desk) record(ev streams.Event) error {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if _, err = d.opts.Log.PublishMsg(ctx, msg); err == nil && d.opts.Recorded != nil {
+	if _, err = d.opts.Log.PublishMsg(ctx, msg); err != nil {
+		return err
+	}
+	if o, ok := ev.(*streams.OrderEvent); ok && o.Type == streams.OrderIntent {
+		d.remember(o) // the other steps are remembered as they are routed
+	}
+	if d.opts.Recorded != nil {
 		d.opts.Recorded(ev)
 	}
-	return err
+	return nil
 }
 
-// route tells the risk gate and the order's agent of an order event on the log.
-func (d *Desk) route(ev *streams.OrderEvent) {
+// remember keeps an order event among the newest, for the UI.
+func (d *Desk) remember(ev *streams.OrderEvent) {
 	d.mu.Lock()
 	d.recent = append(d.recent, ev)
 	if len(d.recent) > 200 {
 		d.recent = slices.Delete(d.recent, 0, len(d.recent)-200)
 	}
 	d.mu.Unlock()
+	d.observe("orders", ev)
+}
+
+// route tells the risk gate and the order's agent of an order event on the log.
+func (d *Desk) route(ev *streams.OrderEvent) {
+	d.remember(ev)
 	d.add(1)
 	d.engine.Send(d.risk, orderReport{Event: ev})
 	if pid, ok := d.agents[ev.Agent]; ok {
 		d.add(1)
 		d.engine.Send(pid, orderReport{Event: ev})
 	}
-	d.observe("orders", ev)
 }
 
 func (d *Desk) toRisk(msg any) {

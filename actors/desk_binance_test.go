@@ -132,11 +132,11 @@ func TestBinanceCrashAndReconcile(t *testing.T) {
 		{name: "filled while down, no report recorded", reached: true, recorded: []streams.OrderEventType{streams.OrderIntent, streams.OrderSubmitted},
 			want: portfolio.StatusFilled, filled: "0.3"},
 		{name: "limit accepted, filled while down", limit: true, reached: true,
-			recorded:  []streams.OrderEventType{streams.OrderIntent, streams.OrderSubmitted, streams.OrderAccepted},
+			recorded: []streams.OrderEventType{streams.OrderIntent, streams.OrderSubmitted, streams.OrderAccepted},
 			whileDown: func(srv *binancetest.Server, id string) error {
 				return srv.FillOrder(id, decimal.MustParse("0.20000"), price) // the rest of it
 			},
-			want:      portfolio.StatusFilled, filled: "0.3"},
+			want: portfolio.StatusFilled, filled: "0.3"},
 		{name: "limit partly filled, canceled outside while down", limit: true, reached: true,
 			recorded:  []streams.OrderEventType{streams.OrderIntent, streams.OrderSubmitted, streams.OrderAccepted, streams.OrderFill},
 			whileDown: func(srv *binancetest.Server, id string) error { return srv.CancelOutside(id) },

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strings"
 
 	"github.com/synapse-trading/synapse/actors"
 	"github.com/synapse-trading/synapse/portfolio"
@@ -22,6 +23,42 @@ func venues(ctx context.Context, cfg Config, logger *slog.Logger) map[string]fun
 			return liveVenue(ctx, cfg, logger, report)
 		},
 	}
+}
+
+// checkAgentCommands makes the agents.* and orders.cancel_all commands refuse, with a 400
+// naming the field, an agent the engine does not run (the desk would only log it).
+func checkAgentCommands(gw *web.Gateway, agents []*actors.Agent) {
+	known := func(name string) error {
+		names := make([]string, len(agents))
+		for i, a := range agents {
+			if strings.EqualFold(a.Name, name) {
+				return nil
+			}
+			names[i] = a.Name
+		}
+		return &web.FieldError{Field: "agent", Msg: fmt.Sprintf("no agent %q (this engine runs %s)", name, strings.Join(names, ", "))}
+	}
+	for _, name := range []string{"agents.start", "agents.stop", "agents.halt", "agents.resume"} {
+		decode := web.Args[web.AgentArgs]()
+		gw.HandleCommand(name, web.RoleTrader, func(body []byte) (any, error) {
+			v, err := decode(body)
+			if err != nil {
+				return nil, err
+			}
+			return v, known(v.(*web.AgentArgs).Agent)
+		})
+	}
+	decode := web.Args[web.CancelAllArgs]()
+	gw.HandleCommand("orders.cancel_all", web.RoleTrader, func(body []byte) (any, error) {
+		v, err := decode(body)
+		if err != nil {
+			return nil, err
+		}
+		if a := v.(*web.CancelAllArgs).Agent; a != "" {
+			return v, known(a)
+		}
+		return v, nil
+	})
 }
 
 // handleDeskQueries serves the agents, orders and risk queries.

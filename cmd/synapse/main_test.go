@@ -597,6 +597,9 @@ func TestRunTradesOnPaper(t *testing.T) {
 		resp.Body.Close()
 		return resp.StatusCode
 	}
+	if code := post("agents.halt", `{"agent":"NOPE"}`); code != http.StatusBadRequest {
+		t.Fatalf("halt of an agent the engine does not run: %d", code)
+	}
 	if code := post("agents.halt", `{"agent":"NOVA"}`); code != http.StatusAccepted {
 		t.Fatalf("halt: %d", code)
 	}

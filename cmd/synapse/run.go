@@ -215,6 +215,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	graph.SubscribeFeatures(desk.FeatureSubscribers()...)
 	graph.SubscribeMarket(desk.MarketSubscribers()...)
 	handleDeskQueries(gw, hub, desk, agents)
+	checkAgentCommands(gw, agents)
 	var models *inference.Registry
 	var batcher *inference.Batcher
 	if !*noModels {

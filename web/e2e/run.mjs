@@ -2,16 +2,21 @@
 // replays the bundled Binance recordings. Run from anywhere: `node web/e2e/run.mjs` (the
 // Makefile's `make e2e` builds bin/synapse and installs playwright-core first).
 //
+// Besides the pages, it drives the trading controls through the real API and log (halt and
+// resume an agent, the kill switch, a viewer token refused, against a second engine that runs
+// with tokens) and opens a backtest HTML report from `synapse backtest` offline.
+//
 // Environment: CHROMIUM (default /usr/bin/chromium), SYNAPSE_BIN (default bin/synapse),
 // E2E_MIN_FPS (default 50; 0 reports the synthetic-graph frame rate without asserting it;
 // it is also only reported while the machine's load average exceeds its core count).
 import { chromium } from "playwright-core";
-import { spawn } from "node:child_process";
-import { mkdtempSync, mkdirSync, rmSync } from "node:fs";
+import { spawn, execFile } from "node:child_process";
+import { createHash } from "node:crypto";
+import { mkdtempSync, mkdirSync, rmSync, readFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir, loadavg, cpus } from "node:os";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { dirname, join, basename } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const repo = join(here, "..", "..");
@@ -25,7 +30,7 @@ const PAGES = [
   { path: "/datasets/", name: "datasets", live: true, tierOff: true },
   { path: "/training/", name: "training", live: true, tierOff: true },
   { path: "/models/", name: "models", live: true },
-  { path: "/agents/", name: "agents", tierOff: true },
+  { path: "/agents/", name: "agents", live: true },
   { path: "/portfolio/", name: "portfolio", tierOff: true },
   { path: "/health/", name: "health", live: true },
 ];
@@ -96,6 +101,77 @@ async function stopAndWait() {
   stopEngine();
   const end = Date.now() + 10000;
   while (!engineExited && Date.now() < end) await new Promise((r) => setTimeout(r, 50));
+}
+
+// --- helpers for the trading tests ------------------------------------------------------
+const AGENTS = ["ATLAS", "ORION", "NOVA"]; // the built-in agents, in their configured order
+
+/** watchedPage opens a page that records console errors, page errors and failed requests. */
+async function watchedPage(ctx) {
+  const page = ctx === browser ? await browser.newPage({ viewport: { width: 1400, height: 900 } }) : await ctx.newPage();
+  page.errors = [];
+  page.on("console", (m) => m.type() === "error" && page.errors.push(m.text()));
+  page.on("pageerror", (e) => page.errors.push(e.message));
+  return page;
+}
+
+/** badge is the state badge text of an agent's card. */
+function badge(page, name) {
+  return page.$eval(`[data-agent="${name}"] .state-badge`, (e) => e.textContent).catch(() => "");
+}
+
+/** agentsByAPI returns the agents query's answer by name. */
+async function agentsByAPI(url, headers = {}) {
+  const r = await fetch(`${url}/api/v1/queries/agents`, { headers });
+  if (!r.ok) throw new Error(`agents query: ${r.status}`);
+  return Object.fromEntries((await r.json()).map((a) => [a.name, a]));
+}
+
+/** startEngine runs `synapse run` on a free port with its own data dir; with auth it waits
+ * for the admin token the engine prints at its first start. */
+async function startEngine(args, { auth = false } = {}) {
+  const p = await freePort();
+  const dir = mkdtempSync(join(tmpdir(), "synapse-e2e-auth-"));
+  const url = `http://127.0.0.1:${p}`;
+  const proc = spawn(bin, ["run", "--http", `127.0.0.1:${p}`, "--data-dir", dir, ...args], { cwd: repo, stdio: ["ignore", "pipe", "pipe"] });
+  const e = { url, proc, log: "", exited: false, token: "" };
+  proc.stdout.on("data", (d) => (e.log += d));
+  proc.stderr.on("data", (d) => (e.log += d));
+  proc.on("exit", () => (e.exited = true));
+  e.stop = async () => {
+    if (!e.exited) proc.kill("SIGTERM");
+    const end = Date.now() + 10000;
+    while (!e.exited && Date.now() < end) await new Promise((r) => setTimeout(r, 50));
+    rmSync(dir, { recursive: true, force: true });
+  };
+  try {
+    await checkFor(`the second engine to answer ${url}/healthz`, async () => {
+      if (e.exited) throw new Error(`engine exited:\n${e.log}`);
+      return (await fetch(`${url}/healthz`)).ok;
+    }, 30000);
+    if (auth) e.token = await checkFor("the admin token on stdout", () => /\?token=([A-Za-z0-9_-]+)/.exec(e.log)?.[1], 10000);
+  } catch (err) {
+    await e.stop();
+    throw err;
+  }
+  return e;
+}
+
+/** createToken makes an API token of a role with the admin token. */
+async function createToken(e, name, role) {
+  const r = await fetch(`${e.url}/api/v1/tokens`, {
+    method: "POST",
+    headers: { Authorization: `Bearer ${e.token}`, "Content-Type": "application/json" },
+    body: JSON.stringify({ name, role }),
+  });
+  if (r.status !== 201) throw new Error(`creating a ${role} token: ${r.status} ${await r.text()}`);
+  return (await r.json()).token;
+}
+
+function run(cmd, args) {
+  return new Promise((resolve, reject) =>
+    execFile(cmd, args, { cwd: repo, maxBuffer: 16 << 20 }, (err, stdout, stderr) => (err ? reject(new Error(`${cmd} ${args.join(" ")}: ${err.message}\n${stderr}`)) : resolve({ stdout, stderr }))),
+  );
 }
 
 let browser;
@@ -169,6 +245,226 @@ try {
       }
     });
   }
+
+  await test("agents page: a card per agent, the risk gate and the orders", async () => {
+    const page = await watchedPage(browser);
+    try {
+      await page.goto(base + "/agents/");
+      for (const name of AGENTS) await checkFor(`the ${name} card to say ACTIVE`, async () => (await badge(page, name)).includes("ACTIVE"));
+      const names = await page.$$eval(".agent[data-agent]", (els) => els.map((e) => e.dataset.agent));
+      assert(JSON.stringify(names) === JSON.stringify(AGENTS), `cards in order ${names}, want ${AGENTS}`);
+      for (const name of AGENTS) {
+        const card = `[data-agent="${name}"]`;
+        const figs = await page.$$eval(`${card} .fig`, (els) => Object.fromEntries(els.map((e) => [e.querySelector(".fig-label").textContent, e.querySelector(".fig-value").textContent])));
+        for (const f of ["equity", "return", "realized", "unrealized", "fees", "drawdown", "max drawdown"]) assert(figs[f] && figs[f] !== "—", `${name}: figure ${f} is ${figs[f]}`);
+        const counts = await page.$eval(`${card} .counts`, (e) => e.textContent);
+        for (const c of ["signals", "intents", "fills", "rejected"]) assert(counts.includes(c), `${name}: no ${c} count in ${counts}`);
+        await checkFor(`${name}'s equity curve drawn`, () => page.$$eval(`${card} .chart canvas`, (cs) => cs.some((c) => c.width > 0 && c.height > 0)));
+        const enabled = await page.$$eval(`${card} button[data-cmd]`, (bs) => Object.fromEntries(bs.map((b) => [b.dataset.cmd, !b.disabled])));
+        assert(enabled["agents.halt"] && enabled["agents.stop"] && !enabled["agents.resume"] && !enabled["agents.start"], `${name} ACTIVE: buttons ${JSON.stringify(enabled)}`);
+      }
+      await checkFor("the risk gate panel", () => page.$eval("#ks-state", (e) => e.textContent.includes("kill switch off")));
+      assert(await page.$eval("#ks-off", (b) => b.disabled), "kill switch off is enabled while it is off");
+      // the Orders table holds at least what the orders query holds (more may have come since)
+      const apiOrders = (await (await fetch(`${base}/api/v1/queries/orders`)).json()) ?? [];
+      const rows = await checkFor("the orders table to list the order events", async () => {
+        const n = await page.$$eval("#orders-body tr:not(.empty)", (trs) => trs.length);
+        return n >= Math.min(apiOrders.length, 200) ? n || "none" : null;
+      });
+      console.log(`     orders table: ${rows} event(s); the orders query had ${apiOrders.length}`);
+      await page.screenshot({ path: join(artifacts, "agents-cards.png") });
+      assert(page.errors.length === 0, `console errors: ${page.errors.join(" | ")}`);
+    } finally {
+      await page.close();
+    }
+  });
+
+  await test("halt and resume ATLAS from its card: through the API, the log and back", async () => {
+    const page = await watchedPage(browser);
+    try {
+      await page.goto(base + "/agents/");
+      await checkFor("ATLAS ACTIVE", async () => (await badge(page, "ATLAS")).includes("ACTIVE"));
+      const card = '[data-agent="ATLAS"]';
+      await page.click(`${card} button[data-cmd="agents.halt"]`);
+      await checkFor("the command accepted", () => page.$eval(`${card} .msg`, (e) => /agents\.halt accepted \(CMD seq \d+\)/.test(e.textContent)));
+      await checkFor("ATLAS HALTED on its card", async () => (await badge(page, "ATLAS")).includes("HALTED"));
+      const reason = await page.$eval(`${card} .reason`, (e) => (e.hidden ? "" : e.textContent));
+      assert(reason.includes("agents.halt"), `reason: ${reason}`);
+      // the desk applied it from the CMD stream and recorded the state change: the engine says so
+      assert((await agentsByAPI(base)).ATLAS.state === "HALTED", "the agents query does not say HALTED");
+      await checkFor("the state change listed", () => page.$eval("#agent-events", (e) => /ATLAS\s*ACTIVE → HALTED/.test(e.textContent)));
+      const enabled = await page.$$eval(`${card} button[data-cmd]`, (bs) => Object.fromEntries(bs.map((b) => [b.dataset.cmd, !b.disabled])));
+      assert(!enabled["agents.halt"] && enabled["agents.resume"], `HALTED: buttons ${JSON.stringify(enabled)}`);
+      await page.screenshot({ path: join(artifacts, "agents-halted.png") });
+      await page.click(`${card} button[data-cmd="agents.resume"]`);
+      await checkFor("ATLAS ACTIVE again", async () => (await badge(page, "ATLAS")).includes("ACTIVE"));
+      assert((await agentsByAPI(base)).ATLAS.state === "ACTIVE", "the agents query does not say ACTIVE");
+      const resumed = await page.$eval(`${card} .reason`, (e) => e.textContent);
+      assert(resumed.includes("agents.resume"), `reason after resume: ${resumed}`);
+      assert(page.errors.length === 0, `console errors: ${page.errors.join(" | ")}`);
+    } finally {
+      await page.close();
+    }
+  });
+
+  await test("kill switch on with a reason, then off", async () => {
+    const page = await watchedPage(browser);
+    try {
+      await page.goto(base + "/agents/");
+      await checkFor("the kill switch state", () => page.$eval("#ks-state", (e) => e.textContent.includes("kill switch off")));
+      await page.click("#ks-on");
+      await page.fill("#ks-reason", "e2e drill");
+      await page.click("#ks-confirm");
+      await checkFor("the risk panel to say ON", () => page.$eval("#ks-state", (e) => e.textContent.includes("KILL SWITCH ON")));
+      for (const name of AGENTS) {
+        await checkFor(`${name} HALTED by the kill switch`, async () => (await badge(page, name)).includes("HALTED"));
+        const reason = await page.$eval(`[data-agent="${name}"] .reason`, (e) => e.textContent);
+        assert(reason.includes("kill switch") && reason.includes("e2e drill"), `${name} reason: ${reason}`);
+      }
+      const risk = await (await fetch(`${base}/api/v1/queries/risk`)).json();
+      assert(risk.gate.kill_switch === true, `risk query: ${JSON.stringify(risk)}`);
+      assert(await page.$eval("#ks-on", (b) => b.disabled), "kill switch on is enabled while it is on");
+      await page.screenshot({ path: join(artifacts, "agents-killswitch.png") });
+      await page.click("#ks-off");
+      await checkFor("the risk panel to say off", () => page.$eval("#ks-state", (e) => e.textContent.includes("kill switch off")));
+      // the agents stay HALTED until resumed: resume them from their cards
+      for (const name of AGENTS) {
+        assert((await badge(page, name)).includes("HALTED"), `${name} is not HALTED after the kill switch went off`);
+        await page.click(`[data-agent="${name}"] button[data-cmd="agents.resume"]`);
+        await checkFor(`${name} ACTIVE again`, async () => (await badge(page, name)).includes("ACTIVE"));
+      }
+      assert(page.errors.length === 0, `console errors: ${page.errors.join(" | ")}`);
+    } finally {
+      await page.close();
+    }
+  });
+
+  await test("the trading tier in the neural view; an agent neuron opens its card", async () => {
+    const page = await watchedPage(browser);
+    try {
+      await page.goto(base + "/");
+      const legend = await page.$eval(".legend", (e) => e.textContent);
+      for (const k of ["agent", "risk gate", "venue", "ORD"]) assert(legend.includes(k), `legend has no ${k}: ${legend}`);
+      const g = await checkFor("agent, risk, venue and ORD neurons drawn", async () => {
+        const g = await page.evaluate(() => window.__synapse.graph());
+        const k = new Set(g.drawnNodes.map((n) => n.kind));
+        return k.has("agent") && k.has("risk") && k.has("venue") && g.drawnNodes.some((n) => n.id === "stream/ORD") ? g : null;
+      });
+      const agents = g.drawnNodes.filter((n) => n.kind === "agent").map((n) => n.label).sort();
+      assert(JSON.stringify(agents) === JSON.stringify([...AGENTS].sort()), `agent neurons ${agents}`);
+      // click where the neuron is now (the layout moves when a neuron appears)
+      await checkFor("the Agents page focused on ATLAS", async () => {
+        if (!page.url().includes("/agents/")) {
+          const n = (await page.evaluate(() => window.__synapse.graph())).drawnNodes.find((d) => d.id === "agent/ATLAS");
+          await page.mouse.click(n.x, n.y);
+          await page.waitForTimeout(100);
+        }
+        return page.url().endsWith("/agents/#agent=ATLAS") && (await page.$eval('[data-agent="ATLAS"]', (e) => e.classList.contains("focused")).catch(() => false));
+      });
+      // on the Agents page itself another agent's neuron focuses its card without leaving
+      await checkFor("NOVA focused", async () => {
+        const n = (await page.evaluate(() => window.__synapse.graph())).drawnNodes.find((d) => d.id === "agent/NOVA");
+        await page.mouse.click(n.x, n.y);
+        await page.waitForTimeout(100);
+        return page.$eval('[data-agent="NOVA"]', (e) => e.classList.contains("focused"));
+      });
+      assert(page.url().endsWith("/agents/#agent=NOVA"), `url ${page.url()}`);
+      await checkFor("NOVA's card scrolled into view", () => page.$eval('[data-agent="NOVA"]', (e) => {
+        const r = e.getBoundingClientRect();
+        return r.top >= 0 && r.top < window.innerHeight / 2;
+      }), 5000);
+      assert(!(await page.$eval('[data-agent="ATLAS"]', (e) => e.classList.contains("focused"))), "ATLAS still focused");
+      await page.screenshot({ path: join(artifacts, "agents-focused.png") });
+      assert(page.errors.length === 0, `console errors: ${page.errors.join(" | ")}`);
+    } finally {
+      await page.close();
+    }
+  });
+
+  await test("a viewer token cannot halt an agent: the refusal is shown; a trader's can", async () => {
+    const e = await startEngine(["--no-models", "--speed", "120"], { auth: true });
+    const ctxs = [];
+    try {
+      const viewer = await createToken(e, "e2e-viewer", "viewer");
+      const trader = await createToken(e, "e2e-trader", "trader");
+      const vctx = await browser.newContext({ viewport: { width: 1400, height: 900 } });
+      ctxs.push(vctx);
+      const page = await watchedPage(vctx);
+      await page.goto(`${e.url}/agents/?token=${viewer}`); // sets the cookie, then reloads without it
+      assert(!page.url().includes("token="), `the token stayed in the URL: ${page.url()}`);
+      await checkFor("ATLAS ACTIVE", async () => (await badge(page, "ATLAS")).includes("ACTIVE"));
+      await page.click('[data-agent="ATLAS"] button[data-cmd="agents.halt"]');
+      const msg = await checkFor("the refusal on the card", () => page.$eval('[data-agent="ATLAS"] .msg.error', (m) => m.textContent).catch(() => ""));
+      assert(msg.includes("403") && msg.includes("viewer") && msg.includes("needs trader"), `message: ${msg}`);
+      await page.screenshot({ path: join(artifacts, "agents-viewer-refused.png") });
+      await page.waitForTimeout(500);
+      assert((await badge(page, "ATLAS")).includes("ACTIVE"), "ATLAS changed state on a viewer's command");
+      assert((await agentsByAPI(e.url, { Authorization: `Bearer ${e.token}` })).ATLAS.state === "ACTIVE", "the engine halted ATLAS for a viewer");
+      // the kill switch too
+      await page.click("#ks-on");
+      await page.click("#ks-confirm");
+      const ks = await checkFor("the kill switch refusal", () => page.$eval("#cmd-msg.error", (m) => m.textContent).catch(() => ""));
+      assert(ks.includes("killswitch.on") && ks.includes("viewer"), `message: ${ks}`);
+      assert(page.errors.filter((x) => !x.includes("403")).length === 0, `console errors: ${page.errors.join(" | ")}`);
+      // a trader's token, sent by the same page code with its cookie, halts
+      const tctx = await browser.newContext({ viewport: { width: 1400, height: 900 } });
+      ctxs.push(tctx);
+      const tp = await watchedPage(tctx);
+      await tp.goto(`${e.url}/agents/?token=${trader}`);
+      await checkFor("ATLAS ACTIVE", async () => (await badge(tp, "ATLAS")).includes("ACTIVE"));
+      await tp.click('[data-agent="ATLAS"] button[data-cmd="agents.halt"]');
+      await checkFor("ATLAS HALTED by the trader", async () => (await badge(tp, "ATLAS")).includes("HALTED"));
+      const reason = await tp.$eval('[data-agent="ATLAS"] .reason', (x) => x.textContent);
+      assert(reason.includes("by e2e-trader"), `reason: ${reason}`);
+      assert(tp.errors.length === 0, `console errors: ${tp.errors.join(" | ")}`);
+    } catch (err) {
+      throw new Error(`${err.message}\nsecond engine log (tail):\n${e.log.slice(-2000)}`);
+    } finally {
+      for (const c of ctxs) await c.close();
+      await e.stop();
+    }
+  });
+
+  await test("backtest HTML report: offline in Chromium, charts drawn, no console errors", async () => {
+    const data = join("streams", "recordings", "ETHUSDT-1m-2022-08-14.csv.gz");
+    const out = join(artifacts, "backtest.html");
+    await run(bin, ["backtest", "--data", data, "--report", "html", "--out", out, "--quiet"]);
+    const sha = createHash("sha256").update(readFileSync(join(repo, data))).digest("hex");
+    const ctx = await browser.newContext({ offline: true, viewport: { width: 1400, height: 900 } });
+    const page = await watchedPage(ctx);
+    const requests = [];
+    page.on("request", (r) => !r.url().startsWith("file:") && !r.url().startsWith("data:") && requests.push(r.url()));
+    try {
+      await page.goto(pathToFileURL(out).href);
+      await checkFor("the report drawn", () => page.evaluate(() => window.__report?.ready));
+      const charts = await page.evaluate(() => window.__report.charts());
+      assert(JSON.stringify(charts.map((c) => c.agent)) === JSON.stringify(AGENTS), `charts for ${JSON.stringify(charts)}`);
+      for (const c of charts) assert(c.points > 1, `${c.agent}'s curve has ${c.points} points`);
+      // every agent's chart canvas has pixels on it
+      for (const name of AGENTS) {
+        await checkFor(`${name}'s chart painted`, () =>
+          page.$$eval(`[data-agent="${name}"] .chart canvas`, (cs) =>
+            cs.some((c) => {
+              if (!c.width || !c.height) return false;
+              const d = c.getContext("2d").getImageData(0, 0, c.width, c.height).data;
+              for (let i = 3; i < d.length; i += 4) if (d[i] !== 0) return true;
+              return false;
+            }),
+          ),
+        );
+      }
+      const text = await page.textContent("body");
+      assert(text.includes("identity ok"), "the identity is not said to hold");
+      assert(text.includes(sha), `the input's sha256 ${sha} is not shown`);
+      assert(text.includes(basename(data)), "the input file is not named");
+      for (const t of ["Rejections by check", "Order events on the log", "intent", "fill"]) assert(text.includes(t), `no "${t}" in the report`);
+      await page.screenshot({ path: join(artifacts, "backtest-report.png"), fullPage: true });
+      assert(requests.length === 0, `the report requested ${requests.join(", ")}`);
+      assert(page.errors.length === 0, `console errors: ${page.errors.join(" | ")}`);
+    } finally {
+      await ctx.close();
+    }
+  });
 
   await test("drag pans and the wheel zooms the neural view", async () => {
     const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });

@@ -4,7 +4,7 @@
       <span id="identity" class="badge ${i?"state-ACTIVE":"state-HALTED"}" role="status">${i?"\u2713 identity ok":"\u2717 identity broken"}</span>
     </header>
     <main class="report-main"></main>`;let e=t.querySelector("main"),h=Si(e,"Run","run","run"),r=n.skipped??{};h.innerHTML=`
-    <div class="figs">${N("period",`${M(j(n.from))}<br>\u2192 ${M(j(n.to))}`)}${N("market time covered",M(Jh(n.to-n.from)))}${N("events",C(n.events))}${N("clock steps",C(n.steps))}${N("agents",C(s.length))}</div>
+    <div class="figs">${N("period",`${M(j(n.from))}<br>\u2192 ${M(j(n.to))}`,"wrap")}${N("market time covered",M(Jh(n.to-n.from)))}${N("events",C(n.events))}${N("clock steps",C(n.steps))}${N("agents",C(s.length))}</div>
     <p class="identity-text ${i?"up":"down"}">${i?"\u2713 Accounting identity: equity = capital + realized + unrealized \u2212 fees holds exactly for every agent and in total.":`\u2717 Accounting identity does not hold: ${M(n.identity)}`}</p>
     <h3>Inputs</h3>
     <table class="inputs"><thead><tr><th>file</th><th class="num">bytes</th><th>sha256</th></tr></thead><tbody>${(n.inputs??[]).map(p=>`<tr><td>${M(p.file)}</td><td class="num">${C(p.bytes)}</td><td class="hash"><code>${M(p.sha256)}</code></td></tr>`).join("")}</tbody></table>

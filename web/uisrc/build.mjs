@@ -1,6 +1,8 @@
-// Builds the UI into ../ui: app.js and app.css bundled by esbuild from src/, an index.html
-// per page, and SOURCES.sha256, the hash of the sources the build came from (web/ui_test.go
-// recomputes it to catch a committed build that is older than its sources).
+// Builds the UI into ../ui: app.js and app.css bundled by esbuild from src/main.ts; the
+// backtest report's report.js and report.css from src/report.ts (web.RenderBacktest inlines
+// them into one self-contained HTML file); the index.html every page is served; and
+// SOURCES.sha256, the hash of the sources the build came from (web/ui_test.go recomputes it
+// to catch a committed build that is older than its sources).
 //
 //   node build.mjs          build
 //   node build.mjs --hash   print the sources' hash only
@@ -46,7 +48,7 @@ if (process.argv.includes("--hash")) {
 rmSync(out, { recursive: true, force: true });
 mkdirSync(out, { recursive: true });
 await build({
-  entryPoints: { app: join(here, "src", "main.ts") },
+  entryPoints: { app: join(here, "src", "main.ts"), report: join(here, "src", "report.ts") },
   bundle: true,
   minify: true,
   format: "iife",

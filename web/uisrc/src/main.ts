@@ -2,7 +2,7 @@
 // detail panel) shared by every page, then the page named by the URL path.
 import "./style.css";
 import { Live, query, AuthError, WSState } from "./live";
-import { NeuralView, GNode, Topology } from "./neural";
+import { NeuralView, GNode, Topology, LEGEND } from "./neural";
 import { esc, dl, summary, int, num } from "./format";
 import { PAGES, renderPage } from "./pages";
 
@@ -30,7 +30,7 @@ app.innerHTML = `
   <section class="glass neural" aria-label="live actor graph (neural view)">
     <div class="panel-head"><h2>Neural view</h2><span class="hint">drag to pan · wheel to zoom · click a neuron</span><button id="fit" class="btn" type="button">fit</button></div>
     <canvas id="net"></canvas>
-    <div class="legend">${["feed", "stream", "router", "symbol", "pair", "model", "ensemble", "batcher", "runtime"].map((k) => `<span class="k-${k}">● ${k}</span>`).join("")}</div>
+    <div class="legend">${LEGEND.map((k) => `<span class="k-${k.style}" data-style="${k.style}"><span aria-hidden="true">${k.symbol}</span> ${esc(k.label)}</span>`).join("")}</div>
   </section>
   <div id="content" class="content"></div>
 </main>
@@ -96,11 +96,47 @@ const view = new NeuralView(document.getElementById("net") as HTMLCanvasElement,
     tip.style.transform = `translate(${tx}px, ${ty}px)`;
   },
   onClick(n) {
+    // an agent neuron opens its card on the Agents page; other neurons open the detail panel
+    if (n.kind === "agent") {
+      openAgent(n.label);
+      return;
+    }
     detailNode = n.id;
     renderDetail();
     detail.hidden = false;
   },
 });
+
+/** openAgent shows an agent's card: on the Agents page by the URL hash, else by going there. */
+function openAgent(name: string): void {
+  const hash = `#agent=${encodeURIComponent(name)}`;
+  if (page.path === "/agents/") {
+    if (location.hash === hash) window.dispatchEvent(new HashChangeEvent("hashchange"));
+    else location.hash = hash;
+  } else {
+    location.assign(`/agents/${hash}`);
+  }
+}
+
+/** pageOf is the page that shows a neuron's subject, if one does. */
+function pageOf(n: GNode): { href: string; name: string } | null {
+  switch (n.kind) {
+    case "symbol":
+      return { href: "/markets/", name: "Markets" };
+    case "model":
+    case "ensemble":
+    case "batcher":
+    case "runtime":
+      return { href: "/models/", name: "Models" };
+    case "risk":
+      return { href: "/agents/#risk", name: "Agents (risk gate)" };
+    case "venue":
+      return { href: "/agents/#orders", name: "Agents (orders)" };
+    case "stream":
+      return n.label === "ORD" ? { href: "/agents/#orders", name: "Agents (orders)" } : null;
+  }
+  return null;
+}
 document.getElementById("fit")!.addEventListener("click", () => view.fit());
 
 function renderDetail(): void {
@@ -112,9 +148,11 @@ function renderDetail(): void {
   const inE = edges.filter((e) => e.to === n.id);
   const outE = edges.filter((e) => e.from === n.id);
   const state = n.topic ? live.topics.get(n.topic) : undefined;
+  const pg = pageOf(n);
   detail.innerHTML = `
     <div class="panel-head"><h2>${esc(n.label)}</h2><button class="btn" id="close-detail" type="button" aria-label="close">✕</button></div>
     <p class="dim">${esc(n.id)}</p>
+    ${pg ? `<p><a class="page-link" href="${pg.href}">open ${esc(pg.name)} →</a></p>` : ""}
     ${dl(nodeRows(n))}
     <h3>Inputs (${inE.length})</h3>${dl(inE.map((e) => [`← ${e.from}`, `${num(e.rate, 1)}/s`]))}
     <h3>Outputs (${outE.length})</h3>${dl(outE.map((e) => [`→ ${e.to}`, `${num(e.rate, 1)}/s`]))}

@@ -30,6 +30,7 @@ interface Placed {
   x: number;
   y: number;
   r: number;
+  style: string; // styleOf(node): colour and shape
   sprite: HTMLCanvasElement;
   activity: number; // decays towards the node's rate-derived activity
 }
@@ -52,9 +53,82 @@ const KIND_COLOR: Record<string, string> = {
   batcher: "#f7a072",
   runtime: "#c0c8e0",
   gateway: "#9ab6ff",
+  agent: "#a3e635",
+  risk: "#ff5d5d",
+  venue: "#2dd4bf",
+  ord: "#5ee7ff",
 };
 
-/** layer gives the column of a node: feed → MD → router → symbols → pairs → FEAT → models → batcher/ensemble → runtime → SIG. */
+/** KIND_SHAPE: the trading tier is told apart by shape as well as colour (a hexagon per
+ * agent, a diamond for the risk gate, a square per venue, a double ring for ORD). */
+const KIND_SHAPE: Record<string, "hexagon" | "diamond" | "square" | "double"> = {
+  agent: "hexagon",
+  risk: "diamond",
+  venue: "square",
+  ord: "double",
+};
+
+/** LEGEND lists the node styles with the symbol of their shape, for the page's legend. */
+export const LEGEND: { style: string; symbol: string; label: string }[] = [
+  { style: "feed", symbol: "●", label: "feed" },
+  { style: "stream", symbol: "●", label: "stream" },
+  { style: "router", symbol: "●", label: "router" },
+  { style: "symbol", symbol: "●", label: "symbol" },
+  { style: "pair", symbol: "●", label: "pair" },
+  { style: "model", symbol: "●", label: "model" },
+  { style: "ensemble", symbol: "●", label: "ensemble" },
+  { style: "batcher", symbol: "●", label: "batcher" },
+  { style: "runtime", symbol: "●", label: "runtime" },
+  { style: "agent", symbol: "⬢", label: "agent" },
+  { style: "risk", symbol: "◆", label: "risk gate" },
+  { style: "venue", symbol: "■", label: "venue" },
+  { style: "ord", symbol: "◎", label: "ORD (orders)" },
+];
+
+/** styleOf is the drawing style of a node: its kind, but the ORD stream has its own. */
+export function styleOf(n: GNode): string {
+  return n.kind === "stream" && n.label === "ORD" ? "ord" : n.kind;
+}
+
+/** shapePath adds a node's outline to the current path. */
+function shapePath(g: CanvasRenderingContext2D, p: Placed): void {
+  const { x, y, r } = p;
+  switch (KIND_SHAPE[p.style]) {
+    case "hexagon": {
+      const R = r * 1.12;
+      g.moveTo(x + R, y);
+      for (let i = 1; i < 6; i++) g.lineTo(x + R * Math.cos((i * Math.PI) / 3), y + R * Math.sin((i * Math.PI) / 3));
+      g.closePath();
+      return;
+    }
+    case "diamond": {
+      const R = r * 1.3;
+      g.moveTo(x, y - R);
+      g.lineTo(x + R, y);
+      g.lineTo(x, y + R);
+      g.lineTo(x - R, y);
+      g.closePath();
+      return;
+    }
+    case "square": {
+      const R = r * 0.9;
+      g.rect(x - R, y - R, 2 * R, 2 * R);
+      return;
+    }
+    case "double":
+      g.moveTo(x + r, y);
+      g.arc(x, y, r, 0, 6.2832);
+      g.moveTo(x + r * 0.55, y);
+      g.arc(x, y, r * 0.55, 0, 6.2832);
+      return;
+    default:
+      g.moveTo(x + r, y);
+      g.arc(x, y, r, 0, 6.2832);
+  }
+}
+
+/** layer gives the column of a node: feed → MD → router → symbols → pairs → FEAT → models →
+ * batcher/ensemble → runtime → SIG → agents → risk gate → venues → ORD. */
 export function layer(n: GNode): number {
   switch (n.kind) {
     case "feed":
@@ -72,15 +146,22 @@ export function layer(n: GNode): number {
       return 7;
     case "runtime":
       return 8;
+    case "agent":
+      return 10;
+    case "risk":
+      return 11;
+    case "venue":
+      return 12;
     case "stream":
       if (n.label === "MD") return 1;
       if (n.label === "SIG") return 9;
+      if (n.label === "ORD") return 13;
       return 5;
     default:
       return 5;
   }
 }
-const LAYERS = 10;
+const LAYERS = 14;
 const TRAVEL_S = 1.4; // seconds a pulse takes along an edge
 
 /** pulsesFor maps a message rate (per second) to pulses shown on one edge: log-scaled, capped. */
@@ -114,8 +195,9 @@ export class NeuralView {
   private placed: Placed[] = [];
   private byId = new Map<string, Placed>();
   private edges: PlacedEdge[] = [];
-  private kinds: string[] = []; // the kinds present, for batched strokes
+  private styles: string[] = []; // the styles present, for batched strokes
   private sprites = new Map<string, HTMLCanvasElement>();
+  private widths = new Map<string, number>(); // label widths in the labels' font
   private top: Topology = { nodes: [], edges: [] };
   private frozen = false;
   // view transform: screen = world * scale + offset (CSS pixels)
@@ -179,20 +261,22 @@ export class NeuralView {
       col.forEach((n, i) => {
         const prev = old.get(n.id);
         const j = Math.floor(i / rows);
+        const style = styleOf(n);
         const p: Placed = {
           node: n,
           x: colW * c + colW / 2 + (sub > 1 ? j * subW - colW * 0.4 : 0),
           // odd sub-columns shift half a row so neighbours do not line up
           y: y0 + gap * (i % rows) + (j % 2 ? gap / 2 : 0),
           r: Math.max(3, Math.min(14, gap * 0.28, sub > 1 ? subW * 0.3 : 14)) + (n.kind === "router" || n.kind === "batcher" ? 3 : 0),
-          sprite: this.sprites.get(n.kind) ?? this.sprites.get("other")!,
+          style,
+          sprite: this.sprites.get(style) ?? this.sprites.get("other")!,
           activity: prev ? prev.activity : 0,
         };
         this.placed.push(p);
         this.byId.set(n.id, p);
       });
     }
-    this.kinds = [...new Set(top.nodes.map((n) => n.kind))];
+    this.styles = [...new Set(this.placed.map((p) => p.style))];
     this.edges = [];
     let k = 0;
     for (const e of top.edges) {
@@ -218,7 +302,7 @@ export class NeuralView {
       minY = Math.min(minY, p.y);
       maxY = Math.max(maxY, p.y);
     }
-    const worldH = Math.max(200, maxY - minY + 80);
+    const worldH = Math.max(200, maxY - minY + 110); // room for two-line labels
     this.scale = Math.min(this.w / 1000, this.h / worldH);
     this.ox = (this.w - 1000 * this.scale) / 2;
     this.oy = this.h / 2 - ((minY + maxY) / 2) * this.scale;
@@ -389,18 +473,16 @@ export class NeuralView {
     g.beginPath();
     for (const p of this.placed) {
       if (p.x < x0 || p.x > x1 || p.y < y0 || p.y > y1) continue;
-      g.moveTo(p.x + p.r, p.y);
-      g.arc(p.x, p.y, p.r, 0, 6.2832);
+      shapePath(g, p);
     }
     g.fill();
-    g.lineWidth = 1.5 / s;
-    for (const kind of this.kinds) {
-      g.strokeStyle = KIND_COLOR[kind] ?? "#8a97bd";
+    for (const style of this.styles) {
+      g.strokeStyle = KIND_COLOR[style] ?? "#8a97bd";
+      g.lineWidth = (KIND_SHAPE[style] ? 2.2 : 1.5) / s;
       g.beginPath();
       for (const p of this.placed) {
-        if (p.node.kind !== kind || p.x < x0 || p.x > x1 || p.y < y0 || p.y > y1) continue;
-        g.moveTo(p.x + p.r, p.y);
-        g.arc(p.x, p.y, p.r, 0, 6.2832);
+        if (p.style !== style || p.x < x0 || p.x > x1 || p.y < y0 || p.y > y1) continue;
+        shapePath(g, p);
       }
       g.stroke();
     }
@@ -430,14 +512,46 @@ export class NeuralView {
       g.font = "11px system-ui, sans-serif";
       g.textAlign = "center";
       g.fillStyle = "rgba(230,236,255,0.85)";
+      const colW = ((1000 / LAYERS) * s) * 0.92; // a column's width on screen
       for (const p of this.placed) {
         if (p.x < x0 || p.x > x1 || p.y < y0 || p.y > y1) continue;
         // pairs sit in the column beside the symbols: their labels go above, symbols' below
-        const above = p.node.kind === "pair";
-        g.fillText(p.node.label, p.x * s + this.ox, above ? (p.y - p.r) * s + this.oy - 6 : (p.y + p.r) * s + this.oy + 13);
+        // pairs sit in the column beside the symbols: their labels go above, the others' below
+        const k = p.node.kind;
+        const above = k === "pair";
+        const dy = KIND_SHAPE[p.style] === "diamond" ? p.r * 0.3 : 0;
+        const x = p.x * s + this.ox;
+        let y = above ? (p.y - p.r - dy) * s + this.oy - 6 : (p.y + p.r + dy) * s + this.oy + 13;
+        // a label wider than its column breaks at its last space ("ONNX Runtime" / "1.24.1")
+        const label = p.node.label;
+        const sp = label.lastIndexOf(" ");
+        if (sp > 0 && this.textWidth(label) > colW) {
+          g.fillText(label.slice(0, sp), x, above ? y - 12 : y);
+          y += above ? 0 : 12;
+          g.fillText(label.slice(sp + 1), x, y);
+        } else {
+          g.fillText(label, x, y);
+        }
+        // an agent's state and the kill switch are written under the name (not colour alone)
+        if (p.node.status && (k === "agent" || k === "risk")) {
+          g.fillStyle = "#ffb3bf";
+          g.fillText(p.node.status.toUpperCase(), x, y + 12);
+          g.fillStyle = "rgba(230,236,255,0.85)";
+        }
       }
     }
     this.drawn = drawn;
+  }
+
+  /** textWidth measures a label in the labels' font, once per label. */
+  private textWidth(label: string): number {
+    let w = this.widths.get(label);
+    if (w === undefined) {
+      w = this.ctx.measureText(label).width;
+      if (this.widths.size > 2000) this.widths.clear();
+      this.widths.set(label, w);
+    }
+    return w;
   }
 
   drawnCount(): number {

@@ -4,6 +4,7 @@ import { createChart, CandlestickSeries, HistogramSeries, LineSeries, IChartApi,
 import { Live, query, AuthError } from "./live";
 import { Topology } from "./neural";
 import { esc, dl, trim, num, int, time, h } from "./format";
+import { agentsPage } from "./agents";
 
 export interface Page {
   path: string;
@@ -35,7 +36,7 @@ export function renderPage(p: Page, root: HTMLElement, live: Live): void {
     case "/models/":
       return models(root, live);
     case "/agents/":
-      return notRunning(root, "Agents", "Trading agents will appear here with their positions, decisions and P&L once the agent tier runs.");
+      return agentsPage(root, live);
     case "/portfolio/":
       return notRunning(root, "Portfolio", "Balances, positions and exposure will appear here once the portfolio tier runs.");
     case "/health/":
