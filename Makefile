@@ -59,9 +59,10 @@ $(ORT_LIB):
 run: build $(ORT_LIB)
 	./$(BIN) run $(RUN_FLAGS)
 
-## test: every test with the race detector, never cached
+## test: every Go test with the race detector, never cached, then the browser tests
 test: $(ORT_LIB)
 	$(GO) test -race -count=1 -timeout 20m $(TEST_FLAGS) $(PKGS)
+	$(MAKE) e2e
 
 ## bench: the load scenarios (figures beside same-run baselines), then the micro-benchmarks
 bench: build $(ORT_LIB)
