@@ -81,7 +81,7 @@ func (d *Desk) ServeBots(ctx context.Context, nc *nats.Conn, now func() int64) e
 			return
 		}
 		dec := res.(riskDecision)
-		reply(m, BotReply{ClientOrderID: dec.ClientOrderID, Status: dec.Status, Reason: dec.Reason})
+		reply(m, BotReply(dec))
 	})
 	if err != nil {
 		return err
@@ -123,5 +123,5 @@ func (d *Desk) botOrder(req BotOrder, now int64) BotReply {
 		return BotReply{ClientOrderID: o.ClientOrderID, Status: "rejected", Reason: err.Error()}
 	}
 	dec := res.(riskDecision)
-	return BotReply{ClientOrderID: dec.ClientOrderID, Status: dec.Status, Reason: dec.Reason}
+	return BotReply(dec)
 }

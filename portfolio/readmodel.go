@@ -3,6 +3,7 @@ package portfolio
 import (
 	"context"
 	"errors"
+	"fmt"
 
 	"github.com/govalues/decimal"
 
@@ -103,7 +104,7 @@ func (q *OrderQuery) Normalize() error {
 	case "", "open", StatusIntent, StatusSubmitted, StatusAccepted, StatusPartiallyFilled, StatusFilled, StatusCanceled, StatusRejected, StatusExpired:
 		return nil
 	}
-	return errors.Join(ErrQuery, errors.New("status: "+string(q.Status)+" is not an order status (intent, submitted, accepted, partially_filled, filled, canceled, rejected, expired, or open)"))
+	return fmt.Errorf("%w: status: %s is not an order status (intent, submitted, accepted, partially_filled, filled, canceled, rejected, expired, or open)", ErrQuery, q.Status)
 }
 
 // Normalize checks a query's paging and fills in the default limit.
@@ -112,9 +113,9 @@ func (q *FillQuery) Normalize() error { return page(&q.Limit, q.Offset) }
 func page(limit *int, offset int) error {
 	switch {
 	case *limit < 0 || *limit > 1000:
-		return errors.Join(ErrQuery, errors.New("limit: must be 1 to 1000"))
+		return fmt.Errorf("%w: limit: must be 1 to 1000", ErrQuery)
 	case offset < 0:
-		return errors.Join(ErrQuery, errors.New("offset: must not be negative"))
+		return fmt.Errorf("%w: offset: must not be negative", ErrQuery)
 	case *limit == 0:
 		*limit = 100
 	}

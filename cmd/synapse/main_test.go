@@ -597,6 +597,24 @@ func TestRunTradesOnPaper(t *testing.T) {
 		resp.Body.Close()
 		return resp.StatusCode
 	}
+	// The read model (in memory: no --database-url) answers from the same log.
+	checkFor(t, 10*time.Second, func() error {
+		if err := getJSON(addr, "/api/v1/queries/agents", &agents); err != nil {
+			return err
+		}
+		fills := int64(0)
+		for _, a := range agents {
+			fills += a.Fills
+		}
+		var page struct{ Total int64 }
+		if err := getJSON(addr, "/api/v1/queries/fills?limit=1", &page); err != nil {
+			return err
+		}
+		if page.Total != fills {
+			return fmt.Errorf("the read model has %d fills, the agents %d", page.Total, fills)
+		}
+		return nil
+	})
 	if code := post("agents.halt", `{"agent":"NOPE"}`); code != http.StatusBadRequest {
 		t.Fatalf("halt of an agent the engine does not run: %d", code)
 	}

@@ -216,6 +216,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	graph.SubscribeMarket(desk.MarketSubscribers()...)
 	handleDeskQueries(gw, hub, desk, agents)
 	checkAgentCommands(gw, agents)
+	handlePortfolioQueries(gw, followReadModel(ctx, log.JS, logger), PortfolioQueryOptions{})
 	var models *inference.Registry
 	var batcher *inference.Batcher
 	if !*noModels {

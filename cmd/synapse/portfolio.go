@@ -1,0 +1,329 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/govalues/decimal"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/synapse-trading/synapse/portfolio"
+	"github.com/synapse-trading/synapse/web"
+)
+
+// PortfolioQueryOptions configure the portfolio queries.
+type PortfolioQueryOptions struct {
+	// Profiles are the risk profiles the allocation query knows. Default
+	// portfolio.DefaultProfiles().
+	Profiles []portfolio.Profile
+	// Profile is the one used when the query names none. Default "moderate".
+	Profile string
+	// Threshold is the drift tolerated when the query gives none. Default 0.05.
+	Threshold decimal.Decimal
+}
+
+// followReadModel builds the in-memory read model and folds the log into it until ctx ends;
+// a failure to read the log is logged (the model then stops where it was).
+func followReadModel(ctx context.Context, js jetstream.JetStream, logger *slog.Logger) *portfolio.Memory {
+	m := portfolio.NewMemory()
+	go func() {
+		if err := m.Follow(ctx, js); err != nil {
+			logger.Error("the read model stopped following the log", "err", err)
+		}
+	}()
+	return m
+}
+
+// handlePortfolioQueries serves the read model's queries (GET /api/v1/queries/<name>):
+//
+//	positions   ?agent=                                     positions, by agent, venue, symbol
+//	order_list  ?agent&venue&symbol&status&since&until&limit&offset   a page of orders, newest first
+//	fills       ?agent&venue&symbol&since&until&limit&offset          a page of fills, newest first
+//	equity      ?agent&since&until                          equity snapshots, oldest first
+//	allocation  ?profile=conservative|moderate|aggressive&threshold=0.05   targets, weights, drift, suggested moves
+//	montecarlo  ?agent&paths&horizon&goal&seed              a projection of the agent's equity
+//	summary                                                 every agent's summary and the streams folded in
+//
+// Times are epoch ms; since and until select [since, until). A bad or unknown parameter is
+// an error wrapping portfolio.ErrQuery that names it (the gateway answers 400).
+func handlePortfolioQueries(gw *web.Gateway, rm portfolio.ReadModel, opts PortfolioQueryOptions) {
+	if opts.Profiles == nil {
+		opts.Profiles = portfolio.DefaultProfiles()
+	}
+	if opts.Profile == "" {
+		opts.Profile = "moderate"
+	}
+	if opts.Threshold.IsZero() {
+		opts.Threshold = decimal.MustNew(5, 2)
+	}
+	gw.HandleQuery("positions", func(r *http.Request) (any, error) {
+		p, err := params(r, "agent")
+		if err != nil {
+			return nil, err
+		}
+		return positions(r.Context(), rm, p.Get("agent"))
+	})
+	gw.HandleQuery("order_list", func(r *http.Request) (any, error) {
+		p, err := params(r, "agent", "venue", "symbol", "status", "since", "until", "limit", "offset")
+		if err != nil {
+			return nil, err
+		}
+		q := portfolio.OrderQuery{Agent: p.Get("agent"), Venue: p.Get("venue"), Symbol: p.Get("symbol"), Status: portfolio.Status(p.Get("status"))}
+		if err := errors.Join(p.int64("since", &q.Since), p.int64("until", &q.Until), p.int("limit", &q.Limit), p.int("offset", &q.Offset)); err != nil {
+			return nil, err
+		}
+		return rm.Orders(r.Context(), q)
+	})
+	gw.HandleQuery("fills", func(r *http.Request) (any, error) {
+		p, err := params(r, "agent", "venue", "symbol", "since", "until", "limit", "offset")
+		if err != nil {
+			return nil, err
+		}
+		q := portfolio.FillQuery{Agent: p.Get("agent"), Venue: p.Get("venue"), Symbol: p.Get("symbol")}
+		if err := errors.Join(p.int64("since", &q.Since), p.int64("until", &q.Until), p.int("limit", &q.Limit), p.int("offset", &q.Offset)); err != nil {
+			return nil, err
+		}
+		return rm.Fills(r.Context(), q)
+	})
+	gw.HandleQuery("equity", func(r *http.Request) (any, error) {
+		p, err := params(r, "agent", "since", "until")
+		if err != nil {
+			return nil, err
+		}
+		var since, until int64
+		if err := errors.Join(p.int64("since", &since), p.int64("until", &until)); err != nil {
+			return nil, err
+		}
+		return rm.Equity(r.Context(), p.Get("agent"), since, until)
+	})
+	gw.HandleQuery("allocation", func(r *http.Request) (any, error) {
+		p, err := params(r, "profile", "threshold")
+		if err != nil {
+			return nil, err
+		}
+		return allocation(r.Context(), rm, opts, p)
+	})
+	gw.HandleQuery("montecarlo", func(r *http.Request) (any, error) {
+		p, err := params(r, "agent", "paths", "horizon", "goal", "seed")
+		if err != nil {
+			return nil, err
+		}
+		return monteCarlo(r.Context(), rm, p)
+	})
+	gw.HandleQuery("summary", func(r *http.Request) (any, error) {
+		if _, err := params(r); err != nil {
+			return nil, err
+		}
+		agents, err := rm.Agents(r.Context())
+		if err != nil {
+			return nil, err
+		}
+		applied, err := rm.Applied(r.Context())
+		if err != nil {
+			return nil, err
+		}
+		return map[string]any{"agents": agents, "applied": applied}, nil
+	})
+}
+
+// query is a request's parameters, each given at most once.
+type query struct{ url.Values }
+
+// params checks that r names no parameter but allowed (and "token", which the gateway reads)
+// and none twice.
+func params(r *http.Request, allowed ...string) (query, error) {
+	v := r.URL.Query()
+	for name, vals := range v {
+		if name == "token" {
+			continue
+		}
+		if !slices.Contains(allowed, name) {
+			if len(allowed) == 0 {
+				return query{}, badParam(name, "this query takes no parameters")
+			}
+			return query{}, badParam(name, "unknown parameter (this query takes "+strings.Join(allowed, ", ")+")")
+		}
+		if len(vals) > 1 {
+			return query{}, badParam(name, "given more than once")
+		}
+	}
+	return query{v}, nil
+}
+
+func badParam(name, msg string) error { return fmt.Errorf("%w: %s: %s", portfolio.ErrQuery, name, msg) }
+
+// int64 reads an integer parameter into v, which keeps its value when the parameter is absent.
+func (q query) int64(name string, v *int64) error {
+	s := q.Get(name)
+	if s == "" {
+		return nil
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil {
+		return badParam(name, fmt.Sprintf("%q is not an integer", s))
+	}
+	*v = n
+	return nil
+}
+
+func (q query) int(name string, v *int) error {
+	n := int64(*v)
+	if err := q.int64(name, &n); err != nil {
+		return err
+	}
+	if n < math.MinInt32 || n > math.MaxInt32 {
+		return badParam(name, fmt.Sprintf("%d is out of range", n))
+	}
+	*v = int(n)
+	return nil
+}
+
+// positionView is a position with its agent and its derived amounts.
+type positionView struct {
+	Agent string `json:"agent"`
+	portfolio.Position
+	AvgCost    decimal.Decimal `json:"avg_cost"`
+	Value      decimal.Decimal `json:"value"`
+	Unrealized decimal.Decimal `json:"unrealized"`
+}
+
+// positions lists the positions of agent, or of every agent by name: portfolio.Position does
+// not carry its agent, so every agent is asked in turn.
+func positions(ctx context.Context, rm portfolio.ReadModel, agent string) ([]positionView, error) {
+	names := []string{agent}
+	if agent == "" {
+		agents, err := rm.Agents(ctx)
+		if err != nil {
+			return nil, err
+		}
+		names = names[:0]
+		for _, a := range agents {
+			names = append(names, a.Agent)
+		}
+	}
+	out := []positionView{}
+	for _, name := range names {
+		ps, err := rm.Positions(ctx, name)
+		if err != nil {
+			return nil, err
+		}
+		for _, p := range ps {
+			out = append(out, positionView{Agent: name, Position: p, AvgCost: p.AvgCost(), Value: p.Value(), Unrealized: p.Unrealized()})
+		}
+	}
+	return out, nil
+}
+
+// allocationView answers the allocation query.
+type allocationView struct {
+	portfolio.Allocation
+	Profiles []string `json:"profiles"` // the profiles one may ask for
+	// Moves are the capital moves a rebalance would make now (none within the threshold).
+	Moves []portfolio.CapitalMove `json:"moves"`
+	// AsOf is the time of the newest equity snapshot weighed (0: none yet).
+	AsOf int64 `json:"as_of"`
+}
+
+func allocation(ctx context.Context, rm portfolio.ReadModel, opts PortfolioQueryOptions, p query) (allocationView, error) {
+	name := p.Get("profile")
+	if name == "" {
+		name = opts.Profile
+	}
+	profile, err := portfolio.FindProfile(opts.Profiles, name)
+	if err != nil {
+		return allocationView{}, fmt.Errorf("%w: profile: %w", portfolio.ErrQuery, err)
+	}
+	threshold := opts.Threshold
+	if s := p.Get("threshold"); s != "" {
+		if threshold, err = decimal.Parse(s); err != nil || threshold.IsNeg() || threshold.Cmp(decimal.One) > 0 {
+			return allocationView{}, badParam("threshold", fmt.Sprintf("%q is not a fraction between 0 and 1 (0.05: five points of weight)", s))
+		}
+	}
+	agents, err := rm.Agents(ctx)
+	if err != nil {
+		return allocationView{}, err
+	}
+	v := allocationView{Moves: []portfolio.CapitalMove{}}
+	for _, pr := range opts.Profiles {
+		v.Profiles = append(v.Profiles, pr.Name)
+	}
+	inProfile := map[string]bool{}
+	for _, t := range profile.Targets {
+		inProfile[t.Agent] = true
+	}
+	for _, a := range agents {
+		if inProfile[a.Agent] {
+			v.AsOf = max(v.AsOf, a.Latest.Time)
+		}
+	}
+	holdings := portfolio.Holdings(agents)
+	var total decimal.Decimal
+	for _, h := range holdings {
+		if inProfile[h.Agent] {
+			total, _ = total.Add(h.Equity)
+		}
+	}
+	if !total.IsPos() { // no equity snapshot yet: the targets alone
+		v.Allocation = portfolio.Allocation{Profile: profile.Name, Threshold: threshold, Weights: []portfolio.Weight{}}
+		for _, t := range profile.Targets {
+			v.Weights = append(v.Weights, portfolio.Weight{Agent: t.Agent, Target: t.Weight, Drift: t.Weight.Neg()})
+		}
+		return v, nil
+	}
+	if v.Allocation, err = portfolio.Drift(profile, holdings, threshold); err != nil {
+		return allocationView{}, err
+	}
+	if moves := portfolio.Rebalance(v.Allocation, "preview."+profile.Name+"."+strconv.FormatInt(v.AsOf, 10), v.AsOf); moves != nil {
+		v.Moves = moves
+	}
+	return v, nil
+}
+
+func monteCarlo(ctx context.Context, rm portfolio.ReadModel, p query) (portfolio.Projection, error) {
+	agent := p.Get("agent")
+	if agent == "" {
+		return portfolio.Projection{}, badParam("agent", "required: whose equity to project")
+	}
+	opts := portfolio.MonteCarloOptions{Paths: 1000, Horizon: 720, Seed: 1}
+	if err := errors.Join(p.int("paths", &opts.Paths), p.int("horizon", &opts.Horizon)); err != nil {
+		return portfolio.Projection{}, err
+	}
+	switch {
+	case opts.Paths < 1 || opts.Paths > portfolio.MaxPaths:
+		return portfolio.Projection{}, badParam("paths", fmt.Sprintf("%d is not between 1 and %d", opts.Paths, portfolio.MaxPaths))
+	case opts.Horizon < 1 || opts.Horizon > portfolio.MaxHorizon:
+		return portfolio.Projection{}, badParam("horizon", fmt.Sprintf("%d is not between 1 and %d (steps of an hour)", opts.Horizon, portfolio.MaxHorizon))
+	}
+	if s := p.Get("goal"); s != "" {
+		g, err := strconv.ParseFloat(s, 64)
+		if err != nil || g < 0 || math.IsInf(g, 0) || math.IsNaN(g) {
+			return portfolio.Projection{}, badParam("goal", fmt.Sprintf("%q is not an equity ≥ 0", s))
+		}
+		opts.Goal = g
+	}
+	if s := p.Get("seed"); s != "" {
+		seed, err := strconv.ParseUint(s, 10, 64)
+		if err != nil {
+			return portfolio.Projection{}, badParam("seed", fmt.Sprintf("%q is not an unsigned integer", s))
+		}
+		opts.Seed = seed
+	}
+	snaps, err := rm.Equity(ctx, agent, 0, 0)
+	if err != nil {
+		return portfolio.Projection{}, err
+	}
+	returns := portfolio.Returns(snaps)
+	if len(returns) == 0 {
+		return portfolio.Projection{}, badParam("agent", fmt.Sprintf("%s has %d equity snapshot(s): a projection needs two or more (one an hour)", agent, len(snaps)))
+	}
+	opts.Start, _ = snaps[len(snaps)-1].Equity.Float64()
+	return portfolio.MonteCarlo(ctx, returns, opts)
+}

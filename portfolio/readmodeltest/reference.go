@@ -1,0 +1,187 @@
+package readmodeltest
+
+import (
+	"cmp"
+	"slices"
+
+	"github.com/govalues/decimal"
+
+	"github.com/synapse-trading/synapse/portfolio"
+	"github.com/synapse-trading/synapse/streams"
+)
+
+// reference is the simplest fold of the scenario that follows the rules in Run's comment: what
+// every read model must answer. It scans and sorts on every query; a read model is free to
+// index.
+type reference struct {
+	orders   map[string]*portfolio.Order
+	fills    []portfolio.Fill
+	accounts map[string]*portfolio.Account
+	agents   map[string]*refAgent
+	equity   []streams.EquitySnapshot
+}
+
+type refAgent struct {
+	state  streams.AgentState
+	reason string
+	fills  int
+	fees   decimal.Decimal
+}
+
+func newReference() *reference {
+	return &reference{orders: map[string]*portfolio.Order{}, accounts: map[string]*portfolio.Account{}, agents: map[string]*refAgent{}}
+}
+
+func (r *reference) agent(name string) *refAgent {
+	a, ok := r.agents[name]
+	if !ok {
+		a = &refAgent{state: streams.AgentActive}
+		r.agents[name] = a
+		r.accounts[name] = portfolio.NewAccount(name, decimal.Decimal{})
+	}
+	return a
+}
+
+func (r *reference) fold(items []item) {
+	for _, it := range items {
+		switch e := it.ev.(type) {
+		case *streams.OrderEvent:
+			o, ok := r.orders[e.ClientOrderID]
+			if !ok {
+				if e.Type != streams.OrderIntent {
+					continue
+				}
+				o, err := portfolio.NewOrder(e)
+				if err != nil {
+					continue
+				}
+				r.orders[e.ClientOrderID] = o
+				r.agent(e.Agent)
+				continue
+			}
+			applied, err := o.Apply(e)
+			if err != nil || !applied || e.Type != streams.OrderFill {
+				continue
+			}
+			a := r.agent(o.Agent)
+			a.fills++
+			a.fees, _ = a.fees.Add(e.Fee)
+			_ = r.accounts[o.Agent].Fill(e)
+			r.fills = append(r.fills, portfolio.Fill{ClientOrderID: e.ClientOrderID, TradeID: e.TradeID, Agent: e.Agent, Venue: e.Venue,
+				Symbol: e.Symbol, Side: e.Side, Qty: e.FillQty, Price: e.FillPrice, Fee: e.Fee, Maker: e.Maker, Time: e.Time})
+		case *streams.AgentEvent:
+			a := r.agent(e.Agent)
+			a.state, a.reason = e.State, e.Reason
+		case *streams.EquitySnapshot:
+			r.agent(e.Agent)
+			r.equity = slices.DeleteFunc(r.equity, func(s streams.EquitySnapshot) bool { return s.Agent == e.Agent && s.Time == e.Time })
+			r.equity = append(r.equity, *e)
+		}
+	}
+}
+
+func inRange(t, since, until int64) bool { return t >= since && (until == 0 || t < until) }
+
+func paged[T any](all []T, limit, offset int) portfolio.Page[T] {
+	p := portfolio.Page[T]{Total: len(all), Limit: limit, Offset: offset}
+	if offset < len(all) {
+		p.Items = all[offset:min(len(all), offset+limit)]
+	}
+	return p
+}
+
+func (r *reference) Orders(q portfolio.OrderQuery) portfolio.Page[portfolio.Order] {
+	if err := q.Normalize(); err != nil {
+		panic(err)
+	}
+	var out []portfolio.Order
+	for _, o := range r.orders {
+		switch {
+		case q.Agent != "" && o.Agent != q.Agent, q.Venue != "" && o.Venue != q.Venue, q.Symbol != "" && o.Symbol != q.Symbol,
+			q.Status == "open" && !o.Open(), q.Status != "" && q.Status != "open" && o.Status != q.Status,
+			!inRange(o.Created, q.Since, q.Until):
+			continue
+		}
+		out = append(out, *o.Clone())
+	}
+	slices.SortFunc(out, func(a, b portfolio.Order) int {
+		return cmp.Or(cmp.Compare(b.Created, a.Created), cmp.Compare(b.ClientOrderID, a.ClientOrderID))
+	})
+	return paged(out, q.Limit, q.Offset)
+}
+
+func (r *reference) Fills(q portfolio.FillQuery) portfolio.Page[portfolio.Fill] {
+	if err := q.Normalize(); err != nil {
+		panic(err)
+	}
+	var out []portfolio.Fill
+	for _, f := range r.fills {
+		switch {
+		case q.Agent != "" && f.Agent != q.Agent, q.Venue != "" && f.Venue != q.Venue, q.Symbol != "" && f.Symbol != q.Symbol,
+			!inRange(f.Time, q.Since, q.Until):
+			continue
+		}
+		out = append(out, f)
+	}
+	slices.SortFunc(out, func(a, b portfolio.Fill) int {
+		return cmp.Or(cmp.Compare(b.Time, a.Time), cmp.Compare(b.ClientOrderID, a.ClientOrderID), cmp.Compare(b.TradeID, a.TradeID))
+	})
+	return paged(out, q.Limit, q.Offset)
+}
+
+func (r *reference) Positions(agent string) []portfolio.Position {
+	var out []portfolio.Position
+	for _, name := range slices.Sorted(mapKeys(r.accounts)) {
+		if agent == "" || agent == name {
+			out = append(out, r.accounts[name].Positions()...)
+		}
+	}
+	return out
+}
+
+func (r *reference) Equity(agent string, since, until int64) []streams.EquitySnapshot {
+	var out []streams.EquitySnapshot
+	for _, s := range r.equity {
+		if (agent == "" || s.Agent == agent) && inRange(s.Time, since, until) {
+			out = append(out, s)
+		}
+	}
+	slices.SortFunc(out, func(a, b streams.EquitySnapshot) int {
+		return cmp.Or(cmp.Compare(a.Time, b.Time), cmp.Compare(a.Agent, b.Agent))
+	})
+	return out
+}
+
+func (r *reference) Agents() []portfolio.AgentSummary {
+	var out []portfolio.AgentSummary
+	for _, name := range slices.Sorted(mapKeys(r.agents)) {
+		a := r.agents[name]
+		s := portfolio.AgentSummary{Agent: name, State: a.state, Reason: a.reason, Fills: a.fills, Fees: a.fees,
+			Realized: r.accounts[name].Totals().Realized}
+		for _, e := range r.equity {
+			if e.Agent == name && e.Time >= s.Latest.Time {
+				s.Latest = e
+			}
+		}
+		for _, o := range r.orders {
+			if o.Agent == name {
+				s.Orders++
+				if o.Open() {
+					s.OpenOrders++
+				}
+			}
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
+func mapKeys[V any](m map[string]V) func(func(string) bool) {
+	return func(yield func(string) bool) {
+		for k := range m {
+			if !yield(k) {
+				return
+			}
+		}
+	}
+}
