@@ -4,41 +4,64 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"time"
+	"sync"
 
 	"github.com/nats-io/nats.go/jetstream"
 )
 
 // Follow reads stream through an ordered consumer configured by cfg (from its first message
-// by default) until ctx ends, handing each fetched batch of at most max messages to handle.
-// It returns nil when ctx ends, or the first read error or error from handle.
+// by default) until ctx ends, handing the messages to handle in batches of at most max. A
+// message is handed on as soon as it arrives: a batch is what arrived while the previous
+// one was handled, so an idle stream costs no latency and a busy one is read in bulk. It
+// returns nil when ctx ends, or the first read error or error from handle.
 func Follow(ctx context.Context, js jetstream.JetStream, stream string, cfg jetstream.OrderedConsumerConfig, max int,
 	handle func([]jetstream.Msg) error) error {
 	cons, err := js.OrderedConsumer(ctx, stream, cfg)
 	if err != nil {
 		return fmt.Errorf("reading stream %s: %w", stream, err)
 	}
+	msgs := make(chan jetstream.Msg, max)
+	var once sync.Once
+	failed := make(chan error, 1)
+	fail := func(err error) { once.Do(func() { failed <- err }) }
+	cc, err := cons.Consume(func(m jetstream.Msg) {
+		select {
+		case msgs <- m: // blocks while a full batch waits: the consumer's pull pauses with it
+		case <-ctx.Done():
+		}
+	}, jetstream.PullMaxMessages(max), jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) {
+		if errors.Is(err, jetstream.ErrConsumerDeleted) || errors.Is(err, jetstream.ErrConnectionClosed) {
+			fail(err)
+		}
+	}))
+	if err != nil {
+		return fmt.Errorf("reading stream %s: %w", stream, err)
+	}
+	defer cc.Stop()
 	batch := make([]jetstream.Msg, 0, max)
-	for ctx.Err() == nil {
-		msgs, err := cons.Fetch(max, jetstream.FetchMaxWait(200*time.Millisecond))
-		if err != nil {
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case err := <-failed:
 			if ctx.Err() != nil {
 				return nil
 			}
 			return fmt.Errorf("reading stream %s: %w", stream, err)
+		case m := <-msgs:
+			batch = append(batch[:0], m)
 		}
-		batch = batch[:0]
-		for msg := range msgs.Messages() {
-			batch = append(batch, msg)
-		}
-		if err := msgs.Error(); err != nil && !errors.Is(err, jetstream.ErrNoMessages) && !errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
-			return fmt.Errorf("reading stream %s: %w", stream, err)
-		}
-		if len(batch) > 0 {
-			if err := handle(batch); err != nil {
-				return err
+	drain:
+		for len(batch) < max {
+			select {
+			case m := <-msgs:
+				batch = append(batch, m)
+			default:
+				break drain
 			}
 		}
+		if err := handle(batch); err != nil {
+			return err
+		}
 	}
-	return nil
 }
