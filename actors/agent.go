@@ -292,6 +292,7 @@ type (
 		Reason  string
 		Open    map[string]*portfolio.Order // by client order ID
 		Last    map[[2]string]int64         // last order time per venue/symbol
+		Now     int64                       // market time of its newest event on the log
 	}
 )
 
@@ -308,11 +309,14 @@ type agentActor struct {
 	open    map[string]*portfolio.Order   // orders not terminal, by client order ID
 	last    map[[2]string]int64           // market time of the last intent per venue/symbol
 	now     int64                         // newest market time seen
-	dists   map[[3]string]*distribution   // recent probabilities per model, venue, symbol
-	view    AgentView
-	shown   time.Time
-	dirty   bool // changed since last shown
-	ticker  actor.SendRepeater
+	// restored is the market time of the agent's newest event on the log when it was
+	// rebuilt: signals and closes up to it are the log replaying decisions already taken.
+	restored int64
+	dists    map[[3]string]*distribution // recent probabilities per model, venue, symbol
+	view     AgentView
+	shown    time.Time
+	dirty    bool // changed since last shown
+	ticker   actor.SendRepeater
 }
 
 func newAgentActor(cfg *Agent, desk *Desk) actor.Producer {
@@ -345,6 +349,7 @@ func (a *agentActor) Receive(c *actor.Context) {
 		a.setState(msg)
 	case agentRestore:
 		a.account, a.state, a.reason, a.open, a.last = msg.Account, msg.State, msg.Reason, msg.Open, msg.Last
+		a.restored, a.now = msg.Now, max(a.now, msg.Now)
 		a.show(true)
 	case actor.Stopped:
 		a.ticker.Stop()
@@ -367,10 +372,15 @@ func (a *agentActor) mark(f *streams.Feature) {
 	}
 	k := [2]string{f.Venue, f.Symbol}
 	a.marks[k] = f.Close
-	if t := f.OpenTime + 60_000; t > a.now {
+	t := f.OpenTime + 60_000
+	if t > a.now {
 		a.now = t
 	}
-	if a.account.Mark(f.Venue, f.Symbol, f.Close) {
+	held := a.account.Mark(f.Venue, f.Symbol, f.Close)
+	if t <= a.restored {
+		return // the log replaying what this agent already lived through: no halt, no snapshot
+	}
+	if held {
 		a.checkDrawdown()
 	}
 	a.sample()
@@ -433,6 +443,9 @@ func (a *agentActor) signal(sig *streams.Signal) {
 	t := sig.FeatureTime + 60_000 // the features were known when the candle closed
 	if t > a.now {
 		a.now = t
+	}
+	if t <= a.restored {
+		return // decided before the restart: the log already holds what came of it
 	}
 	if a.state == streams.AgentHalted {
 		return

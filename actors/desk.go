@@ -449,6 +449,7 @@ type rebuilt struct {
 	accounts   map[string]*portfolio.Account
 	positions  map[[3]string]decimal.Decimal
 	last       map[string]map[[2]string]int64
+	seen       map[string]int64 // market time of each agent's newest event
 	states     map[string]streams.AgentState
 	reasons    map[string]string
 	killSwitch bool
@@ -459,7 +460,7 @@ type rebuilt struct {
 
 func (d *Desk) rebuild(ctx context.Context) (*rebuilt, error) {
 	rb := &rebuilt{orders: map[string]*portfolio.Order{}, accounts: map[string]*portfolio.Account{}, positions: map[[3]string]decimal.Decimal{},
-		last: map[string]map[[2]string]int64{}, states: map[string]streams.AgentState{}, reasons: map[string]string{}}
+		last: map[string]map[[2]string]int64{}, seen: map[string]int64{}, states: map[string]streams.AgentState{}, reasons: map[string]string{}}
 	for _, a := range d.opts.Agents {
 		rb.accounts[a.Name] = portfolio.NewAccount(a.Name, a.capital)
 		rb.last[a.Name] = map[[2]string]int64{}
@@ -470,8 +471,13 @@ func (d *Desk) rebuild(ctx context.Context) (*rebuilt, error) {
 		case *streams.AgentEvent:
 			if _, ok := rb.states[e.Agent]; ok {
 				rb.states[e.Agent], rb.reasons[e.Agent] = e.State, e.Reason
+				rb.seen[e.Agent] = max(rb.seen[e.Agent], e.Time)
 			}
 			rb.lastCmdSeq = max(rb.lastCmdSeq, e.CommandSeq)
+		case *streams.EquitySnapshot:
+			if _, ok := rb.states[e.Agent]; ok {
+				rb.seen[e.Agent] = max(rb.seen[e.Agent], e.Time)
+			}
 		case *streams.KillSwitchEvent:
 			rb.killSwitch = e.On
 			rb.lastCmdSeq = max(rb.lastCmdSeq, e.CommandSeq)
@@ -486,6 +492,9 @@ func (d *Desk) rebuild(ctx context.Context) (*rebuilt, error) {
 			return
 		}
 		rb.events++
+		if _, ok := rb.states[e.Agent]; ok && e.Type == streams.OrderIntent {
+			rb.seen[e.Agent] = max(rb.seen[e.Agent], e.Time)
+		}
 		if err := rb.apply(e); err != nil {
 			rb.bad++
 			d.problem("rebuilding orders from the log", err)
@@ -561,7 +570,8 @@ func (rb *rebuilt) agentRestore(a *Agent) agentRestore {
 			open[id] = o.Clone()
 		}
 	}
-	return agentRestore{Account: rb.accounts[a.Name], State: rb.states[a.Name], Reason: rb.reasons[a.Name], Open: open, Last: rb.last[a.Name]}
+	return agentRestore{Account: rb.accounts[a.Name], State: rb.states[a.Name], Reason: rb.reasons[a.Name], Open: open, Last: rb.last[a.Name],
+		Now: rb.seen[a.Name]}
 }
 
 // readStream decodes every event of a stream, oldest first, up to its end when called.

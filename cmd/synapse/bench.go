@@ -15,13 +15,15 @@ import (
 func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("bench", stderr)
 	asJSON := fs.Bool("json", false, "print the results as JSON")
-	klines := fs.Int("klines", 0, "replay: klines to push through the symbol actors (default 1,000,000)")
+	klines := fs.Int("klines", 0, "replay: klines to push through the symbol actors (default 1,000,000); backtest: klines to replay (default 40,000; 80,640 is both bundled months)")
+	rate := fs.Float64("rate", 0, "tick-to-order: ticks per second, open loop (default 10,000)")
+	duration := fs.Duration("duration", 0, "tick-to-order: how long the load runs, and then the persistence floor as long again (default 10s)")
 	events := fs.Int("events", 0, "ingest: events to ingest (default 300,000)")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile to this file")
 	memProfile := fs.String("memprofile", "", "write a heap profile to this file at the end")
 	scenarios := map[string]func() (benchmarks.Result, error){}
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: synapse bench SCENARIO|all [--json]\n\nscenarios: replay, ingest, inference (see benchmarks/README.md)")
+		fmt.Fprintln(stderr, "usage: synapse bench SCENARIO|all [--json]\n\nscenarios: replay, ingest, inference, tick-to-order, backtest (see benchmarks/README.md)")
 		fs.PrintDefaults()
 	}
 	pos, err := parse(fs, args)
@@ -33,6 +35,15 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	scenarios["ingest"] = func() (benchmarks.Result, error) {
 		return benchmarks.Ingest(ctx, benchmarks.IngestOptions{Events: *events})
+	}
+	scenarios["tick-to-order"] = func() (benchmarks.Result, error) {
+		return benchmarks.TickToOrder(ctx, benchmarks.TickToOrderOptions{Rate: *rate, Duration: *duration})
+	}
+	scenarios["backtest"] = func() (benchmarks.Result, error) {
+		return benchmarks.Backtest(ctx, benchmarks.BacktestOptions{Klines: *klines})
+	}
+	scenarios["projection"] = func() (benchmarks.Result, error) {
+		return benchmarks.Projection(ctx, benchmarks.ProjectionOptions{})
 	}
 	scenarios["inference"] = func() (benchmarks.Result, error) {
 		return benchmarks.Inference(ctx, benchmarks.InferenceOptions{})

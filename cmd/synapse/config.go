@@ -16,7 +16,9 @@ import (
 type Config struct {
 	DataDir string `yaml:"data_dir"` // JetStream store of the embedded server (default ./data)
 	HTTP    string `yaml:"http"`     // UI and API address (default 127.0.0.1:8080)
-	NATS    struct {
+	// DatabaseURL is the Postgres of the read model (--database-url); empty: in memory.
+	DatabaseURL string `yaml:"database_url"`
+	NATS        struct {
 		Listen string             `yaml:"listen"` // TCP listener for bots, off by default
 		URL    string             `yaml:"url"`    // external NATS instead of the embedded one
 		Reader streams.Credential `yaml:"reader"` // read-only bot credential

@@ -8,6 +8,7 @@
 //	synapse train     --data FILE... --model NAME --out DIR
 //	synapse backtest  --data FILE... [--agents LIST] [--report json|html] [--out PATH]
 //	synapse bench     SCENARIO [--json]
+//	synapse migrate   --database-url URL
 //
 // This package holds flags, configuration and wiring only; the logic lives in streams,
 // actors, inference, portfolio and web.
@@ -38,7 +39,8 @@ commands:
   features   print the indicator features of a market data file (csv or json)
   train      train a model on market data and export it to ONNX with its model card
   backtest   run the agents on recorded data at full speed with the paper exchange; a deterministic report
-  bench      run a benchmark scenario: replay, ingest, inference (synapse bench list)
+  bench      run a benchmark scenario (synapse bench list)
+  migrate    create or update the tables of the Postgres read model
 
 'synapse <command> -h' shows a command's flags. See README.md.
 `
@@ -69,14 +71,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		"bench":    cmdBench,
 		"train":    cmdTrain,
 		"backtest": cmdBacktest,
+		"migrate":  cmdMigrate,
 	}
 	cmd, ok := commands[args[0]]
 	if !ok {
-		switch args[0] {
-		case "migrate":
-			fmt.Fprintf(stderr, "synapse %s: not in this build yet (see the open issues)\n", args[0])
-			return 1
-		}
 		fmt.Fprintf(stderr, "synapse: unknown command %q\n\n%s", args[0], usage)
 		return 2
 	}

@@ -17,6 +17,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/synapse-trading/synapse/actors"
 	"github.com/synapse-trading/synapse/streams"
 	"github.com/synapse-trading/synapse/streams/binance/binancetest"
@@ -639,5 +641,136 @@ func TestRunTradesOnPaper(t *testing.T) {
 	code, out, _ = synapse(t, "tail", "pf.nova.state", "--data-dir", dir)
 	if code != 0 || !strings.Contains(out, `"state":"HALTED"`) {
 		t.Fatalf("NOVA's state on the log: %.400s", out)
+	}
+}
+
+// `synapse run --database-url` migrates the database, projects the log into it while the
+// agents trade on paper, and serves the queries from it: the fills in Postgres are the fills
+// on the log. `synapse migrate` then finds it up to date. Without Postgres the test is
+// skipped, and fails under CI=true.
+func TestRunProjectsIntoPostgres(t *testing.T) {
+	base := "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, base)
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("Postgres unreachable at %s under CI: %v", base, err)
+		}
+		t.Skipf("Postgres unreachable at %s: %v", base, err)
+	}
+	defer conn.Close(ctx)
+	schema := fmt.Sprintf("synapse_run_%d", time.Now().UnixNano())
+	if _, err := conn.Exec(ctx, "create schema "+schema); err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Exec(context.Background(), "drop schema "+schema+" cascade")
+	url := base + "&search_path=" + schema
+
+	dir := t.TempDir()
+	addr, printed, stop := runEngineOut(t, "--no-auth", "--data-dir", dir, "--speed", "3000", "--database-url", url,
+		"--replay", recDir+"ETHUSDT-1m-2022-08-14.csv.gz")
+	if !strings.Contains(printed(), "read model: Postgres postgres@127.0.0.1:5432/test") {
+		t.Errorf("the banner does not name the read model: %s", printed())
+	}
+	var served struct{ Total int64 }
+	checkFor(t, 60*time.Second, func() error {
+		if err := getJSON(addr, "/api/v1/queries/fills?limit=1", &served); err != nil {
+			return err
+		}
+		if served.Total < 10 {
+			return fmt.Errorf("%d fills served from Postgres", served.Total)
+		}
+		return nil
+	})
+	stop()
+	// Postgres holds exactly the fills of the ORD stream up to the sequence it applied.
+	var rows, applied int64
+	if err := conn.QueryRow(ctx, "select count(*) from "+schema+".fills").Scan(&rows); err != nil {
+		t.Fatal(err)
+	}
+	if err := conn.QueryRow(ctx, "select last_seq from "+schema+".projector_offsets where stream = 'ORD'").Scan(&applied); err != nil {
+		t.Fatal(err)
+	}
+	code, out, _ := synapse(t, "tail", "ord.>", "--data-dir", dir)
+	if code != 0 {
+		t.Fatal("tail failed")
+	}
+	onLog := int64(0)
+	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+		var l struct {
+			Seq  int64
+			Data struct{ Type string }
+		}
+		if err := json.Unmarshal([]byte(line), &l); err != nil {
+			t.Fatal(err)
+		}
+		if l.Data.Type == "fill" && l.Seq <= applied {
+			onLog++
+		}
+	}
+	if rows != onLog || rows < served.Total {
+		t.Fatalf("%d fills in Postgres, %d on the log up to sequence %d (%d served while running)", rows, onLog, applied, served.Total)
+	}
+	if code, out, errs := synapse(t, "migrate", "--database-url", url); code != 0 || !strings.Contains(out, "up to date") {
+		t.Fatalf("migrate again: exit %d, %s %s", code, out, errs)
+	}
+	if code, _, errs := synapse(t, "migrate", "--database-url", "postgres://postgres@127.0.0.1:1/test"); code == 0 || errs == "" {
+		t.Fatalf("migrate to a closed port: exit %d, %q", code, errs)
+	}
+}
+
+// A restart replays the market data and the signals from the log: the agents do not act on
+// the candles they already decided on, so no order is sent twice and none is refused as a
+// duplicate.
+func TestRestartDoesNotTradeTwice(t *testing.T) {
+	dir := t.TempDir()
+	args := []string{"--data-dir", dir, "--speed", "3000", "--replay", recDir + "ETHUSDT-1m-2022-08-14.csv.gz"}
+	intents := func() (n int, ids map[string]int, rejects string) {
+		code, out, _ := synapse(t, "tail", "ord.>", "--data-dir", dir)
+		if code != 0 {
+			t.Fatal("tail failed")
+		}
+		ids = map[string]int{}
+		for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+			var l struct{ Data streams.OrderEvent }
+			if line == "" || json.Unmarshal([]byte(line), &l) != nil {
+				continue
+			}
+			switch {
+			case l.Data.Type == streams.OrderIntent:
+				ids[l.Data.ClientOrderID]++
+				n++
+			case l.Data.Type == streams.OrderRejected && strings.Contains(l.Data.Reason, "duplicate"):
+				rejects += l.Data.Reason + "\n"
+			}
+		}
+		return n, ids, rejects
+	}
+	for run := 0; run < 2; run++ {
+		addr, stop := runEngine(t, args...)
+		checkFor(t, 60*time.Second, func() error {
+			var agents []actors.AgentView
+			if err := getJSON(addr, "/api/v1/queries/agents", &agents); err != nil {
+				return err
+			}
+			n := int64(0)
+			for _, a := range agents {
+				n += a.Intents
+			}
+			if n < 5 {
+				return fmt.Errorf("%d intents in run %d", n, run)
+			}
+			return nil
+		})
+		stop()
+	}
+	n, ids, rejects := intents()
+	for id, c := range ids {
+		if c > 1 {
+			t.Errorf("intent %s on the log %d times", id, c)
+		}
+	}
+	if rejects != "" || n < 10 {
+		t.Fatalf("%d intents; refused as duplicates:\n%s", n, rejects)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/synapse-trading/synapse/actors"
+	"github.com/synapse-trading/synapse/portfolio/postgres"
 	"github.com/synapse-trading/synapse/streams"
 	"github.com/synapse-trading/synapse/web"
 )
@@ -40,6 +41,28 @@ func registerEngineMetrics(reg *prometheus.Registry, log *streams.Log, graph *ac
 		[]string{"venue", "symbol"}, func(emit func(float64, ...string)) {
 			for k, depth := range graph.MailboxDepths() {
 				emit(float64(depth), k[0], k[1])
+			}
+		})
+}
+
+// registerProjectionMetrics exposes the Postgres projection: per stream, its lag behind the
+// log's head, the events applied, and the batches retried during an outage.
+func registerProjectionMetrics(reg *prometheus.Registry, p *postgres.Projector) error {
+	if err := web.RegisterCallback(reg, "synapse_projection_lag", "Stream head minus the last sequence committed to Postgres.", prometheus.GaugeValue,
+		[]string{"stream"}, func(emit func(float64, ...string)) {
+			ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+			defer cancel()
+			lag, _ := p.Lag(ctx)
+			for s, n := range lag {
+				emit(float64(n), s)
+			}
+		}); err != nil {
+		return err
+	}
+	return web.RegisterCallback(reg, "synapse_projection_retries_total", "Batches the projector had to retry (Postgres unreachable or failing).", prometheus.CounterValue,
+		[]string{"stream"}, func(emit func(float64, ...string)) {
+			for s, st := range p.Stats() {
+				emit(float64(st.Retries), s)
 			}
 		})
 }

@@ -17,6 +17,9 @@ import (
 
 	"github.com/synapse-trading/synapse/actors"
 	"github.com/synapse-trading/synapse/inference"
+	"github.com/synapse-trading/synapse/migrations"
+	"github.com/synapse-trading/synapse/portfolio"
+	"github.com/synapse-trading/synapse/portfolio/postgres"
 	"github.com/synapse-trading/synapse/streams"
 	"github.com/synapse-trading/synapse/streams/recordings"
 	"github.com/synapse-trading/synapse/streams/replay"
@@ -41,7 +44,8 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	httpAddr := fs.String("http", "", "UI and API address (default 127.0.0.1:8080)")
 	natsListen := fs.String("nats-listen", "", "open a TCP listener for bots on HOST:PORT (needs SYNAPSE_NATS_READER_PASSWORD and SYNAPSE_NATS_TRADER_PASSWORD)")
 	natsURL := fs.String("nats-url", "", "use an existing NATS server or cluster instead of the embedded one")
-	_ = fs.String("database-url", "", "Postgres read model (not in this build yet)")
+	databaseURL := fs.String("database-url", os.Getenv("SYNAPSE_DATABASE_URL"),
+		"Postgres read model: migrate it, project the log into it and serve the queries from it (default $SYNAPSE_DATABASE_URL; none: in memory)")
 	ortLib := fs.String("onnxruntime-lib", "", "ONNX Runtime's libonnxruntime.so.1 (default: $SYNAPSE_ONNXRUNTIME_LIB, else .cache/onnxruntime from `make onnxruntime`)")
 	ep := fs.String("inference-ep", "cpu", "execution provider for the models: cpu or cuda")
 	epFallback := fs.Bool("inference-fallback", true, "with --inference-ep cuda: run on the CPU with a loud warning when CUDA is unavailable, instead of failing")
@@ -63,6 +67,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		}
 	}
 	override(&cfg.DataDir, *dataDir)
+	override(&cfg.DatabaseURL, *databaseURL)
 	override(&cfg.HTTP, *httpAddr)
 	override(&cfg.Speed, *speed)
 	override(&cfg.NATS.Listen, *natsListen)
@@ -216,7 +221,31 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	graph.SubscribeMarket(desk.MarketSubscribers()...)
 	handleDeskQueries(gw, hub, desk, agents)
 	checkAgentCommands(gw, agents)
-	handlePortfolioQueries(gw, followReadModel(ctx, log.JS, logger), PortfolioQueryOptions{})
+	var readModel portfolio.ReadModel
+	var projector *postgres.Projector
+	readModelName := "in memory (--database-url for Postgres)"
+	if cfg.DatabaseURL != "" {
+		// A wrong URL or missing permissions stop the start here, with the fix in the error.
+		if err := migrations.Apply(ctx, cfg.DatabaseURL); err != nil {
+			return err
+		}
+		db, err := postgres.Open(ctx, cfg.DatabaseURL, postgres.DBOptions{})
+		if err != nil {
+			return err
+		}
+		defer db.Close()
+		projector = postgres.NewProjector(db, log.JS, postgres.ProjectorOptions{Logger: logger})
+		readModel = postgres.NewReadModel(db)
+		if err := registerProjectionMetrics(metrics, projector); err != nil {
+			return err
+		}
+		if pc, err := migrations.ParseURL(cfg.DatabaseURL); err == nil { // never print the password
+			readModelName = fmt.Sprintf("Postgres %s@%s:%d/%s", pc.User, pc.Host, pc.Port, pc.Database)
+		}
+	} else {
+		readModel = followReadModel(ctx, log.JS, logger)
+	}
+	handlePortfolioQueries(gw, readModel, PortfolioQueryOptions{})
 	var models *inference.Registry
 	var batcher *inference.Batcher
 	if !*noModels {
@@ -274,8 +303,12 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		defer wg.Done()
 		errs <- desk.ServeBots(ctx, log.Conn, func() int64 { return graph.Stats().EventTime })
 	}()
+	if projector != nil {
+		wg.Add(1)
+		go func() { defer wg.Done(); errs <- projector.Run(ctx) }()
+	}
 
-	fmt.Fprintf(stdout, "synapse is running\n  UI:        http://%s\n  data dir:  %s\n", gw.Addr(), cfg.DataDir)
+	fmt.Fprintf(stdout, "synapse is running\n  UI:        http://%s\n  data dir:  %s\n  read model: %s\n", gw.Addr(), cfg.DataDir, readModelName)
 	if tokens != nil {
 		token, created, err := tokens.EnsureAdmin()
 		if err != nil {

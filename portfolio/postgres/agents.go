@@ -1,0 +1,132 @@
+package postgres
+
+import (
+	"context"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/synapse-trading/synapse/streams"
+)
+
+// portfolioFold folds PF into agent_state_events and agent_states (pf.<agent>.state),
+// equity_snapshots (pf.<agent>.equity) and killswitch_events (pf.risk.killswitch). It keeps
+// nothing between batches.
+type portfolioFold struct{}
+
+func (portfolioFold) committed() {}
+func (portfolioFold) reset()     {}
+
+func (portfolioFold) fold(_ context.Context, _ pgx.Tx, items []item, b *pgx.Batch) (int, error) {
+	refused := 0
+	var states []agentStateRow
+	latest := map[string]int{} // agent → index in states of its newest change
+	equity := map[[2]any]int{} // (agent, time) → index in snaps of the newest snapshot
+	var snaps []equityRow
+	var kills []killRow
+	for _, it := range items {
+		switch ev := it.ev.(type) {
+		case *streams.AgentEvent:
+			if ev.Agent == "" {
+				refused++
+				continue
+			}
+			latest[ev.Agent] = len(states)
+			states = append(states, agentStateRow{ev: ev, seq: it.seq})
+		case *streams.EquitySnapshot:
+			if ev.Agent == "" {
+				refused++
+				continue
+			}
+			k := [2]any{ev.Agent, ev.Time}
+			if i, ok := equity[k]; ok {
+				snaps[i] = equityRow{ev: ev, seq: it.seq}
+				continue
+			}
+			equity[k] = len(snaps)
+			snaps = append(snaps, equityRow{ev: ev, seq: it.seq})
+		case *streams.KillSwitchEvent:
+			kills = append(kills, killRow{ev: ev, seq: it.seq})
+		default:
+			refused++
+		}
+	}
+	if len(states) > 0 {
+		queueAgentStates(b, "agent_state_events", states, "on conflict (seq) do nothing")
+		last := make([]agentStateRow, 0, len(latest))
+		for _, i := range latest {
+			last = append(last, states[i])
+		}
+		queueAgentStates(b, "agent_states", last, `on conflict (agent) do update set state = excluded.state, previous = excluded.previous,
+			reason = excluded.reason, equity = excluded.equity, drawdown = excluded.drawdown, time = excluded.time, cause = excluded.cause,
+			command_seq = excluded.command_seq, seq = excluded.seq`)
+	}
+	if len(snaps) > 0 {
+		queueEquity(b, snaps)
+	}
+	for _, k := range kills {
+		b.Queue(`insert into killswitch_events (seq, switched_on, reason, cause, command_seq, time) values ($1, $2, $3, $4, $5, $6)
+			on conflict (seq) do nothing`, int64(k.seq), k.ev.On, k.ev.Reason, k.ev.Cause, int64(k.ev.CommandSeq), k.ev.Time)
+	}
+	return refused, nil
+}
+
+type agentStateRow struct {
+	ev  *streams.AgentEvent
+	seq uint64
+}
+
+type equityRow struct {
+	ev  *streams.EquitySnapshot
+	seq uint64
+}
+
+type killRow struct {
+	ev  *streams.KillSwitchEvent
+	seq uint64
+}
+
+// queueAgentStates writes agent changes into agent_state_events (history) or agent_states
+// (newest per agent): both have the same columns.
+func queueAgentStates(b *pgx.Batch, table string, rows []agentStateRow, conflict string) {
+	n := len(rows)
+	var (
+		agents, states, previous, reasons, equity, drawdown, causes = make([]string, 0, n), make([]string, 0, n), make([]string, 0, n), make([]string, 0, n), make([]string, 0, n), make([]string, 0, n), make([]string, 0, n)
+		times, cmdSeqs, seqs                                        = make([]int64, 0, n), make([]int64, 0, n), make([]int64, 0, n)
+	)
+	for _, r := range rows {
+		e := r.ev
+		agents, states, previous, reasons = append(agents, e.Agent), append(states, string(e.State)), append(previous, string(e.Previous)), append(reasons, e.Reason)
+		equity, drawdown, causes = append(equity, e.Equity.String()), append(drawdown, e.Drawdown.String()), append(causes, e.Cause)
+		times, cmdSeqs, seqs = append(times, e.Time), append(cmdSeqs, int64(e.CommandSeq)), append(seqs, int64(r.seq))
+	}
+	b.Queue(`insert into `+table+` (agent, state, previous, reason, equity, drawdown, time, cause, command_seq, seq)
+		select agent, state, previous, reason, equity::numeric, drawdown::numeric, time, cause, command_seq, seq
+		from unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::int8[], $8::text[], $9::int8[], $10::int8[])
+			as u(agent, state, previous, reason, equity, drawdown, time, cause, command_seq, seq) `+conflict,
+		agents, states, previous, reasons, equity, drawdown, times, causes, cmdSeqs, seqs)
+}
+
+func queueEquity(b *pgx.Batch, rows []equityRow) {
+	n := len(rows)
+	var (
+		agents                                    = make([]string, 0, n)
+		times, seqs                               = make([]int64, 0, n), make([]int64, 0, n)
+		capital, cash, equity, exposure, realized = make([]string, 0, n), make([]string, 0, n), make([]string, 0, n), make([]string, 0, n), make([]string, 0, n)
+		unrealized, fees, drawdown                = make([]string, 0, n), make([]string, 0, n), make([]string, 0, n)
+	)
+	for _, r := range rows {
+		e := r.ev
+		agents, times, seqs = append(agents, e.Agent), append(times, e.Time), append(seqs, int64(r.seq))
+		capital, cash, equity, exposure = append(capital, e.Capital.String()), append(cash, e.Cash.String()), append(equity, e.Equity.String()), append(exposure, e.Exposure.String())
+		realized, unrealized, fees, drawdown = append(realized, e.Realized.String()), append(unrealized, e.Unrealized.String()), append(fees, e.Fees.String()), append(drawdown, e.Drawdown.String())
+	}
+	b.Queue(`insert into equity_snapshots (agent, time, capital, cash, equity, exposure, realized, unrealized, fees, drawdown, seq)
+		select agent, time, capital::numeric, cash::numeric, equity::numeric, exposure::numeric, realized::numeric,
+			unrealized::numeric, fees::numeric, drawdown::numeric, seq
+		from unnest($1::text[], $2::int8[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::int8[])
+			as u(agent, time, capital, cash, equity, exposure, realized, unrealized, fees, drawdown, seq)
+		on conflict (agent, time) do update set capital = excluded.capital, cash = excluded.cash, equity = excluded.equity,
+			exposure = excluded.exposure, realized = excluded.realized, unrealized = excluded.unrealized, fees = excluded.fees,
+			drawdown = excluded.drawdown, seq = excluded.seq`,
+		agents, times, capital, cash, equity, exposure, realized, unrealized, fees, drawdown, seqs)
+}

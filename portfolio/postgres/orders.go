@@ -1,0 +1,358 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+	"math/big"
+
+	"github.com/govalues/decimal"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
+
+	"github.com/synapse-trading/synapse/portfolio"
+	"github.com/synapse-trading/synapse/streams"
+)
+
+// orderFold folds ORD into orders, fills and positions with portfolio.Order.Apply and
+// portfolio.Account.Fill. Orders and positions stay in memory between batches; one that is
+// not there is read back: an order from its row (and the trade IDs of its fills, so a fill
+// reported twice is not booked twice), a position by replaying its fills, in log order,
+// through a fresh Account. After a failed transaction everything is read back.
+type orderFold struct {
+	maxCached int
+	orders    map[string]*orderState
+	accounts  map[posKey]*portfolio.Account
+	written   []*orderState // by the last fold: stored once it commits
+}
+
+type orderState struct {
+	order  *portfolio.Order
+	trades map[string]struct{} // trade IDs of the fills applied
+	stored bool                // its row exists (committed): it is updated, not inserted
+}
+
+type posKey struct{ agent, venue, symbol string }
+
+func newOrderFold(maxCached int) *orderFold {
+	f := &orderFold{maxCached: maxCached}
+	f.reset()
+	return f
+}
+
+func (f *orderFold) reset() {
+	f.orders = map[string]*orderState{}
+	f.accounts = map[posKey]*portfolio.Account{}
+	f.written = nil
+}
+
+func (f *orderFold) committed() {
+	for _, st := range f.written {
+		st.stored = true
+	}
+	f.written = f.written[:0]
+	if len(f.orders) <= f.maxCached {
+		return
+	}
+	for id, st := range f.orders {
+		if st.order.Status.Terminal() {
+			delete(f.orders, id)
+		}
+	}
+	if len(f.orders) > f.maxCached {
+		clear(f.orders)
+	}
+}
+
+func (f *orderFold) fold(ctx context.Context, tx pgx.Tx, items []item, b *pgx.Batch) (int, error) {
+	if err := f.load(ctx, tx, items); err != nil {
+		return 0, err
+	}
+	refused := 0
+	dirty := map[string]uint64{}
+	positions := map[posKey]uint64{}
+	var fills []fillRow
+	for _, it := range items {
+		ev, ok := it.ev.(*streams.OrderEvent)
+		if !ok {
+			refused++
+			continue
+		}
+		st := f.orders[ev.ClientOrderID]
+		if st == nil {
+			if ev.Type != streams.OrderIntent {
+				refused++ // an event of an order whose intent is not on the log
+				continue
+			}
+			o, err := portfolio.NewOrder(ev)
+			if err != nil {
+				refused++
+				continue
+			}
+			f.orders[ev.ClientOrderID] = &orderState{order: o, trades: map[string]struct{}{}}
+			dirty[ev.ClientOrderID] = it.seq
+			continue
+		}
+		if ev.Type == streams.OrderFill {
+			if _, seen := st.trades[ev.TradeID]; seen {
+				continue // what Order.Apply does with a trade it has seen
+			}
+		}
+		applied, err := st.order.Apply(ev)
+		if err != nil {
+			refused++
+			continue
+		}
+		if !applied {
+			continue
+		}
+		dirty[ev.ClientOrderID] = it.seq
+		if ev.Type != streams.OrderFill {
+			continue
+		}
+		st.trades[ev.TradeID] = struct{}{}
+		fills = append(fills, fillRow{ev: ev, seq: it.seq})
+		k := posKey{ev.Agent, ev.Venue, ev.Symbol}
+		if err := f.accounts[k].Fill(ev); err != nil {
+			refused++
+			continue
+		}
+		positions[k] = it.seq
+	}
+	// New orders and fills are copied in (COPY, as fast as Postgres loads rows); orders
+	// whose row exists are updated in one statement, positions upserted.
+	var inserts, updates []orderRow
+	f.written = f.written[:0]
+	for id, seq := range dirty {
+		st := f.orders[id]
+		f.written = append(f.written, st)
+		if st.stored {
+			updates = append(updates, orderRow{st.order, seq})
+		} else {
+			inserts = append(inserts, orderRow{st.order, seq})
+		}
+	}
+	if err := copyOrders(ctx, tx, inserts); err != nil {
+		return 0, err
+	}
+	if err := copyFills(ctx, tx, fills); err != nil {
+		return 0, err
+	}
+	queueOrderUpdates(b, updates)
+	queuePositions(b, f.accounts, positions)
+	return refused, nil
+}
+
+// load reads the orders and positions the batch touches that are not in memory.
+func (f *orderFold) load(ctx context.Context, tx pgx.Tx, items []item) error {
+	var ids []string
+	var agents, venues, symbols []string
+	wantID := map[string]bool{}
+	wantKey := map[posKey]bool{}
+	for _, it := range items {
+		ev, ok := it.ev.(*streams.OrderEvent)
+		if !ok {
+			continue
+		}
+		if _, ok := f.orders[ev.ClientOrderID]; !ok && !wantID[ev.ClientOrderID] {
+			wantID[ev.ClientOrderID] = true
+			ids = append(ids, ev.ClientOrderID)
+		}
+		k := posKey{ev.Agent, ev.Venue, ev.Symbol}
+		if _, ok := f.accounts[k]; !ok && ev.Type == streams.OrderFill && !wantKey[k] {
+			wantKey[k] = true
+			agents, venues, symbols = append(agents, k.agent), append(venues, k.venue), append(symbols, k.symbol)
+		}
+	}
+	if len(ids) == 0 && len(agents) == 0 {
+		return nil
+	}
+	b := &pgx.Batch{}
+	if len(ids) > 0 {
+		b.Queue("select "+orderColumns+" from orders where client_order_id = any($1)", ids).Query(func(rows pgx.Rows) error {
+			for rows.Next() {
+				o, err := scanOrder(rows)
+				if err != nil {
+					return err
+				}
+				f.orders[o.ClientOrderID] = &orderState{order: &o, trades: map[string]struct{}{}, stored: true}
+			}
+			return rows.Err()
+		})
+		b.Queue("select client_order_id, trade_id from fills where client_order_id = any($1)", ids).Query(func(rows pgx.Rows) error {
+			var id, trade string
+			_, err := pgx.ForEachRow(rows, []any{&id, &trade}, func() error {
+				if st := f.orders[id]; st != nil {
+					st.trades[trade] = struct{}{}
+				}
+				return nil
+			})
+			return err
+		})
+	}
+	if len(agents) > 0 {
+		for k := range wantKey {
+			f.accounts[k] = portfolio.NewAccount(k.agent, decimal.Decimal{})
+		}
+		b.Queue(`select f.agent, f.venue, f.symbol, f.side, f.qty::text, f.price::text, f.fee::text
+			from fills f join unnest($1::text[], $2::text[], $3::text[]) as k(agent, venue, symbol) using (agent, venue, symbol)
+			order by f.seq`, agents, venues, symbols).Query(func(rows pgx.Rows) error {
+			for rows.Next() {
+				ev := &streams.OrderEvent{Type: streams.OrderFill}
+				var qty, price, fee string
+				if err := rows.Scan(&ev.Agent, &ev.Venue, &ev.Symbol, &ev.Side, &qty, &price, &fee); err != nil {
+					return err
+				}
+				var err error
+				if ev.FillQty, ev.FillPrice, ev.Fee, err = decimals3(qty, price, fee); err != nil {
+					return err
+				}
+				// A fill the ledger refused when it was folded is refused again: the same result.
+				_ = f.accounts[posKey{ev.Agent, ev.Venue, ev.Symbol}].Fill(ev)
+			}
+			return rows.Err()
+		})
+	}
+	return tx.SendBatch(ctx, b).Close()
+}
+
+const orderColumns = `client_order_id, venue_order_id, agent, venue, symbol, side, type, qty::text, price::text, reduce_only,
+	status, filled::text, notional::text, fees::text, reason, created, updated, fills`
+
+func scanOrder(row pgx.Row) (portfolio.Order, error) {
+	var o portfolio.Order
+	var qty, price, filled, notional, fees string
+	err := row.Scan(&o.ClientOrderID, &o.VenueOrderID, &o.Agent, &o.Venue, &o.Symbol, &o.Side, &o.Type, &qty, &price, &o.ReduceOnly,
+		&o.Status, &filled, &notional, &fees, &o.Reason, &o.Created, &o.Updated, &o.Fills)
+	if err != nil {
+		return o, err
+	}
+	if o.Qty, o.Price, o.Filled, err = decimals3(qty, price, filled); err != nil {
+		return o, err
+	}
+	if o.Notional, err = parseDecimal(notional); err != nil {
+		return o, err
+	}
+	o.Fees, err = parseDecimal(fees)
+	return o, err
+}
+
+type orderRow struct {
+	o   *portfolio.Order
+	seq uint64
+}
+
+var orderCopyColumns = []string{"client_order_id", "venue_order_id", "agent", "venue", "symbol", "side", "type", "qty", "price",
+	"reduce_only", "status", "filled", "notional", "fees", "reason", "created", "updated", "fills", "seq"}
+
+func copyOrders(ctx context.Context, tx pgx.Tx, rows []orderRow) error {
+	if len(rows) == 0 {
+		return nil
+	}
+	_, err := tx.CopyFrom(ctx, pgx.Identifier{"orders"}, orderCopyColumns, pgx.CopyFromSlice(len(rows), func(i int) ([]any, error) {
+		o := rows[i].o
+		return []any{o.ClientOrderID, o.VenueOrderID, o.Agent, o.Venue, o.Symbol, string(o.Side), string(o.Type), numeric(o.Qty),
+			numeric(o.Price), o.ReduceOnly, string(o.Status), numeric(o.Filled), numeric(o.Notional), numeric(o.Fees), o.Reason,
+			o.Created, o.Updated, int32(o.Fills), int64(rows[i].seq)}, nil
+	}))
+	return err
+}
+
+// queueOrderUpdates writes what an order's events change (never its description, which its
+// intent fixed).
+func queueOrderUpdates(b *pgx.Batch, rows []orderRow) {
+	if len(rows) == 0 {
+		return
+	}
+	n := len(rows)
+	var (
+		ids, vids, statuses, filled, notionals, fees, reasons = make([]string, 0, n), make([]string, 0, n), make([]string, 0, n), make([]string, 0, n), make([]string, 0, n), make([]string, 0, n), make([]string, 0, n)
+		updated, seqs                                         = make([]int64, 0, n), make([]int64, 0, n)
+		nfills                                                = make([]int32, 0, n)
+	)
+	for _, r := range rows {
+		o := r.o
+		ids, vids, statuses, filled = append(ids, o.ClientOrderID), append(vids, o.VenueOrderID), append(statuses, string(o.Status)), append(filled, o.Filled.String())
+		notionals, fees, reasons, updated = append(notionals, o.Notional.String()), append(fees, o.Fees.String()), append(reasons, o.Reason), append(updated, o.Updated)
+		nfills, seqs = append(nfills, int32(o.Fills)), append(seqs, int64(r.seq))
+	}
+	b.Queue(`update orders set venue_order_id = u.vid, status = u.status, filled = u.filled::numeric, notional = u.notional::numeric,
+			fees = u.fees::numeric, reason = u.reason, updated = u.updated, fills = u.fills, seq = u.seq
+		from unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::int8[], $9::int4[], $10::int8[])
+			as u(id, vid, status, filled, notional, fees, reason, updated, fills, seq)
+		where orders.client_order_id = u.id`,
+		ids, vids, statuses, filled, notionals, fees, reasons, updated, nfills, seqs)
+}
+
+type fillRow struct {
+	ev  *streams.OrderEvent
+	seq uint64
+}
+
+var fillCopyColumns = []string{"client_order_id", "trade_id", "agent", "venue", "symbol", "side", "qty", "price", "fee", "maker", "time", "seq"}
+
+// copyFills copies the fills in: each is new (the fold applies a trade ID once).
+func copyFills(ctx context.Context, tx pgx.Tx, fills []fillRow) error {
+	if len(fills) == 0 {
+		return nil
+	}
+	_, err := tx.CopyFrom(ctx, pgx.Identifier{"fills"}, fillCopyColumns, pgx.CopyFromSlice(len(fills), func(i int) ([]any, error) {
+		e := fills[i].ev
+		return []any{e.ClientOrderID, e.TradeID, e.Agent, e.Venue, e.Symbol, string(e.Side), numeric(e.FillQty), numeric(e.FillPrice),
+			numeric(e.Fee), e.Maker, e.Time, int64(fills[i].seq)}, nil
+	}))
+	return err
+}
+
+// numeric is a decimal as a Postgres numeric, scale kept ("0.02500" stays 0.02500).
+func numeric(d decimal.Decimal) pgtype.Numeric {
+	c := new(big.Int).SetUint64(d.Coef())
+	if d.IsNeg() {
+		c.Neg(c)
+	}
+	return pgtype.Numeric{Int: c, Exp: -int32(d.Scale()), Valid: true}
+}
+
+func queuePositions(b *pgx.Batch, accounts map[posKey]*portfolio.Account, dirty map[posKey]uint64) {
+	if len(dirty) == 0 {
+		return
+	}
+	n := len(dirty)
+	var (
+		agents, venues, symbols            = make([]string, 0, n), make([]string, 0, n), make([]string, 0, n)
+		qtys, costs, realized, fees, marks = make([]string, 0, n), make([]string, 0, n), make([]string, 0, n), make([]string, 0, n), make([]string, 0, n)
+		nfills                             = make([]int32, 0, n)
+		seqs                               = make([]int64, 0, n)
+	)
+	for k, seq := range dirty {
+		p := accounts[k].Position(k.venue, k.symbol)
+		agents, venues, symbols = append(agents, k.agent), append(venues, k.venue), append(symbols, k.symbol)
+		qtys, costs, realized, fees, marks = append(qtys, p.Qty.String()), append(costs, p.Cost.String()), append(realized, p.Realized.String()), append(fees, p.Fees.String()), append(marks, p.Mark.String())
+		nfills, seqs = append(nfills, int32(p.Fills)), append(seqs, int64(seq))
+	}
+	b.Queue(`insert into positions (agent, venue, symbol, qty, cost, realized, fees, mark, fills, seq)
+		select agent, venue, symbol, qty::numeric, cost::numeric, realized::numeric, fees::numeric, mark::numeric, fills, seq
+		from unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::int4[], $10::int8[])
+			as u(agent, venue, symbol, qty, cost, realized, fees, mark, fills, seq)
+		on conflict (agent, venue, symbol) do update set qty = excluded.qty, cost = excluded.cost, realized = excluded.realized,
+			fees = excluded.fees, mark = excluded.mark, fills = excluded.fills, seq = excluded.seq`,
+		agents, venues, symbols, qtys, costs, realized, fees, marks, nfills, seqs)
+}
+
+func parseDecimal(s string) (decimal.Decimal, error) {
+	d, err := decimal.Parse(s)
+	if err != nil {
+		return d, fmt.Errorf("%w: numeric %q does not fit a decimal: %v", ErrDatabase, s, err)
+	}
+	return d, nil
+}
+
+func decimals3(a, b, c string) (x, y, z decimal.Decimal, err error) {
+	if x, err = parseDecimal(a); err != nil {
+		return
+	}
+	if y, err = parseDecimal(b); err != nil {
+		return
+	}
+	z, err = parseDecimal(c)
+	return
+}

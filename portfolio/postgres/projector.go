@@ -1,0 +1,620 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"runtime"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/synapse-trading/synapse/migrations"
+	"github.com/synapse-trading/synapse/streams"
+)
+
+// ProjectorOptions configure a Projector. The zero value projects ORD, PF, CMD and SIG in
+// batches of up to 5000 events or 20 ms.
+type ProjectorOptions struct {
+	// Streams to project (default ORD, PF, CMD, SIG). Others are not the read model's.
+	Streams []string
+	// Consumer prefixes the durable consumer names: <Consumer>-<stream> (default
+	// "synapse-postgres"). Two projectors into two databases from one log need two.
+	Consumer string
+	// BatchSize and BatchWait bound a batch: it is written when it holds BatchSize events or
+	// BatchWait after its first event arrived, whichever is first.
+	BatchSize int
+	BatchWait time.Duration
+	// CommitTimeout bounds one attempt at writing a batch (default 30 s): a Postgres that
+	// stops answering is an outage like one that refuses connections.
+	CommitTimeout time.Duration
+	// RetryMin and RetryMax bound the backoff between attempts at a batch that failed
+	// (default 100 ms doubling up to 5 s). A batch is retried until it commits.
+	RetryMin, RetryMax time.Duration
+	// MaxCachedOrders bounds the orders kept in memory between batches (default 100,000);
+	// beyond it finished orders are dropped and read back from their row when needed.
+	MaxCachedOrders int
+	Logger          *slog.Logger
+	// OnCommit, if set, is called after each batch commits and before its messages are
+	// acknowledged, with the stream and the batch's last sequence (tests stop a projector
+	// there, as a crash between commit and ack would).
+	OnCommit func(stream string, lastSeq uint64)
+}
+
+func (o *ProjectorOptions) defaults() {
+	if len(o.Streams) == 0 {
+		o.Streams = []string{streams.StreamOrders, streams.StreamPortfolio, streams.StreamCommands, streams.StreamSignals}
+	}
+	if o.Consumer == "" {
+		o.Consumer = "synapse-postgres"
+	}
+	if o.BatchSize <= 0 {
+		o.BatchSize = 5000
+	}
+	if o.BatchWait <= 0 {
+		o.BatchWait = 20 * time.Millisecond
+	}
+	if o.CommitTimeout <= 0 {
+		o.CommitTimeout = 30 * time.Second
+	}
+	if o.RetryMin <= 0 {
+		o.RetryMin = 100 * time.Millisecond
+	}
+	if o.RetryMax < o.RetryMin {
+		o.RetryMax = max(5*time.Second, o.RetryMin)
+	}
+	if o.MaxCachedOrders <= 0 {
+		o.MaxCachedOrders = 100_000
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+}
+
+// Projector folds the log into the read model's tables. Each stream has its own durable
+// JetStream consumer (explicit acks) and its own row in projector_offsets; a batch of
+// events is written in one transaction together with that row, and acknowledged only after
+// it committed. On start the consumer is created afresh to deliver from the committed
+// offset + 1, and a message at or below the offset (a crash between commit and ack, a
+// redelivery) is skipped, so every event is folded in exactly once. A Postgres outage stops
+// the projection where it is: the batch is retried with backoff until it commits.
+//
+// Orders are folded by portfolio.Order.Apply and positions by portfolio.Account.Fill, the
+// same code the engine and the in-memory read model run, so the rows equal their state to
+// the last digit.
+//
+// Throughput: new orders and fills are written with COPY, the next batch is fetched and
+// decoded while one is written, and a batch's commit does not wait for its WAL flush
+// (synchronous_commit off: a Postgres crash can lose the last batches, and their offset
+// with them, so they are projected again from the log).
+type Projector struct {
+	db    *DB
+	js    jetstream.JetStream
+	opts  ProjectorOptions
+	projs []*projection
+}
+
+// projection is one stream's part of the projector.
+type projection struct {
+	stream  string
+	fold    folder
+	applied atomic.Uint64 // last sequence committed
+	events  atomic.Int64  // events folded in (committed)
+	bad     atomic.Int64  // undecodable events skipped
+	reject  atomic.Int64  // events the fold refused (an impossible transition, a fill without its order)
+	batches atomic.Int64
+	retries atomic.Int64
+}
+
+// item is one event of a batch and its sequence; ev is nil for an undecodable one.
+type item struct {
+	seq uint64
+	ev  streams.Event
+}
+
+// folder folds one stream's events into its tables.
+type folder interface {
+	// fold folds items (in sequence order, each past the committed offset) inside tx: it
+	// reads the rows it needs, may copy new rows in on tx, and queues its other writes on b
+	// (sent with the offset's update). It returns how many events it refused.
+	fold(ctx context.Context, tx pgx.Tx, items []item, b *pgx.Batch) (refused int, err error)
+	// committed says the transaction of the last fold committed; reset that it may not
+	// have, so any state kept from it must be read again.
+	committed()
+	reset()
+}
+
+// NewProjector returns a projector writing to db from the log behind js. Run starts it.
+func NewProjector(db *DB, js jetstream.JetStream, opts ProjectorOptions) *Projector {
+	opts.defaults()
+	p := &Projector{db: db, js: js, opts: opts}
+	for _, s := range opts.Streams {
+		pr := &projection{stream: s}
+		switch s {
+		case streams.StreamOrders:
+			pr.fold = newOrderFold(opts.MaxCachedOrders)
+		case streams.StreamPortfolio:
+			pr.fold = &portfolioFold{}
+		case streams.StreamCommands:
+			pr.fold = &commandFold{}
+		case streams.StreamSignals:
+			pr.fold = &signalFold{}
+		default:
+			pr.fold = nil // rejected by Run
+		}
+		p.projs = append(p.projs, pr)
+	}
+	return p
+}
+
+// Run projects until ctx ends (nil) or an error that retrying cannot cure: the schema is
+// missing (ErrSchema), the database was projected from another log (ErrDiverged), or a
+// stream is missing from the log.
+func (p *Projector) Run(ctx context.Context) error {
+	for _, pr := range p.projs {
+		if pr.fold == nil {
+			return fmt.Errorf("projector: stream %q is not projected into Postgres (ORD, PF, CMD or SIG)", pr.stream)
+		}
+	}
+	if err := p.start(ctx); err != nil {
+		if ctx.Err() != nil {
+			return nil
+		}
+		return err
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	errs := make(chan error, len(p.projs))
+	var wg sync.WaitGroup
+	for _, pr := range p.projs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := p.follow(ctx, pr); err != nil {
+				errs <- fmt.Errorf("projecting %s: %w", pr.stream, err)
+				cancel()
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	return <-errs
+}
+
+// start creates the offset rows and reads them, retrying while Postgres is unreachable.
+func (p *Projector) start(ctx context.Context) error {
+	for attempt := 0; ; attempt++ {
+		err := p.readOffsets(ctx)
+		if err == nil {
+			break
+		}
+		if ctx.Err() != nil || isSchemaError(err) {
+			return err
+		}
+		p.opts.Logger.Warn("read model: cannot read the projector offsets; retrying", "err", err, "attempt", attempt+1)
+		if streams.Sleep(ctx, p.backoff(attempt)) != nil {
+			return ctx.Err()
+		}
+	}
+	for _, pr := range p.projs {
+		head, err := p.head(ctx, pr.stream)
+		if err != nil {
+			return err
+		}
+		if a := pr.applied.Load(); a > head {
+			return fmt.Errorf("%w: projector_offsets says %s is applied up to %d, but the log's %s ends at %d", ErrDiverged, pr.stream, a, pr.stream, head)
+		}
+	}
+	return nil
+}
+
+func (p *Projector) readOffsets(ctx context.Context) error {
+	// Each statement borrows a connection from the pool, which closes it if it broke.
+	conn := p.db.pool
+	err := func() error {
+		names := make([]string, len(p.projs))
+		for i, pr := range p.projs {
+			names[i] = pr.stream
+		}
+		if _, err := conn.Exec(ctx, "insert into projector_offsets (stream) select unnest($1::text[]) on conflict do nothing", names); err != nil {
+			return err
+		}
+		rows, err := conn.Query(ctx, "select stream, last_seq from projector_offsets where stream = any($1)", names)
+		if err != nil {
+			return err
+		}
+		offsets, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (struct {
+			stream string
+			seq    int64
+		}, error) {
+			var o struct {
+				stream string
+				seq    int64
+			}
+			return o, r.Scan(&o.stream, &o.seq)
+		})
+		if err != nil {
+			return err
+		}
+		for _, o := range offsets {
+			for _, pr := range p.projs {
+				if pr.stream == o.stream {
+					pr.applied.Store(uint64(o.seq))
+				}
+			}
+		}
+		return nil
+	}()
+	if isSchemaError(err) {
+		return fmt.Errorf("%w: %w", ErrSchema, migrations.Explain(p.db.cfg, err))
+	}
+	return err
+}
+
+// follow (re)creates the stream's durable consumer at the committed offset and projects
+// its batches until ctx ends.
+func (p *Projector) follow(ctx context.Context, pr *projection) error {
+	name := p.opts.Consumer + "-" + pr.stream
+	if err := p.js.DeleteConsumer(ctx, pr.stream, name); err != nil && !errors.Is(err, jetstream.ErrConsumerNotFound) {
+		if ctx.Err() != nil {
+			return nil
+		}
+		return fmt.Errorf("removing the consumer %s: %w", name, err)
+	}
+	cons, err := p.js.CreateConsumer(ctx, pr.stream, jetstream.ConsumerConfig{
+		Durable:       name,
+		Description:   "Postgres read model (portfolio/postgres); recreated from projector_offsets on every start",
+		DeliverPolicy: jetstream.DeliverByStartSequencePolicy,
+		OptStartSeq:   pr.applied.Load() + 1,
+		AckPolicy:     jetstream.AckExplicitPolicy,
+		AckWait:       10 * time.Minute, // a batch waiting out an outage is not redelivered meanwhile
+		MaxDeliver:    -1,
+		MaxAckPending: 4 * p.opts.BatchSize,
+	})
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil
+		}
+		return fmt.Errorf("creating the consumer %s: %w", name, err)
+	}
+	iter, err := cons.Messages(jetstream.PullMaxMessages(2 * p.opts.BatchSize))
+	if err != nil {
+		return fmt.Errorf("consuming %s: %w", name, err)
+	}
+	defer iter.Stop()
+	// The next batch is fetched and decoded while this one is written, and a batch is
+	// acknowledged while the next is written. Both goroutines end before follow returns.
+	ctx, cancel := context.WithCancel(ctx)
+	batches := make(chan fetched, 1)
+	go p.fetch(ctx, pr, iter, batches)
+	acks := make(chan []jetstream.Msg, 4)
+	acked := make(chan struct{})
+	go func() {
+		defer close(acked)
+		for msgs := range acks {
+			for _, m := range msgs {
+				_ = m.Ack()
+			}
+		}
+	}()
+	defer func() {
+		cancel()
+		for range batches { // until fetch has returned
+		}
+		close(acks)
+		<-acked
+	}()
+	for f := range batches {
+		if f.err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			return fmt.Errorf("consuming %s: %w", name, f.err)
+		}
+		if f.last > pr.applied.Load() {
+			if err := p.write(ctx, pr, f.items, f.last); err != nil {
+				return err
+			}
+			if ctx.Err() != nil {
+				return nil // not committed, or committed and not acknowledged: the next start knows
+			}
+			if p.opts.OnCommit != nil {
+				p.opts.OnCommit(pr.stream, f.last)
+				if ctx.Err() != nil {
+					return nil
+				}
+			}
+		}
+		acks <- f.msgs
+	}
+	return nil
+}
+
+// fetched is one batch: its messages, their events and the last sequence, or the error
+// that ended fetching.
+type fetched struct {
+	msgs  []jetstream.Msg
+	items []item
+	last  uint64
+	err   error
+}
+
+// fetch collects batches (up to BatchSize messages, or what came within BatchWait of the
+// first) and decodes them, until ctx ends or the consumer fails.
+func (p *Projector) fetch(ctx context.Context, pr *projection, iter jetstream.MessagesContext, out chan<- fetched) {
+	defer close(out)
+	for {
+		msg, err := iter.Next(jetstream.NextContext(ctx))
+		if err != nil {
+			select {
+			case out <- fetched{err: err}:
+			case <-ctx.Done():
+			}
+			return
+		}
+		batch := make([]jetstream.Msg, 1, p.opts.BatchSize)
+		batch[0] = msg
+		wait, cancel := context.WithTimeout(ctx, p.opts.BatchWait)
+		for len(batch) < p.opts.BatchSize {
+			msg, err := iter.Next(jetstream.NextContext(wait))
+			if err != nil {
+				break
+			}
+			batch = append(batch, msg)
+		}
+		cancel()
+		f := fetched{msgs: batch, items: p.decode(pr, batch)}
+		if n := len(f.items); n > 0 {
+			f.last = f.items[n-1].seq
+		}
+		select {
+		case out <- f:
+		case <-ctx.Done():
+			return
+		}
+	}
+}
+
+// decode turns a batch into items past the committed offset, on every core for a large
+// batch; an event that does not decode is an item without an event.
+func (p *Projector) decode(pr *projection, batch []jetstream.Msg) []item {
+	applied := pr.applied.Load()
+	items := make([]item, len(batch))
+	one := func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			m := batch[i]
+			meta, err := m.Metadata()
+			if err != nil || meta.Sequence.Stream <= applied {
+				continue // not a JetStream message, or committed already (a redelivery)
+			}
+			items[i].seq = meta.Sequence.Stream
+			if ev, err := streams.Decode(m.Subject(), m.Headers(), m.Data()); err == nil {
+				items[i].ev = ev
+			}
+		}
+	}
+	if workers := min(runtime.GOMAXPROCS(0), len(batch)/256); workers > 1 {
+		var wg sync.WaitGroup
+		for w := range workers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				one(w*len(batch)/workers, (w+1)*len(batch)/workers)
+			}()
+		}
+		wg.Wait()
+	} else {
+		one(0, len(batch))
+	}
+	out := items[:0]
+	for _, it := range items {
+		if it.seq != 0 {
+			out = append(out, it)
+		}
+	}
+	return out
+}
+
+// write commits a batch, retrying with backoff until it commits or ctx ends.
+func (p *Projector) write(ctx context.Context, pr *projection, items []item, last uint64) error {
+	for attempt := 0; ; attempt++ {
+		attemptCtx, cancel := context.WithTimeout(ctx, p.opts.CommitTimeout)
+		c, err := p.commit(attemptCtx, pr, items, last)
+		cancel()
+		if err == nil {
+			pr.fold.committed()
+			pr.applied.Store(last)
+			pr.events.Add(int64(c.folded))
+			pr.reject.Add(int64(c.refused))
+			pr.bad.Add(int64(len(c.bad)))
+			pr.batches.Add(1)
+			for _, seq := range c.bad {
+				p.opts.Logger.Warn("read model: skipped an event that does not decode", "stream", pr.stream, "seq", seq)
+			}
+			return nil
+		}
+		pr.fold.reset()
+		if ctx.Err() != nil {
+			return nil
+		}
+		if isSchemaError(err) {
+			return fmt.Errorf("%w: %w", ErrSchema, migrations.Explain(p.db.cfg, err))
+		}
+		pr.retries.Add(1)
+		wait := p.backoff(attempt)
+		p.opts.Logger.Warn("read model: writing a batch failed; retrying", "stream", pr.stream, "last_seq", last,
+			"events", len(items), "attempt", attempt+1, "retry_in", wait, "err", err)
+		if streams.Sleep(ctx, wait) != nil {
+			return nil
+		}
+	}
+}
+
+// commit writes one batch and the stream's offset in one transaction. Items at or below the
+// offset found in the database (the previous attempt committed after all) are skipped.
+func (p *Projector) commit(ctx context.Context, pr *projection, items []item, last uint64) (c counts, err error) {
+	// The pool's transaction holds one connection and releases it at Commit or Rollback;
+	// a connection that broke, or whose rollback failed, is closed rather than reused.
+	tx, err := p.db.pool.Begin(ctx)
+	if err != nil {
+		return c, err
+	}
+	defer tx.Rollback(context.WithoutCancel(ctx)) //nolint:errcheck // after Commit it does nothing
+	// The commit need not wait for its WAL flush: a Postgres crash that loses it loses the
+	// offset with the rows, and the projector folds those events again from the log.
+	var offset int64
+	b := &pgx.Batch{}
+	b.Queue("set local synchronous_commit = off")
+	b.Queue("select last_seq from projector_offsets where stream = $1 for update", pr.stream).QueryRow(func(row pgx.Row) error { return row.Scan(&offset) })
+	if err := tx.SendBatch(ctx, b).Close(); err != nil {
+		return c, err
+	}
+	if uint64(offset) >= last {
+		return c, tx.Commit(ctx)
+	}
+	if uint64(offset) != pr.applied.Load() {
+		pr.fold.reset() // someone else wrote here: what is in memory may be stale
+	}
+	good := make([]item, 0, len(items))
+	for _, it := range items {
+		switch {
+		case it.seq <= uint64(offset):
+		case it.ev == nil:
+			c.bad = append(c.bad, it.seq)
+		default:
+			good = append(good, it)
+		}
+	}
+	b = &pgx.Batch{}
+	if len(good) > 0 {
+		if c.refused, err = pr.fold.fold(ctx, tx, good, b); err != nil {
+			return counts{}, err
+		}
+	}
+	b.Queue("update projector_offsets set last_seq = $2, updated_at = now() where stream = $1", pr.stream, int64(last))
+	if err := tx.SendBatch(ctx, b).Close(); err != nil {
+		return counts{}, err
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return counts{}, err
+	}
+	c.folded = len(good) - c.refused
+	return c, nil
+}
+
+// counts are what a committed batch did with its events.
+type counts struct {
+	folded, refused int
+	bad             []uint64 // sequences of the events that did not decode
+}
+
+func (p *Projector) backoff(attempt int) time.Duration {
+	d := p.opts.RetryMin
+	for i := 0; i < attempt && d < p.opts.RetryMax; i++ {
+		d *= 2
+	}
+	return min(d, p.opts.RetryMax)
+}
+
+// head is the last sequence of a stream of the log.
+func (p *Projector) head(ctx context.Context, stream string) (uint64, error) {
+	s, err := p.js.Stream(ctx, stream)
+	if err != nil {
+		return 0, fmt.Errorf("stream %s: %w", stream, err)
+	}
+	info, err := s.Info(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("stream %s: %w", stream, err)
+	}
+	return info.State.LastSeq, nil
+}
+
+// Applied is the last sequence committed per stream.
+func (p *Projector) Applied() map[string]uint64 {
+	out := make(map[string]uint64, len(p.projs))
+	for _, pr := range p.projs {
+		out[pr.stream] = pr.applied.Load()
+	}
+	return out
+}
+
+// Lag is the projection's lag per stream in events: the stream's last sequence minus the
+// last one committed.
+func (p *Projector) Lag(ctx context.Context) (map[string]uint64, error) {
+	out := make(map[string]uint64, len(p.projs))
+	for _, pr := range p.projs {
+		head, err := p.head(ctx, pr.stream)
+		if err != nil {
+			return nil, err
+		}
+		if a := pr.applied.Load(); head > a {
+			out[pr.stream] = head - a
+		} else {
+			out[pr.stream] = 0
+		}
+	}
+	return out, nil
+}
+
+// CatchUp waits until every stream is committed up to the sequence it ended at when
+// CatchUp was called, or ctx ends.
+func (p *Projector) CatchUp(ctx context.Context) error {
+	heads := make([]uint64, len(p.projs))
+	for i, pr := range p.projs {
+		h, err := p.head(ctx, pr.stream)
+		if err != nil {
+			return err
+		}
+		heads[i] = h
+	}
+	for {
+		done := true
+		for i, pr := range p.projs {
+			if pr.applied.Load() < heads[i] {
+				done = false
+			}
+		}
+		if done {
+			return nil
+		}
+		if err := streams.Sleep(ctx, 5*time.Millisecond); err != nil {
+			return fmt.Errorf("catching up with the log: %w (applied %v)", err, p.Applied())
+		}
+	}
+}
+
+// StreamStats counts what the projector did with one stream since it started.
+type StreamStats struct {
+	Applied uint64 `json:"applied"` // last sequence committed
+	Events  int64  `json:"events"`  // events folded in
+	Bad     int64  `json:"bad"`     // undecodable events skipped
+	Refused int64  `json:"refused"` // events the fold refused (an impossible transition, a fill without its order)
+	Batches int64  `json:"batches"`
+	Retries int64  `json:"retries"` // failed attempts at writing a batch (Postgres down)
+}
+
+// Stats reports the counters per stream.
+func (p *Projector) Stats() map[string]StreamStats {
+	out := make(map[string]StreamStats, len(p.projs))
+	for _, pr := range p.projs {
+		out[pr.stream] = StreamStats{Applied: pr.applied.Load(), Events: pr.events.Load(), Bad: pr.bad.Load(),
+			Refused: pr.reject.Load(), Batches: pr.batches.Load(), Retries: pr.retries.Load()}
+	}
+	return out
+}
+
+// isSchemaError reports a missing table or column (class 42: the schema is not this
+// build's), which no retry cures.
+func isSchemaError(err error) bool {
+	if errors.Is(err, ErrSchema) {
+		return true
+	}
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && strings.HasPrefix(pgErr.Code, "42")
+}
