@@ -37,7 +37,6 @@ type genOrder struct {
 	step   int // 0 intent, 1 submitted, 2 accepted, 3 filling
 	left   decimal.Decimal
 	trades int
-	venue  string
 }
 
 // generate builds a history of about n orders, deterministic for a seed.
