@@ -42,7 +42,13 @@ func TestMetricsExposeTheGatewayAndEngineCallbacks(t *testing.T) {
 	if _, _, err := c.Read(ctx); err != nil {
 		t.Fatal(err)
 	}
+	// The frame counter moves once the frame's write returns, which may be just after the
+	// client read it: ask until it shows (or a second passes).
 	a := e.call(t, "GET", "/metrics", e.viewer, "")
+	for end := time.Now().Add(time.Second); !strings.Contains(a.raw, "synapse_ws_frames_sent_total 1") && time.Now().Before(end); {
+		time.Sleep(10 * time.Millisecond)
+		a = e.call(t, "GET", "/metrics", e.viewer, "")
+	}
 	if a.status != 200 {
 		t.Fatalf("/metrics: %d", a.status)
 	}

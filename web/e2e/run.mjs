@@ -4,7 +4,9 @@
 //
 // Besides the pages, it drives the trading controls through the real API and log (halt and
 // resume an agent, the kill switch, a viewer token refused, against a second engine that runs
-// with tokens) and opens a backtest HTML report from `synapse backtest` offline.
+// with tokens), checks the Portfolio page against the portfolio queries (summary, equity,
+// allocation by profile, Monte Carlo, a refused parameter, fills), opens a backtest HTML report
+// from `synapse backtest` offline, and measures the neural view's frame rate on every page.
 //
 // Environment: CHROMIUM (default /usr/bin/chromium), SYNAPSE_BIN (default bin/synapse),
 // E2E_MIN_FPS (default 50; 0 reports the synthetic-graph frame rate without asserting it;
@@ -31,7 +33,7 @@ const PAGES = [
   { path: "/training/", name: "training", live: true, tierOff: true },
   { path: "/models/", name: "models", live: true },
   { path: "/agents/", name: "agents", live: true },
-  { path: "/portfolio/", name: "portfolio", tierOff: true },
+  { path: "/portfolio/", name: "portfolio", live: true },
   { path: "/health/", name: "health", live: true },
 ];
 
@@ -78,6 +80,43 @@ async function checkFor(what, fn, ms = 10000) {
   }
   throw new Error(`timed out after ${ms} ms waiting for ${what} (last: ${last})`);
 }
+
+/** decimal normalises a decimal as shown ("10,000.5", "−3") or sent ("10000.50") for
+ * comparing: no grouping, an ASCII minus, no trailing zeros. */
+function decimal(s) {
+  if (typeof s !== "string") return s;
+  let t = s.replace(/[,\s▲▼]/g, "").replace("−", "-");
+  if (t.includes(".")) t = t.replace(/\.?0+$/, "");
+  return t === "-0" ? "0" : t;
+}
+
+/** decimalSum adds decimal strings exactly (BigInt), normalised as decimal() does. */
+function decimalSum(list) {
+  const scale = Math.max(0, ...list.map((s) => (s.split(".")[1] ?? "").length));
+  const n = list.reduce((a, s) => {
+    const [i, f = ""] = s.replace("-", "").split(".");
+    const v = BigInt(i + f.padEnd(scale, "0"));
+    return a + (s.startsWith("-") ? -v : v);
+  }, 0n);
+  const neg = n < 0n;
+  const d = (neg ? -n : n).toString().padStart(scale + 1, "0");
+  return decimal((neg ? "-" : "") + d.slice(0, d.length - scale) + (scale ? "." + d.slice(d.length - scale) : ""));
+}
+
+/** painted says whether a chart under selector has pixels on one of its canvases. */
+function painted(page, selector) {
+  return page.$$eval(`${selector} canvas`, (cs) =>
+    cs.some((c) => {
+      if (!c.width || !c.height) return false;
+      const d = c.getContext("2d").getImageData(0, 0, c.width, c.height).data;
+      for (let i = 3; i < d.length; i += 4) if (d[i] !== 0) return true;
+      return false;
+    }),
+  );
+}
+
+/** REFRESH_WAIT outlasts the Portfolio page's refresh (every 3 s). */
+const REFRESH_WAIT = 3500;
 
 // --- the engine -------------------------------------------------------------------------
 const port = await freePort();
@@ -425,6 +464,109 @@ try {
     }
   });
 
+  await test("portfolio page: summary from the engine, equity curves, allocation by profile, Monte Carlo, fills", async () => {
+    const page = await watchedPage(browser);
+    try {
+      await page.goto(base + "/portfolio/");
+      // the summary: each agent's snapshot figures and counts as the summary query gives them
+      const api = await checkFor("the summary on the page to match the summary query", async () => {
+        const s = await (await fetch(`${base}/api/v1/queries/summary`)).json();
+        const byName = Object.fromEntries((s.agents ?? []).map((a) => [a.agent, a]));
+        if (!AGENTS.every((n) => byName[n]?.latest?.time > 0)) return null;
+        const cells = await page.$$eval("#pf-summary-body td[data-agent]", (tds) => tds.map((t) => [t.dataset.agent, t.dataset.field, t.textContent.trim()]));
+        const cell = (a, f) => cells.find(([x, y]) => x === a && y === f)?.[2];
+        for (const n of AGENTS) {
+          const a = byName[n];
+          if (decimal(cell(n, "equity")) !== decimal(a.latest.equity)) return null;
+          if (decimal(cell(n, "cash")) !== decimal(a.latest.cash) || decimal(cell(n, "exposure")) !== decimal(a.latest.exposure)) return null;
+          if (decimal(cell(n, "fees")) !== decimal(a.fees) || decimal(cell(n, "fills")) !== String(a.fills) || decimal(cell(n, "orders")) !== String(a.orders)) return null;
+          if (!cell(n, "state")?.includes(a.state)) return null;
+        }
+        if (decimal(cell("total", "equity")) !== decimalSum(AGENTS.map((n) => byName[n].latest.equity))) return null;
+        return byName;
+      }, 30000);
+      const heads = await page.$$eval("#pf-summary-body tr.pf-head th a", (as) => as.map((a) => a.textContent));
+      assert(JSON.stringify(heads) === JSON.stringify(AGENTS), `summary columns ${heads}, want ${AGENTS}`);
+      for (const n of AGENTS) assert(Number(api[n].latest.equity) > 0, `${n}'s equity is ${api[n].latest.equity}`);
+      console.log(`     summary: ${AGENTS.map((n) => `${n} equity ${api[n].latest.equity}, ${api[n].fills} fills`).join("; ")}`);
+      // the equity curves: a line per agent with every snapshot the equity query has
+      const pts = await checkFor("an equity curve per agent, two points or more", async () => {
+        const p = await page.evaluate(() => window.__portfolio.equity());
+        return AGENTS.every((n) => p[n] >= 2) ? p : null;
+      }, 30000);
+      for (const n of AGENTS) {
+        const snaps = await (await fetch(`${base}/api/v1/queries/equity?agent=${n}`)).json();
+        assert(pts[n] <= snaps.length && pts[n] >= Math.min(2, snaps.length), `${n}: ${pts[n]} points drawn, the equity query has ${snaps.length}`);
+      }
+      await checkFor("the equity chart painted", () => painted(page, "#pf-equity-chart"));
+      const legend = await page.textContent("#pf-legend");
+      for (const n of AGENTS) assert(legend.includes(n), `the equity legend does not name ${n}: ${legend}`);
+      // the allocation: each profile's targets, as the allocation query gives them
+      for (const profile of ["conservative", "aggressive", "moderate"]) {
+        await page.click(`#pf-profiles label:has(input[value="${profile}"])`);
+        const want = await (await fetch(`${base}/api/v1/queries/allocation?profile=${profile}`)).json();
+        assert(JSON.stringify(want.profiles) === JSON.stringify(["conservative", "moderate", "aggressive"]), `profiles ${want.profiles}`);
+        await checkFor(`the ${profile} targets in the allocation table`, async () => {
+          if ((await page.$eval("#pf-allocation", (e) => e.dataset.profile)) !== profile) return false;
+          const rows = await page.$$eval("#pf-alloc-body tr[data-agent]", (trs) =>
+            trs.map((tr) => ({ agent: tr.dataset.agent, target: tr.querySelector('[data-field="target"]').textContent, drift: tr.querySelector('[data-field="drift"]').textContent, status: tr.querySelector('[data-field="status"]').textContent })),
+          );
+          if (rows.length !== want.weights.length) return false;
+          return want.weights.every((w, i) => rows[i].agent === w.agent && Math.abs(parseFloat(rows[i].target) - Number(w.target) * 100) < 1e-9 && /[✓⚠]/.test(rows[i].status) && rows[i].drift.includes("%"));
+        });
+        const checked = await page.$eval("#pf-profiles input:checked", (i) => i.value);
+        assert(checked === profile, `profile ${checked} checked, want ${profile}`);
+        const moves = await page.$$eval("#pf-moves tr[data-agent]", (trs) => trs.length);
+        assert(moves === want.moves.length, `${profile}: ${moves} moves shown, the query suggests ${want.moves.length}`);
+        if (profile === "conservative") await page.locator("#pf-allocation").screenshot({ path: join(artifacts, "portfolio-allocation.png") });
+      }
+      assert((await page.textContent("#pf-within")).includes("±5 %"), "the drift threshold is not shown");
+      // the Monte Carlo fan for ATLAS with a goal: drawn, with the probability of reaching it
+      await page.selectOption("#pf-mc-agent", "ATLAS");
+      await page.fill("#pf-mc-horizon", "48");
+      await page.fill("#pf-mc-goal", String(Math.round(Number(api.ATLAS.latest.equity) * 1.01)));
+      await page.click("#pf-mc-run");
+      const fan = await checkFor("the fan for ATLAS over 48 hours", async () => {
+        const f = await page.evaluate(() => window.__portfolio.fan());
+        return f.agent === "ATLAS" && f.points === 49 && f.p_goal !== null ? f : null;
+      }, 15000);
+      const figs = await page.textContent("#pf-mc-figs");
+      const shown = /P\(reach [\d,.]+ in 48 h\)\s*([\d.]+) %/.exec(figs);
+      assert(shown && Number(shown[1]) === Math.round(fan.p_goal * 1000) / 10, `probability shown: ${figs} (p_goal ${fan.p_goal})`);
+      assert(/P\(end below start\)\s*[\d.]+ %/.test(figs), `no P(end below start) in ${figs}`);
+      await checkFor("the fan painted", () => painted(page, "#pf-fan"));
+      await page.locator("#pf-montecarlo").screenshot({ path: join(artifacts, "portfolio-montecarlo.png") });
+      console.log(`     Monte Carlo ATLAS 48 h: ${figs.replace(/\s+/g, " ").trim()}`);
+      // a bad horizon: the engine answers 400 and its message is shown
+      await page.fill("#pf-mc-horizon", "0");
+      await page.click("#pf-mc-run");
+      const msg = await checkFor("the 400 message", () => page.$eval("#pf-montecarlo .msg.error", (m) => m.textContent).catch(() => ""));
+      assert(msg.includes("400") && msg.includes("horizon") && msg.includes("not between 1 and 10000"), `message: ${msg}`);
+      const direct = await fetch(`${base}/api/v1/queries/montecarlo?agent=ATLAS&horizon=0`);
+      assert(direct.status === 400 && msg.includes((await direct.json()).error), `the page's message is not the engine's: ${msg}`);
+      await page.waitForTimeout(REFRESH_WAIT);
+      assert((await page.$eval("#pf-montecarlo .msg", (m) => m.textContent)) === msg, "the refusal did not stay until the next projection");
+      // the positions and the fills, as their queries give them
+      const positions = await (await fetch(`${base}/api/v1/queries/positions`)).json();
+      await checkFor("the positions table", async () => {
+        const n = await page.$$eval("#pf-pos-body tr[data-agent]", (trs) => trs.length);
+        return positions.length ? n > 0 : (await page.textContent("#pf-pos-body")).includes("No positions");
+      });
+      const fills = await checkFor("the fills total as the fills query has it", async () => {
+        const f = await (await fetch(`${base}/api/v1/queries/fills?limit=20`)).json();
+        const hint = await page.textContent("#pf-fills [data-hint]");
+        const rows = await page.$$eval("#pf-fills-body tr[data-agent]", (trs) => trs.length);
+        return hint.startsWith(`${f.total.toLocaleString("en-US")} fill`) && rows === Math.min(20, f.total) ? f : null;
+      });
+      console.log(`     positions: ${positions.length}; fills: ${fills.total}`);
+      await page.screenshot({ path: join(artifacts, "portfolio-page.png"), fullPage: true });
+      const errors = page.errors.filter((x) => !x.includes("400 (Bad Request)"));
+      assert(errors.length === 0, `console errors: ${errors.join(" | ")}`);
+    } finally {
+      await page.close();
+    }
+  });
+
   await test("backtest HTML report: offline in Chromium, charts drawn, no console errors", async () => {
     const data = join("streams", "recordings", "ETHUSDT-1m-2022-08-14.csv.gz");
     const out = join(artifacts, "backtest.html");
@@ -504,75 +646,78 @@ try {
     await ctx.close();
   });
 
-  await test(`300-neuron synthetic graph at >= ${minFPS} fps`, async () => {
-    const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
-    await page.goto(base + "/agents/");
-    await checkFor("the neural view", () => page.evaluate(() => window.__synapse.ws() === "live"));
-    const drawn = await page.evaluate(() => {
-      // 1 feed, MD, router, 200 symbols, 60 pairs, FEAT, 30 models, batcher, ensemble, runtime, SIG, 2 more streams = 300
-      const nodes = [];
-      const edges = [];
-      const add = (id, kind, label) => nodes.push({ id, kind, label: label ?? id, count: 1000, rate: 0, load: 0 });
-      add("feed", "feed");
-      add("stream/MD", "stream", "MD");
-      add("router", "router");
-      add("stream/FEAT", "stream", "FEAT");
-      add("stream/SIG", "stream", "SIG");
-      add("stream/CMD", "stream", "CMD");
-      add("stream/AUDIT", "stream", "AUDIT");
-      add("batcher", "batcher");
-      add("ensemble", "ensemble");
-      add("onnxruntime", "runtime");
-      let seed = 1;
-      const rnd = () => ((seed = (seed * 16807) % 2147483647) / 2147483647);
-      const edge = (from, to) => edges.push({ from, to, count: 1, rate: rnd() < 0.2 ? 0 : Math.pow(10, rnd() * 4) });
-      edge("feed", "stream/MD");
-      edge("stream/MD", "router");
-      for (let i = 0; i < 200; i++) {
-        add(`symbol/s${i}`, "symbol", `SYM${i}USDT`);
-        edge("router", `symbol/s${i}`);
-        edge(`symbol/s${i}`, "stream/FEAT");
+  // on every page: its content panels must not cost the neural view its frames
+  for (const p of PAGES) {
+    await test(`300-neuron synthetic graph at >= ${minFPS} fps on ${p.name}`, async () => {
+      const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+      await page.goto(base + p.path);
+      await checkFor("the neural view", () => page.evaluate(() => window.__synapse.ws() === "live"));
+      const drawn = await page.evaluate(() => {
+        // 1 feed, MD, router, 200 symbols, 60 pairs, FEAT, 30 models, batcher, ensemble, runtime, SIG, 2 more streams = 300
+        const nodes = [];
+        const edges = [];
+        const add = (id, kind, label) => nodes.push({ id, kind, label: label ?? id, count: 1000, rate: 0, load: 0 });
+        add("feed", "feed");
+        add("stream/MD", "stream", "MD");
+        add("router", "router");
+        add("stream/FEAT", "stream", "FEAT");
+        add("stream/SIG", "stream", "SIG");
+        add("stream/CMD", "stream", "CMD");
+        add("stream/AUDIT", "stream", "AUDIT");
+        add("batcher", "batcher");
+        add("ensemble", "ensemble");
+        add("onnxruntime", "runtime");
+        let seed = 1;
+        const rnd = () => ((seed = (seed * 16807) % 2147483647) / 2147483647);
+        const edge = (from, to) => edges.push({ from, to, count: 1, rate: rnd() < 0.2 ? 0 : Math.pow(10, rnd() * 4) });
+        edge("feed", "stream/MD");
+        edge("stream/MD", "router");
+        for (let i = 0; i < 200; i++) {
+          add(`symbol/s${i}`, "symbol", `SYM${i}USDT`);
+          edge("router", `symbol/s${i}`);
+          edge(`symbol/s${i}`, "stream/FEAT");
+        }
+        for (let i = 0; i < 60; i++) {
+          add(`pair/p${i}`, "pair");
+          edge(`symbol/s${i}`, `pair/p${i}`);
+          edge(`symbol/s${i + 1}`, `pair/p${i}`);
+          edge(`pair/p${i}`, "stream/FEAT");
+        }
+        for (let i = 0; i < 30; i++) {
+          add(`model/m${i}`, "model");
+          edge("stream/FEAT", `model/m${i}`);
+          edge(`model/m${i}`, "batcher");
+          edge(`model/m${i}`, "ensemble");
+          edge(`model/m${i}`, "stream/SIG");
+        }
+        edge("batcher", "onnxruntime");
+        edge("ensemble", "stream/SIG");
+        for (const n of nodes) n.load = rnd() * rnd();
+        window.__synapse.setGraph({ nodes, edges });
+        return { nodes: nodes.length, edges: edges.length };
+      });
+      assert(drawn.nodes === 300, `synthetic graph has ${drawn.nodes} nodes`);
+      // the hook's frame rate covers the last 120 frames (2 s at 60 fps); other work on a
+      // small machine can stall one window, so the best of three windows is asserted
+      const windows = [];
+      for (let i = 0; i < 3; i++) {
+        await page.waitForTimeout(2100);
+        windows.push(await page.evaluate(() => window.__synapse.fps()));
       }
-      for (let i = 0; i < 60; i++) {
-        add(`pair/p${i}`, "pair");
-        edge(`symbol/s${i}`, `pair/p${i}`);
-        edge(`symbol/s${i + 1}`, `pair/p${i}`);
-        edge(`pair/p${i}`, "stream/FEAT");
-      }
-      for (let i = 0; i < 30; i++) {
-        add(`model/m${i}`, "model");
-        edge("stream/FEAT", `model/m${i}`);
-        edge(`model/m${i}`, "batcher");
-        edge(`model/m${i}`, "ensemble");
-        edge(`model/m${i}`, "stream/SIG");
-      }
-      edge("batcher", "onnxruntime");
-      edge("ensemble", "stream/SIG");
-      for (const n of nodes) n.load = rnd() * rnd();
-      window.__synapse.setGraph({ nodes, edges });
-      return { nodes: nodes.length, edges: edges.length };
+      const fps = Math.max(...windows);
+      console.log(`     fps windows: ${windows.map((f) => f.toFixed(1)).join(", ")}`);
+      const g = await page.evaluate(() => window.__synapse.graph().drawnNodes.length);
+      console.log(`     synthetic graph: ${drawn.nodes} neurons, ${drawn.edges} synapses, ${g} drawn, ${fps.toFixed(1)} fps`);
+      await page.screenshot({ path: join(artifacts, `synthetic-300-${p.name}.png`) });
+      await page.close();
+      assert(g === 300, `${g} of 300 neurons drawn`);
+      // a machine busier than its cores (other test runs) starves the renderer: then the
+      // figure is reported, not asserted, since it measures the neighbours, not the view
+      const load = loadavg()[0];
+      if (load > cpus().length) console.log(`     NOT ASSERTED: machine busy (load ${load.toFixed(1)} on ${cpus().length} cores); ${fps.toFixed(1)} fps`);
+      else if (minFPS > 0) assert(fps >= minFPS, `${fps.toFixed(1)} fps, want >= ${minFPS} (load ${load.toFixed(1)} on ${cpus().length} cores)`);
     });
-    assert(drawn.nodes === 300, `synthetic graph has ${drawn.nodes} nodes`);
-    // the hook's frame rate covers the last 120 frames (2 s at 60 fps); other work on a
-    // small machine can stall one window, so the best of three windows is asserted
-    const windows = [];
-    for (let i = 0; i < 3; i++) {
-      await page.waitForTimeout(2100);
-      windows.push(await page.evaluate(() => window.__synapse.fps()));
-    }
-    const fps = Math.max(...windows);
-    console.log(`     fps windows: ${windows.map((f) => f.toFixed(1)).join(", ")}`);
-    const g = await page.evaluate(() => window.__synapse.graph().drawnNodes.length);
-    console.log(`     synthetic graph: ${drawn.nodes} neurons, ${drawn.edges} synapses, ${g} drawn, ${fps.toFixed(1)} fps`);
-    await page.screenshot({ path: join(artifacts, "synthetic-300.png") });
-    await page.close();
-    assert(g === 300, `${g} of 300 neurons drawn`);
-    // a machine busier than its cores (other test runs) starves the renderer: then the
-    // figure is reported, not asserted, since it measures the neighbours, not the view
-    const load = loadavg()[0];
-    if (load > cpus().length) console.log(`     NOT ASSERTED: machine busy (load ${load.toFixed(1)} on ${cpus().length} cores); ${fps.toFixed(1)} fps`);
-    else if (minFPS > 0) assert(fps >= minFPS, `${fps.toFixed(1)} fps, want >= ${minFPS} (load ${load.toFixed(1)} on ${cpus().length} cores)`);
-  });
+  }
 } catch (e) {
   failed++;
   console.log(`FAIL setup: ${e?.stack ?? e}`);

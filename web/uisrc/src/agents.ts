@@ -5,7 +5,7 @@
 // the orders query fills the gaps the websocket's coalescing leaves (it keeps only the
 // newest order event between two frames).
 import { Live, query, AuthError } from "./live";
-import { esc, int, time, exact } from "./format";
+import { esc, int, time, exact, put } from "./format";
 import { command, describe } from "./commands";
 import { equityChart, EquityChart } from "./charts";
 import { AgentState, AgentView, AgentEvent, OrderEvent, RiskView, STATE_BADGE, fig, orderLine, agentFigures, agentCounts, positionsTable, rejectionsTable } from "./agentview";
@@ -42,15 +42,6 @@ interface Card {
   chart: EquityChart;
   view: AgentView | null;
   pending: boolean;
-}
-
-/** put sets an element's HTML only when it differs from what put set last (an agent's view
- * arrives several times a second; most of it is unchanged). */
-function put(el: HTMLElement, html: string): void {
-  const e = el as HTMLElement & { _html?: string };
-  if (e._html === html) return;
-  e._html = html;
-  e.innerHTML = html;
 }
 
 export function agentsPage(root: HTMLElement, live: Live): void {

@@ -51,6 +51,15 @@ export function summary(data: any, max = 10): [string, string][] {
   return out;
 }
 
+/** put sets an element's HTML only when it differs from what put set last (live views
+ * arrive several times a second; most of what they show is unchanged). */
+export function put(el: HTMLElement, html: string): void {
+  const e = el as HTMLElement & { _html?: string };
+  if (e._html === html) return;
+  e._html = html;
+  e.innerHTML = html;
+}
+
 export function dl(rows: [string, string][]): string {
   return `<dl>${rows.map(([k, v]) => `<dt>${esc(k)}</dt><dd>${esc(v)}</dd>`).join("")}</dl>`;
 }
@@ -98,6 +107,15 @@ function roundDec(d: Dec, digits: number): Dec {
   let q = a / div;
   if ((a % div) * 2n >= div) q += 1n;
   return { n: neg ? -q : q, scale: digits };
+}
+
+/** sumDec adds decimal strings exactly (BigInt), as a plain decimal string with the largest
+ * scale among them ("10000" + "-0.125" = "9999.875"); what is not a decimal counts as 0. */
+export function sumDec(list: unknown[]): string {
+  const ds = list.map(parseDec).filter((d): d is Dec => d !== null);
+  const scale = ds.reduce((m, d) => Math.max(m, d.scale), 0);
+  const n = ds.reduce((a, d) => a + d.n * pow10(scale - d.scale), 0n);
+  return decString(n, scale);
 }
 
 /** group puts thousands separators into the integer part of a decimal string. */

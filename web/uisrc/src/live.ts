@@ -81,10 +81,32 @@ export class Live {
 /** AuthError is thrown by query when the gateway answers 401. */
 export class AuthError extends Error {}
 
+/** QueryError is thrown by query when the gateway refuses a query: status is the HTTP status
+ * (400 for a bad parameter) and detail the gateway's message ("query: horizon: 0 is not …"). */
+export class QueryError extends Error {
+  constructor(
+    readonly query: string,
+    readonly status: number,
+    readonly detail: string,
+  ) {
+    super(`query ${query}: HTTP ${status}: ${detail}`);
+  }
+}
+
 /** query fetches GET /api/v1/queries/{name}. */
 export async function query(name: string, params = ""): Promise<any> {
   const r = await fetch(`/api/v1/queries/${name}${params ? "?" + params : ""}`);
   if (r.status === 401 || r.status === 403) throw new AuthError(`query ${name}: ${r.status}`);
-  if (!r.ok) throw new Error(`query ${name}: HTTP ${r.status}: ${await r.text()}`);
+  if (!r.ok) {
+    const text = await r.text();
+    let detail = text.trim();
+    try {
+      const body = JSON.parse(text);
+      if (typeof body?.error === "string") detail = body.error;
+    } catch {
+      /* not JSON: the text as it came */
+    }
+    throw new QueryError(name, r.status, detail);
+  }
   return r.json();
 }

@@ -5,6 +5,7 @@ import { Live, query, AuthError } from "./live";
 import { Topology } from "./neural";
 import { esc, dl, trim, num, int, time, h } from "./format";
 import { agentsPage } from "./agents";
+import { portfolioPage } from "./portfolio";
 
 export interface Page {
   path: string;
@@ -38,7 +39,7 @@ export function renderPage(p: Page, root: HTMLElement, live: Live): void {
     case "/agents/":
       return agentsPage(root, live);
     case "/portfolio/":
-      return notRunning(root, "Portfolio", "Balances, positions and exposure will appear here once the portfolio tier runs.");
+      return portfolioPage(root, live);
     case "/health/":
       return health(root, live);
   }
