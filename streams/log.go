@@ -341,7 +341,12 @@ func lockDir(dir string) (*os.File, error) {
 
 // LastSeq returns the last sequence of a stream of the log (0 while it is empty).
 func (l *Log) LastSeq(ctx context.Context, stream string) (uint64, error) {
-	s, err := l.JS.Stream(ctx, stream)
+	return LastSeq(ctx, l.JS, stream)
+}
+
+// LastSeq returns the last sequence of a stream (0 while it is empty).
+func LastSeq(ctx context.Context, js jetstream.JetStream, stream string) (uint64, error) {
+	s, err := js.Stream(ctx, stream)
 	if err != nil {
 		return 0, fmt.Errorf("stream %s: %w", stream, err)
 	}

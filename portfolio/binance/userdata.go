@@ -10,12 +10,12 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math/rand/v2"
 	"net/url"
 	"strconv"
 	"time"
 
 	"github.com/coder/websocket"
+	"github.com/jpillora/backoff"
 
 	"github.com/synapse-trading/synapse/streams"
 )
@@ -196,7 +196,7 @@ func subscribeRefused(status int, code int64, msg string) error {
 // whenever it drops or its subscription ends.
 func (v *Venue) stream(conn *websocket.Conn) {
 	defer v.wg.Done()
-	delays := backoff{min: v.opts.MinBackoff, max: v.opts.MaxBackoff}
+	delays := &backoff.Backoff{Min: v.opts.MinBackoff, Max: v.opts.MaxBackoff, Factor: 2, Jitter: true}
 	var delay time.Duration
 	for {
 		if conn != nil {
@@ -207,9 +207,9 @@ func (v *Venue) stream(conn *websocket.Conn) {
 				return
 			}
 			if time.Since(began) >= time.Minute {
-				delays.reset()
+				delays.Reset()
 			}
-			delay = delays.next()
+			delay = delays.Duration()
 			v.log.Warn("binance: user-data stream lost, reconnecting", "err", err, "in", delay.String())
 		}
 		if streams.Sleep(v.ctx, delay) != nil {
@@ -221,7 +221,7 @@ func (v *Venue) stream(conn *websocket.Conn) {
 			if v.ctx.Err() != nil {
 				return
 			}
-			delay = delays.next()
+			delay = delays.Duration()
 			var le *limitError
 			if errors.As(err, &le) { // no use trying before the budget, backoff or ban ends
 				delay = max(delay, le.until.Sub(v.limits.now()))
@@ -230,7 +230,7 @@ func (v *Venue) stream(conn *websocket.Conn) {
 			if errors.Is(err, ErrKeys) { // no fill is reported until the keys are fixed
 				level = slog.LevelError
 			}
-			v.log.Log(v.ctx, level, "binance: user-data stream reconnect failed", "err", err, "attempt", delays.attempt, "next_in", delay.String())
+			v.log.Log(v.ctx, level, "binance: user-data stream reconnect failed", "err", err, "attempt", int(delays.Attempt()), "next_in", delay.String())
 			continue
 		}
 		v.catchUp()
@@ -302,7 +302,7 @@ func (v *Venue) catchUp() {
 	v.mu.Unlock()
 	go func() {
 		defer v.wg.Done()
-		delays := backoff{min: v.opts.MinBackoff, max: v.opts.MaxBackoff}
+		delays := &backoff.Backoff{Min: v.opts.MinBackoff, Max: v.opts.MaxBackoff, Factor: 2, Jitter: true}
 		for {
 			err := v.catchUpPass(v.ctx)
 			if err == nil {
@@ -313,7 +313,7 @@ func (v *Venue) catchUp() {
 				return
 			}
 			// Past a budget, backoff or ban there is no point trying before it ends.
-			delay := delays.next()
+			delay := delays.Duration()
 			var le *limitError
 			if errors.As(err, &le) {
 				delay = max(delay, le.until.Sub(v.limits.now()))
@@ -350,24 +350,3 @@ func (v *Venue) catchUpPass(ctx context.Context) error {
 	}
 	return errors.Join(errs...)
 }
-
-// backoff computes reconnect delays: doubling from min on each failed attempt up to max,
-// each drawn uniformly from [d/2, d] so that clients cut off together do not return
-// together.
-type backoff struct {
-	min, max time.Duration
-	attempt  int
-}
-
-func (b *backoff) next() time.Duration {
-	d := b.min
-	for i := 0; i < b.attempt && d < b.max; i++ {
-		d *= 2
-	}
-	d = min(d, b.max)
-	b.attempt++
-	half := d / 2
-	return half + rand.N(d-half+1)
-}
-
-func (b *backoff) reset() { b.attempt = 0 }

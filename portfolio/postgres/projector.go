@@ -524,15 +524,7 @@ func (p *Projector) backoff(attempt int) time.Duration {
 
 // head is the last sequence of a stream of the log.
 func (p *Projector) head(ctx context.Context, stream string) (uint64, error) {
-	s, err := p.js.Stream(ctx, stream)
-	if err != nil {
-		return 0, fmt.Errorf("stream %s: %w", stream, err)
-	}
-	info, err := s.Info(ctx)
-	if err != nil {
-		return 0, fmt.Errorf("stream %s: %w", stream, err)
-	}
-	return info.State.LastSeq, nil
+	return streams.LastSeq(ctx, p.js, stream)
 }
 
 // Applied is the last sequence committed per stream.

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+	"github.com/jpillora/backoff"
+
 	"github.com/synapse-trading/synapse/streams"
 )
 
@@ -107,7 +109,7 @@ func (f *Feed) Run(ctx context.Context) error {
 	defer f.http.CloseIdleConnections()
 	defer cancel()
 
-	delays := backoff{min: f.opts.MinBackoff, max: f.opts.MaxBackoff}
+	delays := &backoff.Backoff{Min: f.opts.MinBackoff, Max: f.opts.MaxBackoff, Factor: 2, Jitter: true}
 	for {
 		began := time.Now()
 		err := f.connection(ctx)
@@ -115,12 +117,12 @@ func (f *Feed) Run(ctx context.Context) error {
 			return nil
 		}
 		if time.Since(began) >= f.opts.ResetBackoffAfter {
-			delays.reset()
+			delays.Reset()
 		}
-		delay := delays.next()
+		delay := delays.Duration()
 		f.reconnects.Add(1)
 		f.log.Warn("binance feed: connection lost, reconnecting",
-			"err", err, "attempt", delays.attempt, "delay", delay.Round(time.Millisecond))
+			"err", err, "attempt", int(delays.Attempt()), "delay", delay.Round(time.Millisecond))
 		if streams.Sleep(ctx, delay) != nil {
 			return nil
 		}

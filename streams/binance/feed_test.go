@@ -359,21 +359,6 @@ func TestOptionsAreChecked(t *testing.T) {
 	f.Stop() // never ran: returns at once
 }
 
-func TestBackoffGrowsWithJitterAndResets(t *testing.T) {
-	b := backoff{min: 100 * time.Millisecond, max: time.Second}
-	want := []time.Duration{100, 200, 400, 800, 1000, 1000}
-	for i, w := range want {
-		w *= time.Millisecond
-		if d := b.next(); d < w/2 || d > w {
-			t.Errorf("attempt %d: delay %v, want within [%v, %v]", i+1, d, w/2, w)
-		}
-	}
-	b.reset()
-	if d := b.next(); d > 100*time.Millisecond {
-		t.Errorf("after reset: %v, want at most 100ms", d)
-	}
-}
-
 func describe(ev streams.Event) string {
 	switch e := ev.(type) {
 	case *streams.Snapshot:
