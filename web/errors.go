@@ -19,4 +19,7 @@ var (
 	// ErrBadCommand means a command's arguments are invalid; the error is a *FieldError
 	// naming the field.
 	ErrBadCommand = errors.New("bad command")
+	// ErrQueryFailed marks a query that failed for a reason of the engine's (a database that
+	// does not answer), not of its parameters: the gateway answers 500 instead of 400.
+	ErrQueryFailed = errors.New("query failed")
 )

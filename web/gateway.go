@@ -195,7 +195,11 @@ func (g *Gateway) serveQuery(w http.ResponseWriter, r *http.Request) {
 	}
 	v, err := q(r)
 	if err != nil {
-		writeError(w, &apiError{http.StatusBadRequest, err.Error(), ""})
+		status := http.StatusBadRequest
+		if errors.Is(err, ErrQueryFailed) {
+			status = http.StatusInternalServerError
+		}
+		writeError(w, &apiError{status, err.Error(), ""})
 		return
 	}
 	writeJSON(w, http.StatusOK, v)

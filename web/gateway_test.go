@@ -3,6 +3,7 @@ package web
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -275,4 +276,23 @@ func TestGarbageOnTheWebsocketDoesNotBreakTheServer(t *testing.T) {
 	checkFor(t, 5*time.Second, "the broken clients are gone", func() bool {
 		return value(t, e.g.metrics.wsClients) == 1
 	})
+}
+
+// A query that fails for the engine's own reason is a 500; a bad parameter is a 400.
+func TestQueryFailuresAreNotBadRequests(t *testing.T) {
+	g := New(NewHub(), Options{Open: true})
+	g.HandleQuery("broken", func(*http.Request) (any, error) { return nil, fmt.Errorf("%w: database down", ErrQueryFailed) })
+	g.HandleQuery("picky", func(*http.Request) (any, error) { return nil, errors.New("limit: must be 1 to 1000") })
+	srv := httptest.NewServer(g.Handler())
+	defer srv.Close()
+	for path, want := range map[string]int{"/api/v1/queries/broken": 500, "/api/v1/queries/picky": 400} {
+		resp, err := http.Get(srv.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != want {
+			t.Errorf("%s: %d, want %d", path, resp.StatusCode, want)
+		}
+	}
 }

@@ -310,6 +310,14 @@ func TestRunLiveFromAFakeBinance(t *testing.T) {
 		if fake.Pending() != 0 {
 			return fmt.Errorf("%d frames not sent yet", fake.Pending())
 		}
+		// Sent is not yet on the log: wait until the graph has read all 60 back from it.
+		var engine EngineState
+		if err := getJSON(addr, "/api/v1/queries/engine", &engine); err != nil {
+			return err
+		}
+		if engine.Graph.Routed < 60 {
+			return fmt.Errorf("%d klines routed from the log", engine.Graph.Routed)
+		}
 		return nil
 	})
 	stop()

@@ -53,25 +53,27 @@ func followReadModel(ctx context.Context, js jetstream.JetStream, logger *slog.L
 //	summary                                                 every agent's summary and the streams folded in
 //
 // Times are epoch ms; since and until select [since, until). A bad or unknown parameter is
-// an error wrapping portfolio.ErrQuery that names it (the gateway answers 400).
+// an error wrapping portfolio.ErrQuery that names it (the gateway answers 400); any other
+// failure (the database) is a 500.
 func handlePortfolioQueries(gw *web.Gateway, rm portfolio.ReadModel, opts PortfolioQueryOptions) {
 	if opts.Profiles == nil {
 		opts.Profiles = portfolio.DefaultProfiles()
 	}
+	reg := queryErrors{gw}
 	if opts.Profile == "" {
 		opts.Profile = "moderate"
 	}
 	if opts.Threshold.IsZero() {
 		opts.Threshold = decimal.MustNew(5, 2)
 	}
-	gw.HandleQuery("positions", func(r *http.Request) (any, error) {
+	reg.HandleQuery("positions", func(r *http.Request) (any, error) {
 		p, err := params(r, "agent")
 		if err != nil {
 			return nil, err
 		}
 		return positions(r.Context(), rm, p.Get("agent"))
 	})
-	gw.HandleQuery("order_list", func(r *http.Request) (any, error) {
+	reg.HandleQuery("order_list", func(r *http.Request) (any, error) {
 		p, err := params(r, "agent", "venue", "symbol", "status", "since", "until", "limit", "offset")
 		if err != nil {
 			return nil, err
@@ -82,7 +84,7 @@ func handlePortfolioQueries(gw *web.Gateway, rm portfolio.ReadModel, opts Portfo
 		}
 		return rm.Orders(r.Context(), q)
 	})
-	gw.HandleQuery("fills", func(r *http.Request) (any, error) {
+	reg.HandleQuery("fills", func(r *http.Request) (any, error) {
 		p, err := params(r, "agent", "venue", "symbol", "since", "until", "limit", "offset")
 		if err != nil {
 			return nil, err
@@ -93,7 +95,7 @@ func handlePortfolioQueries(gw *web.Gateway, rm portfolio.ReadModel, opts Portfo
 		}
 		return rm.Fills(r.Context(), q)
 	})
-	gw.HandleQuery("equity", func(r *http.Request) (any, error) {
+	reg.HandleQuery("equity", func(r *http.Request) (any, error) {
 		p, err := params(r, "agent", "since", "until")
 		if err != nil {
 			return nil, err
@@ -104,21 +106,21 @@ func handlePortfolioQueries(gw *web.Gateway, rm portfolio.ReadModel, opts Portfo
 		}
 		return rm.Equity(r.Context(), p.Get("agent"), since, until)
 	})
-	gw.HandleQuery("allocation", func(r *http.Request) (any, error) {
+	reg.HandleQuery("allocation", func(r *http.Request) (any, error) {
 		p, err := params(r, "profile", "threshold")
 		if err != nil {
 			return nil, err
 		}
 		return allocation(r.Context(), rm, opts, p)
 	})
-	gw.HandleQuery("montecarlo", func(r *http.Request) (any, error) {
+	reg.HandleQuery("montecarlo", func(r *http.Request) (any, error) {
 		p, err := params(r, "agent", "paths", "horizon", "goal", "seed")
 		if err != nil {
 			return nil, err
 		}
 		return monteCarlo(r.Context(), rm, p)
 	})
-	gw.HandleQuery("summary", func(r *http.Request) (any, error) {
+	reg.HandleQuery("summary", func(r *http.Request) (any, error) {
 		if _, err := params(r); err != nil {
 			return nil, err
 		}
@@ -326,4 +328,18 @@ func monteCarlo(ctx context.Context, rm portfolio.ReadModel, p query) (portfolio
 	}
 	opts.Start, _ = snaps[len(snaps)-1].Equity.Float64()
 	return portfolio.MonteCarlo(ctx, returns, opts)
+}
+
+// queryErrors registers queries whose errors are the read model's own (not a bad
+// parameter, which wraps portfolio.ErrQuery) as web.ErrQueryFailed: the gateway answers 500.
+type queryErrors struct{ gw *web.Gateway }
+
+func (q queryErrors) HandleQuery(name string, f web.Query) {
+	q.gw.HandleQuery(name, func(r *http.Request) (any, error) {
+		v, err := f(r)
+		if err != nil && !errors.Is(err, portfolio.ErrQuery) {
+			err = fmt.Errorf("%w: %w", web.ErrQueryFailed, err)
+		}
+		return v, err
+	})
 }
