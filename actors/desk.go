@@ -171,6 +171,10 @@ func (d *Desk) reconcile(ctx context.Context, rb *rebuilt) error {
 			return fmt.Errorf("reconciling with the %s venue: %w", mode, r.Err)
 		} else if ok {
 			d.opts.Logger.Info("reconciled with the venue", "venue", mode, "open_orders", len(open[mode]), "balances", len(r.Balances))
+			if r.Balances != nil { // after the fills the reconcile reported, which are ahead in its mailbox
+				d.add(1)
+				d.engine.Send(pid, venueCheckBalances{Venue: mode, Balances: r.Balances, Last: rb.balances[mode], Net: rb.net[mode]})
+			}
 		}
 	}
 	return nil
@@ -450,6 +454,8 @@ type rebuilt struct {
 	positions  map[[3]string]decimal.Decimal
 	last       map[string]map[[2]string]int64
 	seen       map[string]int64 // market time of each agent's newest event
+	balances   map[string]*streams.BalanceCheck
+	net        map[string]map[string]decimal.Decimal // per venue: fills' balance changes since its last check
 	states     map[string]streams.AgentState
 	reasons    map[string]string
 	killSwitch bool
@@ -460,14 +466,18 @@ type rebuilt struct {
 
 func (d *Desk) rebuild(ctx context.Context) (*rebuilt, error) {
 	rb := &rebuilt{orders: map[string]*portfolio.Order{}, accounts: map[string]*portfolio.Account{}, positions: map[[3]string]decimal.Decimal{},
-		last: map[string]map[[2]string]int64{}, seen: map[string]int64{}, states: map[string]streams.AgentState{}, reasons: map[string]string{}}
+		last: map[string]map[[2]string]int64{}, seen: map[string]int64{}, balances: map[string]*streams.BalanceCheck{},
+		net: map[string]map[string]decimal.Decimal{}, states: map[string]streams.AgentState{}, reasons: map[string]string{}}
 	for _, a := range d.opts.Agents {
 		rb.accounts[a.Name] = portfolio.NewAccount(a.Name, a.capital)
 		rb.last[a.Name] = map[[2]string]int64{}
 		rb.states[a.Name] = streams.AgentActive
 	}
-	err := readStream(ctx, d.opts.Log, streams.StreamPortfolio, func(ev streams.Event) {
+	err := readStream(ctx, d.opts.Log, streams.StreamPortfolio, func(_ uint64, ev streams.Event) {
 		switch e := ev.(type) {
+		case *streams.BalanceCheck:
+			rb.balances[e.Venue] = e
+			rb.net[e.Venue] = map[string]decimal.Decimal{}
 		case *streams.AgentEvent:
 			if _, ok := rb.states[e.Agent]; ok {
 				rb.states[e.Agent], rb.reasons[e.Agent] = e.State, e.Reason
@@ -486,10 +496,14 @@ func (d *Desk) rebuild(ctx context.Context) (*rebuilt, error) {
 	if err != nil {
 		return nil, err
 	}
-	err = readStream(ctx, d.opts.Log, streams.StreamOrders, func(ev streams.Event) {
+	err = readStream(ctx, d.opts.Log, streams.StreamOrders, func(seq uint64, ev streams.Event) {
 		e, ok := ev.(*streams.OrderEvent)
 		if !ok {
 			return
+		}
+		mode := d.execution[e.Agent]
+		if b := rb.balances[mode]; b != nil && e.Type == streams.OrderFill && seq > b.ORDSeq {
+			streams.BalanceChanges(rb.net[mode], e) // a repeated fill is dropped by the log's dedup
 		}
 		rb.events++
 		if _, ok := rb.states[e.Agent]; ok && e.Type == streams.OrderIntent {
@@ -575,7 +589,7 @@ func (rb *rebuilt) agentRestore(a *Agent) agentRestore {
 }
 
 // readStream decodes every event of a stream, oldest first, up to its end when called.
-func readStream(ctx context.Context, js jetstream.JetStream, stream string, fn func(streams.Event)) error {
+func readStream(ctx context.Context, js jetstream.JetStream, stream string, fn func(uint64, streams.Event)) error {
 	s, err := js.Stream(ctx, stream)
 	if err != nil {
 		return fmt.Errorf("reading %s: %w", stream, err)
@@ -605,7 +619,7 @@ func readStream(ctx context.Context, js jetstream.JetStream, stream string, fn f
 				continue
 			}
 			if ev, err := streams.Decode(msg.Subject(), msg.Headers(), msg.Data()); err == nil {
-				fn(ev)
+				fn(meta.Sequence.Stream, ev)
 			}
 			if meta.Sequence.Stream >= last {
 				return nil

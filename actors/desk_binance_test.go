@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/govalues/decimal"
+	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/synapse-trading/synapse/portfolio"
 	"github.com/synapse-trading/synapse/portfolio/binance"
@@ -235,5 +236,84 @@ func TestBinanceCrashAndReconcile(t *testing.T) {
 				return v.Totals.Identity()
 			})
 		})
+	}
+}
+
+// The balances are reconciled too: the first start records them as a baseline; after a
+// restart they are compared with the baseline plus the engine's own fills since, and what a
+// user did on the website while the engine was down is the difference, asset by asset.
+func TestBinanceBalancesAreReconciled(t *testing.T) {
+	ks := klines(t, 40)
+	price := ks[31].Open
+	srv := fakeBinance(t, price)
+	log := openLog(t)
+	venues := map[string]func(portfolio.Report) (portfolio.Venue, error){"live": binanceVenue(srv)}
+	checks := func() []*streams.BalanceCheck {
+		var out []*streams.BalanceCheck
+		cons, err := log.JS.OrderedConsumer(context.Background(), streams.StreamPortfolio, jetstream.OrderedConsumerConfig{FilterSubjects: []string{"pf.venue.>"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		batch, _ := cons.Fetch(10, jetstream.FetchMaxWait(300*time.Millisecond))
+		for msg := range batch.Messages() {
+			ev, err := streams.Decode(msg.Subject(), msg.Headers(), msg.Data())
+			if err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, ev.(*streams.BalanceCheck))
+		}
+		return out
+	}
+	r := newRigWith(t, log, venues, liveAgent("ATLAS"))
+	ctx := context.Background()
+	for i, k := range ks[:31] { // the engine trades: its own fills move the balances
+		if err := r.clock.Feed(ctx, k); err != nil {
+			t.Fatal(err)
+		}
+		if i == 30 {
+			r.desk.Signal(signal(k, 0.9))
+		}
+		r.settle()
+	}
+	checkFor(t, 10*time.Second, func() error {
+		if v := r.view("ATLAS"); v.Fills < 3 {
+			return fmt.Errorf("%d fills", v.Fills)
+		}
+		return nil
+	})
+	r.stop()
+	if c := checks(); len(c) != 1 || !c[0].Baseline {
+		t.Fatalf("after the first start: %+v, want one baseline", c)
+	}
+	// While the engine is down a user buys 0.2 BTC on the website.
+	before := srv.Balances()
+	id, err := srv.PlaceOutside("BTCUSDT", "BUY", decimal.MustParse("0.2"), price)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.FillOrder(id, decimal.MustParse("0.2"), price); err != nil {
+		t.Fatal(err)
+	}
+	after := srv.Balances()
+	r2 := newRigWith(t, log, venues, liveAgent("ATLAS"))
+	defer r2.stop()
+	var c []*streams.BalanceCheck
+	checkFor(t, 10*time.Second, func() error {
+		if c = checks(); len(c) < 2 {
+			return fmt.Errorf("%d balance checks", len(c))
+		}
+		return nil
+	})
+	got := c[1]
+	if got.Baseline || len(got.Differences) == 0 {
+		t.Fatalf("second check %+v", got)
+	}
+	for asset, b := range after {
+		total, _ := b.Free.Add(b.Locked)
+		was, _ := before[asset].Free.Add(before[asset].Locked)
+		want, _ := total.Sub(was)
+		if got.Differences[asset].Cmp(want) != 0 {
+			t.Errorf("%s: difference %s, the website trade moved it by %s", asset, got.Differences[asset], want)
+		}
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/anthdm/hollywood/actor"
+	"github.com/govalues/decimal"
 
 	"github.com/synapse-trading/synapse/portfolio"
 	"github.com/synapse-trading/synapse/streams"
@@ -23,6 +24,15 @@ type (
 	venueReport struct{ Event *streams.OrderEvent }
 	// orderReport is an order event on the log, for the risk gate and the agents.
 	orderReport struct{ Event *streams.OrderEvent }
+	// venueCheckBalances compares the balances the venue reported at reconcile with the
+	// last check on the log plus the fills since (Net, and those this actor recorded since
+	// it started).
+	venueCheckBalances struct {
+		Venue    string
+		Balances map[string]decimal.Decimal
+		Last     *streams.BalanceCheck
+		Net      map[string]decimal.Decimal
+	}
 )
 
 // VenueView is what a venue actor shows (topic "venue/<name>").
@@ -41,11 +51,12 @@ type venueActor struct {
 	venue portfolio.Venue
 	view  VenueView
 	shown time.Time
+	net   map[string]decimal.Decimal // balance changes of the fills it recorded since it started
 }
 
 func newVenueActor(desk *Desk, v portfolio.Venue) actor.Producer {
 	return func() actor.Receiver {
-		return &venueActor{desk: desk, venue: v, view: VenueView{Name: v.Name()}}
+		return &venueActor{desk: desk, venue: v, view: VenueView{Name: v.Name()}, net: map[string]decimal.Decimal{}}
 	}
 }
 
@@ -87,8 +98,12 @@ func (a *venueActor) Receive(c *actor.Context) {
 		a.view.Reports++
 		if err := a.desk.record(msg.Event); err != nil {
 			a.desk.problem("venue "+a.venue.Name()+": recording a report", err)
+		} else if msg.Event.Type == streams.OrderFill {
+			streams.BalanceChanges(a.net, msg.Event)
 		}
 		a.desk.route(msg.Event)
+	case venueCheckBalances:
+		a.checkBalances(msg)
 	default:
 		return
 	}
@@ -113,4 +128,44 @@ func (a *venueActor) show(force bool) {
 		a.shown = now
 		a.desk.observe("venue/"+a.view.Name, a.view)
 	}
+}
+
+// checkBalances records how the venue's balances compare with what the log explains; any
+// difference happened outside the engine and is logged loudly.
+func (a *venueActor) checkBalances(m venueCheckBalances) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	seq, err := streams.LastSeq(ctx, a.desk.opts.Log, streams.StreamOrders)
+	cancel()
+	if err != nil {
+		a.desk.problem("venue "+m.Venue+": checking balances", err)
+		return
+	}
+	check := &streams.BalanceCheck{Venue: m.Venue, Balances: m.Balances, ORDSeq: seq, Time: time.Now().UnixMilli(), Baseline: m.Last == nil}
+	if m.Last != nil {
+		check.Expected, check.Differences = map[string]decimal.Decimal{}, map[string]decimal.Decimal{}
+		for asset, v := range m.Last.Balances {
+			check.Expected[asset] = v
+		}
+		for _, net := range []map[string]decimal.Decimal{m.Net, a.net} {
+			for asset, v := range net {
+				check.Expected[asset], _ = check.Expected[asset].Add(v)
+			}
+		}
+		for _, assets := range []map[string]decimal.Decimal{check.Expected, m.Balances} {
+			for asset := range assets {
+				if d, _ := m.Balances[asset].Sub(check.Expected[asset]); !d.IsZero() {
+					check.Differences[asset] = d
+				}
+			}
+		}
+	}
+	if err := a.desk.record(check); err != nil {
+		a.desk.problem("venue "+m.Venue+": recording its balances", err)
+		return
+	}
+	if len(check.Differences) > 0 {
+		a.desk.opts.Logger.Warn("the venue's balances differ from what the log explains: deposits, withdrawals or trades outside the engine",
+			"venue", m.Venue, "differences", check.Differences)
+	}
+	a.desk.observe("venue/"+m.Venue+"/balances", check)
 }

@@ -18,7 +18,7 @@ func Schema(k Kind) string { return string(k) + "/v" + strconv.Itoa(SchemaVersio
 var schemas = map[Kind]string{}
 
 func init() {
-	for _, k := range []Kind{KindKline, KindTrade, KindDepth, KindSnapshot, KindTicker, KindFeature, KindCorrelation, KindSignal, KindCommand, KindOrder, KindAgent, KindKillSwitch, KindEquity} {
+	for _, k := range []Kind{KindKline, KindTrade, KindDepth, KindSnapshot, KindTicker, KindFeature, KindCorrelation, KindSignal, KindCommand, KindOrder, KindAgent, KindKillSwitch, KindEquity, KindBalances} {
 		schemas[k] = Schema(k)
 	}
 }
@@ -83,6 +83,8 @@ func Decode(subject string, header nats.Header, data []byte) (Event, error) {
 		ev = new(KillSwitchEvent)
 	case KindEquity:
 		ev = new(EquitySnapshot)
+	case KindBalances:
+		ev = new(BalanceCheck)
 	default:
 		return nil, fmt.Errorf("%w: %s: unknown kind %q", ErrBadEvent, subject, kind)
 	}
@@ -118,6 +120,8 @@ func kindOf(subject string, header nats.Header) (Kind, error) {
 		return KindCommand, nil
 	case len(tokens) == 5 && tokens[0] == "ord":
 		return KindOrder, nil
+	case len(tokens) == 4 && tokens[0] == "pf" && tokens[1] == "venue" && tokens[3] == "balances":
+		return KindBalances, nil
 	case len(tokens) == 3 && tokens[0] == "pf" && tokens[1] == "risk" && tokens[2] == "killswitch":
 		return KindKillSwitch, nil
 	case len(tokens) == 3 && tokens[0] == "pf" && tokens[2] == "state":

@@ -66,9 +66,13 @@ type OrderEvent struct {
 	FillQty       decimal.Decimal `json:"fill_qty,omitzero"`
 	FillPrice     decimal.Decimal `json:"fill_price,omitzero"`
 	Fee           decimal.Decimal `json:"fee,omitzero"` // fill: in the quote asset
-	Maker         bool            `json:"maker,omitempty"`
-	CumQty        decimal.Decimal `json:"cum_qty,omitzero"` // filled so far, this fill included
-	Reason        string          `json:"reason,omitempty"` // intent: why; rejected/canceled/expired: why
+	// Commission is what a live venue charged for the fill, in CommissionAsset (Binance: the
+	// asset received, or BNB); Fee is its value in the quote asset. The balances move by it.
+	Commission      decimal.Decimal `json:"commission,omitzero"`
+	CommissionAsset string          `json:"commission_asset,omitempty"`
+	Maker           bool            `json:"maker,omitempty"`
+	CumQty          decimal.Decimal `json:"cum_qty,omitzero"` // filled so far, this fill included
+	Reason          string          `json:"reason,omitempty"` // intent: why; rejected/canceled/expired: why
 	// Source says who reported the transition when it is not the normal path: "reconcile"
 	// for a difference found with the venue after a restart, "bot" for a bot's intent.
 	Source string `json:"source,omitempty"`
@@ -221,3 +225,69 @@ func (e *EquitySnapshot) ID() string {
 func (e *EquitySnapshot) Kind() Kind                  { return KindEquity }
 func (e *EquitySnapshot) Key() (venue, symbol string) { return "", "" }
 func (e *EquitySnapshot) EventTime() int64            { return e.Time }
+
+// KindBalances names the venue-balances payload schema.
+const KindBalances Kind = "balances"
+
+// BalanceCheck compares a live venue's balances, read when the engine reconciles with it at
+// start, with what the log explains: the previous check's balances plus every fill on ORD
+// since that check (ORDSeq). Differences are what happened outside the engine (deposits,
+// withdrawals, trades by hand). On pf.venue.<venue>.balances.
+type BalanceCheck struct {
+	Venue       string                     `json:"venue"`
+	Balances    map[string]decimal.Decimal `json:"balances"` // free + locked per asset, at the venue
+	Expected    map[string]decimal.Decimal `json:"expected,omitempty"`
+	Differences map[string]decimal.Decimal `json:"differences,omitempty"` // balances − expected, non-zero only
+	ORDSeq      uint64                     `json:"ord_seq"`               // the ORD sequence the balances include
+	Baseline    bool                       `json:"baseline,omitempty"`    // the first check: nothing to compare with
+	Time        int64                      `json:"time"`                  // wall clock, epoch ms
+}
+
+func (b *BalanceCheck) Subject() string { return "pf.venue." + strings.ToLower(b.Venue) + ".balances" }
+func (b *BalanceCheck) ID() string {
+	return strings.ToLower(b.Venue) + ".balances." + strconv.FormatUint(b.ORDSeq, 10) + "." + strconv.FormatInt(b.Time, 10)
+}
+func (b *BalanceCheck) Kind() Kind                  { return KindBalances }
+func (b *BalanceCheck) Key() (venue, symbol string) { return b.Venue, "" }
+func (b *BalanceCheck) EventTime() int64            { return b.Time }
+
+// quoteAssets are the quote assets SplitSymbol knows, longest first.
+var quoteAssets = []string{"FDUSD", "USDT", "USDC", "BUSD", "TUSD", "BTC", "ETH", "BNB", "EUR", "TRY"}
+
+// SplitSymbol splits a symbol into its base and quote assets (BTCUSDT → BTC, USDT); ok is
+// false when the quote asset is not one it knows.
+func SplitSymbol(symbol string) (base, quote string, ok bool) {
+	for _, q := range quoteAssets {
+		if strings.HasSuffix(symbol, q) && len(symbol) > len(q) {
+			return symbol[:len(symbol)-len(q)], q, true
+		}
+	}
+	return "", "", false
+}
+
+// BalanceChanges adds what a fill does to an account's balances to net: the base asset by
+// the quantity, the quote asset by the notional (a buy spends it, a sell receives it), and
+// the commission's asset by the commission. It returns false for a symbol it cannot split.
+func BalanceChanges(net map[string]decimal.Decimal, f *OrderEvent) bool {
+	base, quote, ok := SplitSymbol(f.Symbol)
+	if !ok {
+		return false
+	}
+	notional, err := f.FillQty.Mul(f.FillPrice)
+	if err != nil {
+		return false
+	}
+	notional = notional.Round(8) // venues settle quote amounts to 8 decimals, as the ledger does
+	qty := f.FillQty
+	if f.Side == Buy {
+		notional = notional.Neg()
+	} else {
+		qty = qty.Neg()
+	}
+	net[base], _ = net[base].Add(qty)
+	net[quote], _ = net[quote].Add(notional)
+	if f.CommissionAsset != "" {
+		net[f.CommissionAsset], _ = net[f.CommissionAsset].Sub(f.Commission)
+	}
+	return true
+}

@@ -38,8 +38,11 @@ type fill struct {
 	price    decimal.Decimal
 	fee      decimal.Decimal // in the quote asset
 	feeOther bool            // the fee was paid in a third asset (e.g. BNB) and counts 0 here
-	maker    bool
-	time     int64
+	// commission is what Binance charged, in commissionAsset (the balances move by it).
+	commission      decimal.Decimal
+	commissionAsset string
+	maker           bool
+	time            int64
 }
 
 // execution is one executionReport of the user-data stream.
@@ -126,7 +129,8 @@ func stateFromCreate(symbol string, r *gobinance.CreateOrderResponse) (orderStat
 			return st, err
 		}
 		// Fills in the order's own answer matched on arrival: the order was the taker.
-		st.fills = append(st.fills, fill{tradeID: f.TradeID, qty: qty, price: price, fee: fee, feeOther: other, time: r.TransactTime})
+		st.fills = append(st.fills, fill{tradeID: f.TradeID, qty: qty, price: price, fee: fee, feeOther: other, time: r.TransactTime,
+			commission: n, commissionAsset: f.CommissionAsset})
 	}
 	return st, nil
 }
@@ -193,7 +197,8 @@ func fillsFromTrades(symbol string, ts []*gobinance.TradeV3) ([]fill, error) {
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, fill{tradeID: t.ID, qty: qty, price: price, fee: fee, feeOther: other, maker: t.IsMaker, time: t.Time})
+		out = append(out, fill{tradeID: t.ID, qty: qty, price: price, fee: fee, feeOther: other, maker: t.IsMaker, time: t.Time,
+			commission: n, commissionAsset: t.CommissionAsset})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].tradeID < out[j].tradeID })
 	return out, nil
@@ -276,6 +281,7 @@ func decodeUserFrame(data []byte) (event string, ex *execution, err error) {
 	}
 	if err == nil {
 		f.fee, f.feeOther, err = feeInQuote(u.Symbol, u.FeeAsset, n, f.price)
+		f.commission, f.commissionAsset = n, u.FeeAsset
 	}
 	if err != nil {
 		return head.Event, nil, fmt.Errorf("executionReport: %v", err)

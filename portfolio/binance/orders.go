@@ -102,6 +102,7 @@ func (v *Venue) fill(t *tracked, f fill, cum decimal.Decimal, source string) {
 	ev := v.event(t, streams.OrderFill, f.time, source)
 	ev.TradeID = strconv.FormatInt(f.tradeID, 10)
 	ev.FillQty, ev.FillPrice, ev.Fee, ev.Maker, ev.CumQty = f.qty, f.price, f.fee, f.maker, cum
+	ev.Commission, ev.CommissionAsset = f.commission, f.commissionAsset
 	v.emit(ev)
 	if !t.closed && t.cum.Cmp(t.tmpl.Qty) >= 0 {
 		t.closed, t.closedAt = true, time.Now()
