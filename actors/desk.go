@@ -116,8 +116,7 @@ func (d *Desk) Start(ctx context.Context) error {
 		ready := make(chan struct{})
 		v, err := d.opts.Venues[mode](func(ev *streams.OrderEvent) {
 			<-ready
-			d.add(1)
-			d.engine.Send(pid, venueReport{Event: ev})
+			d.send(pid, venueReport{Event: ev})
 		})
 		if err != nil {
 			return fmt.Errorf("venue %s: %w", mode, err)
@@ -131,11 +130,9 @@ func (d *Desk) Start(ctx context.Context) error {
 		d.agents[a.Name] = d.engine.Spawn(newAgentActor(a, d), "agent", actor.WithID(a.Name))
 	}
 	// Hand every actor its rebuilt state before anything else reaches it.
-	d.add(1)
-	d.engine.Send(d.risk, riskRestore{Seen: rb.submitted(), Orders: rb.gateOrders(), Positions: rb.positions, States: rb.states, KillSwitch: rb.killSwitch})
+	d.send(d.risk, riskRestore{Seen: rb.submitted(), Orders: rb.gateOrders(), Positions: rb.positions, States: rb.states, KillSwitch: rb.killSwitch})
 	for _, a := range d.opts.Agents {
-		d.add(1)
-		d.engine.Send(d.agents[a.Name], rb.agentRestore(a))
+		d.send(d.agents[a.Name], rb.agentRestore(a))
 	}
 	return d.reconcile(ctx, rb)
 }
@@ -172,8 +169,7 @@ func (d *Desk) reconcile(ctx context.Context, rb *rebuilt) error {
 		} else if ok {
 			d.opts.Logger.Info("reconciled with the venue", "venue", mode, "open_orders", len(open[mode]), "balances", len(r.Balances))
 			if r.Balances != nil { // after the fills the reconcile reported, which are ahead in its mailbox
-				d.add(1)
-				d.engine.Send(pid, venueCheckBalances{Venue: mode, Balances: r.Balances, Last: rb.balances[mode], Net: rb.net[mode]})
+				d.send(pid, venueCheckBalances{Venue: mode, Balances: r.Balances, Last: rb.balances[mode], Net: rb.net[mode]})
 			}
 		}
 	}
@@ -216,8 +212,7 @@ func (d *Desk) Signal(sig *streams.Signal) {
 	}
 	for _, a := range d.opts.Agents {
 		if a.Follows(sig.Model) && a.Trades(sig.Venue, sig.Symbol) {
-			d.add(1)
-			d.engine.Send(d.agents[a.Name], sig)
+			d.send(d.agents[a.Name], sig)
 		}
 	}
 }
@@ -269,8 +264,7 @@ func (d *Desk) Apply(cmd streams.SequencedCommand) error {
 		if err != nil {
 			return err
 		}
-		d.add(1)
-		d.engine.Send(pid, agentSetState{State: state, Reason: who, Cause: cmd.CommandID, CommandSeq: cmd.Seq, Time: t, Cancel: cancel, Flatten: flatten})
+		d.send(pid, agentSetState{State: state, Reason: who, Cause: cmd.CommandID, CommandSeq: cmd.Seq, Time: t, Cancel: cancel, Flatten: flatten})
 		return nil
 	}
 	switch cmd.Name {
@@ -286,8 +280,7 @@ func (d *Desk) Apply(cmd streams.SequencedCommand) error {
 				return err
 			}
 		}
-		d.add(1)
-		d.engine.Send(d.risk, riskCancelAll{Agent: args.Agent, Reason: who})
+		d.send(d.risk, riskCancelAll{Agent: args.Agent, Reason: who})
 	case "killswitch.on", "killswitch.off":
 		on := cmd.Name == "killswitch.on"
 		reason := who
@@ -297,12 +290,10 @@ func (d *Desk) Apply(cmd streams.SequencedCommand) error {
 		if err := d.record(&streams.KillSwitchEvent{On: on, Reason: reason, Cause: cmd.CommandID, CommandSeq: cmd.Seq, Time: t}); err != nil {
 			return err
 		}
-		d.add(1)
-		d.engine.Send(d.risk, riskKillSwitch{On: on})
+		d.send(d.risk, riskKillSwitch{On: on})
 		if on {
 			for _, a := range d.opts.Agents {
-				d.add(1)
-				d.engine.Send(d.agents[a.Name], agentSetState{State: streams.AgentHalted, Reason: "kill switch: " + reason, Cause: cmd.CommandID,
+				d.send(d.agents[a.Name], agentSetState{State: streams.AgentHalted, Reason: "kill switch: " + reason, Cause: cmd.CommandID,
 					CommandSeq: cmd.Seq, Time: t, Cancel: true})
 			}
 		}
@@ -383,17 +374,19 @@ func (d *Desk) remember(ev *streams.OrderEvent) {
 // route tells the risk gate and the order's agent of an order event on the log.
 func (d *Desk) route(ev *streams.OrderEvent) {
 	d.remember(ev)
-	d.add(1)
-	d.engine.Send(d.risk, orderReport{Event: ev})
+	d.send(d.risk, orderReport{Event: ev})
 	if pid, ok := d.agents[ev.Agent]; ok {
-		d.add(1)
-		d.engine.Send(pid, orderReport{Event: ev})
+		d.send(pid, orderReport{Event: ev})
 	}
 }
 
-func (d *Desk) toRisk(msg any) {
+func (d *Desk) toRisk(msg any) { d.send(d.risk, msg) }
+
+// send sends msg to pid, counted in flight until its receiver has handled it (see
+// DeskOptions.InFlight): every message between the desk's actors goes through here.
+func (d *Desk) send(pid *actor.PID, msg any) {
 	d.add(1)
-	d.engine.Send(d.risk, msg)
+	d.engine.Send(pid, msg)
 }
 
 func (d *Desk) toVenue(o *portfolio.Order, msg any) {
@@ -402,14 +395,12 @@ func (d *Desk) toVenue(o *portfolio.Order, msg any) {
 		d.problem("desk", fmt.Errorf("no venue for agent %s", o.Agent))
 		return
 	}
-	d.add(1)
-	d.engine.Send(pid, msg)
+	d.send(pid, msg)
 }
 
 // agentState tells the risk gate of an agent's new state.
 func (d *Desk) agentState(ev *streams.AgentEvent) {
-	d.add(1)
-	d.engine.Send(d.risk, riskAgentState{Agent: ev.Agent, State: ev.State})
+	d.send(d.risk, riskAgentState{Agent: ev.Agent, State: ev.State})
 	d.observe("agent_events", ev)
 	d.opts.Logger.Info("agent state", "agent", ev.Agent, "state", ev.State, "reason", ev.Reason)
 }
@@ -473,7 +464,7 @@ func (d *Desk) rebuild(ctx context.Context) (*rebuilt, error) {
 		rb.last[a.Name] = map[[2]string]int64{}
 		rb.states[a.Name] = streams.AgentActive
 	}
-	err := readStream(ctx, d.opts.Log, streams.StreamPortfolio, func(_ uint64, ev streams.Event) {
+	err := streams.ReadAll(ctx, d.opts.Log, streams.StreamPortfolio, func(_ uint64, ev streams.Event) {
 		switch e := ev.(type) {
 		case *streams.BalanceCheck:
 			rb.balances[e.Venue] = e
@@ -496,7 +487,7 @@ func (d *Desk) rebuild(ctx context.Context) (*rebuilt, error) {
 	if err != nil {
 		return nil, err
 	}
-	err = readStream(ctx, d.opts.Log, streams.StreamOrders, func(seq uint64, ev streams.Event) {
+	err = streams.ReadAll(ctx, d.opts.Log, streams.StreamOrders, func(seq uint64, ev streams.Event) {
 		e, ok := ev.(*streams.OrderEvent)
 		if !ok {
 			return
@@ -586,50 +577,4 @@ func (rb *rebuilt) agentRestore(a *Agent) agentRestore {
 	}
 	return agentRestore{Account: rb.accounts[a.Name], State: rb.states[a.Name], Reason: rb.reasons[a.Name], Open: open, Last: rb.last[a.Name],
 		Now: rb.seen[a.Name]}
-}
-
-// readStream decodes every event of a stream, oldest first, up to its end when called.
-func readStream(ctx context.Context, js jetstream.JetStream, stream string, fn func(uint64, streams.Event)) error {
-	s, err := js.Stream(ctx, stream)
-	if err != nil {
-		return fmt.Errorf("reading %s: %w", stream, err)
-	}
-	info, err := s.Info(ctx)
-	if err != nil {
-		return fmt.Errorf("reading %s: %w", stream, err)
-	}
-	last := info.State.LastSeq
-	if info.State.Msgs == 0 {
-		return nil
-	}
-	cons, err := js.OrderedConsumer(ctx, stream, jetstream.OrderedConsumerConfig{})
-	if err != nil {
-		return fmt.Errorf("reading %s: %w", stream, err)
-	}
-	for {
-		batch, err := cons.Fetch(1024, jetstream.FetchMaxWait(2*time.Second))
-		if err != nil {
-			return fmt.Errorf("reading %s: %w", stream, err)
-		}
-		n := 0
-		for msg := range batch.Messages() {
-			n++
-			meta, err := msg.Metadata()
-			if err != nil {
-				continue
-			}
-			if ev, err := streams.Decode(msg.Subject(), msg.Headers(), msg.Data()); err == nil {
-				fn(meta.Sequence.Stream, ev)
-			}
-			if meta.Sequence.Stream >= last {
-				return nil
-			}
-		}
-		if err := batch.Error(); err != nil && !errors.Is(err, jetstream.ErrNoMessages) {
-			return fmt.Errorf("reading %s: %w", stream, err)
-		}
-		if n == 0 {
-			return fmt.Errorf("reading %s: stopped before sequence %d", stream, last)
-		}
-	}
 }

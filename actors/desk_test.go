@@ -3,9 +3,7 @@ package actors
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -18,8 +16,6 @@ import (
 
 	"github.com/synapse-trading/synapse/portfolio"
 	"github.com/synapse-trading/synapse/streams"
-	"github.com/synapse-trading/synapse/streams/recordings"
-	"github.com/synapse-trading/synapse/streams/replay"
 )
 
 // rig is a desk on a real Hollywood engine and a real embedded log, stepped by the
@@ -116,24 +112,7 @@ func (r *rig) view(name string) AgentView {
 
 // klines reads a bundled day of BTCUSDT 1m klines.
 func klines(t *testing.T, n int) []*streams.Kline {
-	t.Helper()
-	rp, err := replay.OpenFS(recordings.FS(), []string{"BTCUSDT-1m-2022-09-05.csv.gz"}, replay.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rp.Close()
-	var out []*streams.Kline
-	for len(out) < n {
-		rec, err := rp.Next(context.Background())
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, rec.Event.(*streams.Kline))
-	}
-	return out
+	return firstKlines(t, "BTCUSDT-1m-2022-09-05.csv.gz", n)
 }
 
 func signal(k *streams.Kline, p float64) *streams.Signal {

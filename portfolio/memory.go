@@ -112,15 +112,11 @@ func (m *Memory) follow(ctx context.Context, js jetstream.JetStream, stream stri
 func (m *Memory) Wait(ctx context.Context, js jetstream.JetStream) error {
 	want := map[string]uint64{}
 	for _, name := range Followed {
-		s, err := js.Stream(ctx, name)
+		last, err := streams.LastSeq(ctx, js, name)
 		if err != nil {
-			return fmt.Errorf("stream %s: %w", name, err)
+			return err
 		}
-		info, err := s.Info(ctx)
-		if err != nil {
-			return fmt.Errorf("stream %s: %w", name, err)
-		}
-		want[name] = info.State.LastSeq
+		want[name] = last
 	}
 	for {
 		m.mu.RLock()

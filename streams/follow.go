@@ -65,3 +65,46 @@ func Follow(ctx context.Context, js jetstream.JetStream, stream string, cfg jets
 		}
 	}
 }
+
+// errRead stops ReadAll's Follow at the end it set out to reach.
+var errRead = errors.New("read to the end")
+
+// ReadAll decodes every message of stream, oldest first, up to its last sequence when
+// ReadAll is called, handing each to fn with its sequence; a message that does not decode is
+// skipped. A restart's rebuild reads the log with it.
+func ReadAll(ctx context.Context, js jetstream.JetStream, stream string, fn func(seq uint64, ev Event)) error {
+	s, err := js.Stream(ctx, stream)
+	if err != nil {
+		return fmt.Errorf("reading %s: %w", stream, err)
+	}
+	info, err := s.Info(ctx)
+	if err != nil {
+		return fmt.Errorf("reading %s: %w", stream, err)
+	}
+	last := info.State.LastSeq
+	if info.State.Msgs == 0 {
+		return nil
+	}
+	err = Follow(ctx, js, stream, jetstream.OrderedConsumerConfig{}, 1024, func(msgs []jetstream.Msg) error {
+		for _, msg := range msgs {
+			meta, err := msg.Metadata()
+			if err != nil {
+				continue
+			}
+			if ev, err := Decode(msg.Subject(), msg.Headers(), msg.Data()); err == nil {
+				fn(meta.Sequence.Stream, ev)
+			}
+			if meta.Sequence.Stream >= last {
+				return errRead
+			}
+		}
+		return nil
+	})
+	if errors.Is(err, errRead) {
+		return nil
+	}
+	if err == nil { // ctx ended first
+		return fmt.Errorf("reading %s: %w", stream, ctx.Err())
+	}
+	return err
+}

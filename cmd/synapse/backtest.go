@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -324,33 +323,27 @@ func describeInputs(files []string) ([]BacktestInput, error) {
 	return out, nil
 }
 
-// countOrders counts the order events on the log by type, and writes them to path if set.
+// countOrders counts the order events on the log by type, and writes them to path, if set,
+// as synapse tail's JSON lines.
 func countOrders(ctx context.Context, log *streams.Log, path string) (map[string]int64, error) {
 	out := map[string]int64{}
-	var buf bytes.Buffer
-	if _, err := streams.Tail(ctx, log.JS, "ord.>", streams.TailOptions{}, &buf); err != nil {
+	err := streams.ReadAll(ctx, log.JS, streams.StreamOrders, func(_ uint64, ev streams.Event) {
+		if o, ok := ev.(*streams.OrderEvent); ok {
+			out[string(o.Type)]++
+		}
+	})
+	if err != nil || path == "" {
+		return out, err
+	}
+	f, err := os.Create(path)
+	if err != nil {
 		return nil, err
 	}
-	if path != "" {
-		if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
-			return nil, err
-		}
+	if _, err := streams.Tail(ctx, log.JS, "ord.>", streams.TailOptions{}, f); err != nil {
+		f.Close()
+		return nil, err
 	}
-	dec := json.NewDecoder(&buf)
-	for {
-		var line struct {
-			Data struct {
-				Type string `json:"type"`
-			} `json:"data"`
-		}
-		if err := dec.Decode(&line); err != nil {
-			if errors.Is(err, io.EOF) {
-				return out, nil
-			}
-			return nil, err
-		}
-		out[line.Data.Type]++
-	}
+	return out, f.Close()
 }
 
 func addTotals(a, b portfolio.Totals) portfolio.Totals {
