@@ -130,7 +130,7 @@ func (d *Desk) Start(ctx context.Context) error {
 		d.agents[a.Name] = d.engine.Spawn(newAgentActor(a, d), "agent", actor.WithID(a.Name))
 	}
 	// Hand every actor its rebuilt state before anything else reaches it.
-	d.send(d.risk, riskRestore{Seen: rb.submitted(), Orders: rb.gateOrders(), Positions: rb.positions, States: rb.states, KillSwitch: rb.killSwitch})
+	d.send(d.risk, riskRestore{Seen: rb.submitted(), Orders: rb.gateOrders(), Positions: rb.positions(), States: rb.states, KillSwitch: rb.killSwitch})
 	for _, a := range d.opts.Agents {
 		d.send(d.agents[a.Name], rb.agentRestore(a))
 	}
@@ -442,7 +442,6 @@ type rebuilt struct {
 	orders     map[string]*portfolio.Order
 	order      []string // client order IDs in the order of their intents
 	accounts   map[string]*portfolio.Account
-	positions  map[[3]string]decimal.Decimal
 	last       map[string]map[[2]string]int64
 	seen       map[string]int64 // market time of each agent's newest event
 	balances   map[string]*streams.BalanceCheck
@@ -456,7 +455,7 @@ type rebuilt struct {
 }
 
 func (d *Desk) rebuild(ctx context.Context) (*rebuilt, error) {
-	rb := &rebuilt{orders: map[string]*portfolio.Order{}, accounts: map[string]*portfolio.Account{}, positions: map[[3]string]decimal.Decimal{},
+	rb := &rebuilt{orders: map[string]*portfolio.Order{}, accounts: map[string]*portfolio.Account{},
 		last: map[string]map[[2]string]int64{}, seen: map[string]int64{}, balances: map[string]*streams.BalanceCheck{},
 		net: map[string]map[string]decimal.Decimal{}, states: map[string]streams.AgentState{}, reasons: map[string]string{}}
 	for _, a := range d.opts.Agents {
@@ -535,16 +534,21 @@ func (rb *rebuilt) apply(e *streams.OrderEvent) error {
 	if err != nil || !applied || e.Type != streams.OrderFill {
 		return err
 	}
-	k := [3]string{e.Agent, e.Venue, e.Symbol}
-	q := e.FillQty
-	if e.Side == streams.Sell {
-		q = q.Neg()
-	}
-	rb.positions[k], _ = rb.positions[k].Add(q)
 	if acc := rb.accounts[e.Agent]; acc != nil {
 		return acc.Fill(e)
 	}
 	return nil
+}
+
+// positions are the agents' positions as the risk gate keys them, from their ledgers.
+func (rb *rebuilt) positions() map[[3]string]decimal.Decimal {
+	out := map[[3]string]decimal.Decimal{}
+	for name, acc := range rb.accounts {
+		for _, p := range acc.Positions() {
+			out[[3]string{name, p.Venue, p.Symbol}] = p.Qty
+		}
+	}
+	return out
 }
 
 // submitted lists the orders that got past the intent.
