@@ -347,6 +347,10 @@ func (a *agentActor) Receive(c *actor.Context) {
 		a.report(msg.Event)
 	case agentSetState:
 		a.setState(msg)
+	case agentHoldingAsk:
+		c.Respond(a.holding())
+	case agentMove:
+		c.Respond(a.moveCapital(msg.Move))
 	case agentRestore:
 		a.account, a.state, a.reason, a.open, a.last = msg.Account, msg.State, msg.Reason, msg.Open, msg.Last
 		a.restored, a.now = msg.Now, max(a.now, msg.Now)

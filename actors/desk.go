@@ -1,11 +1,13 @@
 package actors
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -42,6 +44,13 @@ type DeskOptions struct {
 	// Recorded, when set, is told of every event the desk put on the log, once the log
 	// acknowledged it (the tick-to-order benchmark times intents with it).
 	Recorded func(streams.Event)
+	// Profiles are the risk profiles portfolio.rebalance may name (default
+	// portfolio.DefaultProfiles()); Profile is the one it uses when it names none (default
+	// portfolio.DefaultProfile), Threshold the drift it tolerates when it gives none (default
+	// portfolio.DefaultThreshold).
+	Profiles  []portfolio.Profile
+	Profile   string
+	Threshold decimal.Decimal
 }
 
 // Desk is the trading tier of the graph: one actor per agent, the risk gate between them and
@@ -59,10 +68,14 @@ type Desk struct {
 	impls     map[string]portfolio.Venue
 
 	lastCmdSeq uint64 // commands up to this one acted before the restart
+	cmdHead    uint64 // the CMD stream's last sequence at Start
 	problems   atomic.Int64
 	mu         sync.Mutex
 	lastErr    string
 	recent     []*streams.OrderEvent // newest last, for the UI
+	// highWater is each agent's high-water mark, as its newest capital move left it (none:
+	// its capital is); only Start and Apply touch it.
+	highWater map[string]decimal.Decimal
 }
 
 // NewDesk checks the options; Start spawns the actors.
@@ -75,6 +88,15 @@ func NewDesk(engine *actor.Engine, opts DeskOptions) (*Desk, error) {
 	}
 	if opts.VenueOrdersPerMinute <= 0 {
 		opts.VenueOrdersPerMinute = 300
+	}
+	if opts.Profiles == nil {
+		opts.Profiles = portfolio.DefaultProfiles()
+	}
+	if opts.Profile == "" {
+		opts.Profile = portfolio.DefaultProfile
+	}
+	if opts.Threshold.IsZero() {
+		opts.Threshold = portfolio.DefaultThreshold
 	}
 	d := &Desk{opts: opts, engine: engine, agents: map[string]*actor.PID{}, execution: map[string]string{},
 		venues: map[string]*actor.PID{}, impls: map[string]portfolio.Venue{}}
@@ -98,7 +120,10 @@ func (d *Desk) Start(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	d.lastCmdSeq = rb.lastCmdSeq
+	d.lastCmdSeq, d.highWater = rb.lastCmdSeq, rb.highWater
+	if d.cmdHead, err = streams.LastSeq(ctx, d.opts.Log, streams.StreamCommands); err != nil {
+		return err
+	}
 	gate := NewGate(d.opts.Agents, d.opts.VenueOrdersPerMinute)
 	d.risk = d.engine.Spawn(newRiskActor(d, gate), "risk", actor.WithID("gate"))
 	modes := map[string]bool{}
@@ -199,7 +224,7 @@ func (d *Desk) FeatureSubscribers() []*actor.PID {
 // prices) and the venues (the paper exchange fills against them).
 func (d *Desk) MarketSubscribers() []*actor.PID {
 	out := []*actor.PID{d.risk}
-	for _, mode := range slices.Sorted(mapsKeys(d.venues)) {
+	for _, mode := range slices.Sorted(maps.Keys(d.venues)) {
 		out = append(out, d.venues[mode])
 	}
 	return out
@@ -226,7 +251,18 @@ func (d *Desk) Signal(sig *streams.Signal) {
 //	killswitch.on  {"reason": "..."}   every agent HALTED and every open order canceled; the gate rejects all
 //	killswitch.off {}                  the gate lets orders through again; agents stay HALTED until resumed
 //	orders.cancel_all {"agent": ""}    cancels the open orders of one agent, or of all
-var DeskCommands = []string{"agents.start", "agents.stop", "agents.halt", "agents.resume", "killswitch.on", "killswitch.off", "orders.cancel_all"}
+//	portfolio.rebalance  {"profile": "moderate", "threshold": "0.05"}
+//	                                   both optional: moves capital between the profile's agents back
+//	                                   to its weights when one drifted beyond the threshold
+//	portfolio.distribute {"keep": "0.05"}
+//	                                   sweeps out of each agent its equity above its high-water mark
+//	                                   × (1 + keep), at most its cash
+//
+// A portfolio.* command decides on the ledgers as they are when it comes: one that was on the
+// log before the desk started (it acted then, moved nothing, was refused, or came as the
+// engine stopped) is not applied, so that no capital moves on a restart.
+var DeskCommands = []string{"agents.start", "agents.stop", "agents.halt", "agents.resume", "killswitch.on", "killswitch.off", "orders.cancel_all",
+	"portfolio.rebalance", "portfolio.distribute"}
 
 // Apply carries out a desk command; other commands are not the desk's (nil). A command the
 // desk already acted on before a restart (its effect is on the log) is skipped.
@@ -236,6 +272,18 @@ func (d *Desk) Apply(cmd streams.SequencedCommand) error {
 	}
 	if cmd.Seq != 0 && cmd.Seq <= d.lastCmdSeq {
 		return nil
+	}
+	switch cmd.Name {
+	case "portfolio.rebalance", "portfolio.distribute":
+		if cmd.Seq != 0 && cmd.Seq <= d.cmdHead {
+			d.opts.Logger.Info("a capital command from before the start is not applied (send it again to act now)", "command", cmd.Name,
+				"id", cmd.CommandID, "seq", cmd.Seq)
+			return nil
+		}
+		if cmd.Name == "portfolio.rebalance" {
+			return d.rebalance(cmd)
+		}
+		return d.distribute(cmd)
 	}
 	var args struct {
 		Agent  string `json:"agent"`
@@ -257,7 +305,7 @@ func (d *Desk) Apply(cmd streams.SequencedCommand) error {
 				return pid, nil
 			}
 		}
-		return nil, fmt.Errorf("%w: %s: no agent %q (have %s)", ErrCommand, cmd.Name, args.Agent, strings.Join(slices.Sorted(mapsKeys(d.agents)), ", "))
+		return nil, fmt.Errorf("%w: %s: no agent %q (have %s)", ErrCommand, cmd.Name, args.Agent, strings.Join(slices.Sorted(maps.Keys(d.agents)), ", "))
 	}
 	set := func(state streams.AgentState, cancel, flatten bool) error {
 		pid, err := agent()
@@ -301,6 +349,235 @@ func (d *Desk) Apply(cmd streams.SequencedCommand) error {
 	return nil
 }
 
+// capitalArgs are the arguments of portfolio.rebalance (profile, threshold) and
+// portfolio.distribute (keep); decimals are strings.
+type capitalArgs struct {
+	Profile   string `json:"profile"`
+	Threshold string `json:"threshold"`
+	Keep      string `json:"keep"`
+}
+
+// The messages by which the desk moves capital in the agents' ledgers, sent with Request.
+type (
+	// agentHoldingAsk asks an agent for its ledger's totals and its market time; it answers
+	// agentHolding.
+	agentHoldingAsk struct{}
+	agentHolding    struct {
+		Totals portfolio.Totals
+		Now    int64
+	}
+	// agentMove asks an agent to record a capital move on the log, then to apply it to its
+	// ledger; it answers agentMoved.
+	agentMove  struct{ Move streams.CapitalMove }
+	agentMoved struct {
+		Move *streams.CapitalMove // as recorded
+		Err  error
+	}
+)
+
+// rebalance carries out portfolio.rebalance: it weighs the equity of the profile's agents, as
+// their ledgers hold it now, against the profile's targets (portfolio.Drift) and, when some
+// agent drifted beyond the threshold, moves capital between them (portfolio.Rebalance: the
+// moves sum to zero).
+func (d *Desk) rebalance(cmd streams.SequencedCommand) error {
+	args, err := d.capitalArgs(cmd)
+	if err != nil {
+		return err
+	}
+	profile, err := portfolio.FindProfile(d.opts.Profiles, cmp.Or(args.Profile, d.opts.Profile))
+	if err != nil {
+		return d.refuse(cmd, fmt.Errorf("%w: %s: profile: %w", ErrCommand, cmd.Name, err))
+	}
+	threshold := d.opts.Threshold
+	if args.Threshold != "" {
+		if threshold, err = decimal.Parse(args.Threshold); err != nil {
+			return d.refuse(cmd, fmt.Errorf("%w: %s: threshold %q is not a decimal", ErrCommand, cmd.Name, args.Threshold))
+		}
+	}
+	names := map[string]string{} // the profile's name of an agent → the desk's
+	var agents []string
+	for _, t := range profile.Targets {
+		name, ok := d.agentNamed(t.Agent)
+		if !ok {
+			return d.refuse(cmd, fmt.Errorf("%w: %s: profile %s shares capital with %s, which this engine does not run", ErrCommand, cmd.Name, profile.Name, t.Agent))
+		}
+		names[t.Agent] = name
+		agents = append(agents, name)
+	}
+	held, now, err := d.holdings(agents)
+	if err != nil {
+		return d.refuse(cmd, err)
+	}
+	holdings := make([]portfolio.Holding, 0, len(profile.Targets))
+	for _, t := range profile.Targets {
+		tot := held[names[t.Agent]]
+		holdings = append(holdings, portfolio.Holding{Agent: t.Agent, Equity: tot.Equity, Cash: tot.Cash, Capital: tot.Capital})
+	}
+	alloc, err := portfolio.Drift(profile, holdings, threshold)
+	if err != nil {
+		return d.refuse(cmd, fmt.Errorf("%w: %s: %w", ErrCommand, cmd.Name, err))
+	}
+	moves := portfolio.Rebalance(alloc, cmd.CommandID, now)
+	var sum decimal.Decimal
+	for i := range moves {
+		moves[i].Agent = names[moves[i].Agent]
+		sum, _ = sum.Add(moves[i].Amount)
+	}
+	if !sum.IsZero() {
+		return d.refuse(cmd, fmt.Errorf("%s: the moves sum to %s, not 0: nothing moved", cmd.Name, sum))
+	}
+	if len(moves) == 0 {
+		d.opts.Logger.Info("nothing to rebalance", "profile", profile.Name, "max_drift", alloc.MaxDrift, "threshold", threshold)
+		return nil
+	}
+	return d.move(cmd, moves, held)
+}
+
+// distribute carries out portfolio.distribute: of each agent's equity, as its ledger holds it
+// now, what is above its high-water mark × (1 + keep) is swept out of it, at most its cash
+// (portfolio.Distribute).
+func (d *Desk) distribute(cmd streams.SequencedCommand) error {
+	args, err := d.capitalArgs(cmd)
+	if err != nil {
+		return err
+	}
+	keep, err := decimal.Parse(args.Keep)
+	if err != nil {
+		return d.refuse(cmd, fmt.Errorf("%w: %s: keep %q is not a decimal (0.05: each agent keeps 5%% growth above its high-water mark)", ErrCommand, cmd.Name, args.Keep))
+	}
+	agents := slices.Sorted(maps.Keys(d.agents))
+	held, now, err := d.holdings(agents)
+	if err != nil {
+		return d.refuse(cmd, err)
+	}
+	holdings := make([]portfolio.Holding, 0, len(agents))
+	for _, name := range agents {
+		tot := held[name]
+		holdings = append(holdings, portfolio.Holding{Agent: name, Equity: tot.Equity, Cash: tot.Cash, Capital: tot.Capital, HighWater: d.highWater[name]})
+	}
+	_, moves, err := portfolio.Distribute(holdings, keep, cmd.CommandID, now)
+	if err != nil {
+		return d.refuse(cmd, fmt.Errorf("%w: %s: %w", ErrCommand, cmd.Name, err))
+	}
+	if len(moves) == 0 {
+		d.opts.Logger.Info("nothing to distribute", "keep", keep)
+		return nil
+	}
+	return d.move(cmd, moves, held)
+}
+
+// move applies the capital moves of one command: it checks every move against its agent's
+// ledger first, so that one that cannot apply leaves them all undone; then each agent in turn
+// records its move on the log and applies it (agentMove). A move other than a distribution
+// shifts its agent's high-water mark by its amount.
+func (d *Desk) move(cmd streams.SequencedCommand, moves []streams.CapitalMove, held map[string]portfolio.Totals) error {
+	who := cmd.Name
+	if cmd.Issuer != "" {
+		who += " by " + cmd.Issuer
+	}
+	for i := range moves {
+		m := &moves[i]
+		m.CommandSeq, m.Reason = cmd.Seq, who+": "+m.Reason
+		if m.Type != streams.MoveDistribution {
+			mark := d.highWater[m.Agent]
+			if !mark.IsPos() {
+				mark = held[m.Agent].Capital
+			}
+			m.HighWater, _ = mark.Add(m.Amount)
+		}
+		if _, err := held[m.Agent].AfterMove(m.Amount); err != nil {
+			return d.refuse(cmd, fmt.Errorf("%s: %s cannot move %s: %w; nothing moved", cmd.Name, m.Agent, m.Amount, err))
+		}
+	}
+	for i, m := range moves {
+		d.add(1)
+		res, err := d.engine.Request(d.agents[m.Agent], agentMove{Move: m}, 10*time.Second).Result()
+		var moved agentMoved
+		if err == nil {
+			moved = res.(agentMoved)
+			err = moved.Err
+		}
+		if err != nil {
+			return d.refuse(cmd, fmt.Errorf("%s: moving %s for %s: %w (%d of its %d moves applied)", cmd.Name, m.Amount, m.Agent, err, i, len(moves)))
+		}
+		d.highWater[m.Agent] = moved.Move.HighWater
+		d.opts.Logger.Info("capital moved", "agent", m.Agent, "amount", m.Amount, "type", m.Type, "equity", moved.Move.Equity, "cause", m.Cause)
+	}
+	return nil
+}
+
+// holdings asks each of the agents for its ledger's totals; now is the newest market time
+// any of them has seen, the desk's clock.
+func (d *Desk) holdings(agents []string) (held map[string]portfolio.Totals, now int64, err error) {
+	held = map[string]portfolio.Totals{}
+	for _, name := range agents {
+		d.add(1)
+		res, err := d.engine.Request(d.agents[name], agentHoldingAsk{}, 10*time.Second).Result()
+		if err != nil {
+			return nil, 0, fmt.Errorf("asking %s for its ledger: %w", name, err)
+		}
+		h := res.(agentHolding)
+		held[name], now = h.Totals, max(now, h.Now)
+	}
+	return held, now, nil
+}
+
+func (d *Desk) capitalArgs(cmd streams.SequencedCommand) (capitalArgs, error) {
+	var args capitalArgs
+	if len(cmd.Args) > 0 {
+		if err := json.Unmarshal(cmd.Args, &args); err != nil {
+			return args, d.refuse(cmd, fmt.Errorf("%w: %s: %v", ErrCommand, cmd.Name, err))
+		}
+	}
+	return args, nil
+}
+
+// agentNamed finds the desk's agent of that name, in any case.
+func (d *Desk) agentNamed(name string) (string, bool) {
+	for n := range d.agents {
+		if strings.EqualFold(n, name) {
+			return n, true
+		}
+	}
+	return "", false
+}
+
+// refuse counts and logs a command that could not act, and returns why.
+func (d *Desk) refuse(cmd streams.SequencedCommand, err error) error {
+	d.problem("command "+cmd.Name+" "+cmd.CommandID, err)
+	return err
+}
+
+// holding answers agentHoldingAsk.
+func (a *agentActor) holding() agentHolding {
+	return agentHolding{Totals: a.account.Totals(), Now: a.now}
+}
+
+// moveCapital answers agentMove: the move goes on the log, with the agent's equity after it
+// and the number of fills its ledger holds, and the log acknowledges it before the ledger
+// changes. Nothing changes when the ledger cannot take the amount, the log refuses, or the
+// log holds this move already.
+func (a *agentActor) moveCapital(m streams.CapitalMove) agentMoved {
+	after, err := a.account.Totals().AfterMove(m.Amount)
+	if err != nil {
+		return agentMoved{Err: err}
+	}
+	m.Equity, m.AfterFills = after.Equity, a.account.Fills
+	ack, err := a.desk.recordAck(&m)
+	if err != nil {
+		return agentMoved{Err: fmt.Errorf("recording %s: %w", m.ID(), err)}
+	}
+	if ack.Duplicate { // the same command's move again: it moved the capital once
+		return agentMoved{Err: fmt.Errorf("%s is on the log already: not moved twice", m.ID())}
+	}
+	if err := a.account.Move(m.Amount); err != nil { // AfterMove said it would not fail
+		a.desk.problem("agent "+a.cfg.Name+": a capital move on the log did not apply", err)
+		return agentMoved{Err: err}
+	}
+	a.show(true)
+	return agentMoved{Move: &m}
+}
+
 // Stop stops the desk's actors and closes the venues.
 func (d *Desk) Stop() {
 	var pids []*actor.PID
@@ -342,14 +619,22 @@ func (d *Desk) Recent() []*streams.OrderEvent {
 
 // record puts an event on the log and waits for the log to acknowledge it.
 func (d *Desk) record(ev streams.Event) error {
+	_, err := d.recordAck(ev)
+	return err
+}
+
+// recordAck is record that returns the log's acknowledgement (Duplicate: the log holds an
+// event with this ID already and dropped this one).
+func (d *Desk) recordAck(ev streams.Event) (*jetstream.PubAck, error) {
 	msg, err := streams.Encode(ev)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if _, err = d.opts.Log.PublishMsg(ctx, msg); err != nil {
-		return err
+	ack, err := d.opts.Log.PublishMsg(ctx, msg)
+	if err != nil {
+		return nil, err
 	}
 	if o, ok := ev.(*streams.OrderEvent); ok && o.Type == streams.OrderIntent {
 		d.remember(o) // the other steps are remembered as they are routed
@@ -357,7 +642,7 @@ func (d *Desk) record(ev streams.Event) error {
 	if d.opts.Recorded != nil {
 		d.opts.Recorded(ev)
 	}
-	return nil
+	return ack, nil
 }
 
 // remember keeps an order event among the newest, for the UI.
@@ -427,16 +712,6 @@ func (d *Desk) add(n int64) {
 
 func (d *Desk) done() { d.add(-1) }
 
-func mapsKeys[V any](m map[string]V) func(func(string) bool) {
-	return func(yield func(string) bool) {
-		for k := range m {
-			if !yield(k) {
-				return
-			}
-		}
-	}
-}
-
 // rebuilt is the desk's state folded from the ORD and PF streams.
 type rebuilt struct {
 	orders     map[string]*portfolio.Order
@@ -452,12 +727,19 @@ type rebuilt struct {
 	lastCmdSeq uint64
 	events     int
 	bad        int
+	// moves are each agent's capital moves in log order, not replayed into its ledger yet;
+	// highWater its high-water mark as its newest move left it.
+	moves     map[string][]*streams.CapitalMove
+	highWater map[string]decimal.Decimal
 }
 
 func (d *Desk) rebuild(ctx context.Context) (*rebuilt, error) {
 	rb := &rebuilt{orders: map[string]*portfolio.Order{}, accounts: map[string]*portfolio.Account{},
 		last: map[string]map[[2]string]int64{}, seen: map[string]int64{}, balances: map[string]*streams.BalanceCheck{},
-		net: map[string]map[string]decimal.Decimal{}, states: map[string]streams.AgentState{}, reasons: map[string]string{}}
+		net: map[string]map[string]decimal.Decimal{}, states: map[string]streams.AgentState{}, reasons: map[string]string{},
+		moves: map[string][]*streams.CapitalMove{}, highWater: map[string]decimal.Decimal{}}
+	movedIDs := map[string]bool{}
+	rebalances := map[string]decimal.Decimal{} // Σ of each rebalance's moves, by cause
 	for _, a := range d.opts.Agents {
 		rb.accounts[a.Name] = portfolio.NewAccount(a.Name, a.capital)
 		rb.last[a.Name] = map[[2]string]int64{}
@@ -481,10 +763,36 @@ func (d *Desk) rebuild(ctx context.Context) (*rebuilt, error) {
 		case *streams.KillSwitchEvent:
 			rb.killSwitch = e.On
 			rb.lastCmdSeq = max(rb.lastCmdSeq, e.CommandSeq)
+		case *streams.CapitalMove:
+			rb.lastCmdSeq = max(rb.lastCmdSeq, e.CommandSeq)
+			if err := e.Check(); err != nil {
+				rb.bad++
+				d.problem("rebuilding capital from the log", err)
+				return
+			}
+			if _, ok := rb.accounts[e.Agent]; !ok || movedIDs[e.ID()] { // an agent no longer run; a resend
+				return
+			}
+			movedIDs[e.ID()] = true
+			rb.moves[e.Agent] = append(rb.moves[e.Agent], e)
+			rb.highWater[e.Agent] = e.HighWater
+			if e.Type == streams.MoveRebalance {
+				rebalances[e.Cause], _ = rebalances[e.Cause].Add(e.Amount)
+			}
 		}
 	})
 	if err != nil {
 		return nil, err
+	}
+	for cause, sum := range rebalances {
+		if !sum.IsZero() { // the engine stopped between two of its moves: the log has the rest
+			d.problem("rebuilding capital from the log", fmt.Errorf("rebalance %s is on the log only in part: its moves sum to %s; run portfolio.rebalance again", cause, sum))
+		}
+	}
+	// Each move goes into its agent's ledger after as many of its fills as the ledger had
+	// booked when it applied: the moves before any fill now, the others as the fills come.
+	for name := range rb.accounts {
+		rb.replayMoves(d, name, false)
 	}
 	err = streams.ReadAll(ctx, d.opts.Log, streams.StreamOrders, func(seq uint64, ev streams.Event) {
 		e, ok := ev.(*streams.OrderEvent)
@@ -503,9 +811,15 @@ func (d *Desk) rebuild(ctx context.Context) (*rebuilt, error) {
 			rb.bad++
 			d.problem("rebuilding orders from the log", err)
 		}
+		if e.Type == streams.OrderFill {
+			rb.replayMoves(d, e.Agent, false)
+		}
 	})
 	if err != nil {
 		return nil, err
+	}
+	for name := range rb.accounts { // moves after fills the log does not hold (they failed to book)
+		rb.replayMoves(d, name, true)
 	}
 	if rb.events > 0 {
 		d.opts.Logger.Info("desk rebuilt from the log", "order_events", rb.events, "orders", len(rb.orders), "skipped", rb.bad, "kill_switch", rb.killSwitch)
@@ -538,6 +852,31 @@ func (rb *rebuilt) apply(e *streams.OrderEvent) error {
 		return acc.Fill(e)
 	}
 	return nil
+}
+
+// replayMoves applies the agent's pending capital moves whose fill count its ledger has
+// reached (all of them with all): capital and cash move, and the peak is the equity the agent
+// recorded with the move (its marks then, which the log's fills alone do not give).
+func (rb *rebuilt) replayMoves(d *Desk, agent string, all bool) {
+	acc := rb.accounts[agent]
+	for acc != nil && len(rb.moves[agent]) > 0 {
+		m := rb.moves[agent][0]
+		if !all && m.AfterFills > acc.Fills {
+			return
+		}
+		rb.moves[agent] = rb.moves[agent][1:]
+		if all {
+			d.problem("rebuilding capital from the log", fmt.Errorf("%s came after %d fills of %s, the ledger booked %d", m.ID(), m.AfterFills, agent, acc.Fills))
+		}
+		if err := acc.Move(m.Amount); err != nil {
+			rb.bad++
+			d.problem("rebuilding capital from the log", fmt.Errorf("%s: %w", m.ID(), err))
+			continue
+		}
+		if m.Equity.IsPos() {
+			acc.Peak = m.Equity
+		}
+	}
 }
 
 // positions are the agents' positions as the risk gate keys them, from their ledgers.

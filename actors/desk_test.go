@@ -3,6 +3,7 @@ package actors
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -639,6 +640,364 @@ func TestDrawdownHaltsTheAgent(t *testing.T) {
 	for _, ev := range orderLog(t, log) {
 		if ev.Type == streams.OrderIntent && ev.Time > halted {
 			t.Fatalf("an intent at %d after the halt at %d", ev.Time, halted)
+		}
+	}
+}
+
+// capitalMoves reads the capital moves on the log, in log order.
+func capitalMoves(t *testing.T, log *streams.Log) []*streams.CapitalMove {
+	t.Helper()
+	var out []*streams.CapitalMove
+	err := streams.ReadAll(context.Background(), log.JS, streams.StreamPortfolio, func(_ uint64, ev streams.Event) {
+		if m, ok := ev.(*streams.CapitalMove); ok {
+			out = append(out, m)
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// command puts a command on the CMD stream, as the gateway does, and has the desk apply it.
+func (r *rig) command(name, args string) (streams.SequencedCommand, error) {
+	r.t.Helper()
+	cmd, err := streams.NewCommand(name, json.RawMessage(args), "trader")
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	msg, err := streams.Encode(cmd)
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	ack, err := r.log.JS.PublishMsg(context.Background(), msg)
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	sc := streams.SequencedCommand{Seq: ack.Sequence, Command: cmd}
+	err = r.desk.Apply(sc)
+	r.settle()
+	return sc, err
+}
+
+// TestCapitalMovesRebuildExactly rebalances three agents while they hold positions, trades on,
+// sweeps their profits, trades again, and restarts the desk on the same log: the moves are on
+// the log before the ledgers change (market time, the command's sequence, the fills booked
+// before them), a rebalance sums to zero, and the rebuilt ledgers equal the ones that lived,
+// to the last digit. Applying the commands again after the restart moves nothing.
+func TestCapitalMovesRebuildExactly(t *testing.T) {
+	log := openLog(t)
+	configs := []AgentConfig{testAgent("ATLAS"), testAgent("ORION"), testAgent("NOVA")}
+	configs[0].PositionFraction, configs[1].PositionFraction, configs[2].PositionFraction = "0.3", "0.5", "0.9"
+	r := newRig(t, log, configs...)
+	r.log = log
+	ks := klines(t, 100)
+	// BTC rises about 0.4% from candle 41 to 69 (the round trip pays 0.24% in fees and
+	// slippage), then falls from 85 to 95.
+	if up, _ := ks[69].Close.Sub(ks[41].Close); up.Cmp(decimal.MustParse("70")) < 0 || ks[95].Close.Cmp(ks[85].Close) >= 0 {
+		t.Fatalf("the recording is not the one this test was written for: %s → %s, %s → %s", ks[41].Close, ks[69].Close, ks[85].Close, ks[95].Close)
+	}
+	ctx := context.Background()
+	var rebalance, distribute streams.SequencedCommand
+	for i, k := range ks {
+		if err := r.clock.Feed(ctx, k); err != nil {
+			t.Fatal(err)
+		}
+		var err error
+		switch i {
+		case 41, 85:
+			r.desk.Signal(signal(k, 0.9))
+		case 69, 95:
+			r.desk.Signal(signal(k, 0.1))
+		case 50: // NOVA holds a third of the equity, the moderate profile wants a fifth
+			rebalance, err = r.command("portfolio.rebalance", `{"profile":"moderate","threshold":"0.05"}`)
+		case 80: // flat and in profit: every profit above the capital goes
+			distribute, err = r.command("portfolio.distribute", `{"keep":"0"}`)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		r.settle()
+	}
+	r.stop()
+	if n, last := r.desk.Problems(); n != 0 {
+		t.Fatalf("%d problems, the last: %s", n, last)
+	}
+
+	moves := capitalMoves(t, log)
+	var sum decimal.Decimal
+	swept := map[string]bool{}
+	for _, m := range moves {
+		switch m.Cause {
+		case rebalance.CommandID:
+			sum, _ = sum.Add(m.Amount)
+			if m.Type != streams.MoveRebalance || m.CommandSeq != rebalance.Seq || m.Time != ks[50].OpenTime+60_000 || m.AfterFills != 1 {
+				t.Errorf("rebalance move %+v: want seq %d, market time %d, after the agent's one fill", m, rebalance.Seq, ks[50].OpenTime+60_000)
+			}
+		case distribute.CommandID:
+			swept[m.Agent] = true
+			if m.Type != streams.MoveDistribution || !m.Amount.IsNeg() || m.CommandSeq != distribute.Seq || m.Time != ks[80].OpenTime+60_000 || m.AfterFills != 2 ||
+				m.HighWater.Cmp(m.Equity) != 0 {
+				t.Errorf("distribution %+v: want a sweep of seq %d at market time %d after two fills, leaving the mark at the equity", m, distribute.Seq, ks[80].OpenTime+60_000)
+			}
+		default:
+			t.Errorf("a move of no command: %+v", m)
+		}
+		if !strings.HasPrefix(m.Reason, m.Cause[:strings.LastIndex(m.Cause, ".")]+" by trader: ") {
+			t.Errorf("reason %q", m.Reason)
+		}
+	}
+	if len(moves) < 4 || !sum.IsZero() || len(swept) != 3 {
+		t.Fatalf("moves %+v: want a rebalance summing to 0 and a sweep from each of the three agents", moves)
+	}
+	before := map[string]portfolio.Totals{}
+	for _, c := range configs {
+		v := r.view(c.Name)
+		if err := v.Totals.Identity(); err != nil {
+			t.Fatal(err)
+		}
+		before[c.Name] = v.Totals
+		var moved decimal.Decimal
+		for _, m := range moves {
+			if m.Agent == c.Name {
+				moved, _ = moved.Add(m.Amount)
+			}
+		}
+		if want, _ := decimal.MustParse("10000").Add(moved); v.Totals.Capital.Cmp(want) != 0 || v.Fills != 4 {
+			t.Errorf("%s: capital %s after moves of %s; %d fills", c.Name, v.Totals.Capital, moved, v.Fills)
+		}
+	}
+
+	// A restart rebuilds the ledgers from ORD and PF: the same numbers, scale included. The
+	// log holds no marks: a flat position keeps its last fill price as its mark until the
+	// market data replayed after a restart marks it again (only the scale of its zero value
+	// could tell), as the last candle does here.
+	r2 := newRig(t, log, configs...)
+	r2.log = log
+	if err := r2.clock.Feed(ctx, ks[len(ks)-1]); err != nil {
+		t.Fatal(err)
+	}
+	r2.settle()
+	same := func(when string) {
+		t.Helper()
+		for _, c := range configs { // their final state, shown as the actors stopped
+			got, want := r2.view(c.Name).Totals, before[c.Name]
+			if fmt.Sprintf("%+v", got) != fmt.Sprintf("%+v", want) {
+				t.Errorf("%s %s:\n got %+v\nwant %+v", c.Name, when, got, want)
+			}
+		}
+	}
+	// The commands on the CMD stream are applied again from the first: they acted already.
+	for _, sc := range []streams.SequencedCommand{rebalance, distribute} {
+		if err := r2.desk.Apply(sc); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r2.settle()
+	r2.stop()
+	if n := len(capitalMoves(t, log)); n != len(moves) {
+		t.Fatalf("%d capital moves after applying the commands again, want %d", n, len(moves))
+	}
+	if n, last := r2.desk.Problems(); n != 0 {
+		t.Fatalf("%d problems rebuilding, the last: %s", n, last)
+	}
+	same("after the restart")
+}
+
+// A capital command that cannot act is refused with the reason, counted, and moves nothing:
+// an unknown profile, one with an agent the engine does not run, a bad keep, and a move one
+// agent's ledger cannot take (every move is checked before any applies).
+func TestCapitalCommandsRefused(t *testing.T) {
+	log := openLog(t)
+	r := newRig(t, log, testAgent("ATLAS"), testAgent("ORION"))
+	r.log = log
+	for _, c := range []struct{ name, args, says string }{
+		{"portfolio.rebalance", `{"profile":"yolo"}`, "no profile"},
+		{"portfolio.rebalance", `{}`, "which this engine does not run"}, // moderate shares with NOVA
+		{"portfolio.rebalance", `{"profile":"moderate","threshold":"x"}`, "threshold"},
+		{"portfolio.distribute", `{}`, "keep"},
+		{"portfolio.distribute", `{"keep":"-1"}`, "keep"},
+	} {
+		_, err := r.command(c.name, c.args)
+		if !errors.Is(err, ErrCommand) || !strings.Contains(err.Error(), c.says) {
+			t.Errorf("%s %s: %v, want ErrCommand saying %q", c.name, c.args, err, c.says)
+		}
+	}
+	if n, _ := r.desk.Problems(); n != 5 {
+		t.Errorf("%d problems counted, want 5", n)
+	}
+	huge, _ := decimal.MustParse("9999999999999999999").Sub(decimal.One)
+	held := map[string]portfolio.Totals{
+		"ATLAS": {Capital: decimal.MustParse("10000"), Cash: decimal.MustParse("10000"), Equity: decimal.MustParse("10000")},
+		"ORION": {Capital: huge, Cash: huge, Equity: huge},
+	}
+	cmd := streams.SequencedCommand{Seq: 99, Command: &streams.Command{Name: "portfolio.rebalance", CommandID: "portfolio.rebalance.x"}}
+	err := r.desk.move(cmd, []streams.CapitalMove{
+		{Agent: "ATLAS", Amount: decimal.MustParse("-5"), Type: streams.MoveRebalance, Cause: cmd.CommandID},
+		{Agent: "ORION", Amount: decimal.MustParse("5"), Type: streams.MoveRebalance, Cause: cmd.CommandID},
+	}, held)
+	r.settle()
+	r.stop()
+	if err == nil || !strings.Contains(err.Error(), "nothing moved") {
+		t.Fatalf("a move ORION's ledger cannot hold: %v", err)
+	}
+	if moves := capitalMoves(t, log); len(moves) != 0 {
+		t.Fatalf("moves on the log after refusals: %+v", moves)
+	}
+	if c := r.view("ATLAS").Totals.Capital; c.Cmp(decimal.MustParse("10000")) != 0 {
+		t.Fatalf("ATLAS's capital %s: the refused rebalance moved it", c)
+	}
+}
+
+// TestRebuildReplaysCapitalMovesBetweenFills writes a log by hand: fills and capital moves of
+// two agents, the moves recorded with the equity the agents had marked and the fills their
+// ledgers had booked. A desk started on it replays each move between the same two fills as
+// it lived, and takes its peak from the move: the ledgers equal those folded in that order,
+// to the last digit. A resend of a move is not a second one, a rebalance on the log in part
+// is reported, and the commands the moves came from do not act again.
+func TestRebuildReplaysCapitalMovesBetweenFills(t *testing.T) {
+	log := openLog(t)
+	ctx := context.Background()
+	ks := klines(t, 30)
+	dec := decimal.MustParse
+	seq := 0
+	fill := func(agent string, side streams.Side, qty, price, fee string, at int64) *streams.OrderEvent {
+		seq++
+		o, err := portfolio.NewOrder(&streams.OrderEvent{Type: streams.OrderIntent, ClientOrderID: streams.ClientOrderID(agent, ks[0].Venue, "BTCUSDT", fmt.Sprint(seq)),
+			Agent: agent, Venue: ks[0].Venue, Symbol: "BTCUSDT", Side: side, OrderType: streams.Market, Qty: dec(qty), Time: at})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var f *streams.OrderEvent
+		for _, step := range []streams.OrderEventType{streams.OrderIntent, streams.OrderSubmitted, streams.OrderAccepted, streams.OrderFill} {
+			ev := o.Event(step, at)
+			if step == streams.OrderFill {
+				ev.TradeID, ev.FillQty, ev.FillPrice, ev.Fee, ev.CumQty = fmt.Sprint("t", seq), dec(qty), dec(price), dec(fee), dec(qty)
+				f = ev
+			}
+			if _, err := o.Apply(ev); err != nil {
+				t.Fatal(err)
+			}
+			if err := log.Publish(ctx, ev); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return f
+	}
+	move := func(agent, amount string, typ streams.MoveType, cause string, equity string, fills int, at int64) *streams.CapitalMove {
+		m := &streams.CapitalMove{Agent: agent, Amount: dec(amount), Type: typ, HighWater: dec(equity), Cause: cause, CommandSeq: 7,
+			Equity: dec(equity), AfterFills: fills, Time: at}
+		if err := log.Publish(ctx, m); err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
+	t0 := ks[0].OpenTime
+	atlas, orion := portfolio.NewAccount("ATLAS", dec("10000")), portfolio.NewAccount("ORION", dec("10000"))
+	book := func(acc *portfolio.Account, f *streams.OrderEvent) {
+		if err := acc.Fill(f); err != nil {
+			t.Fatal(err)
+		}
+	}
+	moved := func(acc *portfolio.Account, m *streams.CapitalMove) {
+		if err := acc.Move(m.Amount); err != nil {
+			t.Fatal(err)
+		}
+		acc.Peak = m.Equity // the equity at the agent's marks then
+	}
+	// ATLAS: buy, a rebalance in, sell at a profit, a distribution, then a round trip that
+	// lifts its equity past the distribution's: its peak comes from that last fill.
+	book(atlas, fill("ATLAS", streams.Buy, "0.1", "20000", "2", t0+60_000))
+	book(orion, fill("ORION", streams.Buy, "0.1", "20000", "2", t0+60_000))
+	// ORION's move comes while it marks BTC at 20100, above its fill: its peak is 10508
+	moved(orion, move("ORION", "500", streams.MoveRebalance, "portfolio.rebalance.a", "10508", 1, t0+120_000))
+	moved(atlas, move("ATLAS", "-500", streams.MoveRebalance, "portfolio.rebalance.a", "9498", 1, t0+120_000))
+	book(atlas, fill("ATLAS", streams.Sell, "0.1", "21000", "2.1", t0+180_000))
+	d := move("ATLAS", "-50", streams.MoveDistribution, "portfolio.distribute.b", "9545.9", 2, t0+240_000)
+	moved(atlas, d)
+	// the same move again, past the dedup window: not a second one
+	msg, err := streams.Encode(d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	msg.Header.Set(nats.MsgIdHdr, "resent."+d.ID())
+	if err := log.PublishMsg(ctx, msg); err != nil {
+		t.Fatal(err)
+	}
+	book(atlas, fill("ATLAS", streams.Buy, "0.05", "20500", "1.025", t0+300_000))
+	book(atlas, fill("ATLAS", streams.Sell, "0.05", "22000", "1.1", t0+360_000))
+	// NOVA's half of a rebalance never reached the log: the other half is reported
+	move("NOVA", "250", streams.MoveRebalance, "portfolio.rebalance.c", "10250", 0, t0+400_000)
+	if err := log.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+
+	r := newRig(t, log, testAgent("ATLAS"), testAgent("ORION"), testAgent("NOVA"))
+	r.log = log
+	if n, last := r.desk.Problems(); n != 1 || !strings.Contains(last, "portfolio.rebalance.c is on the log only in part") {
+		t.Errorf("%d problems, the last %q: want the half-recorded rebalance reported", n, last)
+	}
+	if _, err := r.command("portfolio.distribute", `{"keep":"0"}`); err != nil { // CMD sequence 1, below the moves' 7
+		t.Fatal(err)
+	}
+	r.stop()
+	for name, acc := range map[string]*portfolio.Account{"ATLAS": atlas, "ORION": orion} {
+		got, want := r.view(name).Totals, acc.Totals()
+		if fmt.Sprintf("%+v", got) != fmt.Sprintf("%+v", want) {
+			t.Errorf("%s rebuilt:\n got %+v\nwant %+v", name, got, want)
+		}
+	}
+	if p := atlas.Totals().Peak; p.Cmp(dec("9545.9")) <= 0 {
+		t.Fatalf("ATLAS's peak %s: the last round trip was meant to lift it past the distribution's equity", p)
+	}
+	if p := orion.Totals().Peak; p.Cmp(dec("10508")) != 0 {
+		t.Fatalf("ORION's peak %s, want the move's 10508", p)
+	}
+	if n := len(capitalMoves(t, log)); n != 5 {
+		t.Fatalf("%d capital moves on the log, want the 5 written: a command the log's moves came after acted again", n)
+	}
+}
+
+// A capital command on the log from before the desk started is not applied: it decided on
+// the ledgers of then (it acted, moved nothing or came as the engine stopped); one sent after
+// the start acts.
+func TestCapitalCommandsFromBeforeTheStartDoNotAct(t *testing.T) {
+	log := openLog(t)
+	cmd, err := streams.NewCommand("portfolio.rebalance", json.RawMessage(`{}`), "trader")
+	if err != nil {
+		t.Fatal(err)
+	}
+	msg, err := streams.Encode(cmd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ack, err := log.JS.PublishMsg(context.Background(), msg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := newRig(t, log, testAgent("ATLAS"), testAgent("ORION"), testAgent("NOVA"))
+	r.log = log
+	if err := r.desk.Apply(streams.SequencedCommand{Seq: ack.Sequence, Command: cmd}); err != nil {
+		t.Fatal(err)
+	}
+	r.settle()
+	if moves := capitalMoves(t, log); len(moves) != 0 {
+		t.Fatalf("a rebalance from before the start moved capital: %+v", moves)
+	}
+	if _, err := r.command("portfolio.rebalance", `{}`); err != nil {
+		t.Fatal(err)
+	}
+	r.stop()
+	// equal equity, the moderate profile: NOVA gives 4000, ATLAS and ORION get 2000 each
+	moves := capitalMoves(t, log)
+	want := map[string]string{"ATLAS": "2000", "NOVA": "-4000", "ORION": "2000"}
+	if len(moves) != 3 {
+		t.Fatalf("moves %+v, want 3", moves)
+	}
+	for _, m := range moves {
+		cash, _ := decimal.MustParse("10000").Add(m.Amount)
+		if m.Amount.Cmp(decimal.MustParse(want[m.Agent])) != 0 || r.view(m.Agent).Totals.Cash.Cmp(cash) != 0 {
+			t.Errorf("%s moved %s (cash %s), want %s", m.Agent, m.Amount, r.view(m.Agent).Totals.Cash, want[m.Agent])
 		}
 	}
 }

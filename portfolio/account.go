@@ -267,19 +267,45 @@ func (t Totals) Identity() error {
 	return nil
 }
 
-// Move adds (or with a negative amount removes) capital: an allocation or a distribution.
+// Move adds (or with a negative amount removes) capital: a rebalance, a distribution or an
+// allocation. Capital and cash change by amount and the peak is reset to the equity then, so
+// the drawdown is measured afresh. On error (ErrLedger: an amount the ledger cannot hold) the
+// account is unchanged.
 func (a *Account) Move(amount decimal.Decimal) error {
-	capital, err := a.Capital.Add(amount)
+	capital, cash, err := moved(a.Capital, a.Cash, amount)
 	if err != nil {
-		return fmt.Errorf("%w: %v", ErrLedger, err)
-	}
-	cash, err := a.Cash.Add(amount)
-	if err != nil {
-		return fmt.Errorf("%w: %v", ErrLedger, err)
+		return err
 	}
 	a.Capital, a.Cash = capital, cash
 	a.Peak = a.equity()
 	return nil
+}
+
+// AfterMove returns what Totals will say once Move(amount) has applied: capital, cash and
+// equity moved by amount, the peak reset to the equity, no drawdown. It fails exactly when
+// Move would, so a caller can check every move of a decision before it applies any.
+func (t Totals) AfterMove(amount decimal.Decimal) (Totals, error) {
+	var err error
+	if t.Capital, t.Cash, err = moved(t.Capital, t.Cash, amount); err != nil {
+		return Totals{}, err
+	}
+	if t.Equity, err = t.Equity.Add(amount); err != nil {
+		return Totals{}, fmt.Errorf("%w: %v", ErrLedger, err)
+	}
+	t.Peak, t.Drawdown = t.Equity, decimal.Decimal{}
+	return t, nil
+}
+
+func moved(capital, cash, amount decimal.Decimal) (decimal.Decimal, decimal.Decimal, error) {
+	c, err := capital.Add(amount)
+	if err != nil {
+		return capital, cash, fmt.Errorf("%w: moving %s into capital %s: %v", ErrLedger, amount, capital, err)
+	}
+	k, err := cash.Add(amount)
+	if err != nil {
+		return capital, cash, fmt.Errorf("%w: moving %s into cash %s: %v", ErrLedger, amount, cash, err)
+	}
+	return c, k, nil
 }
 
 // ResetPeak makes the current equity the peak the drawdown is measured from (an agent that
@@ -299,6 +325,10 @@ func (a *Account) updatePeak() {
 		a.Peak = e
 	}
 }
+
+// Drawdown is how far equity is below peak, as a fraction of the peak rounded half-to-even
+// to 6 decimals: (peak − equity) / peak, or 0 when equity is at or above a positive peak.
+func Drawdown(peak, equity decimal.Decimal) decimal.Decimal { return drawdown(peak, equity) }
 
 func drawdown(peak, equity decimal.Decimal) decimal.Decimal {
 	if !peak.IsPos() || equity.Cmp(peak) >= 0 {

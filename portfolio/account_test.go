@@ -132,3 +132,41 @@ func TestClientOrderIDIsDeterministicAndFitsBinance(t *testing.T) {
 }
 
 func eq(d decimal.Decimal, want string) bool { return d.Cmp(decimal.MustParse(want)) == 0 }
+
+// A capital move changes capital, cash and equity by its amount and measures the drawdown
+// afresh; AfterMove says beforehand exactly what Totals will then say, and fails where Move
+// fails, which leaves the account as it was.
+func TestMoveAndAfterMove(t *testing.T) {
+	a := NewAccount("ATLAS", decimal.MustParse("10000"))
+	if err := a.Fill(fill(streams.Buy, "0.1", "60000", "6", "1")); err != nil {
+		t.Fatal(err)
+	}
+	a.Mark("paper", "BTCUSDT", decimal.MustParse("55000")) // equity 9494, below its peak
+	for _, amount := range []string{"-1500.25", "2000.125"} {
+		want, err := a.Totals().AfterMove(decimal.MustParse(amount))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := a.Move(decimal.MustParse(amount)); err != nil {
+			t.Fatal(err)
+		}
+		got := a.Totals()
+		if got != want || !got.Drawdown.IsZero() || got.Peak.Cmp(got.Equity) != 0 {
+			t.Errorf("after moving %s: %+v, AfterMove said %+v", amount, got, want)
+		}
+		if err := got.Identity(); err != nil {
+			t.Error(err)
+		}
+	}
+	if c := a.Totals().Capital.String(); c != "10499.875" {
+		t.Errorf("capital %s, want 10499.875", c)
+	}
+	before := a.Totals()
+	huge := decimal.MustParse("9999999999999999999")
+	if _, err := before.AfterMove(huge); err == nil {
+		t.Error("AfterMove of an amount the ledger cannot hold: no error")
+	}
+	if err := a.Move(huge); err == nil || a.Totals() != before {
+		t.Errorf("Move of an amount the ledger cannot hold: %v, account %+v (was %+v)", err, a.Totals(), before)
+	}
+}

@@ -16,6 +16,13 @@ import (
 // to 1, an unknown profile, nothing to allocate. The message says which.
 var ErrAllocation = errors.New("allocation")
 
+// DefaultProfile is the profile an allocation query or a portfolio.rebalance command uses
+// when it names none.
+const DefaultProfile = "moderate"
+
+// DefaultThreshold is the drift tolerated when none is given: five points of weight.
+var DefaultThreshold = decimal.MustNew(5, 2)
+
 // WeightScale is the number of decimals of a weight (0.123456 = 12.3456%): an agent's weight
 // is its equity ÷ the total, rounded half-to-even to it, as a drawdown is.
 const WeightScale = 6
@@ -92,21 +99,23 @@ func (p Profile) Check() error {
 	return nil
 }
 
-// Holding is what an agent has now, as its latest equity snapshot says.
+// Holding is what an agent has now, as its latest equity snapshot (or its ledger) says.
 type Holding struct {
-	Agent  string          `json:"agent"`
-	Equity decimal.Decimal `json:"equity"`
-	Cash   decimal.Decimal `json:"cash"` // what may move out of it: its positions stay
+	Agent   string          `json:"agent"`
+	Equity  decimal.Decimal `json:"equity"`
+	Cash    decimal.Decimal `json:"cash"` // what may move out of it: its positions stay
+	Capital decimal.Decimal `json:"capital"`
 	// HighWater is the level its equity must pass before a distribution sweeps anything
-	// (Distribute); unused by Drift.
+	// (Distribute; zero: none yet, its capital is); unused by Drift.
 	HighWater decimal.Decimal `json:"high_water,omitzero"`
 }
 
-// Holdings takes the latest equity snapshot of every agent from the read model's summaries.
+// Holdings takes every agent's latest equity snapshot (with the capital moves since) and
+// high-water mark from the read model's summaries.
 func Holdings(agents []AgentSummary) []Holding {
 	out := make([]Holding, 0, len(agents))
 	for _, a := range agents {
-		out = append(out, Holding{Agent: a.Agent, Equity: a.Latest.Equity, Cash: a.Latest.Cash})
+		out = append(out, Holding{Agent: a.Agent, Equity: a.Latest.Equity, Cash: a.Latest.Cash, Capital: a.Latest.Capital, HighWater: a.HighWater})
 	}
 	return out
 }
@@ -193,54 +202,13 @@ func Drift(p Profile, holdings []Holding, threshold decimal.Decimal) (Allocation
 	return a, nil
 }
 
-// MoveType says why capital moved.
-type MoveType string
-
-const (
-	MoveRebalance    MoveType = "rebalance"    // between agents, back to a profile's weights
-	MoveDistribution MoveType = "distribution" // profit swept out of an agent
-	MoveAllocation   MoveType = "allocation"   // capital added or withdrawn by hand
-)
-
-// KindCapital names the capital-move payload schema (proposed; see CapitalMove).
-const KindCapital streams.Kind = "capital"
-
-// CapitalMove moves capital into (Amount > 0) or out of (Amount < 0) one agent's account:
-// the desk applies it with Account.Move (capital and cash change by Amount and the peak is
-// reset to the equity then). A rebalance is several moves with one Cause that sum to zero; a
-// distribution is one move out per agent. Amounts are in the quote asset at MoneyScale.
-//
-// It changes the ledger, so it is a log event: on pf.<agent>.capital (stream PF), schema
-// capital/v1, ID <agent>.capital.<cause> (lower case agent). Until streams decodes that kind,
-// the type lives here; it belongs in streams beside EquitySnapshot, with the same JSON.
-type CapitalMove struct {
-	Agent  string          `json:"agent"`
-	Amount decimal.Decimal `json:"amount"`
-	Type   MoveType        `json:"type"`
-	// HighWater is, for a distribution, the agent's high-water mark after it (the next
-	// distribution starts from it); zero otherwise.
-	HighWater decimal.Decimal `json:"high_water,omitzero"`
-	Reason    string          `json:"reason,omitempty"`
-	// Cause identifies the decision (the command's ID, e.g. portfolio.rebalance.<id>), which
-	// makes the event's ID deterministic.
-	Cause      string `json:"cause"`
-	CommandSeq uint64 `json:"command_seq,omitempty"`
-	Time       int64  `json:"time"` // epoch ms
-}
-
-func (c *CapitalMove) Subject() string             { return "pf." + strings.ToLower(c.Agent) + ".capital" }
-func (c *CapitalMove) ID() string                  { return strings.ToLower(c.Agent) + ".capital." + c.Cause }
-func (c *CapitalMove) Kind() streams.Kind          { return KindCapital }
-func (c *CapitalMove) Key() (venue, symbol string) { return "", "" }
-func (c *CapitalMove) EventTime() int64            { return c.Time }
-
 // Rebalance returns the capital moves that bring a's weights back to its targets, or none
 // when no drift is beyond the threshold. Each agent above its target equity gives the excess,
 // at most its cash (its positions stay; a negative cash gives nothing); what is given goes to
 // the agents below their target, the greatest shortfall first (by name on a tie), each up to
 // its shortfall. The moves sum to zero exactly, are listed by agent name, and leave out
 // agents that neither give nor get. cause and t become the events' Cause and Time.
-func Rebalance(a Allocation, cause string, t int64) []CapitalMove {
+func Rebalance(a Allocation, cause string, t int64) []streams.CapitalMove {
 	if !a.Rebalance {
 		return nil
 	}
@@ -275,7 +243,7 @@ func Rebalance(a Allocation, cause string, t int64) []CapitalMove {
 	// gift first, each what is still needed.
 	slices.SortFunc(givers, func(x, y gap) int { return cmp.Or(y.amount.Cmp(x.amount), cmp.Compare(x.agent, y.agent)) })
 	slices.SortFunc(takers, func(x, y gap) int { return cmp.Or(y.amount.Cmp(x.amount), cmp.Compare(x.agent, y.agent)) })
-	var moves []CapitalMove
+	var moves []streams.CapitalMove
 	left := need
 	if pool.Cmp(need) < 0 {
 		left = pool
@@ -290,7 +258,7 @@ func Rebalance(a Allocation, cause string, t int64) []CapitalMove {
 			give = left
 		}
 		left, _ = left.Sub(give)
-		moves = append(moves, CapitalMove{Agent: g.agent, Amount: give.Neg(), Type: MoveRebalance, Cause: cause, Time: t,
+		moves = append(moves, streams.CapitalMove{Agent: g.agent, Amount: give.Neg(), Type: streams.MoveRebalance, Cause: cause, Time: t,
 			Reason: "rebalance to " + a.Profile})
 	}
 	left = total
@@ -303,10 +271,10 @@ func Rebalance(a Allocation, cause string, t int64) []CapitalMove {
 			take = left
 		}
 		left, _ = left.Sub(take)
-		moves = append(moves, CapitalMove{Agent: g.agent, Amount: take, Type: MoveRebalance, Cause: cause, Time: t,
+		moves = append(moves, streams.CapitalMove{Agent: g.agent, Amount: take, Type: streams.MoveRebalance, Cause: cause, Time: t,
 			Reason: "rebalance to " + a.Profile})
 	}
-	slices.SortFunc(moves, func(x, y CapitalMove) int { return cmp.Compare(x.Agent, y.Agent) })
+	slices.SortFunc(moves, func(x, y streams.CapitalMove) int { return cmp.Compare(x.Agent, y.Agent) })
 	return moves
 }
 
@@ -326,9 +294,10 @@ type Distribution struct {
 // high-water mark × (1 + keep) is swept out, rounded down to MoneyScale (never more than
 // there is) and at most its cash. keep (≥ 0) is the growth an agent keeps each period: 0
 // sweeps every profit above the mark. An agent with no high-water mark yet (zero) starts from
-// its equity and sweeps nothing. It returns every agent's distribution (by name) and a move
-// out for each that sweeps something.
-func Distribute(holdings []Holding, keep decimal.Decimal, cause string, t int64) ([]Distribution, []CapitalMove, error) {
+// its capital, what it was given: the profit it made since is swept (with no capital either,
+// from its equity: nothing is). It returns every agent's distribution (by name) and a move
+// out for each that sweeps something, carrying the agent's next high-water mark.
+func Distribute(holdings []Holding, keep decimal.Decimal, cause string, t int64) ([]Distribution, []streams.CapitalMove, error) {
 	if keep.IsNeg() {
 		return nil, nil, fmt.Errorf("%w: keep %s must not be negative", ErrAllocation, keep)
 	}
@@ -339,9 +308,12 @@ func Distribute(holdings []Holding, keep decimal.Decimal, cause string, t int64)
 	sorted := slices.Clone(holdings)
 	slices.SortFunc(sorted, func(x, y Holding) int { return cmp.Compare(x.Agent, y.Agent) })
 	var dists []Distribution
-	var moves []CapitalMove
+	var moves []streams.CapitalMove
 	for _, h := range sorted {
 		d := Distribution{Agent: h.Agent, Equity: h.Equity, HighWater: h.HighWater}
+		if !d.HighWater.IsPos() {
+			d.HighWater = h.Capital
+		}
 		if !d.HighWater.IsPos() {
 			d.HighWater = h.Equity
 		}
@@ -364,12 +336,10 @@ func Distribute(holdings []Holding, keep decimal.Decimal, cause string, t int64)
 		}
 		dists = append(dists, d)
 		if d.Swept.IsPos() {
-			moves = append(moves, CapitalMove{Agent: h.Agent, Amount: d.Swept.Neg(), Type: MoveDistribution, HighWater: d.NextHighWater,
+			moves = append(moves, streams.CapitalMove{Agent: h.Agent, Amount: d.Swept.Neg(), Type: streams.MoveDistribution, HighWater: d.NextHighWater,
 				Reason: fmt.Sprintf("distribution: equity %s above %s (high water %s × (1 + %s))", h.Equity, d.Threshold, d.HighWater, keep),
 				Cause:  cause, Time: t})
 		}
 	}
 	return dists, moves, nil
 }
-
-var _ streams.Event = (*CapitalMove)(nil)

@@ -95,7 +95,7 @@ func TestDriftAndRebalance(t *testing.T) {
 		t.Fatalf("moves %+v, want ATLAS −1000, ORION +1000", moves)
 	}
 	for _, m := range moves {
-		if m.Type != portfolio.MoveRebalance || m.Cause != "portfolio.rebalance.1" || m.Time != 1723161600000 {
+		if m.Type != streams.MoveRebalance || m.Cause != "portfolio.rebalance.1" || m.Time != 1723161600000 {
 			t.Errorf("move %+v", m)
 		}
 	}
@@ -114,7 +114,7 @@ func TestDriftAndRebalance(t *testing.T) {
 	}
 }
 
-func apply(holdings []portfolio.Holding, moves []portfolio.CapitalMove) []portfolio.Holding {
+func apply(holdings []portfolio.Holding, moves []streams.CapitalMove) []portfolio.Holding {
 	out := append([]portfolio.Holding(nil), holdings...)
 	for _, m := range moves {
 		for i := range out {
@@ -220,19 +220,21 @@ func TestDistribute(t *testing.T) {
 		return portfolio.Holding{Agent: agent, Equity: d(equity), Cash: d(cash), HighWater: d(hwm)}
 	}
 	dists, moves, err := portfolio.Distribute([]portfolio.Holding{
-		h("ORION", "10100", "10100", "10000"),          // above the mark, below mark × 1.02: nothing; the mark rises
-		h("ATLAS", "10500", "9000", "10000"),           // 300 above 10200
-		h("NOVA", "9000", "9000", "10000"),             // below the mark: nothing, the mark stays
-		h("VEGA", "10400", "100", "10000"),             // 200 above, 100 in cash
-		h("LYRA", "10200.123456789", "20000", "10000"), // rounded down to 8 decimals
-		h("NEW", "5000", "5000", "0"),                  // no mark yet: starts from its equity
+		h("ORION", "10100", "10100", "10000"),                                  // above the mark, below mark × 1.02: nothing; the mark rises
+		h("ATLAS", "10500", "9000", "10000"),                                   // 300 above 10200
+		h("NOVA", "9000", "9000", "10000"),                                     // below the mark: nothing, the mark stays
+		h("VEGA", "10400", "100", "10000"),                                     // 200 above, 100 in cash
+		h("LYRA", "10200.123456789", "20000", "10000"),                         // rounded down to 8 decimals
+		{Agent: "NEW", Equity: d("5000"), Cash: d("5000"), Capital: d("4800")}, // no mark yet: starts from its capital
+		h("BARE", "5000", "5000", "0"),                                         // no mark, no capital: from its equity
 	}, d("0.02"), "portfolio.distribute.7", 1723161600000)
 	if err != nil {
 		t.Fatal(err)
 	}
 	want := map[string][3]string{ // swept, threshold, next high water
 		"ATLAS": {"300", "10200", "10200"}, "LYRA": {"0.12345678", "10200", "10200.000000009"},
-		"NEW": {"0", "5100", "5000"}, "NOVA": {"0", "10200", "10000"}, "ORION": {"0", "10200", "10100"}, "VEGA": {"100", "10200", "10300"},
+		"NEW": {"104", "4896", "4896"}, "BARE": {"0", "5100", "5000"},
+		"NOVA": {"0", "10200", "10000"}, "ORION": {"0", "10200", "10100"}, "VEGA": {"100", "10200", "10300"},
 	}
 	if len(dists) != len(want) {
 		t.Fatalf("%d distributions, want %d", len(dists), len(want))
@@ -246,11 +248,11 @@ func TestDistribute(t *testing.T) {
 			t.Errorf("distributions not by agent: %s before %s", dists[i-1].Agent, x.Agent)
 		}
 	}
-	if len(moves) != 3 {
-		t.Fatalf("moves %+v, want ATLAS, LYRA and VEGA", moves)
+	if len(moves) != 4 {
+		t.Fatalf("moves %+v, want ATLAS, LYRA, NEW and VEGA", moves)
 	}
 	for _, m := range moves {
-		if m.Type != portfolio.MoveDistribution || !m.Amount.IsNeg() || m.Amount.Neg().Cmp(d(want[m.Agent][0])) != 0 ||
+		if m.Type != streams.MoveDistribution || !m.Amount.IsNeg() || m.Amount.Neg().Cmp(d(want[m.Agent][0])) != 0 ||
 			m.HighWater.Cmp(d(want[m.Agent][2])) != 0 || m.Cause != "portfolio.distribute.7" {
 			t.Errorf("move %+v", m)
 		}
@@ -265,26 +267,9 @@ func TestDistribute(t *testing.T) {
 	}
 }
 
-func TestCapitalMoveEvent(t *testing.T) {
-	m := &portfolio.CapitalMove{Agent: "ATLAS", Amount: d("-300"), Type: portfolio.MoveDistribution, HighWater: d("10200"),
-		Cause: "portfolio.distribute.7", Time: 1723161600000}
-	msg, err := streams.Encode(m)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if msg.Subject != "pf.atlas.capital" || msg.Header.Get("Nats-Msg-Id") != "atlas.capital.portfolio.distribute.7" ||
-		msg.Header.Get(streams.HeaderSchema) != "capital/v1" || streams.StreamFor(msg.Subject) != streams.StreamPortfolio {
-		t.Errorf("encoded as %s %v", msg.Subject, msg.Header)
-	}
-	want := `{"agent":"ATLAS","amount":"-300","type":"distribution","high_water":"10200","cause":"portfolio.distribute.7","time":1723161600000}`
-	if string(msg.Data) != want {
-		t.Errorf("payload %s\n want %s", msg.Data, want)
-	}
-}
-
 func TestHoldings(t *testing.T) {
-	hs := portfolio.Holdings([]portfolio.AgentSummary{{Agent: "ATLAS", Latest: streams.EquitySnapshot{Equity: d("10"), Cash: d("4")}}, {Agent: "VEGA"}})
-	if len(hs) != 2 || hs[0].Equity.Cmp(d("10")) != 0 || hs[0].Cash.Cmp(d("4")) != 0 || !hs[1].Equity.IsZero() {
+	hs := portfolio.Holdings([]portfolio.AgentSummary{{Agent: "ATLAS", Latest: streams.EquitySnapshot{Equity: d("10"), Cash: d("4")}, HighWater: d("9")}, {Agent: "VEGA"}})
+	if len(hs) != 2 || hs[0].Equity.Cmp(d("10")) != 0 || hs[0].Cash.Cmp(d("4")) != 0 || hs[0].HighWater.Cmp(d("9")) != 0 || !hs[1].Equity.IsZero() {
 		t.Errorf("holdings %+v", hs)
 	}
 }

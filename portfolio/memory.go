@@ -27,8 +27,10 @@ var Followed = []string{streams.StreamOrders, streams.StreamPortfolio, streams.S
 type Memory struct {
 	mu      sync.RWMutex
 	orders  map[string]*Order
-	byTime  []*Order // by Created, then ClientOrderID, ascending
-	fills   []Fill   // by Time, ClientOrderID, TradeID, ascending
+	byTime  []*Order              // by Created, then ClientOrderID, ascending
+	fills   []Fill                // by Time, ClientOrderID, TradeID, ascending
+	moves   []streams.CapitalMove // in log order
+	moveIDs map[string]bool       // agent and cause of every move folded in
 	agents  map[string]*memAgent
 	applied map[string]uint64
 
@@ -46,11 +48,17 @@ type memAgent struct {
 	open    int
 	fills   int
 	fees    decimal.Decimal
+	moved   decimal.Decimal // Σ its capital moves
+	high    decimal.Decimal // the high-water mark of its latest distribution
+	// pending sums the capital moves folded after its newest snapshot (moves counts them):
+	// Latest shows them.
+	pending decimal.Decimal
+	moves   int
 }
 
 // NewMemory returns an empty read model; Follow (or Apply) fills it.
 func NewMemory() *Memory {
-	m := &Memory{orders: map[string]*Order{}, agents: map[string]*memAgent{}, applied: map[string]uint64{}}
+	m := &Memory{orders: map[string]*Order{}, moveIDs: map[string]bool{}, agents: map[string]*memAgent{}, applied: map[string]uint64{}}
 	for _, s := range Followed {
 		m.applied[s] = 0
 	}
@@ -143,8 +151,9 @@ func (m *Memory) Wait(ctx context.Context, js jetstream.JetStream) error {
 // without its intent or that does not follow from the order's status: ErrTransition; a
 // malformed one: streams.ErrBadEvent) changes nothing but the applied sequence, is counted in
 // Problems and returned. (A fill the order takes but the ledger cannot book, ErrLedger, is
-// kept by the order and left out of the account, as the desk's rebuild does.) Commands change nothing yet but the sequence; unknown kinds are
-// ignored.
+// kept by the order and left out of the account, as the desk's rebuild does.) A capital move
+// folds in once per agent and cause (a resend past the dedup window changes nothing).
+// Commands change nothing but the sequence; unknown kinds are ignored.
 func (m *Memory) Apply(stream string, seq uint64, ev streams.Event) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -210,6 +219,31 @@ func (m *Memory) apply(ev streams.Event) error {
 		} else {
 			a.equity = slices.Insert(a.equity, i, *e)
 		}
+		if i == len(a.equity)-1 { // the newest: it holds every move before it
+			a.pending, a.moves = decimal.Decimal{}, 0
+		}
+	case *streams.CapitalMove:
+		return m.applyMove(e)
+	}
+	return nil
+}
+
+func (m *Memory) applyMove(e *streams.CapitalMove) error {
+	if err := e.Check(); err != nil {
+		return err
+	}
+	key := e.Agent + "\x00" + e.Cause
+	if m.moveIDs[key] {
+		return nil
+	}
+	m.moveIDs[key] = true
+	m.moves = append(m.moves, *e)
+	a := m.agent(e.Agent)
+	a.moved, _ = a.moved.Add(e.Amount)
+	a.high = e.HighWater
+	if len(a.equity) > 0 {
+		a.pending, _ = a.pending.Add(e.Amount)
+		a.moves++
 	}
 	return nil
 }
@@ -371,15 +405,56 @@ func (m *Memory) Equity(_ context.Context, agent string, since, until int64) ([]
 func (m *Memory) Agents(context.Context) ([]AgentSummary, error) {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
+	return m.summaries(), nil
+}
+
+func (m *Memory) summaries() []AgentSummary {
 	out := make([]AgentSummary, 0, len(m.agents))
 	for _, name := range m.names() {
 		a := m.agents[name]
 		s := AgentSummary{Agent: name, State: a.state, Reason: a.reason, Orders: a.orders, OpenOrders: a.open, Fills: a.fills,
-			Fees: a.fees, Realized: a.account.Totals().Realized}
+			Fees: a.fees, Realized: a.account.Totals().Realized, Moved: a.moved, HighWater: a.high}
 		if n := len(a.equity); n > 0 {
 			s.Latest = a.equity[n-1]
 		}
+		if a.moves > 0 {
+			l := &s.Latest
+			l.Capital, _ = l.Capital.Add(a.pending)
+			l.Cash, _ = l.Cash.Add(a.pending)
+			l.Equity, _ = l.Equity.Add(a.pending)
+			l.Drawdown = decimal.Decimal{}
+		}
 		out = append(out, s)
+	}
+	return out
+}
+
+// Total sums every agent's summary and measures the total's drawdown over its curve (see
+// Total).
+func (m *Memory) Total(context.Context) (Total, error) {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	var snaps []streams.EquitySnapshot
+	for _, a := range m.agents {
+		snaps = append(snaps, a.equity...)
+	}
+	_, peak, last := TotalCurve(snaps)
+	return TotalOf(m.summaries(), peak, last), nil
+}
+
+// CapitalMoves lists agent's capital moves ("" for every agent's) in [since, until) of market
+// time, in log order.
+func (m *Memory) CapitalMoves(_ context.Context, agent string, since, until int64) ([]streams.CapitalMove, error) {
+	if err := CheckRange(since, until); err != nil {
+		return nil, err
+	}
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	out := []streams.CapitalMove{}
+	for _, c := range m.moves {
+		if (agent == "" || c.Agent == agent) && inRange(c.Time, since, until) {
+			out = append(out, c)
+		}
 	}
 	return out, nil
 }

@@ -1,9 +1,11 @@
 package portfolio
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/govalues/decimal"
 
@@ -30,6 +32,12 @@ type ReadModel interface {
 	Equity(ctx context.Context, agent string, since, until int64) ([]streams.EquitySnapshot, error)
 	// Agents summarises every agent seen on the log, by name.
 	Agents(ctx context.Context) ([]AgentSummary, error)
+	// Total is every agent's account together, with the drawdown of the total from its own
+	// peak.
+	Total(ctx context.Context) (Total, error)
+	// CapitalMoves lists an agent's capital moves ("" for every agent's) in [since, until) of
+	// market time (0: open), in log order.
+	CapitalMoves(ctx context.Context, agent string, since, until int64) ([]streams.CapitalMove, error)
 	// Applied is the last stream sequence folded in, per stream name (ORD, PF, CMD).
 	Applied(ctx context.Context) (map[string]uint64, error)
 }
@@ -86,13 +94,108 @@ type AgentSummary struct {
 	Agent  string             `json:"agent"`
 	State  streams.AgentState `json:"state"`
 	Reason string             `json:"reason,omitempty"`
-	// Latest is the newest equity snapshot (zero before the first).
+	// Latest is the newest equity snapshot (zero before the first), with the capital moves
+	// logged after it applied: each moves capital, cash and equity by its amount and resets
+	// the drawdown to 0, as it did the agent's ledger. (Moves before the first snapshot are
+	// in that snapshot.)
 	Latest     streams.EquitySnapshot `json:"latest"`
 	Orders     int                    `json:"orders"`
 	OpenOrders int                    `json:"open_orders"`
 	Fills      int                    `json:"fills"`
 	Fees       decimal.Decimal        `json:"fees"`     // Σ fill fees
 	Realized   decimal.Decimal        `json:"realized"` // Σ positions' realized PnL
+	Moved      decimal.Decimal        `json:"moved"`    // Σ its capital moves: capital moved in, less out
+	// HighWater is the high-water mark its newest capital move left (0 before any): the next
+	// distribution sweeps only what is above it.
+	HighWater decimal.Decimal `json:"high_water"`
+}
+
+// Total is every agent's account together: the sums of the agents' Latest (their newest
+// snapshots, with the capital moves since), and the drawdown of the total from its own peak.
+//
+// The peak is the highest point of the total's equity curve: at each time an agent's snapshot
+// was taken, the sum over the agents of their newest snapshot then, each counted as its equity
+// less the capital moved into its agent since the agent's first snapshot (equity − capital +
+// the first snapshot's capital). Capital moves are not gains or losses: a rebalance moves
+// nothing in total, and a distribution paid out is not a drawdown. Last is the curve's newest
+// point, and Drawdown = (Peak − Last) / Peak, rounded half-to-even to 6 decimals, as an
+// agent's is. With no capital moved, the curve is the sum of the agents' equity.
+type Total struct {
+	Agents     int             `json:"agents"` // the agents summed (every agent of Agents)
+	Time       int64           `json:"time"`   // the newest snapshot's time (0: none yet)
+	Capital    decimal.Decimal `json:"capital"`
+	Cash       decimal.Decimal `json:"cash"`
+	Equity     decimal.Decimal `json:"equity"`
+	Exposure   decimal.Decimal `json:"exposure"`
+	Realized   decimal.Decimal `json:"realized"`
+	Unrealized decimal.Decimal `json:"unrealized"`
+	Fees       decimal.Decimal `json:"fees"`
+	Moved      decimal.Decimal `json:"moved"` // Σ capital moves: 0 but for distributions and allocations
+	Peak       decimal.Decimal `json:"peak"`
+	Last       decimal.Decimal `json:"last"`
+	Drawdown   decimal.Decimal `json:"drawdown"`
+}
+
+// TotalOf sums the agents' summaries and measures the drawdown from peak to last, the highest
+// and the newest point of the total's curve (see Total): the one computation both read models
+// share.
+func TotalOf(agents []AgentSummary, peak, last decimal.Decimal) Total {
+	t := Total{Agents: len(agents), Peak: peak, Last: last, Drawdown: drawdown(peak, last)}
+	for _, a := range agents {
+		l := a.Latest
+		t.Time = max(t.Time, l.Time)
+		t.Capital, _ = t.Capital.Add(l.Capital)
+		t.Cash, _ = t.Cash.Add(l.Cash)
+		t.Equity, _ = t.Equity.Add(l.Equity)
+		t.Exposure, _ = t.Exposure.Add(l.Exposure)
+		t.Realized, _ = t.Realized.Add(l.Realized)
+		t.Unrealized, _ = t.Unrealized.Add(l.Unrealized)
+		t.Fees, _ = t.Fees.Add(l.Fees)
+		t.Moved, _ = t.Moved.Add(a.Moved)
+	}
+	return t
+}
+
+// CurvePoint is one point of the total's equity curve (see Total).
+type CurvePoint struct {
+	Time  int64           `json:"time"`
+	Value decimal.Decimal `json:"value"`
+}
+
+// TotalCurve builds the total's curve (see Total) from every agent's snapshots: at each time
+// a snapshot was taken, the sum over the agents of their newest snapshot then, each counted as
+// equity − capital + its agent's first capital. Snapshots may come in any order; one agent has
+// at most one per time. It returns the points oldest first, and the highest (the first of
+// equals) and the newest values.
+func TotalCurve(snaps []streams.EquitySnapshot) (curve []CurvePoint, peak, last decimal.Decimal) {
+	sorted := slices.Clone(snaps)
+	slices.SortFunc(sorted, func(a, b streams.EquitySnapshot) int {
+		return cmp.Or(cmp.Compare(a.Time, b.Time), cmp.Compare(a.Agent, b.Agent))
+	})
+	first := map[string]decimal.Decimal{} // each agent's first capital
+	value := map[string]decimal.Decimal{} // each agent's newest point
+	var total decimal.Decimal
+	for i, s := range sorted {
+		base, seen := first[s.Agent]
+		if !seen {
+			base = s.Capital
+			first[s.Agent] = base
+		}
+		v, _ := s.Equity.Sub(s.Capital)
+		v, _ = v.Add(base)
+		step, _ := v.Sub(value[s.Agent])
+		value[s.Agent] = v
+		total, _ = total.Add(step)
+		if i+1 < len(sorted) && sorted[i+1].Time == s.Time {
+			continue // the other agents' snapshots of this time first
+		}
+		curve = append(curve, CurvePoint{Time: s.Time, Value: total})
+		if len(curve) == 1 || total.Cmp(peak) > 0 {
+			peak = total
+		}
+		last = total
+	}
+	return curve, peak, last
 }
 
 // Normalize checks a query's paging and filters and fills in the default limit.

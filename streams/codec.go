@@ -18,7 +18,7 @@ func Schema(k Kind) string { return string(k) + "/v" + strconv.Itoa(SchemaVersio
 var schemas = map[Kind]string{}
 
 func init() {
-	for _, k := range []Kind{KindKline, KindTrade, KindDepth, KindSnapshot, KindTicker, KindFeature, KindCorrelation, KindSignal, KindCommand, KindOrder, KindAgent, KindKillSwitch, KindEquity, KindBalances} {
+	for _, k := range []Kind{KindKline, KindTrade, KindDepth, KindSnapshot, KindTicker, KindFeature, KindCorrelation, KindSignal, KindCommand, KindOrder, KindAgent, KindKillSwitch, KindEquity, KindBalances, KindCapital} {
 		schemas[k] = Schema(k)
 	}
 }
@@ -85,6 +85,8 @@ func Decode(subject string, header nats.Header, data []byte) (Event, error) {
 		ev = new(EquitySnapshot)
 	case KindBalances:
 		ev = new(BalanceCheck)
+	case KindCapital:
+		ev = new(CapitalMove)
 	default:
 		return nil, fmt.Errorf("%w: %s: unknown kind %q", ErrBadEvent, subject, kind)
 	}
@@ -128,6 +130,8 @@ func kindOf(subject string, header nats.Header) (Kind, error) {
 		return KindAgent, nil
 	case len(tokens) == 3 && tokens[0] == "pf" && tokens[2] == "equity":
 		return KindEquity, nil
+	case len(tokens) == 3 && tokens[0] == "pf" && tokens[2] == "capital":
+		return KindCapital, nil
 	}
 	return "", fmt.Errorf("%w: %s: no %s header and the subject names no known kind", ErrBadEvent, subject, HeaderSchema)
 }

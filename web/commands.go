@@ -13,6 +13,8 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/govalues/decimal"
+
 	"github.com/synapse-trading/synapse/streams"
 )
 
@@ -224,10 +226,57 @@ func (a *CancelAllArgs) Validate() error {
 	return nil
 }
 
+// RebalanceArgs are the arguments of portfolio.rebalance: the risk profile whose weights the
+// capital goes back to and the drift tolerated, both optional (the engine's configured
+// profile, a drift of 0.05). The engine replaces the check with one that also knows its
+// profiles and agents (cmd/synapse).
+type RebalanceArgs struct {
+	Profile   string `json:"profile,omitempty"`
+	Threshold string `json:"threshold,omitempty"` // a decimal string from 0 to 1
+}
+
+var profileNameRE = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
+
+// Validate checks the profile's name and the threshold.
+func (a *RebalanceArgs) Validate() error {
+	if a.Profile != "" && !profileNameRE.MatchString(a.Profile) {
+		return &FieldError{Field: "profile", Msg: "must be 1-64 letters, digits, '_' or '-'"}
+	}
+	if a.Threshold != "" {
+		if err := fraction("threshold", a.Threshold, "0.05: five points of weight"); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// DistributeArgs are the arguments of portfolio.distribute: the growth above its high-water
+// mark each agent keeps (0: every profit above the mark is swept).
+type DistributeArgs struct {
+	Keep string `json:"keep"` // a decimal string from 0 to 1, required
+}
+
+// Validate checks keep.
+func (a *DistributeArgs) Validate() error {
+	if a.Keep == "" {
+		return &FieldError{Field: "keep", Msg: `is required: the growth above its high-water mark each agent keeps, e.g. "0.05" (0: sweep every profit)`}
+	}
+	return fraction("keep", a.Keep, "0.05: each agent keeps 5% growth above its high-water mark")
+}
+
+// fraction checks that s is a decimal from 0 to 1.
+func fraction(field, s, example string) error {
+	d, err := decimal.Parse(s)
+	if err != nil || d.IsNeg() || d.Cmp(decimal.One) > 0 {
+		return &FieldError{Field: field, Msg: fmt.Sprintf("%q is not a decimal from 0 to 1 (%s)", s, example)}
+	}
+	return nil
+}
+
 // registerDefaultCommands registers the commands that exist today. The models.* commands
 // are applied by inference.Registry; they need admin because they load files from the
-// server's disk. killswitch.*, agents.* and orders.* are applied by the trading desk
-// (actors.Desk).
+// server's disk. killswitch.*, agents.*, orders.* and portfolio.* are applied by the trading
+// desk (actors.Desk).
 func (g *Gateway) registerDefaultCommands() {
 	g.HandleCommand("models.deploy", RoleAdmin, Args[DeployArgs]())
 	g.HandleCommand("models.promote", RoleAdmin, Args[ModelArgs]())
@@ -239,6 +288,8 @@ func (g *Gateway) registerDefaultCommands() {
 	g.HandleCommand("agents.start", RoleTrader, Args[AgentArgs]())
 	g.HandleCommand("agents.stop", RoleTrader, Args[AgentArgs]())
 	g.HandleCommand("orders.cancel_all", RoleTrader, Args[CancelAllArgs]())
+	g.HandleCommand("portfolio.rebalance", RoleTrader, Args[RebalanceArgs]())
+	g.HandleCommand("portfolio.distribute", RoleTrader, Args[DistributeArgs]())
 }
 
 // HandleCommand registers (or replaces) the command name: POST /api/v1/commands/{name}

@@ -32,6 +32,14 @@ func TestEveryCommandValidatesItsArguments(t *testing.T) {
 		{"agents.halt", `{"agent":"a1","all":true}`, "all"},
 		{"agents.resume", `{"agent":"../x"}`, "agent"},
 		{"agents.resume", `{"agent":"` + strings.Repeat("a", 65) + `"}`, "agent"},
+		{"portfolio.rebalance", `{"profile":"a b"}`, "profile"},
+		{"portfolio.rebalance", `{"threshold":"1.5"}`, "threshold"},
+		{"portfolio.rebalance", `{"threshold":"-0.1"}`, "threshold"},
+		{"portfolio.rebalance", `{"threshold":0.05}`, "threshold"},
+		{"portfolio.rebalance", `{"profile":"moderate","drift":"0.1"}`, "drift"},
+		{"portfolio.distribute", `{}`, "keep"},
+		{"portfolio.distribute", `{"keep":"lots"}`, "keep"},
+		{"portfolio.distribute", `{"keep":"-0.01"}`, "keep"},
 		// Whole-body errors name no field.
 		{"agents.halt", `{"agent":"a1"} {"agent":"a2"}`, ""},
 		{"agents.halt", `["a1"]`, ""},
@@ -64,6 +72,9 @@ func TestValidCommandsAreSubmittedOnce(t *testing.T) {
 		{"killswitch.off", e.trader, `{}`, `{}`},
 		{"agents.halt", e.trader, `{"agent":"mm_BTC-1"}`, `{"agent":"mm_BTC-1"}`},
 		{"agents.resume", e.trader, ` {"agent":"mm_BTC-1"} `, `{"agent":"mm_BTC-1"}`},
+		{"portfolio.rebalance", e.trader, ``, `{}`},
+		{"portfolio.rebalance", e.trader, `{"profile":"aggressive","threshold":"0.1"}`, `{"profile":"aggressive","threshold":"0.1"}`},
+		{"portfolio.distribute", e.trader, `{"keep":"0"}`, `{"keep":"0"}`},
 	} {
 		a := e.call(t, "POST", "/api/v1/commands/"+tc.name, tc.token, tc.body)
 		if a.status != 202 {

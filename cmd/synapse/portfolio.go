@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -15,7 +16,9 @@ import (
 	"github.com/govalues/decimal"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/synapse-trading/synapse/actors"
 	"github.com/synapse-trading/synapse/portfolio"
+	"github.com/synapse-trading/synapse/streams"
 	"github.com/synapse-trading/synapse/web"
 )
 
@@ -24,10 +27,24 @@ type PortfolioQueryOptions struct {
 	// Profiles are the risk profiles the allocation query knows. Default
 	// portfolio.DefaultProfiles().
 	Profiles []portfolio.Profile
-	// Profile is the one used when the query names none. Default "moderate".
+	// Profile is the one used when the query (or portfolio.rebalance) names none. Default
+	// portfolio.DefaultProfile, as the desk's.
 	Profile string
-	// Threshold is the drift tolerated when the query gives none. Default 0.05.
+	// Threshold is the drift tolerated when the query gives none. Default
+	// portfolio.DefaultThreshold, as the desk's.
 	Threshold decimal.Decimal
+}
+
+func (o *PortfolioQueryOptions) defaults() {
+	if o.Profiles == nil {
+		o.Profiles = portfolio.DefaultProfiles()
+	}
+	if o.Profile == "" {
+		o.Profile = portfolio.DefaultProfile
+	}
+	if o.Threshold.IsZero() {
+		o.Threshold = portfolio.DefaultThreshold
+	}
 }
 
 // followReadModel builds the in-memory read model and folds the log into it until ctx ends;
@@ -49,23 +66,16 @@ func followReadModel(ctx context.Context, js jetstream.JetStream, logger *slog.L
 //	fills       ?agent&venue&symbol&since&until&limit&offset          a page of fills, newest first
 //	equity      ?agent&since&until                          equity snapshots, oldest first
 //	allocation  ?profile=conservative|moderate|aggressive&threshold=0.05   targets, weights, drift, suggested moves
+//	capital_moves ?agent&since&until                        capital moves (rebalances, distributions), in log order
 //	montecarlo  ?agent&paths&horizon&goal&seed              a projection of the agent's equity
-//	summary                                                 every agent's summary and the streams folded in
+//	summary                                                 every agent's summary, their total and the streams folded in
 //
 // Times are epoch ms; since and until select [since, until). A bad or unknown parameter is
 // an error wrapping portfolio.ErrQuery that names it (the gateway answers 400); any other
 // failure (the database) is a 500.
 func handlePortfolioQueries(gw *web.Gateway, rm portfolio.ReadModel, opts PortfolioQueryOptions) {
-	if opts.Profiles == nil {
-		opts.Profiles = portfolio.DefaultProfiles()
-	}
+	opts.defaults()
 	reg := queryErrors{gw}
-	if opts.Profile == "" {
-		opts.Profile = "moderate"
-	}
-	if opts.Threshold.IsZero() {
-		opts.Threshold = decimal.MustNew(5, 2)
-	}
 	reg.HandleQuery("positions", func(r *http.Request) (any, error) {
 		p, err := params(r, "agent")
 		if err != nil {
@@ -113,6 +123,17 @@ func handlePortfolioQueries(gw *web.Gateway, rm portfolio.ReadModel, opts Portfo
 		}
 		return allocation(r.Context(), rm, opts, p)
 	})
+	reg.HandleQuery("capital_moves", func(r *http.Request) (any, error) {
+		p, err := params(r, "agent", "since", "until")
+		if err != nil {
+			return nil, err
+		}
+		var since, until int64
+		if err := errors.Join(p.int64("since", &since), p.int64("until", &until)); err != nil {
+			return nil, err
+		}
+		return rm.CapitalMoves(r.Context(), p.Get("agent"), since, until)
+	})
 	reg.HandleQuery("montecarlo", func(r *http.Request) (any, error) {
 		p, err := params(r, "agent", "paths", "horizon", "goal", "seed")
 		if err != nil {
@@ -128,11 +149,15 @@ func handlePortfolioQueries(gw *web.Gateway, rm portfolio.ReadModel, opts Portfo
 		if err != nil {
 			return nil, err
 		}
+		total, err := rm.Total(r.Context())
+		if err != nil {
+			return nil, err
+		}
 		applied, err := rm.Applied(r.Context())
 		if err != nil {
 			return nil, err
 		}
-		return map[string]any{"agents": agents, "applied": applied}, nil
+		return map[string]any{"agents": agents, "total": total, "applied": applied}, nil
 	})
 }
 
@@ -229,7 +254,7 @@ type allocationView struct {
 	portfolio.Allocation
 	Profiles []string `json:"profiles"` // the profiles one may ask for
 	// Moves are the capital moves a rebalance would make now (none within the threshold).
-	Moves []portfolio.CapitalMove `json:"moves"`
+	Moves []streams.CapitalMove `json:"moves"`
 	// AsOf is the time of the newest equity snapshot weighed (0: none yet).
 	AsOf int64 `json:"as_of"`
 }
@@ -253,7 +278,7 @@ func allocation(ctx context.Context, rm portfolio.ReadModel, opts PortfolioQuery
 	if err != nil {
 		return allocationView{}, err
 	}
-	v := allocationView{Moves: []portfolio.CapitalMove{}}
+	v := allocationView{Moves: []streams.CapitalMove{}}
 	for _, pr := range opts.Profiles {
 		v.Profiles = append(v.Profiles, pr.Name)
 	}
@@ -328,6 +353,37 @@ func monteCarlo(ctx context.Context, rm portfolio.ReadModel, p query) (portfolio
 	}
 	opts.Start, _ = snaps[len(snaps)-1].Equity.Float64()
 	return portfolio.MonteCarlo(ctx, returns, opts)
+}
+
+// checkPortfolioCommands makes portfolio.rebalance refuse, with a 400 naming the field, a
+// profile the engine does not know or one that shares capital with an agent it does not run
+// (the desk would only log it), and writes the profile and threshold it will use into the
+// command, so that a replay of the log moves the same capital whatever the configuration
+// then. portfolio.distribute keeps the gateway's check (keep: a decimal from 0 to 1).
+func checkPortfolioCommands(gw *web.Gateway, agents []*actors.Agent, opts PortfolioQueryOptions) {
+	opts.defaults()
+	decode := web.Args[web.RebalanceArgs]()
+	gw.HandleCommand("portfolio.rebalance", web.RoleTrader, func(body []byte) (any, error) {
+		v, err := decode(body)
+		if err != nil {
+			return nil, err
+		}
+		args := v.(*web.RebalanceArgs)
+		profile, err := portfolio.FindProfile(opts.Profiles, cmp.Or(args.Profile, opts.Profile))
+		if err != nil {
+			return nil, &web.FieldError{Field: "profile", Msg: strings.TrimPrefix(err.Error(), portfolio.ErrAllocation.Error()+": ")}
+		}
+		for _, t := range profile.Targets {
+			if !slices.ContainsFunc(agents, func(a *actors.Agent) bool { return strings.EqualFold(a.Name, t.Agent) }) {
+				return nil, &web.FieldError{Field: "profile", Msg: fmt.Sprintf("%s shares capital with %s, which this engine does not run", profile.Name, t.Agent)}
+			}
+		}
+		args.Profile = profile.Name
+		if args.Threshold == "" {
+			args.Threshold = opts.Threshold.String()
+		}
+		return args, nil
+	})
 }
 
 // queryErrors registers queries whose errors are the read model's own (not a bad

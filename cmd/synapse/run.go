@@ -221,6 +221,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	graph.SubscribeMarket(desk.MarketSubscribers()...)
 	handleDeskQueries(gw, hub, desk, agents)
 	checkAgentCommands(gw, agents)
+	checkPortfolioCommands(gw, agents, PortfolioQueryOptions{})
 	var readModel portfolio.ReadModel
 	var projector *postgres.Projector
 	readModelName := "in memory (--database-url for Postgres)"

@@ -9,8 +9,8 @@ import (
 )
 
 // portfolioFold folds PF into agent_state_events and agent_states (pf.<agent>.state),
-// equity_snapshots (pf.<agent>.equity) and killswitch_events (pf.risk.killswitch). It keeps
-// nothing between batches.
+// equity_snapshots (pf.<agent>.equity), capital_moves (pf.<agent>.capital) and
+// killswitch_events (pf.risk.killswitch). It keeps nothing between batches.
 type portfolioFold struct{}
 
 func (portfolioFold) committed() {}
@@ -23,6 +23,7 @@ func (portfolioFold) fold(_ context.Context, _ pgx.Tx, items []item, b *pgx.Batc
 	equity := map[[2]any]int{} // (agent, time) → index in snaps of the newest snapshot
 	var snaps []equityRow
 	var kills []killRow
+	var moves []moveRow
 	for _, it := range items {
 		switch ev := it.ev.(type) {
 		case *streams.AgentEvent:
@@ -46,6 +47,12 @@ func (portfolioFold) fold(_ context.Context, _ pgx.Tx, items []item, b *pgx.Batc
 			snaps = append(snaps, equityRow{ev: ev, seq: it.seq})
 		case *streams.KillSwitchEvent:
 			kills = append(kills, killRow{ev: ev, seq: it.seq})
+		case *streams.CapitalMove:
+			if ev.Check() != nil {
+				refused++
+				continue
+			}
+			moves = append(moves, moveRow{ev: ev, seq: it.seq})
 		default:
 			refused++
 		}
@@ -63,6 +70,9 @@ func (portfolioFold) fold(_ context.Context, _ pgx.Tx, items []item, b *pgx.Batc
 	if len(snaps) > 0 {
 		queueEquity(b, snaps)
 	}
+	if len(moves) > 0 {
+		queueMoves(b, moves)
+	}
 	for _, k := range kills {
 		b.Queue(`insert into killswitch_events (seq, switched_on, reason, cause, command_seq, time) values ($1, $2, $3, $4, $5, $6)
 			on conflict (seq) do nothing`, int64(k.seq), k.ev.On, k.ev.Reason, k.ev.Cause, int64(k.ev.CommandSeq), k.ev.Time)
@@ -77,6 +87,11 @@ type agentStateRow struct {
 
 type equityRow struct {
 	ev  *streams.EquitySnapshot
+	seq uint64
+}
+
+type moveRow struct {
+	ev  *streams.CapitalMove
 	seq uint64
 }
 
@@ -129,4 +144,28 @@ func queueEquity(b *pgx.Batch, rows []equityRow) {
 			exposure = excluded.exposure, realized = excluded.realized, unrealized = excluded.unrealized, fees = excluded.fees,
 			drawdown = excluded.drawdown, seq = excluded.seq`,
 		agents, times, capital, cash, equity, exposure, realized, unrealized, fees, drawdown, seqs)
+}
+
+// queueMoves writes capital moves in log order; a second move of an agent with the same cause
+// (a resend past the dedup window) is not one: the first stays.
+func queueMoves(b *pgx.Batch, rows []moveRow) {
+	n := len(rows)
+	var (
+		seqs, cmdSeqs, times, fills                    = make([]int64, 0, n), make([]int64, 0, n), make([]int64, 0, n), make([]int64, 0, n)
+		agents, causes, types, amounts, highs, reasons = make([]string, 0, n), make([]string, 0, n), make([]string, 0, n), make([]string, 0, n), make([]string, 0, n), make([]string, 0, n)
+		equity                                         = make([]string, 0, n)
+	)
+	for _, r := range rows {
+		e := r.ev
+		seqs, cmdSeqs, times, fills = append(seqs, int64(r.seq)), append(cmdSeqs, int64(e.CommandSeq)), append(times, e.Time), append(fills, int64(e.AfterFills))
+		agents, causes, types, amounts = append(agents, e.Agent), append(causes, e.Cause), append(types, string(e.Type)), append(amounts, e.Amount.String())
+		highs, reasons, equity = append(highs, e.HighWater.String()), append(reasons, e.Reason), append(equity, e.Equity.String())
+	}
+	b.Queue(`insert into capital_moves (seq, agent, cause, type, amount, high_water, reason, command_seq, equity, after_fills, time)
+		select seq, agent, cause, type, amount::numeric, high_water::numeric, reason, command_seq, equity::numeric, after_fills, time
+		from unnest($1::int8[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::int8[], $9::text[], $10::int8[], $11::int8[])
+			with ordinality as u(seq, agent, cause, type, amount, high_water, reason, command_seq, equity, after_fills, time, n)
+		order by n
+		on conflict do nothing`,
+		seqs, agents, causes, types, amounts, highs, reasons, cmdSeqs, equity, fills, times)
 }

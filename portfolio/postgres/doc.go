@@ -1,8 +1,8 @@
 // Package postgres is the Postgres read model: a Projector that folds the log's ORD, PF, CMD
 // and SIG streams into the tables of migrations/ (orders, fills, positions, equity
-// snapshots, agent states, model deployments, signal summaries), and a ReadModel that
-// answers portfolio.ReadModel's queries from them, the same way the in-memory model does
-// (both pass portfolio/readmodeltest).
+// snapshots, capital moves, agent states, model deployments, signal summaries), and a
+// ReadModel that answers portfolio.ReadModel's queries from them, the same way the in-memory
+// model does (both pass portfolio/readmodeltest).
 //
 // The log stays the truth. The projector folds with the engine's own code (Order.Apply,
 // Account.Fill), writes each batch of events in one transaction with the stream's offset in

@@ -17,7 +17,8 @@ import (
 // symbols, interleaved and in every lifecycle (rejected, partially filled, filled, canceled,
 // expired, a fill racing a cancel, a fill before the ack), venue reports resent past the
 // dedup window, fills without an intent, payloads that do not decode, agent state changes,
-// hourly equity snapshots (one resent), model commands and signals.
+// hourly equity snapshots (one resent), capital moves (rebalances, one resent, distributions,
+// one without a cause), model commands and signals.
 type history struct {
 	msgs     []*nats.Msg
 	bad      map[string]int // undecodable messages per stream
@@ -42,6 +43,7 @@ type genOrder struct {
 // generate builds a history of about n orders, deterministic for a seed.
 func generate(seed uint64, n int) *history {
 	r := rand.New(rand.NewPCG(seed, seed^0x5eed))
+	mr := rand.New(rand.NewPCG(seed, 0xca9)) // the capital moves' own, so the rest stays as it was
 	h := &history{bad: map[string]int{}}
 	t := int64(1723161600000)
 	add := func(ev streams.Event, msgID string) {
@@ -78,6 +80,7 @@ func generate(seed uint64, n int) *history {
 					Equity: decimal.MustNew(1_000_123, 2), Exposure: decimal.Zero, Realized: decimal.Zero, Unrealized: decimal.Zero, Fees: decimal.Zero,
 					Drawdown: decimal.Zero}, fmt.Sprintf("resent.equity.%d", hour))
 			}
+			genMoves(mr, hour, t, add)
 		}
 		switch k := r.IntN(100); {
 		case k < 3: // an agent changes state
@@ -140,6 +143,36 @@ func generate(seed uint64, n int) *history {
 		}
 	}
 	return h
+}
+
+// genMoves publishes the capital moves of an hour: sometimes a rebalance between two agents
+// (one of its moves sometimes resent past the dedup window), a distribution, or a move
+// without a cause (refused).
+func genMoves(r *rand.Rand, hour, t int64, add func(streams.Event, string)) {
+	move := func(agent string, amount decimal.Decimal, typ streams.MoveType, cause string) *streams.CapitalMove {
+		return &streams.CapitalMove{Agent: agent, Amount: amount, Type: typ, Cause: cause, Equity: decimal.MustNew(int64(900_000_00+r.IntN(200_000_00)), 2),
+			AfterFills: r.IntN(50), Time: t}
+	}
+	if r.IntN(2) == 0 {
+		i := r.IntN(len(genAgents))
+		from, to := genAgents[i], genAgents[(i+1+r.IntN(len(genAgents)-1))%len(genAgents)]
+		amount := decimal.MustNew(int64(1+r.IntN(100_000)), r.IntN(3))
+		cause := fmt.Sprintf("portfolio.rebalance.%d", hour)
+		out := move(from, amount.Neg(), streams.MoveRebalance, cause)
+		add(out, "")
+		add(move(to, amount, streams.MoveRebalance, cause), "")
+		if r.IntN(4) == 0 {
+			add(out, "resent."+out.ID())
+		}
+	}
+	if r.IntN(5) == 0 {
+		d := move(genAgents[r.IntN(len(genAgents))], decimal.MustNew(-int64(1+r.IntN(50_000)), 2), streams.MoveDistribution, fmt.Sprintf("portfolio.distribute.%d", hour))
+		d.HighWater = decimal.MustNew(int64(1_000_000_00+r.IntN(10_000_00)), 2)
+		add(d, "")
+	}
+	if r.IntN(10) == 0 {
+		add(move("NOVA", decimal.One, streams.MoveAllocation, ""), fmt.Sprintf("nocause.%d", hour))
+	}
 }
 
 func randomKey(r *rand.Rand) string {

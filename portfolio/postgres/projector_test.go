@@ -116,6 +116,14 @@ func same(t *testing.T, got, want portfolio.ReadModel) (orders, fills int) {
 	ga, errG := got.Agents(ctx)
 	wa, errW := want.Agents(ctx)
 	check("agents", ga, wa, errG, errW)
+	gt, errG := got.Total(ctx)
+	wt, errW := want.Total(ctx)
+	check("total", gt, wt, errG, errW)
+	for _, a := range []string{"", "ORION"} {
+		gm, errG := got.CapitalMoves(ctx, a, 0, 0)
+		wm, errW := want.CapitalMoves(ctx, a, 0, 0)
+		check("capital moves of "+a, gm, wm, errG, errW)
+	}
 	gp, errG := got.Applied(ctx)
 	wp, errW := want.Applied(ctx)
 	check("applied", gp, wp, errG, errW)
@@ -225,6 +233,9 @@ func TestProjectorEqualsMemory(t *testing.T) {
 	orders, fills := same(t, rm, mem)
 	if orders < 400 || fills < 300 {
 		t.Errorf("only %d orders and %d fills: the history is too small to mean much", orders, fills)
+	}
+	if moves, err := rm.CapitalMoves(context.Background(), "", 0, 0); err != nil || len(moves) < 3 {
+		t.Errorf("%d capital moves (%v): the history has too few to mean much", len(moves), err)
 	}
 	checkSignals(t, rm, h)
 	stats := r.p.Stats()

@@ -185,20 +185,65 @@ func scanEquity(row pgx.Row) (streams.EquitySnapshot, error) {
 	return s, nil
 }
 
-// Agents summarises every agent named by an order's intent, an agent event or an equity
-// snapshot, by name: ACTIVE until its first agent event, its newest snapshot by time, its
-// orders and fills counted and their fees and its positions' realized PnL summed (exact
-// numeric sums).
+// Agents summarises every agent named by an order's intent, an agent event, an equity
+// snapshot or a capital move, by name: ACTIVE until its first agent event, its newest
+// snapshot by time with the capital moves after it (by seq) applied, its orders and fills
+// counted and their fees, its positions' realized PnL and its capital moves summed (exact
+// numeric sums), the high-water mark of its newest move.
 func (r *ReadModel) Agents(ctx context.Context) ([]portfolio.AgentSummary, error) {
 	out := []portfolio.AgentSummary{}
+	err := r.read(ctx, func(b *pgx.Batch) { queueAgents(b, &out) })
+	return out, err
+}
+
+// Total sums every agent's summary and measures the total's drawdown over its curve (see
+// portfolio.Total), from one snapshot of the tables.
+func (r *ReadModel) Total(ctx context.Context) (portfolio.Total, error) {
+	var agents []portfolio.AgentSummary
+	var peak, last *string
 	err := r.read(ctx, func(b *pgx.Batch) {
-		b.Queue(`with names as (select agent from orders union select agent from agent_states union select agent from equity_snapshots)
+		queueAgents(b, &agents)
+		// the curve: each snapshot counts equity − capital + its agent's first capital; its
+		// step is the change from the agent's previous snapshot; the curve sums the steps up
+		// to each time. The peak is the first of the highest points, as portfolio.TotalCurve.
+		b.Queue(`with points as (
+				select agent, time, equity - capital + first_value(capital) over (partition by agent order by time) as v
+				from equity_snapshots),
+			steps as (
+				select time, v - coalesce(lag(v) over (partition by agent order by time), 0) as step from points),
+			curve as (
+				select time, sum(sum(step)) over (order by time) as total from steps group by time)
+			select (select total::text from curve order by total desc, time limit 1),
+				(select total::text from curve order by time desc limit 1)`).QueryRow(func(row pgx.Row) error { return row.Scan(&peak, &last) })
+	})
+	if err != nil {
+		return portfolio.Total{}, err
+	}
+	var p, l decimal.Decimal
+	if peak != nil && last != nil {
+		if p, err = parseDecimal(*peak); err != nil {
+			return portfolio.Total{}, err
+		}
+		if l, err = parseDecimal(*last); err != nil {
+			return portfolio.Total{}, err
+		}
+	}
+	return portfolio.TotalOf(agents, p, l), nil
+}
+
+func queueAgents(b *pgx.Batch, out *[]portfolio.AgentSummary) {
+	b.Queue(`with names as (select agent from orders union select agent from agent_states union select agent from equity_snapshots
+				union select agent from capital_moves)
 			select n.agent, coalesce(s.state, $1), coalesce(s.reason, ''),
 				(select count(*) from orders o where o.agent = n.agent),
 				(select count(*) from orders o where o.agent = n.agent and o.status not in `+terminal+`),
 				(select count(*) from fills f where f.agent = n.agent),
 				(select coalesce(sum(f.fee), 0)::text from fills f where f.agent = n.agent),
 				(select coalesce(sum(p.realized), 0)::text from positions p where p.agent = n.agent),
+				(select coalesce(sum(m.amount), 0)::text from capital_moves m where m.agent = n.agent),
+				(select coalesce((select m.high_water::text from capital_moves m where m.agent = n.agent order by m.seq desc limit 1), '0')),
+				(select count(*) from capital_moves m where m.agent = n.agent and m.seq > e.seq),
+				(select coalesce(sum(m.amount), 0)::text from capital_moves m where m.agent = n.agent and m.seq > e.seq),
 				e.agent is not null, coalesce(e.agent, ''), coalesce(e.time, 0), coalesce(e.capital::text, '0'), coalesce(e.cash::text, '0'),
 				coalesce(e.equity::text, '0'), coalesce(e.exposure::text, '0'), coalesce(e.realized::text, '0'),
 				coalesce(e.unrealized::text, '0'), coalesce(e.fees::text, '0'), coalesce(e.drawdown::text, '0')
@@ -206,31 +251,73 @@ func (r *ReadModel) Agents(ctx context.Context) ([]portfolio.AgentSummary, error
 			left join agent_states s on s.agent = n.agent
 			left join lateral (select * from equity_snapshots x where x.agent = n.agent order by x.time desc limit 1) e on true
 			order by n.agent`, string(streams.AgentActive)).Query(func(rows pgx.Rows) error {
+		for rows.Next() {
+			var a portfolio.AgentSummary
+			var fees, realized, moved, high, pending string
+			var pendingN int
+			var latest bool
+			var v [8]string
+			l := &a.Latest
+			if err := rows.Scan(&a.Agent, &a.State, &a.Reason, &a.Orders, &a.OpenOrders, &a.Fills, &fees, &realized, &moved, &high, &pendingN, &pending,
+				&latest, &l.Agent, &l.Time, &v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &v[6], &v[7]); err != nil {
+				return err
+			}
+			var err error
+			if a.Fees, a.Realized, a.Moved, err = decimals3(fees, realized, moved); err != nil {
+				return err
+			}
+			if a.HighWater, err = parseDecimal(high); err != nil {
+				return err
+			}
+			if latest {
+				for i, d := range []*decimal.Decimal{&l.Capital, &l.Cash, &l.Equity, &l.Exposure, &l.Realized, &l.Unrealized, &l.Fees, &l.Drawdown} {
+					if *d, err = parseDecimal(v[i]); err != nil {
+						return err
+					}
+				}
+				if pendingN > 0 { // the moves after the snapshot, as they moved the ledger
+					p, err := parseDecimal(pending)
+					if err != nil {
+						return err
+					}
+					l.Capital, _ = l.Capital.Add(p)
+					l.Cash, _ = l.Cash.Add(p)
+					l.Equity, _ = l.Equity.Add(p)
+					l.Drawdown = decimal.Decimal{}
+				}
+			}
+			*out = append(*out, a)
+		}
+		return rows.Err()
+	})
+}
+
+// CapitalMoves lists agent's capital moves ("" for every agent's) in [since, until) of market
+// time, in log order.
+func (r *ReadModel) CapitalMoves(ctx context.Context, agent string, since, until int64) ([]streams.CapitalMove, error) {
+	if err := portfolio.CheckRange(since, until); err != nil {
+		return nil, err
+	}
+	var w where
+	w.eq("agent", agent)
+	w.between("time", since, until)
+	out := []streams.CapitalMove{}
+	err := r.read(ctx, func(b *pgx.Batch) {
+		b.Queue(`select agent, cause, type, amount::text, high_water::text, reason, command_seq, equity::text, after_fills, time
+			from capital_moves`+w.sql()+" order by seq", w.args...).Query(func(rows pgx.Rows) error {
 			for rows.Next() {
-				var a portfolio.AgentSummary
-				var fees, realized string
-				var latest bool
-				var v [8]string
-				l := &a.Latest
-				if err := rows.Scan(&a.Agent, &a.State, &a.Reason, &a.Orders, &a.OpenOrders, &a.Fills, &fees, &realized,
-					&latest, &l.Agent, &l.Time, &v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &v[6], &v[7]); err != nil {
+				var c streams.CapitalMove
+				var amount, high, equity string
+				var cmdSeq int64
+				if err := rows.Scan(&c.Agent, &c.Cause, &c.Type, &amount, &high, &c.Reason, &cmdSeq, &equity, &c.AfterFills, &c.Time); err != nil {
 					return err
 				}
 				var err error
-				if a.Fees, err = parseDecimal(fees); err != nil {
+				if c.Amount, c.HighWater, c.Equity, err = decimals3(amount, high, equity); err != nil {
 					return err
 				}
-				if a.Realized, err = parseDecimal(realized); err != nil {
-					return err
-				}
-				if latest {
-					for i, d := range []*decimal.Decimal{&l.Capital, &l.Cash, &l.Equity, &l.Exposure, &l.Realized, &l.Unrealized, &l.Fees, &l.Drawdown} {
-						if *d, err = parseDecimal(v[i]); err != nil {
-							return err
-						}
-					}
-				}
-				out = append(out, a)
+				c.CommandSeq = uint64(cmdSeq)
+				out = append(out, c)
 			}
 			return rows.Err()
 		})

@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/govalues/decimal"
+
 	"github.com/synapse-trading/synapse/portfolio"
 	"github.com/synapse-trading/synapse/streams"
 )
@@ -45,10 +47,22 @@ import (
 //     A second snapshot of the same agent and time (a resend past the dedup window) replaces
 //     the first.
 //   - Agents lists, by name, every agent named by an intent that started an order, an agent
-//     event or an equity snapshot. State is ACTIVE until the agent's first agent event, then
-//     the state and reason of its latest; Latest is its snapshot with the greatest time;
-//     Orders and OpenOrders count its orders (open: not terminal), Fills and Fees its applied
-//     fills, Realized the Σ of its positions' realized PnL.
+//     event, an equity snapshot or a capital move. State is ACTIVE until the agent's first
+//     agent event, then the state and reason of its latest; Latest is its snapshot with the
+//     greatest time, with every capital move logged after that snapshot added to its capital,
+//     cash and equity and its drawdown then 0 (moves before an agent's first snapshot are in
+//     that snapshot); Orders and OpenOrders count its orders (open: not terminal), Fills and
+//     Fees its applied fills, Realized the Σ of its positions' realized PnL, Moved the Σ of
+//     its capital moves; HighWater is the high-water mark its newest capital move carries
+//     (0: none).
+//   - Capital moves fold in log order, once per agent and cause (a resend past the dedup
+//     window is not a second move); one that fails CapitalMove.Check is skipped. CapitalMoves
+//     lists them in log order, filtered by agent and [since, until) of Time.
+//   - Total sums the Latest of every agent of Agents (and their Moved); its Peak and Last are
+//     the highest (the first of equals) and the newest point of the curve that has, at each
+//     snapshot time, the Σ over the agents of their newest snapshot then, each counted as
+//     equity − capital + the capital of the agent's first snapshot; Drawdown is
+//     portfolio.Drawdown(Peak, Last).
 //   - Applied[stream] is, once caught up, the stream's last sequence: messages that do not
 //     decode or apply count as folded in.
 //   - Bad parameters are errors wrapping portfolio.ErrQuery: a limit below 0 or above 1000, a
@@ -194,6 +208,17 @@ func equityQueries() map[string][3]any {
 	}
 }
 
+func moveQueries() map[string][3]any {
+	return map[string][3]any{
+		"all":           {"", int64(0), int64(0)},
+		"agent":         {"ORION", int64(0), int64(0)},
+		"lower case":    {"orion", int64(0), int64(0)},
+		"since":         {"", T0 + 3*hour, int64(0)},
+		"until":         {"ATLAS", int64(0), T0 + 3*hour},
+		"unknown agent": {"NOBODY", int64(0), int64(0)},
+	}
+}
+
 // checkAll compares every query of rm with the reference.
 func checkAll(t *testing.T, log *streams.Log, rm portfolio.ReadModel, ref *reference) {
 	t.Helper()
@@ -236,6 +261,21 @@ func checkAll(t *testing.T, log *streams.Log, rm portfolio.ReadModel, ref *refer
 		t.Errorf("agents: %v", err)
 	} else {
 		report(t, "agents", agents, ref.Agents())
+	}
+	total, err := rm.Total(ctx)
+	if err != nil {
+		t.Errorf("total: %v", err)
+	} else {
+		report(t, "total", total, ref.Total())
+	}
+	for name, q := range moveQueries() {
+		agent, since, until := q[0].(string), q[1].(int64), q[2].(int64)
+		got, err := rm.CapitalMoves(ctx, agent, since, until)
+		if err != nil {
+			t.Errorf("capital moves %s: %v", name, err)
+			continue
+		}
+		report(t, fmt.Sprintf("capital moves %s (%q, %d, %d)", name, agent, since, until), got, ref.CapitalMoves(agent, since, until))
 	}
 	applied, err := rm.Applied(ctx)
 	if err != nil {
@@ -328,12 +368,16 @@ func checkNumbers(t *testing.T, rm portfolio.ReadModel) {
 		state                      streams.AgentState
 		orders, open, fills        int
 		fees, realized, lastEquity string
+		capital, cash, drawdown    string
+		moved, highWater           string
 	}
+	// the newest snapshots with the capital moves since: ATLAS +500 − 3.25, NOVA +1500.25,
+	// ORION −5.93 (its −2000.25 is in its snapshot of T0+3h), VEGA none after its snapshot
 	wantAgents := map[string]summary{
-		"ATLAS": {streams.AgentActive, 5, 1, 6, "2.46947675", "3.90318", "10003.25"},
-		"NOVA":  {streams.AgentHalted, 4, 0, 2, "7.70485", "-58.75", "4931.87"},
-		"ORION": {streams.AgentHalted, 4, 1, 3, "0.849942", "7.79", "10005.93"},
-		"VEGA":  {streams.AgentActive, 0, 0, 0, "0", "0", "2500"},
+		"ATLAS": {streams.AgentActive, 5, 1, 6, "2.46947675", "3.90318", "10500.00", "10496.75", "10573.04952", "0", "496.75", "10500.00"},
+		"NOVA":  {streams.AgentHalted, 4, 0, 2, "7.70485", "-58.75", "6432.12", "6500.25", "7129.2649", "0", "1500.25", "6500.25"},
+		"ORION": {streams.AgentHalted, 4, 1, 3, "0.849942", "7.79", "7999.75", "7993.82", "8000.62", "0", "-2006.18", "7999.75"},
+		"VEGA":  {streams.AgentActive, 0, 0, 0, "0", "0", "2500", "2500", "2500", "0", "2500", "2500"},
 	}
 	if len(agents) != len(wantAgents) {
 		t.Errorf("%d agents, want %d", len(agents), len(wantAgents))
@@ -344,11 +388,48 @@ func checkNumbers(t *testing.T, rm portfolio.ReadModel) {
 			t.Errorf("unexpected agent %q", a.Agent)
 			continue
 		}
-		got := summary{a.State, a.Orders, a.OpenOrders, a.Fills, a.Fees.String(), a.Realized.String(), a.Latest.Equity.String()}
+		l := a.Latest
+		got := summary{a.State, a.Orders, a.OpenOrders, a.Fills, a.Fees.String(), a.Realized.String(), l.Equity.String(),
+			l.Capital.String(), l.Cash.String(), l.Drawdown.String(), a.Moved.String(), a.HighWater.String()}
 		if got.state != w.state || got.orders != w.orders || got.open != w.open || got.fills != w.fills ||
-			a.Fees.Cmp(dec(w.fees)) != 0 || a.Realized.Cmp(dec(w.realized)) != 0 || a.Latest.Equity.Cmp(dec(w.lastEquity)) != 0 {
+			a.Fees.Cmp(dec(w.fees)) != 0 || a.Realized.Cmp(dec(w.realized)) != 0 || l.Equity.Cmp(dec(w.lastEquity)) != 0 ||
+			l.Capital.Cmp(dec(w.capital)) != 0 || l.Cash.Cmp(dec(w.cash)) != 0 || l.Drawdown.Cmp(dec(w.drawdown)) != 0 ||
+			a.Moved.Cmp(dec(w.moved)) != 0 || a.HighWater.Cmp(dec(w.highWater)) != 0 {
 			t.Errorf("%s: %+v, want %+v", a.Agent, got, w)
 		}
+	}
+	moves, err := rm.CapitalMoves(ctx, "", 0, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sum decimal.Decimal
+	for _, m := range moves {
+		if m.Cause == "portfolio.rebalance.60718293a4b5c6d7" {
+			sum, _ = sum.Add(m.Amount)
+		}
+	}
+	if len(moves) != 6 || !sum.IsZero() || moves[0].Agent != "VEGA" || moves[5].Agent != "ORION" || moves[5].HighWater.Cmp(dec("7999.75")) != 0 {
+		t.Errorf("capital moves %+v: want 6 (the resent one and the one without a cause not counted), the rebalance's summing to 0", moves)
+	}
+	// Σ of the summaries above; the curve: T0 25000, T0+1h 27491.42 (VEGA's first snapshot),
+	// T0+2h 27441.05, T0+3h 27441.05 (ORION's snapshot after its move out counts as before it)
+	total, err := rm.Total(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	totals := map[string][2]decimal.Decimal{
+		"capital": {total.Capital, dec("27490.82")}, "cash": {total.Cash, dec("28202.93442")}, "equity": {total.Equity, dec("27431.87")},
+		"exposure": {total.Exposure, dec("2193.14")}, "realized": {total.Realized, dec("-47.05682")}, "unrealized": {total.Unrealized, dec("-4.50")},
+		"fees": {total.Fees, dec("10.92")}, "moved": {total.Moved, dec("2490.82")}, "peak": {total.Peak, dec("27491.42")},
+		"last": {total.Last, dec("27441.05")}, "drawdown": {total.Drawdown, dec("0.001832")},
+	}
+	for field, v := range totals {
+		if v[0].Cmp(v[1]) != 0 {
+			t.Errorf("total %s %s, want %s", field, v[0], v[1])
+		}
+	}
+	if total.Agents != 4 || total.Time != T0+3*hour {
+		t.Errorf("total of %d agents as of %d, want 4 as of T0+3h", total.Agents, total.Time)
 	}
 }
 
@@ -379,6 +460,8 @@ func checkParameters(t *testing.T, rm portfolio.ReadModel) {
 	for name, r := range map[string][2]int64{"negative since": {-1, 0}, "negative until": {0, -1}, "until before since": {T0 + hour, T0}} {
 		_, err := rm.Equity(ctx, "ATLAS", r[0], r[1])
 		expect("equity with "+name, err)
+		_, err = rm.CapitalMoves(ctx, "ATLAS", r[0], r[1])
+		expect("capital moves with "+name, err)
 	}
 	// the largest page and the limits themselves are fine
 	if p, err := rm.Orders(ctx, portfolio.OrderQuery{Limit: 1000}); err != nil || p.Limit != 1000 {
@@ -436,6 +519,21 @@ func checkSame(t *testing.T, a, b portfolio.ReadModel) {
 		t.Fatal(err1, err2)
 	}
 	report(t, "agents after a restart", s1, s2)
+	t1, err1 := a.Total(ctx)
+	t2, err2 := b.Total(ctx)
+	if err1 != nil || err2 != nil {
+		t.Fatal(err1, err2)
+	}
+	report(t, "total after a restart", t1, t2)
+	if x, y := t1.Peak.String()+" "+t1.Last.String()+" "+t1.Equity.String(), t2.Peak.String()+" "+t2.Last.String()+" "+t2.Equity.String(); x != y {
+		t.Errorf("total after a restart: %s, before %s", x, y)
+	}
+	m1, err1 := a.CapitalMoves(ctx, "", 0, 0)
+	m2, err2 := b.CapitalMoves(ctx, "", 0, 0)
+	if err1 != nil || err2 != nil {
+		t.Fatal(err1, err2)
+	}
+	report(t, "capital moves after a restart", m1, m2)
 	ap1, err1 := a.Applied(ctx)
 	ap2, err2 := b.Applied(ctx)
 	if err1 != nil || err2 != nil {

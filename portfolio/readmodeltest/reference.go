@@ -18,8 +18,23 @@ type reference struct {
 	fills    []portfolio.Fill
 	accounts map[string]*portfolio.Account
 	agents   map[string]*refAgent
-	equity   []streams.EquitySnapshot
+	equity   []refSnapshot
+	moves    []refMove
+	folded   int // items folded so far: the position in log order
 }
+
+// refSnapshot and refMove are an equity snapshot and a capital move with their position in
+// log order.
+type (
+	refSnapshot struct {
+		streams.EquitySnapshot
+		at int
+	}
+	refMove struct {
+		streams.CapitalMove
+		at int
+	}
+)
 
 type refAgent struct {
 	state  streams.AgentState
@@ -44,6 +59,7 @@ func (r *reference) agent(name string) *refAgent {
 
 func (r *reference) fold(items []item) {
 	for _, it := range items {
+		r.folded++
 		switch e := it.ev.(type) {
 		case *streams.OrderEvent:
 			o, ok := r.orders[e.ClientOrderID]
@@ -74,8 +90,14 @@ func (r *reference) fold(items []item) {
 			a.state, a.reason = e.State, e.Reason
 		case *streams.EquitySnapshot:
 			r.agent(e.Agent)
-			r.equity = slices.DeleteFunc(r.equity, func(s streams.EquitySnapshot) bool { return s.Agent == e.Agent && s.Time == e.Time })
-			r.equity = append(r.equity, *e)
+			r.equity = slices.DeleteFunc(r.equity, func(s refSnapshot) bool { return s.Agent == e.Agent && s.Time == e.Time })
+			r.equity = append(r.equity, refSnapshot{*e, r.folded})
+		case *streams.CapitalMove:
+			if e.Check() != nil || slices.ContainsFunc(r.moves, func(m refMove) bool { return m.Agent == e.Agent && m.Cause == e.Cause }) {
+				continue
+			}
+			r.agent(e.Agent)
+			r.moves = append(r.moves, refMove{*e, r.folded})
 		}
 	}
 }
@@ -143,7 +165,7 @@ func (r *reference) Equity(agent string, since, until int64) []streams.EquitySna
 	var out []streams.EquitySnapshot
 	for _, s := range r.equity {
 		if (agent == "" || s.Agent == agent) && inRange(s.Time, since, until) {
-			out = append(out, s)
+			out = append(out, s.EquitySnapshot)
 		}
 	}
 	slices.SortFunc(out, func(a, b streams.EquitySnapshot) int {
@@ -158,9 +180,27 @@ func (r *reference) Agents() []portfolio.AgentSummary {
 		a := r.agents[name]
 		s := portfolio.AgentSummary{Agent: name, State: a.state, Reason: a.reason, Fills: a.fills, Fees: a.fees,
 			Realized: r.accounts[name].Totals().Realized}
+		latest := refSnapshot{at: -1}
 		for _, e := range r.equity {
-			if e.Agent == name && e.Time >= s.Latest.Time {
-				s.Latest = e
+			if e.Agent == name && e.Time >= latest.Time {
+				latest = e
+			}
+		}
+		if latest.at >= 0 {
+			s.Latest = latest.EquitySnapshot
+		}
+		for _, m := range r.moves {
+			if m.Agent != name {
+				continue
+			}
+			s.Moved, _ = s.Moved.Add(m.Amount)
+			s.HighWater = m.HighWater
+			if latest.at >= 0 && m.at > latest.at { // after the newest snapshot: not in it
+				l := &s.Latest
+				l.Capital, _ = l.Capital.Add(m.Amount)
+				l.Cash, _ = l.Cash.Add(m.Amount)
+				l.Equity, _ = l.Equity.Add(m.Amount)
+				l.Drawdown = decimal.Decimal{}
 			}
 		}
 		for _, o := range r.orders {
@@ -184,4 +224,64 @@ func mapKeys[V any](m map[string]V) func(func(string) bool) {
 			}
 		}
 	}
+}
+
+// Total sums the agents' summaries and walks the curve the slow way: at each snapshot time,
+// every agent's newest snapshot then, counted as equity − capital + its first capital.
+func (r *reference) Total() portfolio.Total {
+	agents := r.Agents()
+	t := portfolio.Total{Agents: len(agents)}
+	for _, a := range agents {
+		l := a.Latest
+		t.Time = max(t.Time, l.Time)
+		for _, f := range []struct{ sum, v *decimal.Decimal }{{&t.Capital, &l.Capital}, {&t.Cash, &l.Cash}, {&t.Equity, &l.Equity},
+			{&t.Exposure, &l.Exposure}, {&t.Realized, &l.Realized}, {&t.Unrealized, &l.Unrealized}, {&t.Fees, &l.Fees}, {&t.Moved, &a.Moved}} {
+			*f.sum, _ = f.sum.Add(*f.v)
+		}
+	}
+	var times []int64
+	for _, s := range r.equity {
+		if !slices.Contains(times, s.Time) {
+			times = append(times, s.Time)
+		}
+	}
+	slices.Sort(times)
+	for i, at := range times {
+		var point decimal.Decimal
+		for _, name := range slices.Sorted(mapKeys(r.agents)) {
+			var first, newest *streams.EquitySnapshot
+			for _, s := range r.equity {
+				if s.Agent != name || s.Time > at {
+					continue
+				}
+				if first == nil || s.Time < first.Time {
+					first = &s.EquitySnapshot
+				}
+				if newest == nil || s.Time > newest.Time {
+					newest = &s.EquitySnapshot
+				}
+			}
+			if newest != nil {
+				v, _ := newest.Equity.Sub(newest.Capital)
+				v, _ = v.Add(first.Capital)
+				point, _ = point.Add(v)
+			}
+		}
+		if i == 0 || point.Cmp(t.Peak) > 0 {
+			t.Peak = point
+		}
+		t.Last = point
+	}
+	t.Drawdown = portfolio.Drawdown(t.Peak, t.Last)
+	return t
+}
+
+func (r *reference) CapitalMoves(agent string, since, until int64) []streams.CapitalMove {
+	out := []streams.CapitalMove{}
+	for _, m := range r.moves {
+		if (agent == "" || m.Agent == agent) && inRange(m.Time, since, until) {
+			out = append(out, m.CapitalMove)
+		}
+	}
+	return out
 }

@@ -91,8 +91,11 @@ func state(agent string, s, prev streams.AgentState, reason, cause string, cmdSe
 // the ack, partial fills, two fills with the same time, a fill that races a cancel, a long
 // closed in two fills, a long flipped short, a venue report resent after the dedup window, a
 // fill of a rejected order, a fill without an intent, a payload that does not decode, agent
-// state changes by command and by the kill switch, and an equity snapshot published twice
-// for one hour (the last one wins).
+// state changes by command and by the kill switch, an equity snapshot published twice for one
+// hour (the last one wins), and capital moves: an allocation to VEGA before its first
+// snapshot, a rebalance of ATLAS, ORION and NOVA (one of its moves resent past the dedup
+// window), a snapshot of ORION after it, a distribution from ATLAS and ORION, and a move
+// without a cause (skipped).
 func scenario() (phase1, phase2 []item) {
 	const bn, um = "binance", "binance-um"
 	a1 := newOrder("ATLAS", bn, "BTCUSDT", streams.Buy, streams.Market, "0.02500", "", "sig-1", T0+1*minute)
@@ -120,6 +123,8 @@ func scenario() (phase1, phase2 []item) {
 		ksOn     = "killswitch.on.3d4e5f60718293a4"
 		ksOff    = "killswitch.off.4e5f60718293a4b5"
 		resumeA  = "agents.resume.5f60718293a4b5c6"
+		rebal    = "portfolio.rebalance.60718293a4b5c6d7"
+		distr    = "portfolio.distribute.718293a4b5c6d7e8"
 		byTrader = " by trader"
 		killed   = "kill switch: killswitch.on by trader: exchange incident"
 	)
@@ -165,6 +170,9 @@ func scenario() (phase1, phase2 []item) {
 		// two fills with the same time: the trade ID breaks the tie
 		a4.fill("um-903", "um-SOLUSDT-7", "4", "142.15", "0.11372", false, "4", T0+50*minute+500),
 		a4.fill("um-903", "um-SOLUSDT-8", "6", "142.10", "0.17052", false, "10", T0+50*minute+500),
+
+		// capital given to an agent before its first snapshot: that snapshot holds it
+		move("VEGA", "2500", streams.MoveAllocation, "2500", "allocation by hand", "allocation.vega.1", 0, "2500", 0, T0+55*minute),
 	}
 
 	phase2 = []item{
@@ -224,8 +232,34 @@ func scenario() (phase1, phase2 []item) {
 		a5.at(T0 + 130*minute), a5.step(streams.OrderSubmitted, "", "", T0+130*minute),
 		a5.step(streams.OrderAccepted, "paper-6", "", T0+130*minute+5),
 		a5.fill("paper-6", "paper-ETHUSDT-31", "0.1000", "2640.00", "0.264", true, "0.1000", T0+131*minute),
+
+		// a rebalance after the last snapshots: the summaries show its moves
+		command("portfolio.rebalance", rebal, map[string]string{"profile": "moderate"}, T0+135*minute),
+		move("ATLAS", "500", streams.MoveRebalance, "10500", "rebalance to moderate", rebal, 7, "10503.25", 7, T0+135*minute),
+		move("NOVA", "1500.25", streams.MoveRebalance, "6500.25", "rebalance to moderate", rebal, 7, "6432.12", 3, T0+135*minute),
+		move("ORION", "-2000.25", streams.MoveRebalance, "7999.75", "rebalance to moderate", rebal, 7, "8005.68", 3, T0+135*minute),
+		// resent after a restart, past the dedup window: not a second move
+		withID(move("ORION", "-2000.25", streams.MoveRebalance, "7999.75", "rebalance to moderate", rebal, 7, "8005.68", 3, T0+135*minute), "resent.orion.capital"),
+		// ORION's next snapshot holds the move
+		equity("ORION", T0+3*hour, "7999.75", "8006.55", "8005.68", "0", "7.79", "0", "0.85", "0"),
+		command("portfolio.distribute", distr, map[string]string{"keep": "0"}, T0+3*hour+5*minute),
+		move("ATLAS", "-3.25", streams.MoveDistribution, "10500.00", "distribution: equity 10503.25 above 10500 (high water 10500 × (1 + 0))",
+			distr, 8, "10500.00", 7, T0+3*hour+5*minute),
+		move("ORION", "-5.93", streams.MoveDistribution, "7999.75", "distribution: equity 8005.68 above 7999.75 (high water 7999.75 × (1 + 0))",
+			distr, 8, "7999.75", 3, T0+3*hour+5*minute),
+		// a move without a cause: skipped
+		move("NOVA", "1", streams.MoveAllocation, "", "", "", 0, "0", 0, T0+3*hour+6*minute),
 	}
 	return phase1, phase2
 }
 
 func withID(it item, id string) item { it.msgID = id; return it }
+
+func move(agent, amount string, typ streams.MoveType, highWater, reason, cause string, cmdSeq uint64, equity string, fills int, t int64) item {
+	m := &streams.CapitalMove{Agent: agent, Amount: dec(amount), Type: typ, Reason: reason, Cause: cause, CommandSeq: cmdSeq,
+		Equity: dec(equity), AfterFills: fills, Time: t}
+	if highWater != "" {
+		m.HighWater = dec(highWater)
+	}
+	return item{ev: m}
+}
