@@ -296,3 +296,20 @@ func TestQueryFailuresAreNotBadRequests(t *testing.T) {
 		}
 	}
 }
+
+func TestEncodeFrameIsTheJSONOfTheUpdates(t *testing.T) {
+	updates := []Update{
+		{Topic: "symbol/binance/BTCUSDT", Data: json.RawMessage(`{"price":"97000.12","n":[1,2]}`)},
+		{Topic: `odd "topic" ü`, Data: json.RawMessage(`null`)},
+	}
+	want, err := json.Marshal(updates)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := encodeFrame(updates); string(got) != string(want) {
+		t.Fatalf("frame\n%s\nwant\n%s", got, want)
+	}
+	if got := encodeFrame(nil); string(got) != "[]" {
+		t.Fatalf("empty frame %s", got)
+	}
+}
