@@ -182,6 +182,7 @@ func (g *Graph) DispatchMarket(ctx context.Context, events []Sequenced) error {
 
 // DispatchSymbols sends events to their symbols' actors only.
 func (g *Graph) DispatchSymbols(ctx context.Context, events []Sequenced) error {
+	var last uint64
 	g.mu.Lock()
 	g.order = g.order[:0]
 	for _, ev := range events {
@@ -194,9 +195,7 @@ func (g *Graph) DispatchSymbols(ctx context.Context, events []Sequenced) error {
 		if t := ev.Event.EventTime(); t > g.eventTime {
 			g.eventTime = t
 		}
-		if ev.Seq > g.lastSeq {
-			g.lastSeq = ev.Seq
-		}
+		last = max(last, ev.Seq)
 	}
 	refs := make([]*symbolRef, len(g.order))
 	batches := make([][]Sequenced, len(g.order))
@@ -215,6 +214,11 @@ func (g *Graph) DispatchSymbols(ctx context.Context, events []Sequenced) error {
 		}
 		g.Engine.Send(ref.pid, MarketData{Events: batches[i]})
 	}
+	// Only now is the batch in the actors' mailboxes: CaughtUp must not see its last
+	// sequence while some of it is still on its way.
+	g.mu.Lock()
+	g.lastSeq = max(g.lastSeq, last)
+	g.mu.Unlock()
 	return nil
 }
 
@@ -278,6 +282,16 @@ func (g *Graph) ConsumeLog(ctx context.Context, js jetstream.JetStream) error {
 		return nil // Dispatch gave up because the engine is stopping
 	}
 	return err
+}
+
+// CaughtUp reports whether the graph has routed the MD stream's event at head and every
+// actor has applied what it was sent: after a restart, the engine is ready once it has caught
+// up with the log's head as it was at the start.
+func (g *Graph) CaughtUp(head uint64) bool {
+	g.mu.Lock()
+	routed := g.lastSeq >= head
+	g.mu.Unlock()
+	return routed && g.Idle()
 }
 
 // Stats of the routing.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"sync"
 	"testing"
@@ -218,4 +219,45 @@ func TestPanickedSymbolActorRebuildsItsStateFromTheLog(t *testing.T) {
 			t.Fatalf("%s: %v after the rebuild, %v before", streams.FeatureColumns[i], after.Features.Values[i], v)
 		}
 	}
+}
+
+// A restarted engine is ready once its graph has applied what the log held at the start:
+// CaughtUp is false until every event up to the head is routed and applied, then true.
+func TestCaughtUpWithTheLogHead(t *testing.T) {
+	l := openLog(t)
+	counts := ingest(t, l, "ETHUSDT-1m-2022-08-14.csv.gz")
+	head, err := streams.LastSeq(context.Background(), l.JS, streams.StreamMarketData)
+	if err != nil || head != uint64(counts[SymbolTopic("binance", "ETHUSDT")]) {
+		t.Fatalf("head %d (%v), ingested %v", head, err, counts)
+	}
+	seen := &states{m: map[string]SymbolState{}}
+	g, err := NewGraph(SymbolOptions{Observe: seen.observe, ObserveEvery: time.Millisecond, Log: l.JS})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer g.Stop()
+	if g.CaughtUp(head) {
+		t.Fatal("caught up before reading the log")
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() { _ = g.ConsumeLog(ctx, l.JS) }()
+	checkFor(t, 30*time.Second, func() error {
+		if !g.CaughtUp(head) {
+			return fmt.Errorf("at seq %d of %d", g.Stats().LastSeq, head)
+		}
+		return nil
+	})
+	if got := g.Stats().LastSeq; got != head {
+		t.Fatalf("caught up at seq %d, head %d", got, head)
+	}
+	if g.CaughtUp(head + 1) {
+		t.Fatal("caught up with an event the log does not hold")
+	}
+	checkFor(t, 5*time.Second, func() error { // every event was applied, not only routed
+		if s, _ := seen.get(SymbolTopic("binance", "ETHUSDT")); s.Events != int64(head) {
+			return fmt.Errorf("ETHUSDT applied %d of %d", s.Events, head)
+		}
+		return nil
+	})
 }
