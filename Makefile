@@ -7,6 +7,8 @@ BIN         := bin/synapse
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 RUN_FLAGS   ?=
 TEST_FLAGS  ?=
+BENCH_FLAGS ?=
+MICROBENCH_FLAGS ?=
 PKGS        := ./...
 ORT_VERSION := 1.24.1
 ORT_LIB     := .cache/onnxruntime/libonnxruntime.so.1
@@ -66,11 +68,13 @@ test: $(ORT_LIB)
 
 ## bench: the load scenarios (figures beside same-run baselines), then the micro-benchmarks
 bench: build $(ORT_LIB)
-	./$(BIN) bench all
+	./$(BIN) bench all $(BENCH_FLAGS)
 	$(MAKE) microbench
 
-microbench:
-	$(GO) test -run '^$$' -bench . -benchmem -benchtime 200ms ./actors/... ./streams/...
+## microbench: `go test -bench` beside the hot code (decoders, indicators, order book, batcher,
+## risk gate, paper exchange); MICROBENCH_FLAGS='-count 10' gives benchstat enough samples
+microbench: $(ORT_LIB)
+	$(GO) test -run '^$$' -bench . -benchmem -benchtime 200ms $(MICROBENCH_FLAGS) ./actors/... ./streams/... ./inference/... ./portfolio/... ./web/...
 
 ## fuzz: a short run of every fuzz target (the seeds also run in `make test`)
 fuzz:

@@ -20,6 +20,32 @@ type ReplayOptions struct {
 	Klines int
 	// Batch is the klines per MarketData message (default 512).
 	Batch int
+	// NATSURL, when set, measures a running engine through its NATS server instead: the
+	// klines go on its log (renamed to symbols of this run) as fast as it takes them, and the
+	// figure is klines/s from the first publish to the 1m feature of every symbol's last
+	// kline coming back from the engine; the baseline is raw PublishAsync of the same
+	// messages into a scratch stream on the same server.
+	NATSURL string
+}
+
+// copySeries copies the real series onto symbols <prefix><SYMBOL><i> until there are klines
+// of them, and returns the copies and their count.
+func copySeries(series [][]*streams.Kline, klines int, prefix string) ([][]*streams.Kline, int) {
+	var symbols [][]*streams.Kline
+	total := 0
+	for i := 0; total < klines; i++ {
+		src := series[i%len(series)]
+		n := min(len(src), klines-total)
+		cp := make([]*streams.Kline, n)
+		for j := range cp {
+			k := *src[j]
+			k.Symbol = fmt.Sprintf("%s%s%d", prefix, k.Symbol, i)
+			cp[j] = &k
+		}
+		symbols = append(symbols, cp)
+		total += n
+	}
+	return symbols, total
 }
 
 // Replay measures klines/s through the symbol actors with every indicator, roll-up and
@@ -35,21 +61,10 @@ func Replay(ctx context.Context, opts ReplayOptions) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
-	// Copies of the real series on symbols SYM0, SYM1, ... until there are enough klines.
-	var symbols [][]*streams.Kline
-	total := 0
-	for i := 0; total < opts.Klines; i++ {
-		src := series[i%len(series)]
-		n := min(len(src), opts.Klines-total)
-		cp := make([]*streams.Kline, n)
-		for j := range cp {
-			k := *src[j]
-			k.Symbol = fmt.Sprintf("%s%d", k.Symbol, i)
-			cp[j] = &k
-		}
-		symbols = append(symbols, cp)
-		total += n
+	if opts.NATSURL != "" {
+		return replayRemote(ctx, opts, series)
 	}
+	symbols, total := copySeries(series, opts.Klines, "")
 	// Interleave them in batches, as a merged replay would deliver them.
 	var batches [][]actors.Sequenced
 	for off := 0; ; off += opts.Batch {

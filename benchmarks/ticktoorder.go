@@ -40,6 +40,12 @@ type TickToOrderOptions struct {
 	MaxLag time.Duration
 	// Library is ONNX Runtime's shared library; "" finds it as inference.LibraryPath does.
 	Library string
+	// NATSURL, when set, measures a running engine that uses this NATS server (its
+	// --nats-url) instead of one started here: the ticks go on its log under new symbols
+	// (BN<run>S<i>USDT, market time from now), the latency is timed to its agents' intents
+	// as a subscriber sees them, and the floor publishes on a scratch stream it then deletes.
+	// The engine's agents must trade every symbol (benchmarks/engine.yaml has such agents).
+	NATSURL string
 }
 
 // TickToOrder measures the latency from a market tick to the order intent it caused being
@@ -53,50 +59,25 @@ type TickToOrderOptions struct {
 // The baseline is the persistence floor: a synchronous publish of an equivalent intent on
 // the same log at the same rate, timed the same way.
 func TickToOrder(ctx context.Context, opts TickToOrderOptions) (Result, error) {
-	if opts.Rate <= 0 {
-		opts.Rate = 10_000
-	}
-	if opts.Duration <= 0 {
-		opts.Duration = 10 * time.Second
-	}
-	if opts.Symbols <= 0 {
-		opts.Symbols = 8
-	}
-	if opts.TradesPerMinute <= 0 {
-		opts.TradesPerMinute = 25
-	}
-	if opts.Seed == 0 {
-		opts.Seed = 1
-	}
-	if opts.MaxLag <= 0 {
-		opts.MaxLag = 100 * time.Millisecond
-	}
-	if err := inference.InitRuntime(opts.Library); err != nil {
-		return Result{}, err
-	}
+	tickToOrderDefaults(&opts)
 	n := int(opts.Rate * opts.Duration.Seconds())
-	ticks, err := syntheticTrades(opts, n)
-	if err != nil {
-		return Result{}, err
-	}
-	l, closeLog, err := freshLog(ctx)
-	if err != nil {
-		return Result{}, err
-	}
-	defer closeLog()
-
 	probe := newTickProbe()
-	load, err := runTickToOrder(ctx, l, ticks, opts, probe)
-	if err != nil {
-		return Result{}, err
+	var load, floor loadRun
+	var err error
+	if opts.NATSURL != "" {
+		load, floor, err = tickToOrderRemote(ctx, opts, n, probe)
+	} else {
+		load, floor, err = tickToOrderHere(ctx, opts, n, probe)
 	}
-	floor, err := persistFloor(ctx, l, n, opts)
 	if err != nil {
 		return Result{}, err
 	}
 
 	fig, base := LatencyOf(probe.toIntent), LatencyOf(floor.latency)
 	if fig.Count == 0 {
+		if opts.NATSURL != "" {
+			return Result{}, fmt.Errorf("tick-to-order: no intent was measured in %s (%d candles closed): the engine at %s made no intent on this run's symbols; start it with agents that trade every symbol, e.g. --config benchmarks/engine.yaml, and with its models", opts.Duration, probe.closed, opts.NATSURL)
+		}
 		return Result{}, fmt.Errorf("tick-to-order: no intent was measured in %s (%d candles closed): the bench agents never acted", opts.Duration, probe.closed)
 	}
 	feature, signal, intent := LatencyOf(probe.stages[0]), LatencyOf(probe.stages[1]), LatencyOf(probe.stages[2])
@@ -134,11 +115,62 @@ func TickToOrder(ctx context.Context, opts TickToOrderOptions) (Result, error) {
 	}, nil
 }
 
+// tickToOrderHere runs the load on an engine started here, then the persistence floor on
+// its log.
+func tickToOrderHere(ctx context.Context, opts TickToOrderOptions, n int, probe *tickProbe) (load, floor loadRun, err error) {
+	if err := inference.InitRuntime(opts.Library); err != nil {
+		return load, floor, err
+	}
+	ticks, err := syntheticTrades(opts, n, nil, time.Time{})
+	if err != nil {
+		return load, floor, err
+	}
+	l, closeLog, err := freshLog(ctx)
+	if err != nil {
+		return load, floor, err
+	}
+	defer closeLog()
+	if load, err = runTickToOrder(ctx, l, ticks, opts, probe, nil); err != nil {
+		return load, floor, err
+	}
+	floor, err = persistFloor(ctx, l, n, opts, "")
+	return load, floor, err
+}
+
+// tickToOrderDefaults fills in what opts leaves zero.
+func tickToOrderDefaults(opts *TickToOrderOptions) {
+	if opts.Rate <= 0 {
+		opts.Rate = 10_000
+	}
+	if opts.Duration <= 0 {
+		opts.Duration = 10 * time.Second
+	}
+	if opts.Symbols <= 0 {
+		opts.Symbols = 8
+	}
+	if opts.TradesPerMinute <= 0 {
+		opts.TradesPerMinute = 25
+	}
+	if opts.Seed == 0 {
+		opts.Seed = 1
+	}
+	if opts.MaxLag <= 0 {
+		opts.MaxLag = 100 * time.Millisecond
+	}
+}
+
 // syntheticTrades generates n seeded synthetic trades (the generator's klines are left out:
 // the symbol actors build the candles from the trades, as from a live trade stream).
-func syntheticTrades(opts TickToOrderOptions, n int) ([]*streams.Trade, error) {
+// symbols nil names them as synthetic.SymbolNames does; a zero start keeps the generator's.
+func syntheticTrades(opts TickToOrderOptions, n int, symbols []string, start time.Time) ([]*streams.Trade, error) {
 	so := synthetic.DefaultOptions()
 	so.Symbols, so.Seed, so.TradesPerMinute = synthetic.SymbolNames(opts.Symbols), opts.Seed, opts.TradesPerMinute
+	if symbols != nil {
+		so.Symbols = symbols
+	}
+	if !start.IsZero() {
+		so.Start = start
+	}
 	so.MeanLots = 10_000 // about 10 units a trade: the paper venue fills a bench order in a trade or two
 	gen, err := synthetic.New(so)
 	if err != nil {
@@ -229,8 +261,16 @@ func openLoop(ctx context.Context, n int, rate float64, maxLag time.Duration, se
 	return r, nil
 }
 
+// uiHooks connect the engine to the UI's hub, as `synapse run` does: observe receives the
+// actors' state, the symbol actors' at most every observeEvery.
+type uiHooks struct {
+	observe      func(topic string, state any)
+	observeEvery time.Duration
+}
+
 // runTickToOrder wires the engine as `synapse run` does, feeds it the ticks and stops it.
-func runTickToOrder(ctx context.Context, l *streams.Log, ticks []*streams.Trade, opts TickToOrderOptions, probe *tickProbe) (loadRun, error) {
+// ui, when not nil, shows the actors' state to the UI's hub.
+func runTickToOrder(ctx context.Context, l *streams.Log, ticks []*streams.Trade, opts TickToOrderOptions, probe *tickProbe, ui *uiHooks) (loadRun, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	logger := slog.New(slog.DiscardHandler)
@@ -249,11 +289,16 @@ func runTickToOrder(ctx context.Context, l *streams.Log, ticks []*streams.Trade,
 			desk.Signal(e)
 		}
 	}
-	graph, err := actors.NewGraph(actors.SymbolOptions{Publish: publish, Log: l.JS, Logger: logger})
+	var observe func(string, any)
+	var observeEvery time.Duration
+	if ui != nil {
+		observe, observeEvery = ui.observe, ui.observeEvery
+	}
+	graph, err := actors.NewGraph(actors.SymbolOptions{Publish: publish, Log: l.JS, Logger: logger, Observe: observe, ObserveEvery: observeEvery})
 	if err != nil {
 		return loadRun{}, err
 	}
-	desk, err = actors.NewDesk(graph.Engine, actors.DeskOptions{Agents: agents, Log: l.JS, Logger: logger,
+	desk, err = actors.NewDesk(graph.Engine, actors.DeskOptions{Agents: agents, Log: l.JS, Logger: logger, Observe: observe,
 		VenueOrdersPerMinute: 1_000_000, Recorded: probe.recorded,
 		Venues: map[string]func(portfolio.Report) (portfolio.Venue, error){
 			"paper": func(report portfolio.Report) (portfolio.Venue, error) {
@@ -271,7 +316,7 @@ func runTickToOrder(ctx context.Context, l *streams.Log, ticks []*streams.Trade,
 	if err != nil {
 		return loadRun{}, err
 	}
-	models := inference.NewRegistry(inference.RegistryOptions{Engine: graph.Engine, Batcher: batcher, Publish: publish, Logger: logger})
+	models := inference.NewRegistry(inference.RegistryOptions{Engine: graph.Engine, Batcher: batcher, Publish: publish, Observe: observe, Logger: logger})
 	subscribers, err := models.Start()
 	if err != nil {
 		return loadRun{}, err
@@ -283,16 +328,7 @@ func runTickToOrder(ctx context.Context, l *streams.Log, ticks []*streams.Trade,
 	consumed := make(chan error, 1)
 	go func() { consumed <- graph.ConsumeLog(ctx, l.JS) }()
 
-	minute := map[string]int64{} // open minute of the newest tick sent, per symbol
-	load, err := openLoop(ctx, len(ticks), opts.Rate, opts.MaxLag, func(i int, due time.Time) error {
-		t := ticks[i]
-		m := t.Time - t.Time%60_000
-		if last, ok := minute[t.Symbol]; ok && m > last {
-			probe.closing(t.Symbol, last, due) // this tick closes the candle that opened at last
-		}
-		minute[t.Symbol] = max(m, minute[t.Symbol])
-		return l.Publish(ctx, t)
-	})
+	load, err := sendTicks(ctx, l, ticks, opts, probe)
 	if err != nil {
 		return load, err
 	}
@@ -313,9 +349,25 @@ func runTickToOrder(ctx context.Context, l *streams.Log, ticks []*streams.Trade,
 	return load, err
 }
 
+// sendTicks publishes the ticks on the log at the scenario's rate, open loop, and tells the
+// probe which tick closes which candle.
+func sendTicks(ctx context.Context, l *streams.Log, ticks []*streams.Trade, opts TickToOrderOptions, probe *tickProbe) (loadRun, error) {
+	minute := map[string]int64{} // open minute of the newest tick sent, per symbol
+	return openLoop(ctx, len(ticks), opts.Rate, opts.MaxLag, func(i int, due time.Time) error {
+		t := ticks[i]
+		m := t.Time - t.Time%60_000
+		if last, ok := minute[t.Symbol]; ok && m > last {
+			probe.closing(t.Symbol, last, due) // this tick closes the candle that opened at last
+		}
+		minute[t.Symbol] = max(m, minute[t.Symbol])
+		return l.Publish(ctx, t)
+	})
+}
+
 // persistFloor publishes an intent like an agent's, synchronously (the ack awaited), at the
-// scenario's rate on the same log, and times each from its scheduled time to its ack.
-func persistFloor(ctx context.Context, l *streams.Log, n int, opts TickToOrderOptions) (loadRun, error) {
+// scenario's rate on the same log, and times each from its scheduled time to its ack. subject,
+// when not "", replaces the intent's subject (a scratch stream's).
+func persistFloor(ctx context.Context, l *streams.Log, n int, opts TickToOrderOptions, subject string) (loadRun, error) {
 	h := newHistogram()
 	symbols := synthetic.SymbolNames(opts.Symbols)
 	qty := decimal.MustNew(123456, 6)
@@ -327,6 +379,9 @@ func persistFloor(ctx context.Context, l *streams.Log, n int, opts TickToOrderOp
 		msg, err := streams.Encode(ev)
 		if err != nil {
 			return err
+		}
+		if subject != "" {
+			msg.Subject = subject
 		}
 		if _, err := l.JS.PublishMsg(ctx, msg); err != nil {
 			return fmt.Errorf("persistence floor: %w", err)

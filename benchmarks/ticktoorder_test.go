@@ -23,7 +23,7 @@ func TestTickToOrderScenario(t *testing.T) {
 	if res.Latency == nil || res.Latency.Count == 0 || res.Figure.Value <= 0 || res.Baseline.Value <= 0 {
 		t.Fatalf("empty result: %+v", res)
 	}
-	if res.Extra["intents not matched to a closing tick"] != 0 {
+	if res.Extra["intents not matched to a candle"] != 0 {
 		t.Fatalf("intents timed at no candle close: %v", res.Extra)
 	}
 	if res.Extra["ticks sent"]+res.Extra["ticks dropped (scheduler late)"] != opts.Rate*opts.Duration.Seconds() && opts.Rate > 0 {

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/synapse-trading/synapse/actors"
 	"github.com/synapse-trading/synapse/inference"
@@ -153,7 +154,11 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	}
 	defer log.Close()
 	metrics := prometheus.NewRegistry()
+	// The Go runtime's and the process's own: memory, goroutines, GC pauses, CPU, open files.
+	metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	var consuming atomic.Bool // the graph reads the log
+	var caughtUp atomic.Bool  // and has applied what the log held at the start
+	var catchingUp func() error
 	hub := web.NewHub()
 	gw := web.New(hub, web.Options{Addr: cfg.HTTP, Logger: logger, Open: *noAuth, Tokens: tokens, Registry: metrics,
 		Submit: func(ctx context.Context, cmd *streams.Command) (uint64, error) {
@@ -173,6 +178,9 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 			}
 			if !consuming.Load() {
 				return fmt.Errorf("the actor graph is not reading the log yet")
+			}
+			if !caughtUp.Load() {
+				return catchingUp()
 			}
 			return nil
 		},
@@ -204,6 +212,18 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	})
 	if err != nil {
 		return err
+	}
+	// After a restart the graph replays the log; the engine is ready once it has caught up.
+	head, err := streams.LastSeq(ctx, log.JS, streams.StreamMarketData)
+	if err != nil {
+		return err
+	}
+	catchingUp = func() error {
+		if graph.CaughtUp(head) {
+			caughtUp.Store(true)
+			return nil
+		}
+		return fmt.Errorf("catching up with the log: the actor graph has applied event %d of %d", graph.Stats().LastSeq, head)
 	}
 	if err := registerEngineMetrics(metrics, log, graph); err != nil {
 		return err

@@ -1,0 +1,233 @@
+package benchmarks
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/HdrHistogram/hdrhistogram-go"
+	"github.com/coder/websocket"
+
+	"github.com/synapse-trading/synapse/actors"
+	"github.com/synapse-trading/synapse/inference"
+	"github.com/synapse-trading/synapse/streams"
+	"github.com/synapse-trading/synapse/streams/synthetic"
+	"github.com/synapse-trading/synapse/web"
+)
+
+// FanoutOptions configure the fanout scenario.
+type FanoutOptions struct {
+	// Clients is the number of websocket clients (default 1,000).
+	Clients int
+	// UpdatesPerSecond each client receives at most (default 10): the gateway's frame
+	// interval, and how often a symbol actor shows its state.
+	UpdatesPerSecond float64
+	// TickToOrder is the load both runs carry (its defaults; Duration 10 s).
+	TickToOrder TickToOrderOptions
+	// HTTPURL, with TickToOrder.NATSURL, measures a running engine: the clients connect to
+	// its gateway at this address (http://host:port) with Token (a viewer's is enough;
+	// none for an engine run with --no-auth), each subscribed to the state of the run's
+	// symbols, and the memory per client is read from the engine's /metrics.
+	HTTPURL, Token string
+}
+
+// Fanout measures what websocket clients cost the trading path: tick-to-order runs twice on
+// the same engine wiring with the UI's hub and gateway in place, first with no client, then
+// with Clients websocket clients, each subscribed to one symbol's state and receiving up to
+// UpdatesPerSecond frames a second. The figure is the p99 with the clients, the baseline the
+// p99 without them; the goal is that the clients move it by less than 10 %. It also reports
+// the frames the clients took and the memory per client (gateway and client ends both live
+// in this process, so the figure is an upper bound on the gateway's share).
+func Fanout(ctx context.Context, opts FanoutOptions) (Result, error) {
+	if opts.Clients <= 0 {
+		opts.Clients = 1000
+	}
+	if opts.UpdatesPerSecond <= 0 {
+		opts.UpdatesPerSecond = 10
+	}
+	tto := opts.TickToOrder
+	tickToOrderDefaults(&tto)
+	n := int(tto.Rate * tto.Duration.Seconds())
+	interval := time.Duration(float64(time.Second) / opts.UpdatesPerSecond)
+	var run func(clients int) (*hdrhistogram.Histogram, *fanout, error)
+	switch {
+	case opts.HTTPURL != "" && tto.NATSURL != "":
+		run = func(clients int) (*hdrhistogram.Histogram, *fanout, error) {
+			return fanoutRemote(ctx, tto, n, opts, clients)
+		}
+	case opts.HTTPURL != "" || tto.NATSURL != "":
+		return Result{}, fmt.Errorf("fanout against a running engine needs both its NATS URL (--nats-url, for the ticks) and its HTTP address (--http-url, for the clients)")
+	default:
+		if err := inference.InitRuntime(tto.Library); err != nil {
+			return Result{}, err
+		}
+		ticks, err := syntheticTrades(tto, n, nil, time.Time{})
+		if err != nil {
+			return Result{}, err
+		}
+		run = func(clients int) (*hdrhistogram.Histogram, *fanout, error) {
+			return fanoutRun(ctx, ticks, tto, interval, clients)
+		}
+	}
+	alone, _, err := run(0)
+	if err != nil {
+		return Result{}, fmt.Errorf("without clients: %w", err)
+	}
+	crowd, fan, err := run(opts.Clients)
+	if err != nil {
+		return Result{}, fmt.Errorf("with %d clients: %w", opts.Clients, err)
+	}
+	fig, base := LatencyOf(crowd), LatencyOf(alone)
+	if fig.Count == 0 || base.Count == 0 {
+		return Result{}, fmt.Errorf("fanout: no intent was measured (%d with clients, %d without)", fig.Count, base.Count)
+	}
+	ratio := fig.P99 / base.P99
+	return Result{
+		Scenario: "fanout", Time: time.Now().UTC(),
+		Figure: Measure{Name: fmt.Sprintf("tick → intent p99 with %d websocket clients at %g updates/s, %s ticks/s",
+			opts.Clients, opts.UpdatesPerSecond, human(tto.Rate)), Value: fig.P99, Unit: "µs"},
+		Baseline: Measure{Name: "the same run with no client", Value: base.P99, Unit: "µs"},
+		Ratio:    ratio,
+		Goal:     "p99 moves < 10 % (ratio < 1.10)",
+		Met:      ratio < 1.10,
+		Latency:  fig,
+		Extra: map[string]float64{
+			"clients connected":                     float64(fan.connected),
+			"clients closed by the gateway":         float64(fan.closed.Load()),
+			"frames per client per second":          fan.framesPerClientSecond(),
+			"bytes per frame":                       fan.bytesPerFrame(),
+			fan.memName:                             fan.memPerClient / 1024,
+			"goroutines per client (this process)":  fan.goroutinesPerClient,
+			"p50 µs with clients":                   fig.P50,
+			"p50 µs without clients":                base.P50,
+			"intents measured without clients":      float64(base.Count),
+			"ticks dropped (scheduler late), crowd": float64(fan.dropped),
+		},
+		Machine: ThisMachine(),
+	}, nil
+}
+
+// fanout is what the clients of one run did.
+type fanout struct {
+	connected           int
+	closed              atomic.Int64
+	frames, bytes       atomic.Int64
+	elapsed             time.Duration
+	memName             string // what memPerClient counts
+	memPerClient        float64
+	goroutinesPerClient float64
+	dropped             int
+}
+
+func (f *fanout) framesPerClientSecond() float64 {
+	if f.connected == 0 || f.elapsed <= 0 {
+		return 0
+	}
+	return float64(f.frames.Load()) / float64(f.connected) / f.elapsed.Seconds()
+}
+
+func (f *fanout) bytesPerFrame() float64 {
+	if n := f.frames.Load(); n > 0 {
+		return float64(f.bytes.Load()) / float64(n)
+	}
+	return 0
+}
+
+// fanoutRun runs tick-to-order on a fresh log with the hub and the gateway of `synapse run`
+// and clients websocket clients reading from it.
+func fanoutRun(ctx context.Context, ticks []*streams.Trade, opts TickToOrderOptions, interval time.Duration, clients int) (*hdrhistogram.Histogram, *fanout, error) {
+	l, closeLog, err := freshLog(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer closeLog()
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+
+	hub := web.NewHub()
+	gw := web.New(hub, web.Options{Addr: "127.0.0.1:0", Open: true, MinInterval: interval, Logger: slog.New(slog.DiscardHandler)})
+	if err := gw.Listen(); err != nil {
+		return nil, nil, err
+	}
+	served := make(chan error, 1)
+	go func() { served <- gw.Serve(ctx) }()
+	defer func() { cancel(); <-served }()
+
+	fan := &fanout{memName: "memory per client, KiB (gateway and client ends, both here)"}
+	wait := func() {}
+	if clients > 0 {
+		before := heapAndStacks()
+		symbols := synthetic.SymbolNames(opts.Symbols)
+		wait, err = connectClients(ctx, "ws://"+gw.Addr(), "", clients, func(i int) string {
+			return actors.SymbolTopic("synthetic", symbols[i%len(symbols)])
+		}, fan)
+		if err != nil {
+			return nil, nil, err
+		}
+		fan.memPerClient = float64(heapAndStacks()-before) / float64(clients)
+	}
+
+	probe := newTickProbe()
+	start := time.Now()
+	load, err := runTickToOrder(ctx, l, ticks, opts, probe, &uiHooks{observe: func(topic string, v any) { _ = hub.Set(topic, v) }, observeEvery: interval})
+	fan.elapsed = time.Since(start)
+	fan.dropped = load.dropped
+	cancel()
+	wait()
+	if err != nil {
+		return nil, nil, err
+	}
+	return probe.toIntent, fan, nil
+}
+
+// connectClients connects n websocket clients to the gateway at base (ws://host:port), client
+// i subscribed to topic(i), each reading frames into fan until ctx ends; wait waits for them
+// to finish.
+func connectClients(ctx context.Context, base, token string, n int, topic func(i int) string, fan *fanout) (wait func(), err error) {
+	var readers sync.WaitGroup
+	goroutines := runtime.NumGoroutine()
+	var header http.Header
+	if token != "" {
+		header = http.Header{"Authorization": {"Bearer " + token}}
+	}
+	for i := range n {
+		c, _, err := websocket.Dial(ctx, base+"/ws?topics="+url.QueryEscape(topic(i)), &websocket.DialOptions{HTTPHeader: header})
+		if err != nil {
+			return readers.Wait, fmt.Errorf("client %d of %d could not connect: %w (raise the open-files limit: ulimit -n)", i+1, n, err)
+		}
+		c.SetReadLimit(1 << 20)
+		readers.Add(1)
+		go func() {
+			defer readers.Done()
+			defer c.CloseNow()
+			for {
+				_, data, err := c.Read(ctx)
+				if err != nil {
+					if ctx.Err() == nil {
+						fan.closed.Add(1)
+					}
+					return
+				}
+				fan.frames.Add(1)
+				fan.bytes.Add(int64(len(data)))
+			}
+		}()
+	}
+	fan.connected = n
+	fan.goroutinesPerClient = float64(runtime.NumGoroutine()-goroutines) / float64(n)
+	return readers.Wait, nil
+}
+
+// heapAndStacks is the memory in use by the heap and the goroutine stacks, after a GC.
+func heapAndStacks() uint64 {
+	runtime.GC()
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return m.HeapInuse + m.StackInuse
+}
