@@ -711,11 +711,11 @@ try {
       await page.screenshot({ path: join(artifacts, `synthetic-300-${p.name}.png`) });
       await page.close();
       assert(g === 300, `${g} of 300 neurons drawn`);
-      // a machine busier than its cores (other test runs) starves the renderer: then the
-      // figure is reported, not asserted, since it measures the neighbours, not the view
+      // asserted however busy the machine is (the engine under test replays beside it): the
+      // best of three windows reached 57–60 fps at a load of 3 on 2 cores; E2E_MIN_FPS=0
+      // turns the check off on a machine that cannot give the renderer a core
       const load = loadavg()[0];
-      if (load > cpus().length) console.log(`     NOT ASSERTED: machine busy (load ${load.toFixed(1)} on ${cpus().length} cores); ${fps.toFixed(1)} fps`);
-      else if (minFPS > 0) assert(fps >= minFPS, `${fps.toFixed(1)} fps, want >= ${minFPS} (load ${load.toFixed(1)} on ${cpus().length} cores)`);
+      if (minFPS > 0) assert(fps >= minFPS, `${fps.toFixed(1)} fps, want >= ${minFPS} (load ${load.toFixed(1)} on ${cpus().length} cores)`);
     });
   }
 } catch (e) {
