@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/coder/websocket"
@@ -66,6 +67,18 @@ type Gateway struct {
 	metrics  *gatewayMetrics
 	srv      *http.Server
 	ln       net.Listener
+
+	// The websocket clients, woken by one pulse per MinInterval (see pulse).
+	clientsMu sync.Mutex
+	clients   map[*wsClient]struct{}
+	pulsing   sync.Once
+}
+
+// wsClient is one websocket client as the pulse sees it: the topic prefixes it subscribed
+// to (none: every topic) and its wake-up call.
+type wsClient struct {
+	prefixes []string
+	wake     chan struct{} // capacity 1: a pending wake-up stands for any number
 }
 
 // Pages are the UI's pages besides the dashboard at /: each is served the same index.html
@@ -104,6 +117,7 @@ func New(hub *Hub, opts Options) *Gateway {
 		queries:  map[string]Query{},
 		commands: map[string]CommandSpec{},
 		limiter:  newLimiter(opts.CommandRate, opts.CommandBurst),
+		clients:  map[*wsClient]struct{}{},
 	}
 	m, err := newGatewayMetrics(reg)
 	if err != nil {
@@ -226,31 +240,86 @@ func (g *Gateway) serveWS(w http.ResponseWriter, r *http.Request) {
 	if t := r.URL.Query().Get("topics"); t != "" {
 		prefixes = strings.Split(t, ",")
 	}
-	changed, stop := g.hub.Watch()
-	defer stop()
+	client := &wsClient{prefixes: prefixes, wake: make(chan struct{}, 1)}
+	g.join(client) // before the first read of the hub: no change can slip between
+	defer g.leave(client)
+	out := g.newWriter(c, r)
+	defer out.watchdog.Stop()
 	var version uint64
-	tick := time.NewTicker(g.opts.MinInterval)
-	defer tick.Stop()
 	for {
 		updates, v := g.hub.Since(version)
 		version = v
 		updates = filter(updates, prefixes)
 		if len(updates) > 0 {
-			if err := g.send(ctx, c, r, encodeFrame(updates)); err != nil {
+			if err := out.send(ctx, encodeFrame(updates)); err != nil {
 				return
 			}
 		}
 		select {
 		case <-ctx.Done():
 			return
-		case <-changed:
-		}
-		select { // coalesce
-		case <-ctx.Done():
-			return
-		case <-tick.C:
+		case <-client.wake:
 		}
 	}
+}
+
+func (g *Gateway) join(c *wsClient) {
+	g.pulsing.Do(func() { go g.pulse() })
+	g.clientsMu.Lock()
+	g.clients[c] = struct{}{}
+	g.clientsMu.Unlock()
+}
+
+func (g *Gateway) leave(c *wsClient) {
+	g.clientsMu.Lock()
+	delete(g.clients, c)
+	g.clientsMu.Unlock()
+}
+
+// pulse wakes the websocket clients for which a topic changed, at most once per MinInterval:
+// one watcher of the hub and one ticker for the whole gateway, where a ticker and a watcher
+// per client made a thousand clients cost the engine's scheduler ten thousand timer firings
+// and every hub change a thousand wake-ups. It runs from the first client on, for the
+// gateway's life.
+func (g *Gateway) pulse() {
+	changed, _ := g.hub.Watch()
+	tick := time.NewTicker(g.opts.MinInterval)
+	var version uint64
+	var topics []string
+	for range changed {
+		updates, v := g.hub.Since(version)
+		version = v
+		topics = topics[:0]
+		for _, u := range updates {
+			topics = append(topics, u.Topic)
+		}
+		g.clientsMu.Lock()
+		for c := range g.clients {
+			if c.wants(topics) {
+				select {
+				case c.wake <- struct{}{}:
+				default: // already woken
+				}
+			}
+		}
+		g.clientsMu.Unlock()
+		<-tick.C // coalesce
+	}
+}
+
+// wants reports whether one of topics is one the client subscribed to.
+func (c *wsClient) wants(topics []string) bool {
+	if len(c.prefixes) == 0 {
+		return len(topics) > 0
+	}
+	for _, t := range topics {
+		for _, p := range c.prefixes {
+			if strings.HasPrefix(t, p) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // readControl reads what the client sends, which answers pings and the close handshake,
@@ -268,27 +337,44 @@ func (g *Gateway) readControl(ctx context.Context, cancel context.CancelFunc, c 
 // errSlowClient ends the stream to a client that did not take a frame in WriteTimeout.
 var errSlowClient = errors.New("websocket client too slow")
 
-// send writes one frame. When the client has not taken it after WriteTimeout, the client is
-// counted, logged and closed with 1008 and a reason saying why (the close frame reaches it
-// if it reads again within 5s; otherwise the connection is dropped).
-func (g *Gateway) send(ctx context.Context, c *websocket.Conn, r *http.Request, frame []byte) error {
-	done := make(chan error, 1)
-	go func() { done <- c.Write(ctx, websocket.MessageText, frame) }()
-	timer := time.NewTimer(g.opts.WriteTimeout)
-	defer timer.Stop()
-	select {
-	case err := <-done:
-		if err == nil {
-			g.metrics.framesSent.Inc()
-		}
-		return err
-	case <-timer.C:
+// writer sends frames to one client. When the client has not taken a frame after
+// WriteTimeout, the client is counted, logged and closed with 1008 and a reason saying why
+// (the close frame reaches it if it reads again within 5s; otherwise the connection is
+// dropped). One watchdog timer per connection, reset for each frame, times the writes: a
+// timer (or a goroutine) per frame costs the whole engine's scheduler dearly at a thousand
+// clients and ten frames a second.
+type writer struct {
+	g        *Gateway
+	c        *websocket.Conn
+	watchdog *time.Timer
+	closed   chan struct{} // closed once the watchdog has closed a slow client
+}
+
+func (g *Gateway) newWriter(c *websocket.Conn, r *http.Request) *writer {
+	w := &writer{g: g, c: c, closed: make(chan struct{})}
+	w.watchdog = time.AfterFunc(time.Hour, func() {
+		defer close(w.closed)
 		g.metrics.slowDisconnects.Inc()
 		id, _ := IdentityOf(r)
 		g.opts.Logger.Warn("websocket client too slow, disconnected", "remote", r.RemoteAddr, "token", id.Name, "write_timeout", g.opts.WriteTimeout)
 		_ = c.Close(websocket.StatusPolicyViolation, fmt.Sprintf("client too slow: a frame waited over %s; reconnect", g.opts.WriteTimeout))
+	})
+	w.watchdog.Stop()
+	return w
+}
+
+// send writes one frame; errSlowClient when the watchdog closed the client.
+func (w *writer) send(ctx context.Context, frame []byte) error {
+	w.watchdog.Reset(w.g.opts.WriteTimeout)
+	err := w.c.Write(ctx, websocket.MessageText, frame)
+	if !w.watchdog.Stop() {
+		<-w.closed // the close frame is out (or given up on) before the connection goes
 		return errSlowClient
 	}
+	if err == nil {
+		w.g.metrics.framesSent.Inc()
+	}
+	return err
 }
 
 // encodeFrame writes updates as the JSON array json.Marshal would, without re-validating the
