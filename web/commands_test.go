@@ -3,6 +3,7 @@ package web
 import (
 	"encoding/json"
 	"errors"
+	"log/slog"
 	"net/http"
 	"strings"
 	"testing"
@@ -172,7 +173,7 @@ func FuzzCommandArgs(f *testing.F) {
 
 func BenchmarkCommand(b *testing.B) {
 	sub := &submitted{}
-	g := New(NewHub(), Options{Open: true, Submit: sub.submit, CommandRate: 1e9, CommandBurst: 1 << 30})
+	g := New(NewHub(), Options{Open: true, Submit: sub.submit, Logger: slog.New(slog.DiscardHandler), CommandRate: 1e9, CommandBurst: 1 << 30})
 	h := g.Handler()
 	body := `{"model":"direction","dir":"models/v2","mode":"shadow"}`
 	b.ReportAllocs()
