@@ -26,7 +26,8 @@ type FanoutOptions struct {
 	// Clients is the number of websocket clients (default 1,000).
 	Clients int
 	// UpdatesPerSecond each client receives at most (default 10): the gateway's frame
-	// interval, and how often a symbol actor shows its state.
+	// interval. The symbol actors show their state twice as often, so that every frame has
+	// news and the clients get the rate asked for.
 	UpdatesPerSecond float64
 	// TickToOrder is the load both runs carry (its defaults; Duration 10 s).
 	TickToOrder TickToOrderOptions
@@ -175,7 +176,7 @@ func fanoutRun(ctx context.Context, ticks []*streams.Trade, opts TickToOrderOpti
 
 	probe := newTickProbe()
 	start := time.Now()
-	load, err := runTickToOrder(ctx, l, ticks, opts, probe, &uiHooks{observe: func(topic string, v any) { _ = hub.Set(topic, v) }, observeEvery: interval})
+	load, err := runTickToOrder(ctx, l, ticks, opts, probe, &uiHooks{observe: func(topic string, v any) { _ = hub.Set(topic, v) }, observeEvery: interval / 2})
 	fan.elapsed = time.Since(start)
 	fan.dropped = load.dropped
 	cancel()
