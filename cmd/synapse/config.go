@@ -33,6 +33,8 @@ type Config struct {
 	// Agents are added to (or, by name, replace) the built-in ATLAS, ORION and NOVA; see
 	// actors/agents.yaml for every field.
 	Agents []actors.AgentConfig `yaml:"agents"`
+	// Portfolio sets the allocation between the agents and its schedules.
+	Portfolio PortfolioConfig `yaml:"portfolio"`
 	// Orders configure live execution (agents with execution: live).
 	Orders struct {
 		Testnet   bool   `yaml:"testnet"`    // Binance's spot testnet

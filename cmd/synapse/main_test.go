@@ -342,6 +342,17 @@ func TestConfigErrorsAreClear(t *testing.T) {
 	if code, _, errs := synapse(t, "run", "--speed", "fast"); code != 2 || !strings.Contains(errs, "speed") {
 		t.Fatalf("bad speed: exit %d, %s", code, errs)
 	}
+	for body, key := range map[string]string{
+		"portfolio: {profile: reckless}\n":        "portfolio.profile",
+		"portfolio: {rebalance_threshold: '2'}\n": "portfolio.rebalance_threshold",
+		"portfolio: {distribute_keep: '-0.1'}\n":  "portfolio.distribute_keep",
+		"portfolio: {distribute_every: -1h}\n":    "distribute_every",
+	} {
+		os.WriteFile(cfg, []byte(body), 0o644)
+		if code, _, errs := synapse(t, "run", "--config", cfg, "--data-dir", t.TempDir()); code != 2 || !strings.Contains(errs, key) {
+			t.Fatalf("%s: exit %d, %s", strings.TrimSpace(body), code, errs)
+		}
+	}
 	if code, _, errs := synapse(t, "run", "--data-dir", t.TempDir(), "--http", "127.0.0.1:0", "--nats-listen", "127.0.0.1:0"); code != 1 || !strings.Contains(errs, "SYNAPSE_NATS_READER_PASSWORD") {
 		t.Fatalf("listener without credentials: exit %d, %s", code, errs)
 	}
@@ -780,5 +791,47 @@ func TestRestartDoesNotTradeTwice(t *testing.T) {
 	}
 	if rejects != "" || n < 10 {
 		t.Fatalf("%d intents; refused as duplicates:\n%s", n, rejects)
+	}
+}
+
+// Capital moves on a schedule: portfolio.distribute and portfolio.rebalance go on the log at
+// each period's boundary, with the schedule as issuer and an ID naming the period, and the
+// desk acts on them (nothing to move here: the agents have not traded).
+func TestScheduledCapitalCommands(t *testing.T) {
+	dir := t.TempDir()
+	cfg := filepath.Join(t.TempDir(), "synapse.yaml")
+	os.WriteFile(cfg, []byte("portfolio: {profile: aggressive, distribute_every: 1s, distribute_keep: '0.05', rebalance_every: 1s}\n"), 0o644)
+	_, stop := runEngine(t, "--config", cfg, "--data-dir", dir, "--no-models", "--replay", recDir+"ETHUSDT-1m-2022-08-14.csv.gz", "--speed", "max")
+	time.Sleep(3500 * time.Millisecond)
+	logs := stop()
+	for _, name := range []string{"portfolio.distribute", "portfolio.rebalance"} {
+		code, out, errs := synapse(t, "tail", "cmd."+name, "--data-dir", dir)
+		if code != 0 {
+			t.Fatalf("tail: %s", errs)
+		}
+		lines := strings.Split(strings.TrimSpace(out), "\n")
+		if len(lines) < 2 {
+			t.Fatalf("%s: %d scheduled commands in 3.5 s, want 2 or more:\n%s\n%s", name, len(lines), out, logs)
+		}
+		ids := map[string]bool{}
+		for _, line := range lines {
+			var l struct {
+				Data streams.Command `json:"data"`
+			}
+			if err := json.Unmarshal([]byte(line), &l); err != nil {
+				t.Fatal(err)
+			}
+			c := l.Data
+			if c.Issuer != "schedule" || !strings.HasPrefix(c.CommandID, name+".schedule.") || ids[c.CommandID] || c.Time%1000 != 0 {
+				t.Fatalf("scheduled command %+v", c)
+			}
+			ids[c.CommandID] = true
+		}
+		if name == "portfolio.rebalance" && !strings.Contains(lines[0], `aggressive`) {
+			t.Fatalf("the rebalance does not name the configured profile: %s", lines[0])
+		}
+	}
+	if !strings.Contains(logs, "nothing to distribute") || !strings.Contains(logs, "nothing to rebalance") {
+		t.Fatalf("the desk did not act on the scheduled commands:\n%s", logs)
 	}
 }

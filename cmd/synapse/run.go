@@ -103,6 +103,10 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err != nil {
 		return fmt.Errorf("%w: %v", errUsage, err)
 	}
+	alloc, err := cfg.Portfolio.check()
+	if err != nil {
+		return fmt.Errorf("%w: %v", errUsage, err)
+	}
 	sp, err := replay.ParseSpeed(cfg.Speed)
 	if err != nil {
 		return fmt.Errorf("%w: --speed: %v", errUsage, err)
@@ -160,18 +164,19 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	var caughtUp atomic.Bool  // and has applied what the log held at the start
 	var catchingUp func() error
 	hub := web.NewHub()
+	submit := func(ctx context.Context, cmd *streams.Command) (uint64, error) {
+		msg, err := streams.Encode(cmd)
+		if err != nil {
+			return 0, err
+		}
+		ack, err := log.JS.PublishMsg(ctx, msg) // on the log before it acts; the ID deduplicates
+		if err != nil {
+			return 0, err
+		}
+		return ack.Sequence, nil
+	}
 	gw := web.New(hub, web.Options{Addr: cfg.HTTP, Logger: logger, Open: *noAuth, Tokens: tokens, Registry: metrics,
-		Submit: func(ctx context.Context, cmd *streams.Command) (uint64, error) {
-			msg, err := streams.Encode(cmd)
-			if err != nil {
-				return 0, err
-			}
-			ack, err := log.JS.PublishMsg(ctx, msg) // on the log before it acts; the ID deduplicates
-			if err != nil {
-				return 0, err
-			}
-			return ack.Sequence, nil
-		},
+		Submit: submit,
 		Ready: func() error {
 			if !log.Conn.IsConnected() {
 				return fmt.Errorf("the log (NATS) is not connected")
@@ -229,6 +234,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return err
 	}
 	desk, err = actors.NewDesk(graph.Engine, actors.DeskOptions{Agents: agents, Log: log.JS, Observe: observe, Logger: logger,
+		Profile: alloc.profile, Threshold: alloc.threshold,
 		Venues: venues(ctx, cfg, logger)})
 	if err != nil {
 		return fmt.Errorf("%w: %v", errUsage, err)
@@ -241,7 +247,8 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	graph.SubscribeMarket(desk.MarketSubscribers()...)
 	handleDeskQueries(gw, hub, desk, agents)
 	checkAgentCommands(gw, agents)
-	checkPortfolioCommands(gw, agents, PortfolioQueryOptions{})
+	portfolioOpts := PortfolioQueryOptions{Profile: alloc.profile, Threshold: alloc.threshold}
+	checkPortfolioCommands(gw, agents, portfolioOpts)
 	var readModel portfolio.ReadModel
 	var projector *postgres.Projector
 	readModelName := "in memory (--database-url for Postgres)"
@@ -266,7 +273,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	} else {
 		readModel = followReadModel(ctx, log.JS, logger)
 	}
-	handlePortfolioQueries(gw, readModel, PortfolioQueryOptions{})
+	handlePortfolioQueries(gw, readModel, portfolioOpts)
 	var models *inference.Registry
 	var batcher *inference.Batcher
 	if !*noModels {
@@ -327,6 +334,21 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if projector != nil {
 		wg.Add(1)
 		go func() { defer wg.Done(); errs <- projector.Run(ctx) }()
+	}
+	// Scheduled capital moves go through the log like any command (issuer "schedule").
+	if every := cfg.Portfolio.RebalanceEvery; every > 0 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			scheduleCommand(ctx, submit, "portfolio.rebalance", web.RebalanceArgs{Profile: alloc.profile, Threshold: alloc.threshold.String()}, every, logger)
+		}()
+	}
+	if every := cfg.Portfolio.DistributeEvery; every > 0 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			scheduleCommand(ctx, submit, "portfolio.distribute", web.DistributeArgs{Keep: alloc.keep.String()}, every, logger)
+		}()
 	}
 
 	fmt.Fprintf(stdout, "synapse is running\n  UI:        http://%s\n  data dir:  %s\n  read model: %s\n", gw.Addr(), cfg.DataDir, readModelName)
