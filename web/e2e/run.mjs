@@ -567,6 +567,41 @@ try {
     }
   });
 
+  await test("portfolio page: rebalance and sweep from the page, through the log, into the capital moves and the total", async () => {
+    const page = await watchedPage(browser);
+    try {
+      await page.goto(base + "/portfolio/");
+      await checkFor("the capital moves panel loaded", () => page.$eval("#pf-capital-moves", (e) => !e.textContent.includes("loading")));
+      await checkFor("the total drawdown figure", () => page.$eval("#pf-totals", (e) => e.textContent.includes("total drawdown")));
+      // the aggressive profile's targets (15/35/50) are far from agents that started equal
+      await page.click('#pf-profiles label:has(input[value="aggressive"])');
+      await checkFor("the aggressive profile chosen", async () => (await page.$eval("#pf-allocation", (e) => e.dataset.profile)) === "aggressive");
+      await page.click("#pf-rebalance");
+      await checkFor("the rebalance accepted", () => page.$eval("#pf-capital-msg", (e) => /portfolio\.rebalance accepted \(CMD seq \d+\)/.test(e.textContent)));
+      const moves = await checkFor("the rebalance's moves in the capital moves table", async () => {
+        const api = await (await fetch(`${base}/api/v1/queries/capital_moves`)).json();
+        const rebal = (api ?? []).filter((m) => m.type === "rebalance");
+        if (rebal.length < 2) return null;
+        const shown = await page.$$eval('#pf-capital-table tr[data-type="rebalance"]', (trs) => trs.length);
+        return shown >= rebal.length ? rebal : null;
+      }, 20000);
+      assert(decimal(decimalSum(moves.map((m) => m.amount))) === decimal("0"), `the rebalance's moves sum to ${decimalSum(moves.map((m) => m.amount))}, not 0`);
+      assert(moves.every((m) => m.reason.includes("aggressive")), `moves not made for the aggressive profile: ${JSON.stringify(moves)}`);
+      console.log(`     rebalance to aggressive: ${moves.map((m) => `${m.agent} ${m.amount}`).join(", ")}`);
+      // a profit sweep: accepted through the log (whether it moves anything depends on profits)
+      await page.fill("#pf-keep", "0");
+      await page.click("#pf-distribute");
+      await checkFor("the sweep accepted", () => page.$eval("#pf-capital-msg", (e) => /portfolio\.distribute accepted/.test(e.textContent)));
+      // a bad keep is refused with the field named, and nothing is sent
+      await page.fill("#pf-keep", "7");
+      await page.click("#pf-distribute");
+      await checkFor("a keep of 7 refused", () => page.$eval("#pf-capital-msg", (e) => /refused \(400\).*\[field: keep\]/.test(e.textContent)));
+      await page.locator("#pf-allocation").screenshot({ path: join(artifacts, "portfolio-capital-moves.png") });
+    } finally {
+      await page.close();
+    }
+  });
+
   await test("backtest HTML report: offline in Chromium, charts drawn, no console errors", async () => {
     const data = join("streams", "recordings", "ETHUSDT-1m-2022-08-14.csv.gz");
     const out = join(artifacts, "backtest.html");

@@ -10,6 +10,7 @@ import { Live, query, AuthError, QueryError } from "./live";
 import { esc, int, num, time, money, exact, percent, returnPct, pct, arrow, upDown, sign, sumDec, put } from "./format";
 import { STATE_BADGE, fig, signedMoney } from "./agentview";
 import { curvesChart, fanChart, CURVE_STYLES, CurvePoint, FanBand } from "./charts";
+import { command, describe } from "./commands";
 
 /** Snapshot is an agent's hourly equity snapshot (streams.EquitySnapshot). */
 interface Snapshot {
@@ -36,11 +37,32 @@ interface AgentSummary {
   fills: number;
   fees: string; // Σ fill fees
   realized: string; // Σ positions' realized P&L
+  moved?: string; // Σ its capital moves: in, less out
+}
+
+/** Total is every agent together (portfolio.Total): the drawdown is the total curve's own. */
+interface Total {
+  agents: number;
+  capital: string;
+  equity: string;
+  moved: string;
+  drawdown: string;
 }
 
 interface Summary {
   agents: AgentSummary[] | null;
+  total?: Total;
   applied: Record<string, number> | null; // the streams folded in, by name: their last sequence
+}
+
+/** CapitalMove is one recorded move of capital (streams.CapitalMove, pf.<agent>.capital). */
+interface CapitalMove {
+  agent: string;
+  amount: string;
+  type: string;
+  reason?: string;
+  cause: string;
+  time: number;
 }
 
 /** PositionRow is a position with its agent and derived amounts (the positions query). */
@@ -234,15 +256,18 @@ export function portfolioPage(root: HTMLElement, live: Live): void {
       put(sum.querySelector("#pf-totals") as HTMLElement, "");
       return;
     }
+    const dash = `<span class="dim">—</span>`;
     const snaps = agents.filter((a) => a.latest?.time > 0).map((a) => a.latest);
     const total = (k: keyof Snapshot) => sumDec(snaps.map((l) => l[k]));
-    const equity = total("equity");
-    const capital = total("capital");
+    // the read model's own total when it sends one (it nets the capital moves out of the
+    // drawdown); else the sum of the snapshots
+    const equity = s.total?.equity ?? total("equity");
+    const capital = s.total?.capital ?? total("capital");
+    const totalDrawdown = s.total && snaps.length ? esc(percent(s.total.drawdown)) : dash;
     const ret = returnPct(equity, capital);
     const realized = sumDec(agents.map((a) => a.realized));
     const fees = sumDec(agents.map((a) => a.fees));
     const count = (k: "orders" | "open_orders" | "fills") => agents.reduce((n, a) => n + (a[k] ?? 0), 0);
-    const dash = `<span class="dim">—</span>`;
     // a row: its label, then each agent's cell (html), then the total's
     type Row = [field: string, label: string, cell: (a: AgentSummary, l: Snapshot | null) => string, total: string];
     const snapMoney = (k: keyof Snapshot) => (_a: AgentSummary, l: Snapshot | null) => (l ? money(l[k]) : dash);
@@ -256,7 +281,8 @@ export function portfolioPage(root: HTMLElement, live: Live): void {
       ["realized", "realized P&L", (a) => signedMoney(a.realized), signedMoney(realized)],
       ["unrealized", "unrealized P&L", (_a, l) => (l ? signedMoney(l.unrealized) : dash), signedMoney(total("unrealized"))],
       ["fees", "fees", (a) => money(a.fees), money(fees)],
-      ["drawdown", "drawdown", (_a, l) => (l ? esc(percent(l.drawdown)) : dash), dash],
+      ["drawdown", "drawdown", (_a, l) => (l ? esc(percent(l.drawdown)) : dash), totalDrawdown],
+      ["moved", "capital moved", (a) => (a.moved ? signedMoney(a.moved) : dash), s.total ? signedMoney(s.total.moved) : dash],
       ["orders", "orders", (a) => int(a.orders), int(count("orders"))],
       ["open_orders", "open orders", (a) => int(a.open_orders), int(count("open_orders"))],
       ["fills", "fills", (a) => int(a.fills), int(count("fills"))],
@@ -277,7 +303,11 @@ export function portfolioPage(root: HTMLElement, live: Live): void {
     );
     put(
       sum.querySelector("#pf-totals") as HTMLElement,
-      fig("total equity", money(equity)) + fig("return", esc(pct(ret)), upDown(ret)) + fig("realized P&L", signedMoney(realized)) + fig("fees", money(fees)),
+      fig("total equity", money(equity)) +
+        fig("return", esc(pct(ret)), upDown(ret)) +
+        fig("total drawdown", totalDrawdown) +
+        fig("realized P&L", signedMoney(realized)) +
+        fig("fees", money(fees)),
     );
   }
 
@@ -390,7 +420,15 @@ export function portfolioPage(root: HTMLElement, live: Live): void {
     <p id="pf-alloc-state" class="pf-state"></p>
     <div class="scroll-x"><table class="pf-table" id="pf-alloc-table"><thead><tr><th>agent</th><th class="num">target</th><th class="num">weight</th><th>weight vs target</th><th class="num">drift</th><th id="pf-within">within?</th><th class="num" title="equity now → the equity the target asks for">equity → target</th></tr></thead>
     <tbody id="pf-alloc-body"><tr class="empty"><td colspan="7" class="dim">loading…</td></tr></tbody></table></div>
-    <h3>Suggested rebalance</h3><div id="pf-moves" class="dim">—</div>`,
+    <h3>Suggested rebalance</h3><div id="pf-moves" class="dim">—</div>
+    <form class="pf-tools" id="pf-capital-form" novalidate>
+      <button type="button" class="btn" id="pf-rebalance">Rebalance now</button>
+      <label>keep <input id="pf-keep" name="keep" type="number" min="0" max="1" step="0.01" value="0.05" inputmode="decimal" aria-describedby="pf-keep-hint"></label>
+      <button type="button" class="btn" id="pf-distribute">Sweep profits</button>
+      <span class="dim" id="pf-keep-hint">a sweep takes each agent's equity above its high-water mark × (1 + keep)</span>
+    </form>
+    <p id="pf-capital-msg" class="pf-state" role="status"></p>
+    <h3>Capital moves</h3><div id="pf-capital-moves" class="dim">loading…</div>`,
   );
   const allocMsg = alloc.querySelector("[data-msg]") as HTMLElement;
   const profiles = alloc.querySelector("#pf-profiles") as HTMLElement;
@@ -477,6 +515,48 @@ export function portfolioPage(root: HTMLElement, live: Live): void {
             .join("")}</tbody></table><p class="dim">A preview: nothing moves until a rebalance is commanded.</p>`
         : esc(snapshot ? `None: every drift is within ${within}.` : "None until the agents have an equity snapshot."),
     );
+  }
+
+  // Rebalance and sweep: commands on the log (trader role); the moves come back through the
+  // read model's capital_moves query.
+  const capitalMsg = alloc.querySelector("#pf-capital-msg") as HTMLElement;
+  const keep = alloc.querySelector("#pf-keep") as HTMLInputElement;
+  async function send(name: string, args: Record<string, unknown>): Promise<void> {
+    const res = await command(name, args);
+    capitalMsg.className = `pf-state ${res.ok ? "up" : "warn"}`;
+    capitalMsg.textContent = describe(name, res);
+    if (res.ok) setTimeout(() => void loadCapitalMoves(), 500);
+  }
+  (alloc.querySelector("#pf-rebalance") as HTMLButtonElement).addEventListener("click", () => {
+    const args: Record<string, unknown> = {};
+    if (profile) args.profile = profile;
+    if (threshold.value.trim() !== "") args.threshold = threshold.value.trim();
+    void send("portfolio.rebalance", args);
+  });
+  (alloc.querySelector("#pf-distribute") as HTMLButtonElement).addEventListener("click", () => {
+    void send("portfolio.distribute", { keep: keep.value.trim() });
+  });
+
+  async function loadCapitalMoves(): Promise<void> {
+    const box = alloc.querySelector("#pf-capital-moves") as HTMLElement;
+    try {
+      const moves: CapitalMove[] | null = await query("capital_moves", "");
+      const last = (moves ?? []).slice(-20).reverse();
+      box.className = last.length ? "" : "dim";
+      put(
+        box,
+        last.length
+          ? `<table class="pf-table" id="pf-capital-table"><thead><tr><th>time</th><th>agent</th><th class="num">amount</th><th>type</th><th>reason</th></tr></thead><tbody>${last
+              .map(
+                (mv) =>
+                  `<tr data-agent="${esc(mv.agent)}" data-type="${esc(mv.type)}"><td>${esc(time(mv.time))}</td><td>${esc(mv.agent)}</td><td class="num">${signedMoney(mv.amount)}</td><td>${esc(mv.type)}</td><td class="dim">${esc(mv.reason ?? "")}</td></tr>`,
+              )
+              .join("")}</tbody></table>`
+          : "None yet: a rebalance or a sweep records one per agent it moves capital for.",
+      );
+    } catch (e) {
+      say(allocMsg, refusal("the capital moves", e), false);
+    }
   }
 
   // --- the Monte Carlo projection ---------------------------------------------------------
@@ -722,7 +802,7 @@ export function portfolioPage(root: HTMLElement, live: Live): void {
     }
     busy = true;
     try {
-      await Promise.all([loadSummary(), loadPositions(), loadAllocation(), loadFills()]);
+      await Promise.all([loadSummary(), loadPositions(), loadAllocation(), loadCapitalMoves(), loadFills()]);
     } finally {
       busy = false;
     }
