@@ -89,15 +89,7 @@ func NewDesk(engine *actor.Engine, opts DeskOptions) (*Desk, error) {
 	if opts.VenueOrdersPerMinute <= 0 {
 		opts.VenueOrdersPerMinute = 300
 	}
-	if opts.Profiles == nil {
-		opts.Profiles = portfolio.DefaultProfiles()
-	}
-	if opts.Profile == "" {
-		opts.Profile = portfolio.DefaultProfile
-	}
-	if opts.Threshold.IsZero() {
-		opts.Threshold = portfolio.DefaultThreshold
-	}
+	portfolio.AllocationDefaults(&opts.Profiles, &opts.Profile, &opts.Threshold)
 	d := &Desk{opts: opts, engine: engine, agents: map[string]*actor.PID{}, execution: map[string]string{},
 		venues: map[string]*actor.PID{}, impls: map[string]portfolio.Venue{}}
 	for _, a := range opts.Agents {

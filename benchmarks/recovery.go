@@ -133,6 +133,15 @@ func (s *engineState) equal(o *engineState) bool {
 	return s.features == o.features && maps.EqualFunc(s.last, o.last, bytes.Equal)
 }
 
+// recordingGraph is the graph of `synapse run` on l (its features published on the log),
+// recording what it derives.
+func recordingGraph(ctx context.Context, l *streams.Log) (*actors.Graph, *engineState, error) {
+	state := &engineState{last: map[string][]byte{}}
+	graph, err := actors.NewGraph(actors.SymbolOptions{Log: l.JS, Logger: slog.New(slog.DiscardHandler),
+		Publish: func(ev streams.Event) { _ = l.Publish(ctx, ev); state.publish(ev) }})
+	return graph, state, err
+}
+
 // liveThenKill runs the live engine on a new log in dir: it ingests the events while the
 // graph follows them, waits until the graph has caught up, takes its state and kills it.
 func liveThenKill(ctx context.Context, dir string, opts RecoveryOptions) (*engineState, uint64, error) {
@@ -149,9 +158,7 @@ func liveThenKill(ctx context.Context, dir string, opts RecoveryOptions) (*engin
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	state := &engineState{last: map[string][]byte{}}
-	graph, err := actors.NewGraph(actors.SymbolOptions{Log: l.JS, Logger: slog.New(slog.DiscardHandler),
-		Publish: func(ev streams.Event) { _ = l.Publish(ctx, ev); state.publish(ev) }})
+	graph, state, err := recordingGraph(ctx, l)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -191,9 +198,7 @@ func liveThenKill(ctx context.Context, dir string, opts RecoveryOptions) (*engin
 func followToHead(ctx context.Context, l *streams.Log, head uint64) (*engineState, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	state := &engineState{last: map[string][]byte{}}
-	graph, err := actors.NewGraph(actors.SymbolOptions{Log: l.JS, Logger: slog.New(slog.DiscardHandler),
-		Publish: func(ev streams.Event) { _ = l.Publish(ctx, ev); state.publish(ev) }})
+	graph, state, err := recordingGraph(ctx, l)
 	if err != nil {
 		return nil, err
 	}

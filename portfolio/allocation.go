@@ -23,6 +23,20 @@ const DefaultProfile = "moderate"
 // DefaultThreshold is the drift tolerated when none is given: five points of weight.
 var DefaultThreshold = decimal.MustNew(5, 2)
 
+// AllocationDefaults fills in what is unset of an allocation's settings: the default
+// profiles, DefaultProfile and DefaultThreshold (the desk and the allocation query share them).
+func AllocationDefaults(profiles *[]Profile, profile *string, threshold *decimal.Decimal) {
+	if *profiles == nil {
+		*profiles = DefaultProfiles()
+	}
+	if *profile == "" {
+		*profile = DefaultProfile
+	}
+	if threshold.IsZero() {
+		*threshold = DefaultThreshold
+	}
+}
+
 // WeightScale is the number of decimals of a weight (0.123456 = 12.3456%): an agent's weight
 // is its equity ÷ the total, rounded half-to-even to it, as a drawdown is.
 const WeightScale = 6

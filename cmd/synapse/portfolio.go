@@ -36,15 +36,18 @@ type PortfolioQueryOptions struct {
 }
 
 func (o *PortfolioQueryOptions) defaults() {
-	if o.Profiles == nil {
-		o.Profiles = portfolio.DefaultProfiles()
+	portfolio.AllocationDefaults(&o.Profiles, &o.Profile, &o.Threshold)
+}
+
+// agentRange reads the agent, since and until parameters (the equity and capital_moves
+// queries); a bad one is a portfolio.ErrQuery naming it.
+func agentRange(r *http.Request) (agent string, since, until int64, err error) {
+	p, err := params(r, "agent", "since", "until")
+	if err != nil {
+		return "", 0, 0, err
 	}
-	if o.Profile == "" {
-		o.Profile = portfolio.DefaultProfile
-	}
-	if o.Threshold.IsZero() {
-		o.Threshold = portfolio.DefaultThreshold
-	}
+	err = errors.Join(p.int64("since", &since), p.int64("until", &until))
+	return p.Get("agent"), since, until, err
 }
 
 // followReadModel builds the in-memory read model and folds the log into it until ctx ends;
@@ -106,15 +109,11 @@ func handlePortfolioQueries(gw *web.Gateway, rm portfolio.ReadModel, opts Portfo
 		return rm.Fills(r.Context(), q)
 	})
 	reg.HandleQuery("equity", func(r *http.Request) (any, error) {
-		p, err := params(r, "agent", "since", "until")
+		agent, since, until, err := agentRange(r)
 		if err != nil {
 			return nil, err
 		}
-		var since, until int64
-		if err := errors.Join(p.int64("since", &since), p.int64("until", &until)); err != nil {
-			return nil, err
-		}
-		return rm.Equity(r.Context(), p.Get("agent"), since, until)
+		return rm.Equity(r.Context(), agent, since, until)
 	})
 	reg.HandleQuery("allocation", func(r *http.Request) (any, error) {
 		p, err := params(r, "profile", "threshold")
@@ -124,15 +123,11 @@ func handlePortfolioQueries(gw *web.Gateway, rm portfolio.ReadModel, opts Portfo
 		return allocation(r.Context(), rm, opts, p)
 	})
 	reg.HandleQuery("capital_moves", func(r *http.Request) (any, error) {
-		p, err := params(r, "agent", "since", "until")
+		agent, since, until, err := agentRange(r)
 		if err != nil {
 			return nil, err
 		}
-		var since, until int64
-		if err := errors.Join(p.int64("since", &since), p.int64("until", &until)); err != nil {
-			return nil, err
-		}
-		return rm.CapitalMoves(r.Context(), p.Get("agent"), since, until)
+		return rm.CapitalMoves(r.Context(), agent, since, until)
 	})
 	reg.HandleQuery("montecarlo", func(r *http.Request) (any, error) {
 		p, err := params(r, "agent", "paths", "horizon", "goal", "seed")

@@ -55,16 +55,6 @@ interface Summary {
   applied: Record<string, number> | null; // the streams folded in, by name: their last sequence
 }
 
-/** CapitalMove is one recorded move of capital (streams.CapitalMove, pf.<agent>.capital). */
-interface CapitalMove {
-  agent: string;
-  amount: string;
-  type: string;
-  reason?: string;
-  cause: string;
-  time: number;
-}
-
 /** PositionRow is a position with its agent and derived amounts (the positions query). */
 interface PositionRow {
   agent: string;
@@ -540,7 +530,7 @@ export function portfolioPage(root: HTMLElement, live: Live): void {
   async function loadCapitalMoves(): Promise<void> {
     const box = alloc.querySelector("#pf-capital-moves") as HTMLElement;
     try {
-      const moves: CapitalMove[] | null = await query("capital_moves", "");
+      const moves: Move[] | null = await query("capital_moves", ""); // recorded ones: streams.CapitalMove
       const last = (moves ?? []).slice(-20).reverse();
       box.className = last.length ? "" : "dim";
       put(
