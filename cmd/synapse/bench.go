@@ -16,8 +16,8 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs := newFlags("bench", stderr)
 	asJSON := fs.Bool("json", false, "print the results as JSON")
 	klines := fs.Int("klines", 0, "replay: klines to push through the symbol actors (default 1,000,000); backtest: klines to replay (default 40,000; 80,640 is both bundled months)")
-	rate := fs.Float64("rate", 0, "tick-to-order, fanout: ticks per second, open loop (default 10,000)")
-	duration := fs.Duration("duration", 0, "tick-to-order, fanout: how long the load runs, and then the baseline as long again (default 10s)")
+	rate := fs.Float64("rate", 0, "tick-to-order, fanout: ticks per second, open loop (default 10,000); projection: order events per second of the lag phase (default 10,000)")
+	duration := fs.Duration("duration", 0, "tick-to-order, fanout: how long the load runs, and then the baseline as long again (default 10s); projection: the lag phase (default 5s)")
 	symbols := fs.Int("symbols", 0, "tick-to-order, fanout: synthetic symbols (default 8)")
 	clients := fs.Int("clients", 0, "fanout: websocket clients (default 1,000)")
 	httpURL := fs.String("http-url", "", "fanout: the running engine's UI address, e.g. http://127.0.0.1:8080 (with --nats-url)")
@@ -60,7 +60,7 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return benchmarks.Recovery(ctx, benchmarks.RecoveryOptions{Events: *events, Symbols: *symbols, Progress: progress})
 	}
 	scenarios["projection"] = func() (benchmarks.Result, error) {
-		return benchmarks.Projection(ctx, benchmarks.ProjectionOptions{})
+		return benchmarks.Projection(ctx, benchmarks.ProjectionOptions{Rate: *rate, Duration: *duration})
 	}
 	scenarios["inference"] = func() (benchmarks.Result, error) {
 		return benchmarks.Inference(ctx, benchmarks.InferenceOptions{})
