@@ -298,7 +298,11 @@ func runTickToOrder(ctx context.Context, l *streams.Log, ticks []*streams.Trade,
 	if err != nil {
 		return loadRun{}, err
 	}
-	desk, err = actors.NewDesk(graph.Engine, actors.DeskOptions{Agents: agents, Log: l.JS, Logger: logger, Observe: observe,
+	records, err := l.Recorder() // as `synapse run` does: the intents' acks on a connection of their own
+	if err != nil {
+		return loadRun{}, err
+	}
+	desk, err = actors.NewDesk(graph.Engine, actors.DeskOptions{Agents: agents, Log: records, Logger: logger, Observe: observe,
 		VenueOrdersPerMinute: 1_000_000, Recorded: probe.recorded,
 		Venues: map[string]func(portfolio.Report) (portfolio.Venue, error){
 			"paper": func(report portfolio.Report) (portfolio.Venue, error) {

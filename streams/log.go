@@ -55,10 +55,12 @@ type Log struct {
 	Conn *nats.Conn
 	JS   jetstream.JetStream
 
-	opts   Options
-	server *server.Server // nil with an external URL
-	lock   *os.File       // held on DataDir while the embedded server runs
-	logger *slog.Logger
+	opts    Options
+	server  *server.Server // nil with an external URL
+	connect func(name string) (*nats.Conn, error)
+	records *nats.Conn // Recorder's, opened on first use
+	lock    *os.File   // held on DataDir while the embedded server runs
+	logger  *slog.Logger
 
 	published  atomic.Int64
 	duplicates atomic.Int64
@@ -83,7 +85,10 @@ func Open(ctx context.Context, opts Options) (*Log, error) {
 	l := &Log{opts: opts, logger: opts.Logger}
 	var err error
 	if opts.URL != "" {
-		l.Conn, err = nats.Connect(opts.URL, nats.Name("synapse"), nats.MaxReconnects(-1))
+		l.connect = func(name string) (*nats.Conn, error) {
+			return nats.Connect(opts.URL, nats.Name(name), nats.MaxReconnects(-1))
+		}
+		l.Conn, err = l.connect("synapse")
 		if err != nil {
 			return nil, fmt.Errorf("%w: %s: %v (is the server running? drop --nats-url to use the embedded one)", ErrConnect, opts.URL, err)
 		}
@@ -167,11 +172,14 @@ func (l *Log) startEmbedded() error {
 		return fmt.Errorf("%w: embedded server in %s not ready after 30s (is another synapse using this --data-dir?)", ErrConnect, l.opts.DataDir)
 	}
 	l.server = ns
-	copts := []nats.Option{nats.InProcessServer(ns), nats.Name("synapse-engine")}
-	if o.Users != nil {
-		copts = append(copts, nats.UserInfo(engine.User, engine.Password))
+	l.connect = func(name string) (*nats.Conn, error) {
+		copts := []nats.Option{nats.InProcessServer(ns), nats.Name(name)}
+		if o.Users != nil {
+			copts = append(copts, nats.UserInfo(engine.User, engine.Password))
+		}
+		return nats.Connect("", copts...)
 	}
-	l.Conn, err = nats.Connect("", copts...)
+	l.Conn, err = l.connect("synapse-engine")
 	if err != nil {
 		ns.Shutdown()
 		return fmt.Errorf("%w: in-process connection: %v", ErrConnect, err)
@@ -309,8 +317,30 @@ func (l *Log) Stats() PublishStats {
 	return PublishStats{Published: l.published.Load(), Duplicates: l.duplicates.Load(), Failed: l.failed.Load()}
 }
 
+// Recorder returns JetStream on a connection of its own, for synchronous records whose ack is
+// awaited (the desk's order events): on the shared connection their acks queue behind those
+// of the feed's asynchronous publishes. It is opened on first use and closed with the log.
+func (l *Log) Recorder() (jetstream.JetStream, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.records == nil {
+		nc, err := l.connect("synapse-records")
+		if err != nil {
+			return nil, fmt.Errorf("%w: a connection for records: %v", ErrConnect, err)
+		}
+		l.records = nc
+	}
+	return jetstream.New(l.records)
+}
+
 // Close drains the connection and shuts the embedded server down.
 func (l *Log) Close() {
+	l.mu.Lock()
+	if l.records != nil {
+		_ = l.records.Drain()
+		l.records.Close()
+	}
+	l.mu.Unlock()
 	if l.Conn != nil {
 		_ = l.Conn.Drain()
 		l.Conn.Close()

@@ -267,3 +267,38 @@ func TestExternalServerByURL(t *testing.T) {
 		t.Fatalf("unreachable URL: %v", err)
 	}
 }
+
+// Recorder's JetStream is on a connection of its own (the desk's acked records do not wait
+// behind the feed's acks), writes to the same streams, and closes with the log.
+func TestRecorderHasItsOwnConnection(t *testing.T) {
+	l, err := Open(context.Background(), Options{DataDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec, err := l.Recorder()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rec.Conn() == l.Conn {
+		t.Fatal("the recorder shares the log's connection")
+	}
+	again, err := l.Recorder()
+	if err != nil || again.Conn() != rec.Conn() {
+		t.Fatalf("a second Recorder opened another connection (%v)", err)
+	}
+	msg, err := Encode(testKline(1723161240000))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ack, err := rec.PublishMsg(context.Background(), msg)
+	if err != nil || ack.Stream != StreamMarketData {
+		t.Fatalf("publish through the recorder: %+v, %v", ack, err)
+	}
+	if last, err := LastSeq(context.Background(), l.JS, StreamMarketData); err != nil || last != ack.Sequence {
+		t.Fatalf("the log's own connection sees seq %d (%v), the recorder wrote %d", last, err, ack.Sequence)
+	}
+	l.Close()
+	if !rec.Conn().IsClosed() {
+		t.Fatal("the recorder's connection outlived the log")
+	}
+}
