@@ -258,20 +258,17 @@ func (g *Graph) ConsumeLog(ctx context.Context, js jetstream.JetStream) error {
 	batch := make([]Sequenced, 0, 512)
 	err := streams.Follow(ctx, js, streams.StreamMarketData, jetstream.OrderedConsumerConfig{}, 512, func(msgs []jetstream.Msg) error {
 		batch = batch[:0]
-		for _, msg := range msgs {
-			meta, err := msg.Metadata()
-			if err != nil {
-				continue
-			}
-			ev, err := streams.Decode(msg.Subject(), msg.Headers(), msg.Data())
-			if err != nil {
+		for i, d := range streams.DecodeAll(msgs) {
+			switch {
+			case d.Seq == 0: // not a JetStream message
+			case d.Err != nil:
 				g.mu.Lock()
 				g.badLog++
 				g.mu.Unlock()
-				g.opts.Logger.Warn("skipping an undecodable event on the log", "subject", msg.Subject(), "seq", meta.Sequence.Stream, "err", err)
-				continue
+				g.opts.Logger.Warn("skipping an undecodable event on the log", "subject", msgs[i].Subject(), "seq", d.Seq, "err", d.Err)
+			default:
+				batch = append(batch, Sequenced{Seq: d.Seq, Event: d.Event})
 			}
-			batch = append(batch, Sequenced{Seq: meta.Sequence.Stream, Event: ev})
 		}
 		if len(batch) == 0 {
 			return nil

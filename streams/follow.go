@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"sync"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -107,4 +108,45 @@ func ReadAll(ctx context.Context, js jetstream.JetStream, stream string, fn func
 		return fmt.Errorf("reading %s: %w", stream, ctx.Err())
 	}
 	return err
+}
+
+// Decoded is one message of the log, decoded: its stream sequence and its event. Err says
+// why there is no event; Seq is 0 when the message carries no JetStream metadata.
+type Decoded struct {
+	Seq   uint64
+	Event Event
+	Err   error
+}
+
+// DecodeAll decodes a batch that Follow handed on, in order. A batch of 256 messages or more
+// is decoded on every core: decoding is most of what a log follower does with a message.
+func DecodeAll(msgs []jetstream.Msg) []Decoded {
+	out := make([]Decoded, len(msgs))
+	decode := func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			m := msgs[i]
+			meta, err := m.Metadata()
+			if err != nil {
+				out[i].Err = err
+				continue
+			}
+			out[i].Seq = meta.Sequence.Stream
+			out[i].Event, out[i].Err = Decode(m.Subject(), m.Headers(), m.Data())
+		}
+	}
+	workers := min(runtime.GOMAXPROCS(0), len(msgs)/256)
+	if workers < 2 {
+		decode(0, len(msgs))
+		return out
+	}
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			decode(w*len(msgs)/workers, (w+1)*len(msgs)/workers)
+		}()
+	}
+	wg.Wait()
+	return out
 }

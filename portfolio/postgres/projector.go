@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -381,44 +380,18 @@ func (p *Projector) fetch(ctx context.Context, pr *projection, iter jetstream.Me
 	}
 }
 
-// decode turns a batch into items past the committed offset, on every core for a large
-// batch; an event that does not decode is an item without an event.
+// decode turns a batch into items past the committed offset (streams.DecodeAll); an event
+// that does not decode is an item without an event.
 func (p *Projector) decode(pr *projection, batch []jetstream.Msg) []item {
 	applied := pr.applied.Load()
-	items := make([]item, len(batch))
-	one := func(lo, hi int) {
-		for i := lo; i < hi; i++ {
-			m := batch[i]
-			meta, err := m.Metadata()
-			if err != nil || meta.Sequence.Stream <= applied {
-				continue // not a JetStream message, or committed already (a redelivery)
-			}
-			items[i].seq = meta.Sequence.Stream
-			if ev, err := streams.Decode(m.Subject(), m.Headers(), m.Data()); err == nil {
-				items[i].ev = ev
-			}
+	items := make([]item, 0, len(batch))
+	for _, d := range streams.DecodeAll(batch) {
+		if d.Seq == 0 || d.Seq <= applied {
+			continue // not a JetStream message, or committed already (a redelivery)
 		}
+		items = append(items, item{seq: d.Seq, ev: d.Event})
 	}
-	if workers := min(runtime.GOMAXPROCS(0), len(batch)/256); workers > 1 {
-		var wg sync.WaitGroup
-		for w := range workers {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				one(w*len(batch)/workers, (w+1)*len(batch)/workers)
-			}()
-		}
-		wg.Wait()
-	} else {
-		one(0, len(batch))
-	}
-	out := items[:0]
-	for _, it := range items {
-		if it.seq != 0 {
-			out = append(out, it)
-		}
-	}
-	return out
+	return items
 }
 
 // write commits a batch, retrying with backoff until it commits or ctx ends.
