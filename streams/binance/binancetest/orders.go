@@ -34,6 +34,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/url"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -378,10 +379,14 @@ func mandatory(name string) *apiError {
 	return badRequest(-1102, "Mandatory parameter '"+name+"' was not sent, was empty/null, or malformed.")
 }
 
-// admit runs the checks every trading request goes through, in Binance's order: FailNext,
-// the API key, the signature and timestamp (signed endpoints), then counts the request's
-// weight. It writes the refusal itself and returns nil when the request may not go on.
-func (s *Server) admit(w http.ResponseWriter, r *http.Request, signed bool) *request {
+// admit runs the checks every trading request goes through, in Binance's order: the method
+// (one of methods), FailNext, the API key, the signature and timestamp (every endpoint here
+// is signed), then counts the request's weight. It writes the refusal itself and returns nil when the request may not go on.
+func (s *Server) admit(w http.ResponseWriter, r *http.Request, methods ...string) *request {
+	if !slices.Contains(methods, r.Method) {
+		writeJSON(w, http.StatusMethodNotAllowed, map[string]any{"code": -1, "msg": "method not allowed"})
+		return nil
+	}
 	body, err := io.ReadAll(r.Body)
 	if err != nil {
 		badRequest(-1000, "An unknown error occurred while processing the request.").write(w)
@@ -404,7 +409,7 @@ func (s *Server) admit(w http.ResponseWriter, r *http.Request, signed bool) *req
 		(&apiError{status: t.fail.status, code: -1003, msg: msg}).write(w)
 		return nil
 	}
-	req, aerr := t.authenticate(r, body, signed)
+	req, aerr := t.authenticate(r, body, true) // every REST endpoint here is SIGNED
 	if aerr != nil {
 		t.stats.AuthErrors++
 		aerr.write(w)
@@ -515,11 +520,7 @@ func (t *trading) countWeight(rw http.ResponseWriter, w int) {
 }
 
 func (s *Server) serveOrder(w http.ResponseWriter, r *http.Request) {
-	if r.Method != http.MethodPost && r.Method != http.MethodDelete && r.Method != http.MethodGet {
-		writeJSON(w, http.StatusMethodNotAllowed, map[string]any{"code": -1, "msg": "method not allowed"})
-		return
-	}
-	req := s.admit(w, r, true)
+	req := s.admit(w, r, http.MethodPost, http.MethodDelete, http.MethodGet)
 	if req == nil {
 		return
 	}
@@ -819,11 +820,7 @@ func orderResponse(o *order, respType string, fills []*trade, now int64) map[str
 }
 
 func (s *Server) serveOpenOrders(w http.ResponseWriter, r *http.Request) {
-	if r.Method != http.MethodGet {
-		writeJSON(w, http.StatusMethodNotAllowed, map[string]any{"code": -1, "msg": "method not allowed"})
-		return
-	}
-	req := s.admit(w, r, true)
+	req := s.admit(w, r, http.MethodGet)
 	if req == nil {
 		return
 	}
@@ -843,11 +840,7 @@ func (s *Server) serveOpenOrders(w http.ResponseWriter, r *http.Request) {
 // serveMyTrades answers GET /api/v3/myTrades: the symbol's trades, oldest first, filtered
 // by orderId, fromId, startTime and endTime, at most limit (default 500, at most 1000).
 func (s *Server) serveMyTrades(w http.ResponseWriter, r *http.Request) {
-	if r.Method != http.MethodGet {
-		writeJSON(w, http.StatusMethodNotAllowed, map[string]any{"code": -1, "msg": "method not allowed"})
-		return
-	}
-	req := s.admit(w, r, true)
+	req := s.admit(w, r, http.MethodGet)
 	if req == nil {
 		return
 	}
@@ -883,11 +876,7 @@ func (s *Server) serveMyTrades(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) serveAccount(w http.ResponseWriter, r *http.Request) {
-	if r.Method != http.MethodGet {
-		writeJSON(w, http.StatusMethodNotAllowed, map[string]any{"code": -1, "msg": "method not allowed"})
-		return
-	}
-	req := s.admit(w, r, true)
+	req := s.admit(w, r, http.MethodGet)
 	if req == nil {
 		return
 	}
