@@ -2,85 +2,26 @@ package migrations_test
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"net/url"
 	"os"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/tern/v2/migrate"
 
 	"github.com/synapse-trading/synapse/migrations"
+	"github.com/synapse-trading/synapse/migrations/testdb"
 )
 
-func baseURL() string {
-	if u := os.Getenv("SYNAPSE_TEST_DATABASE_URL"); u != "" {
-		return u
-	}
-	return "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
-}
-
-// admin connects to the test database, or skips the test (fails it under CI=true).
-func admin(t *testing.T) *pgx.Conn {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	conn, err := pgx.Connect(ctx, baseURL())
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("Postgres unreachable at %s under CI: %v", baseURL(), err)
-		}
-		t.Skipf("Postgres unreachable at %s (set SYNAPSE_TEST_DATABASE_URL): %v", baseURL(), err)
-	}
-	t.Cleanup(func() { conn.Close(context.Background()) })
-	return conn
-}
-
-func randomName(prefix string) string {
-	b := make([]byte, 6)
-	_, _ = rand.Read(b)
-	return prefix + hex.EncodeToString(b)
-}
-
-// freshSchema creates a schema for the test, dropped at cleanup, and returns its name and
-// the URL that uses it (search_path).
-func freshSchema(t *testing.T, conn *pgx.Conn) (string, string) {
-	t.Helper()
-	ctx := context.Background()
-	schema := randomName("synapse_test_")
-	if _, err := conn.Exec(ctx, "create schema "+schema); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if _, err := conn.Exec(context.Background(), "drop schema "+schema+" cascade"); err != nil {
-			t.Errorf("dropping %s: %v", schema, err)
-		}
-	})
-	return schema, withParams(t, baseURL(), map[string]string{"search_path": schema})
-}
-
-func withParams(t *testing.T, raw string, params map[string]string) string {
-	t.Helper()
-	u, err := url.Parse(raw)
-	if err != nil {
-		t.Fatal(err)
-	}
-	q := u.Query()
-	for k, v := range params {
-		q.Set(k, v)
-	}
-	u.RawQuery = q.Encode()
-	return u.String()
-}
+// admin connects to the test database (testdb).
+func admin(t *testing.T) *pgx.Conn { return testdb.Connect(t) }
 
 // otherDatabase is the test URL naming another database.
 func otherDatabase(t *testing.T, name string) string {
 	t.Helper()
-	u, err := url.Parse(baseURL())
+	u, err := url.Parse(testdb.URL())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -103,7 +44,7 @@ func tables(t *testing.T, conn *pgx.Conn, schema string) []string {
 
 func TestApplyTwice(t *testing.T) {
 	conn := admin(t)
-	schema, u := freshSchema(t, conn)
+	schema, u := testdb.Schema(t)
 	ctx := context.Background()
 	if v, err := migrations.Version(ctx, u); err != nil || v != 0 {
 		t.Fatalf("version before: %d, %v; want 0", v, err)
@@ -132,7 +73,7 @@ func TestApplyTwice(t *testing.T) {
 // TestDownAndUp checks that the migrations' down parts undo their up parts exactly.
 func TestDownAndUp(t *testing.T) {
 	conn := admin(t)
-	schema, u := freshSchema(t, conn)
+	schema, u := testdb.Schema(t)
 	ctx := context.Background()
 	if err := migrations.Apply(ctx, u); err != nil {
 		t.Fatal(err)
@@ -176,19 +117,19 @@ func TestErrors(t *testing.T) {
 		{"empty", "", migrations.ErrURL, "--database-url"},
 		{"not a URL", "postgres://user:s3cret@[::1", migrations.ErrURL, "postgres://USER:PASSWORD@HOST:5432/DATABASE"},
 		{"nobody listens", "postgres://postgres:s3cret@127.0.0.1:1/test?connect_timeout=2", migrations.ErrConnect, "is it running"},
-		{"no such database", otherDatabase(t, randomName("missing_")), migrations.ErrConnect, "createdb"},
-		{"no such schema", withParams(t, baseURL(), map[string]string{"search_path": randomName("missing_")}), migrations.ErrMigrate, "create the schema"},
+		{"no such database", otherDatabase(t, testdb.Name("missing_")), migrations.ErrConnect, "createdb"},
+		{"no such schema", testdb.WithParam(testdb.URL(), "search_path", testdb.Name("missing_")), migrations.ErrMigrate, "create the schema"},
 	}
 	// a user who may use the schema but not create tables in it (the role is dropped after
 	// the schema, whose grant depends on it)
-	role := randomName("synapse_ro_")
+	role := testdb.Name("synapse_ro_")
 	if _, err := conn.Exec(ctx, "create role "+role+" login"); err == nil {
 		t.Cleanup(func() {
 			if _, err := conn.Exec(context.Background(), "drop role "+role); err != nil {
 				t.Errorf("dropping role %s: %v", role, err)
 			}
 		})
-		schema, u := freshSchema(t, conn)
+		schema, u := testdb.Schema(t)
 		if _, err := conn.Exec(ctx, "grant usage on schema "+schema+" to "+role); err != nil {
 			t.Fatal(err)
 		}

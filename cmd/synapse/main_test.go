@@ -17,9 +17,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/synapse-trading/synapse/actors"
+	"github.com/synapse-trading/synapse/migrations/testdb"
 	"github.com/synapse-trading/synapse/streams"
 	"github.com/synapse-trading/synapse/streams/binance/binancetest"
 )
@@ -668,22 +667,9 @@ func TestRunTradesOnPaper(t *testing.T) {
 // on the log. `synapse migrate` then finds it up to date. Without Postgres the test is
 // skipped, and fails under CI=true.
 func TestRunProjectsIntoPostgres(t *testing.T) {
-	base := "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
 	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, base)
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("Postgres unreachable at %s under CI: %v", base, err)
-		}
-		t.Skipf("Postgres unreachable at %s: %v", base, err)
-	}
-	defer conn.Close(ctx)
-	schema := fmt.Sprintf("synapse_run_%d", time.Now().UnixNano())
-	if _, err := conn.Exec(ctx, "create schema "+schema); err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Exec(context.Background(), "drop schema "+schema+" cascade")
-	url := base + "&search_path=" + schema
+	conn := testdb.Connect(t)
+	schema, url := testdb.Schema(t)
 
 	dir := t.TempDir()
 	addr, printed, stop := runEngineOut(t, "--no-auth", "--data-dir", dir, "--speed", "3000", "--database-url", url,

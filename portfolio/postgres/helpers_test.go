@@ -2,62 +2,18 @@ package postgres
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
-	"net/url"
-	"os"
-	"strings"
 	"testing"
-	"time"
-
-	"github.com/jackc/pgx/v5"
 
 	"github.com/synapse-trading/synapse/migrations"
+	"github.com/synapse-trading/synapse/migrations/testdb"
 	"github.com/synapse-trading/synapse/streams"
 )
 
-// baseURL is the test database: SYNAPSE_TEST_DATABASE_URL, or the local Postgres.
-func baseURL() string {
-	if u := os.Getenv("SYNAPSE_TEST_DATABASE_URL"); u != "" {
-		return u
-	}
-	return "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
-}
-
-// freshSchema creates a schema of its own for the test (dropped at cleanup) and returns the
-// URL that uses it. Without a reachable Postgres the test is skipped, or fails under CI=true.
+// freshSchema is a schema of the test's own (testdb.Schema): its URL.
 func freshSchema(t *testing.T) string {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	conn, err := pgx.Connect(ctx, baseURL())
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("Postgres unreachable at %s under CI: %v", baseURL(), err)
-		}
-		t.Skipf("Postgres unreachable at %s (set SYNAPSE_TEST_DATABASE_URL): %v", baseURL(), err)
-	}
-	defer conn.Close(ctx)
-	b := make([]byte, 6)
-	_, _ = rand.Read(b)
-	schema := "synapse_test_" + hex.EncodeToString(b)
-	if _, err := conn.Exec(ctx, "create schema "+schema); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		conn, err := pgx.Connect(ctx, baseURL())
-		if err != nil {
-			t.Errorf("dropping schema %s: %v", schema, err)
-			return
-		}
-		defer conn.Close(ctx)
-		if _, err := conn.Exec(ctx, "drop schema "+schema+" cascade"); err != nil {
-			t.Errorf("dropping schema %s: %v", schema, err)
-		}
-	})
-	return withParam(baseURL(), "search_path", schema)
+	_, u := testdb.Schema(t)
+	return u
 }
 
 // migrated is freshSchema with the read model's migrations applied.
@@ -68,17 +24,6 @@ func migrated(t *testing.T) string {
 		t.Fatal(err)
 	}
 	return u
-}
-
-func withParam(rawURL, key, value string) string {
-	u, err := url.Parse(rawURL)
-	if err != nil || u.Scheme == "" {
-		return strings.TrimSpace(rawURL) + " " + key + "=" + value // key=value form
-	}
-	q := u.Query()
-	q.Set(key, value)
-	u.RawQuery = q.Encode()
-	return u.String()
 }
 
 func openDB(t *testing.T, databaseURL string) *DB {
