@@ -8,7 +8,7 @@ import { Live, query, AuthError } from "./live";
 import { esc, int, time, exact, put } from "./format";
 import { command, describe } from "./commands";
 import { equityChart, EquityChart } from "./charts";
-import { AgentState, AgentView, AgentEvent, OrderEvent, RiskView, STATE_BADGE, fig, orderLine, agentFigures, agentCounts, positionsTable, rejectionsTable } from "./agentview";
+import { AgentState, AgentView, AgentEvent, OrderEvent, RiskView, STATE_BADGE, fig, say, orderLine, agentFigures, agentCounts, positionsTable, rejectionsTable } from "./agentview";
 
 /** The agent commands, what each does, and in which states it makes sense (agents.start and
  * agents.resume both make an agent ACTIVE; resume is the way back from a halt). */
@@ -85,12 +85,6 @@ export function agentsPage(root: HTMLElement, live: Live): void {
   const cmdMsg = risk.querySelector("#cmd-msg") as HTMLElement;
   let riskView: RiskView | null = null;
   let riskPending = false;
-
-  function say(el: HTMLElement, text: string, ok: boolean): void {
-    el.textContent = text;
-    el.className = `msg ${ok ? "ok" : "error"}`;
-    el.setAttribute("role", ok ? "status" : "alert");
-  }
 
   function renderRiskButtons(): void {
     const on = riskView?.kill_switch;

@@ -155,3 +155,11 @@ export function rejectionsTable(rej: Record<string, number> | null | undefined):
   if (!checks.length) return `<span class="dim">none</span>`;
   return `<table><thead><tr><th>check</th><th class="num">rejected</th></tr></thead><tbody>${checks.map((c) => `<tr><td>${esc(c)}</td><td class="num">${int(r[c])}</td></tr>`).join("")}</tbody></table>`;
 }
+
+/** say shows a panel's message: an error as an alert, anything else as a status. */
+export function say(el: HTMLElement, text: string, ok: boolean): void {
+  if (el.textContent === text && el.classList.contains(ok ? "ok" : "error")) return;
+  el.textContent = text;
+  el.className = `msg ${text ? (ok ? "ok" : "error") : ""}`;
+  el.setAttribute("role", ok ? "status" : "alert");
+}

@@ -8,7 +8,7 @@
 // shows the engine's message in the panel that asked.
 import { Live, query, AuthError, QueryError } from "./live";
 import { esc, int, num, time, money, exact, percent, returnPct, pct, arrow, upDown, sign, sumDec, put } from "./format";
-import { STATE_BADGE, fig, signedMoney } from "./agentview";
+import { Position, STATE_BADGE, fig, say, signedMoney } from "./agentview";
 import { curvesChart, fanChart, CURVE_STYLES, CurvePoint, FanBand } from "./charts";
 import { command, describe } from "./commands";
 
@@ -56,16 +56,8 @@ interface Summary {
 }
 
 /** PositionRow is a position with its agent and derived amounts (the positions query). */
-interface PositionRow {
+interface PositionRow extends Position {
   agent: string;
-  venue: string;
-  symbol: string;
-  qty: string;
-  cost: string;
-  realized: string;
-  fees: string;
-  mark: string;
-  fills: number;
   avg_cost: string;
   value: string;
   unrealized: string;
@@ -163,14 +155,6 @@ function refusal(what: string, e: unknown): string {
   if (e instanceof AuthError) window.dispatchEvent(new Event("synapse-auth"));
   if (e instanceof QueryError) return `✗ ${e.query} refused (${e.status}): ${e.detail}`;
   return `✗ could not load ${what}: ${e instanceof Error ? e.message : e}`;
-}
-
-/** say shows a panel's message: an error as an alert, anything else as a status. */
-function say(el: HTMLElement, text: string, ok: boolean): void {
-  if (el.textContent === text && el.classList.contains(ok ? "ok" : "error")) return;
-  el.textContent = text;
-  el.className = `msg ${text ? (ok ? "ok" : "error") : ""}`;
-  el.setAttribute("role", ok ? "status" : "alert");
 }
 
 /** panel is a content panel: a head with a title and a hint, a message line, then body. */
