@@ -174,11 +174,20 @@ func fanoutRun(ctx context.Context, ticks []*streams.Trade, opts TickToOrderOpti
 		fan.memPerClient = float64(heapAndStacks()-before) / float64(clients)
 	}
 
+	ui := &uiHooks{observe: func(topic string, v any) { _ = hub.Set(topic, v) }, observeEvery: interval / 2}
+	return fan.during(cancel, wait, func(probe *tickProbe) (loadRun, error) {
+		return runTickToOrder(ctx, l, ticks, opts, probe, ui)
+	})
+}
+
+// during runs the tick-to-order load with fan's clients connected, then disconnects them
+// (cancel) and waits for them; it returns the tick → intent latencies.
+func (fan *fanout) during(cancel, wait func(), load func(*tickProbe) (loadRun, error)) (*hdrhistogram.Histogram, *fanout, error) {
 	probe := newTickProbe()
 	start := time.Now()
-	load, err := runTickToOrder(ctx, l, ticks, opts, probe, &uiHooks{observe: func(topic string, v any) { _ = hub.Set(topic, v) }, observeEvery: interval / 2})
+	run, err := load(probe)
 	fan.elapsed = time.Since(start)
-	fan.dropped = load.dropped
+	fan.dropped = run.dropped
 	cancel()
 	wait()
 	if err != nil {

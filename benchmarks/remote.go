@@ -213,17 +213,9 @@ func fanoutRemote(ctx context.Context, tto TickToOrderOptions, n int, opts Fanou
 		}
 		fan.memPerClient = (after - before) / float64(clients)
 	}
-	probe := newTickProbe()
-	start := time.Now()
-	load, err := remoteLoad(ctx, l, tto, n, probe, symbols)
-	fan.elapsed = time.Since(start)
-	fan.dropped = load.dropped
-	cancel()
-	wait()
-	if err != nil {
-		return nil, nil, err
-	}
-	return probe.toIntent, fan, nil
+	return fan.during(cancel, wait, func(probe *tickProbe) (loadRun, error) {
+		return remoteLoad(ctx, l, tto, n, probe, symbols)
+	})
 }
 
 // engineMemory reads the heap and goroutine stacks in use from the engine's /metrics.
