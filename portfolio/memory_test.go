@@ -16,16 +16,7 @@ import (
 )
 
 func openMemory(t *testing.T, log *streams.Log) (portfolio.ReadModel, func(context.Context) error) {
-	m := portfolio.NewMemory()
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- m.Follow(ctx, log.JS) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("follow: %v", err)
-		}
-	})
+	m := readmodeltest.Memory(t, log)
 	return m, func(ctx context.Context) error { return m.Wait(ctx, log.JS) }
 }
 

@@ -13,6 +13,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/synapse-trading/synapse/portfolio/readmodeltest"
 	"github.com/synapse-trading/synapse/streams"
 )
 
@@ -111,7 +112,7 @@ func TestPostgresOutage(t *testing.T) {
 	px := newProxy(t, net.JoinHostPort(cfg.Host, strconv.Itoa(int(cfg.Port))))
 	log := openLog(t)
 	h := generate(5, 600)
-	mem := memoryOf(t, log)
+	mem := readmodeltest.Memory(t, log)
 	db := openDB(t, px.through(t, databaseURL))
 	direct := NewReadModel(openDB(t, databaseURL))
 

@@ -20,26 +20,11 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/synapse-trading/synapse/portfolio"
+	"github.com/synapse-trading/synapse/portfolio/readmodeltest"
 	"github.com/synapse-trading/synapse/streams"
 )
 
 var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
-
-// memoryOf folds the log into the in-memory read model, the reference.
-func memoryOf(t *testing.T, log *streams.Log) *portfolio.Memory {
-	t.Helper()
-	m := portfolio.NewMemory()
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- m.Follow(ctx, log.JS) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("memory follow: %v", err)
-		}
-	})
-	return m
-}
 
 func waitMemory(t *testing.T, m *portfolio.Memory, log *streams.Log) {
 	t.Helper()
@@ -221,7 +206,7 @@ func TestProjectorEqualsMemory(t *testing.T) {
 	databaseURL := migrated(t)
 	log := openLog(t)
 	h := generate(1, 400)
-	mem := memoryOf(t, log)
+	mem := readmodeltest.Memory(t, log)
 	db := openDB(t, databaseURL)
 	r := start(t, db, log, ProjectorOptions{BatchSize: 23, BatchWait: 2 * time.Millisecond, MaxCachedOrders: 10, Logger: quiet})
 	publish(t, log, h.msgs[:len(h.msgs)/2])
@@ -257,7 +242,7 @@ func TestCrashResume(t *testing.T) {
 	databaseURL := migrated(t)
 	log := openLog(t)
 	h := generate(2, 300)
-	mem := memoryOf(t, log)
+	mem := readmodeltest.Memory(t, log)
 	db := openDB(t, databaseURL)
 	chunks := 4
 	restarts := 0
@@ -312,7 +297,7 @@ func TestRedeliveredSkipped(t *testing.T) {
 	databaseURL := migrated(t)
 	log := openLog(t)
 	h := generate(3, 60)
-	mem := memoryOf(t, log)
+	mem := readmodeltest.Memory(t, log)
 	db := openDB(t, databaseURL)
 	publish(t, log, h.msgs)
 	r := start(t, db, log, ProjectorOptions{Logger: quiet})

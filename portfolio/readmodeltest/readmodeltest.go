@@ -545,3 +545,20 @@ func checkSame(t *testing.T, a, b portfolio.ReadModel) {
 		}
 	}
 }
+
+// Memory is the in-memory read model following log until the test ends: the reference the
+// other read models are compared with.
+func Memory(t *testing.T, log *streams.Log) *portfolio.Memory {
+	t.Helper()
+	m := portfolio.NewMemory()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- m.Follow(ctx, log.JS) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("memory follow: %v", err)
+		}
+	})
+	return m
+}
