@@ -209,6 +209,17 @@ func runEngineOut(t *testing.T, args ...string) (addr string, printed func() str
 	}
 }
 
+// postCommand sends a command to the engine at addr (run with --no-auth) and returns the status.
+func postCommand(t *testing.T, addr, name, body string) int {
+	t.Helper()
+	resp, err := http.Post("http://"+addr+"/api/v1/commands/"+name, "application/json", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
 func getJSON(addr, path string, v any) error {
 	resp, err := http.Get("http://" + addr + path)
 	if err != nil {
@@ -609,14 +620,7 @@ func TestRunTradesOnPaper(t *testing.T) {
 		}
 		return nil
 	})
-	post := func(name, body string) int {
-		resp, err := http.Post("http://"+addr+"/api/v1/commands/"+name, "application/json", strings.NewReader(body))
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		return resp.StatusCode
-	}
+	post := func(name, body string) int { return postCommand(t, addr, name, body) }
 	// The read model (in memory: no --database-url) answers from the same log.
 	checkFor(t, 10*time.Second, func() error {
 		if err := getJSON(addr, "/api/v1/queries/agents", &agents); err != nil {

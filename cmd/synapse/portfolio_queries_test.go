@@ -207,14 +207,7 @@ func TestRunMovesCapital(t *testing.T) {
 	dir := t.TempDir()
 	args := []string{"--data-dir", dir, "--speed", "3000", "--no-models", "--replay", recDir + "ETHUSDT-1m-2022-08-14.csv.gz"}
 	addr, stop := runEngine(t, args...)
-	post := func(name, body string) int {
-		resp, err := http.Post("http://"+addr+"/api/v1/commands/"+name, "application/json", strings.NewReader(body))
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		return resp.StatusCode
-	}
+	post := func(name, body string) int { return postCommand(t, addr, name, body) }
 	var sum struct {
 		Agents []portfolio.AgentSummary
 		Total  portfolio.Total
