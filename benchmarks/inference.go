@@ -25,6 +25,10 @@ type InferenceOptions struct {
 	Loads []int
 	// Library is ONNX Runtime's shared library; "" finds it as inference.LibraryPath does.
 	Library string
+	// Provider is the execution provider the sessions run on: "cpu" (default) or "cuda". There
+	// is no fallback here: a CUDA figure that ran on the CPU would be a wrong figure, so an
+	// unavailable provider fails the scenario with ONNX Runtime's reason.
+	Provider string
 }
 
 // figureLoad is the concurrency the headline figure and its baseline are measured at.
@@ -54,7 +58,7 @@ func Inference(ctx context.Context, opts InferenceOptions) (Result, error) {
 	}
 	inputs, outputs := len(card.Features), len(card.OutputNames)
 	newSession := func() (*inference.Session, error) {
-		return inference.NewSession(model, inputs, outputs, inference.SessionOptions{OutputName: card.Outputs[0].Name})
+		return inference.NewSession(model, inputs, outputs, inference.SessionOptions{OutputName: card.Outputs[0].Name, Provider: opts.Provider})
 	}
 	r := rand.New(rand.NewPCG(1, 2))
 	rows := make([][]float32, 1024)
@@ -123,6 +127,10 @@ func Inference(ctx context.Context, opts InferenceOptions) (Result, error) {
 	raw := float64(runs*batch) / time.Since(start).Seconds()
 	s.Close()
 
+	extra["on CUDA (1 = yes)"] = 0
+	if s.Provider() == "cuda" {
+		extra["on CUDA (1 = yes)"] = 1
+	}
 	extra["mean batch @64"] = figure.meanBatch
 	extra["raw ORT rows/s @ mean batch"] = raw
 	extra["batched / raw ORT %"] = 100 * figure.rate / raw

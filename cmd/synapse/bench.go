@@ -24,6 +24,8 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	token := fs.String("token", os.Getenv("SYNAPSE_TOKEN"), "fanout with --http-url: an API token of the engine (viewer role; default $SYNAPSE_TOKEN)")
 	natsURL := fs.String("nats-url", "", "measure a running engine through its NATS server (the URL it was started with, --nats-url) instead of one started here; see benchmarks/README.md")
 	events := fs.Int("events", 0, "ingest: events to ingest (default 300,000); recovery: events on the log at the kill (default 1,000,000)")
+	ortLib := fs.String("onnxruntime-lib", "", "inference: ONNX Runtime's libonnxruntime.so.1 (default: $SYNAPSE_ONNXRUNTIME_LIB, else .cache/onnxruntime)")
+	ep := fs.String("inference-ep", "cpu", "inference: execution provider, cpu or cuda (no fallback: an unavailable CUDA provider fails the scenario)")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile to this file")
 	memProfile := fs.String("memprofile", "", "write a heap profile to this file at the end")
 	scenarios := map[string]func() (benchmarks.Result, error){}
@@ -63,7 +65,7 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return benchmarks.Projection(ctx, benchmarks.ProjectionOptions{Rate: *rate, Duration: *duration})
 	}
 	scenarios["inference"] = func() (benchmarks.Result, error) {
-		return benchmarks.Inference(ctx, benchmarks.InferenceOptions{})
+		return benchmarks.Inference(ctx, benchmarks.InferenceOptions{Library: *ortLib, Provider: *ep})
 	}
 	names := make([]string, 0, len(scenarios))
 	for n := range scenarios {
