@@ -16,7 +16,7 @@ type portfolioFold struct{}
 func (portfolioFold) committed() {}
 func (portfolioFold) reset()     {}
 
-func (portfolioFold) fold(_ context.Context, _ pgx.Tx, items []item, b *pgx.Batch) (int, error) {
+func (portfolioFold) fold(_ context.Context, _ inTx, items []item, b *pgx.Batch) (int, error) {
 	refused := 0
 	var states []agentStateRow
 	latest := map[string]int{} // agent → index in states of its newest change

@@ -25,7 +25,7 @@ type modelArgs struct {
 	Mode  string `json:"mode"`
 }
 
-func (commandFold) fold(_ context.Context, _ pgx.Tx, items []item, b *pgx.Batch) (int, error) {
+func (commandFold) fold(_ context.Context, _ inTx, items []item, b *pgx.Batch) (int, error) {
 	refused := 0
 	for _, it := range items {
 		cmd, ok := it.ev.(*streams.Command)

@@ -16,7 +16,7 @@ import (
 // history is a generated, realistic log: orders of four agents on two venues and three
 // symbols, interleaved and in every lifecycle (rejected, partially filled, filled, canceled,
 // expired, a fill racing a cancel, a fill before the ack), venue reports resent past the
-// dedup window, fills without an intent, payloads that do not decode, agent state changes,
+// dedup window, intents repeated past it, fills without an intent, payloads that do not decode, agent state changes,
 // hourly equity snapshots (one resent), capital moves (rebalances, one resent, distributions,
 // one without a cause), model commands and signals.
 type history struct {
@@ -44,6 +44,7 @@ type genOrder struct {
 func generate(seed uint64, n int) *history {
 	r := rand.New(rand.NewPCG(seed, seed^0x5eed))
 	mr := rand.New(rand.NewPCG(seed, 0xca9)) // the capital moves' own, so the rest stays as it was
+	ir := rand.New(rand.NewPCG(seed, 0x1d7)) // the repeated intents' own, likewise
 	h := &history{bad: map[string]int{}}
 	t := int64(1723161600000)
 	add := func(ev streams.Event, msgID string) {
@@ -139,6 +140,9 @@ func generate(seed uint64, n int) *history {
 			done := o.advance(r, t, add)
 			if done {
 				active = append(active[:i], active[i+1:]...)
+				if ir.IntN(8) == 0 { // its intent again, past the dedup window: refused
+					add(&o.intent, "resent.intent."+o.intent.ClientOrderID)
+				}
 			}
 		}
 	}

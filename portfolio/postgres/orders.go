@@ -2,11 +2,13 @@ package postgres
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math/big"
 
 	"github.com/govalues/decimal"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/synapse-trading/synapse/portfolio"
@@ -18,11 +20,18 @@ import (
 // not there is read back: an order from its row (and the trade IDs of its fills, so a fill
 // reported twice is not booked twice), a position by replaying its fills, in log order,
 // through a fresh Account. After a failed transaction everything is read back.
+//
+// An order whose first event in a batch is its intent is taken to be new, without a read:
+// the desk writes one intent per client order ID. An intent whose order is stored after all
+// (the log repeated it) makes its COPY fail on the primary key; the batch is then folded
+// again with every order read back, and the repeated intent is refused as it would be in
+// memory.
 type orderFold struct {
-	maxCached int
-	orders    map[string]*orderState
-	accounts  map[posKey]*portfolio.Account
-	written   []*orderState // by the last fold: stored once it commits
+	maxCached   int
+	orders      map[string]*orderState
+	accounts    map[posKey]*portfolio.Account
+	written     []*orderState // by the last fold: stored once it commits
+	readIntents bool          // read back the orders of intents too (after errRefold)
 }
 
 type orderState struct {
@@ -46,6 +55,7 @@ func (f *orderFold) reset() {
 }
 
 func (f *orderFold) committed() {
+	f.readIntents = false
 	for _, st := range f.written {
 		st.stored = true
 	}
@@ -63,7 +73,7 @@ func (f *orderFold) committed() {
 	}
 }
 
-func (f *orderFold) fold(ctx context.Context, tx pgx.Tx, items []item, b *pgx.Batch) (int, error) {
+func (f *orderFold) fold(ctx context.Context, tx inTx, items []item, b *pgx.Batch) (int, error) {
 	if err := f.load(ctx, tx, items); err != nil {
 		return 0, err
 	}
@@ -132,6 +142,11 @@ func (f *orderFold) fold(ctx context.Context, tx pgx.Tx, items []item, b *pgx.Ba
 		}
 	}
 	if err := copyOrders(ctx, tx, inserts); err != nil {
+		var pgErr *pgconn.PgError
+		if errors.As(err, &pgErr) && pgErr.Code == "23505" && !f.readIntents { // unique_violation
+			f.readIntents = true
+			return 0, fmt.Errorf("%w: an intent's order is stored already: %v", errRefold, err)
+		}
 		return 0, err
 	}
 	if err := copyFills(ctx, tx, fills); err != nil {
@@ -142,20 +157,27 @@ func (f *orderFold) fold(ctx context.Context, tx pgx.Tx, items []item, b *pgx.Ba
 	return refused, nil
 }
 
-// load reads the orders and positions the batch touches that are not in memory.
-func (f *orderFold) load(ctx context.Context, tx pgx.Tx, items []item) error {
+// load reads the orders and positions the batch touches that are not in memory, but for
+// orders that begin with their intent in the batch (unless readIntents).
+func (f *orderFold) load(ctx context.Context, tx inTx, items []item) error {
 	var ids []string
 	var agents, venues, symbols []string
-	wantID := map[string]bool{}
+	wantID := map[string]bool{} // order ID → read back (false: new, by its intent)
 	wantKey := map[posKey]bool{}
 	for _, it := range items {
 		ev, ok := it.ev.(*streams.OrderEvent)
 		if !ok {
 			continue
 		}
-		if _, ok := f.orders[ev.ClientOrderID]; !ok && !wantID[ev.ClientOrderID] {
-			wantID[ev.ClientOrderID] = true
-			ids = append(ids, ev.ClientOrderID)
+		if _, ok := f.orders[ev.ClientOrderID]; !ok {
+			if _, seen := wantID[ev.ClientOrderID]; !seen {
+				// The first event of this order in the batch decides: its intent means new.
+				want := ev.Type != streams.OrderIntent || f.readIntents
+				wantID[ev.ClientOrderID] = want
+				if want {
+					ids = append(ids, ev.ClientOrderID)
+				}
+			}
 		}
 		k := posKey{ev.Agent, ev.Venue, ev.Symbol}
 		if _, ok := f.accounts[k]; !ok && ev.Type == streams.OrderFill && !wantKey[k] {
@@ -244,7 +266,7 @@ type orderRow struct {
 var orderCopyColumns = []string{"client_order_id", "venue_order_id", "agent", "venue", "symbol", "side", "type", "qty", "price",
 	"reduce_only", "status", "filled", "notional", "fees", "reason", "created", "updated", "fills", "seq"}
 
-func copyOrders(ctx context.Context, tx pgx.Tx, rows []orderRow) error {
+func copyOrders(ctx context.Context, tx inTx, rows []orderRow) error {
 	if len(rows) == 0 {
 		return nil
 	}
@@ -291,7 +313,7 @@ type fillRow struct {
 var fillCopyColumns = []string{"client_order_id", "trade_id", "agent", "venue", "symbol", "side", "qty", "price", "fee", "maker", "time", "seq"}
 
 // copyFills copies the fills in: each is new (the fold applies a trade ID once).
-func copyFills(ctx context.Context, tx pgx.Tx, fills []fillRow) error {
+func copyFills(ctx context.Context, tx inTx, fills []fillRow) error {
 	if len(fills) == 0 {
 		return nil
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -88,10 +89,13 @@ func (o *ProjectorOptions) defaults() {
 // same code the engine and the in-memory read model run, so the rows equal their state to
 // the last digit.
 //
-// Throughput: new orders and fills are written with COPY, the next batch is fetched and
-// decoded while one is written, and a batch's commit does not wait for its WAL flush
-// (synchronous_commit off: a Postgres crash can lose the last batches, and their offset
-// with them, so they are projected again from the log).
+// Throughput: new orders and fills are written with COPY, new orders without a read first;
+// the next batch is fetched and decoded while one is written (on all cores but one, left to
+// Postgres); a batch is one transaction of two round trips besides its COPYs (BEGIN with
+// the offset's read, COMMIT with the other writes) and is acknowledged by one ack of its
+// last message (AckAll); its commit does not wait for its WAL flush (synchronous_commit off:
+// a Postgres crash can lose the last batches, and their offset with them, so they are
+// projected again from the log).
 type Projector struct {
 	db    *DB
 	js    jetstream.JetStream
@@ -109,6 +113,7 @@ type projection struct {
 	reject  atomic.Int64  // events the fold refused (an impossible transition, a fill without its order)
 	batches atomic.Int64
 	retries atomic.Int64
+	refolds atomic.Int64
 }
 
 // item is one event of a batch and its sequence; ev is nil for an undecodable one.
@@ -119,15 +124,26 @@ type item struct {
 
 // folder folds one stream's events into its tables.
 type folder interface {
-	// fold folds items (in sequence order, each past the committed offset) inside tx: it
-	// reads the rows it needs, may copy new rows in on tx, and queues its other writes on b
-	// (sent with the offset's update). It returns how many events it refused.
-	fold(ctx context.Context, tx pgx.Tx, items []item, b *pgx.Batch) (refused int, err error)
+	// fold folds items (in sequence order, each past the committed offset) inside the
+	// batch's transaction: it reads the rows it needs, may copy new rows in on tx, and queues
+	// its other writes on b (sent with the offset's update and the commit). It returns how
+	// many events it refused.
+	fold(ctx context.Context, tx inTx, items []item, b *pgx.Batch) (refused int, err error)
 	// committed says the transaction of the last fold committed; reset that it may not
 	// have, so any state kept from it must be read again.
 	committed()
 	reset()
 }
+
+// inTx is the connection a batch's transaction is open on (a *pgx.Conn; a pgx.Tx would do).
+type inTx interface {
+	CopyFrom(ctx context.Context, table pgx.Identifier, columns []string, rows pgx.CopyFromSource) (int64, error)
+	SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults
+}
+
+// errRefold says a batch must be folded again more carefully: the fold assumed something
+// the database contradicted (an intent whose order is already stored). It is not an outage.
+var errRefold = errors.New("refold the batch")
 
 // NewProjector returns a projector writing to db from the log behind js. Run starts it.
 func NewProjector(db *DB, js jetstream.JetStream, opts ProjectorOptions) *Projector {
@@ -271,8 +287,8 @@ func (p *Projector) follow(ctx context.Context, pr *projection) error {
 		Description:   "Postgres read model (portfolio/postgres); recreated from projector_offsets on every start",
 		DeliverPolicy: jetstream.DeliverByStartSequencePolicy,
 		OptStartSeq:   pr.applied.Load() + 1,
-		AckPolicy:     jetstream.AckExplicitPolicy,
-		AckWait:       10 * time.Minute, // a batch waiting out an outage is not redelivered meanwhile
+		AckPolicy:     jetstream.AckAllPolicy, // a batch is acknowledged by its last message
+		AckWait:       10 * time.Minute,       // a batch waiting out an outage is not redelivered meanwhile
 		MaxDeliver:    -1,
 		MaxAckPending: 4 * p.opts.BatchSize,
 	})
@@ -297,8 +313,8 @@ func (p *Projector) follow(ctx context.Context, pr *projection) error {
 	go func() {
 		defer close(acked)
 		for msgs := range acks {
-			for _, m := range msgs {
-				_ = m.Ack()
+			if len(msgs) > 0 {
+				_ = msgs[len(msgs)-1].Ack() // and every message before it (AckAll)
 			}
 		}
 	}()
@@ -380,12 +396,13 @@ func (p *Projector) fetch(ctx context.Context, pr *projection, iter jetstream.Me
 	}
 }
 
-// decode turns a batch into items past the committed offset (streams.DecodeAll); an event
-// that does not decode is an item without an event.
+// decode turns a batch into items past the committed offset; an event that does not decode
+// is an item without an event. It decodes on all cores but one: the batch before is being
+// written meanwhile, and Postgres, on this machine or not, needs a core to take it.
 func (p *Projector) decode(pr *projection, batch []jetstream.Msg) []item {
 	applied := pr.applied.Load()
 	items := make([]item, 0, len(batch))
-	for _, d := range streams.DecodeAll(batch) {
+	for _, d := range streams.DecodeAllOn(batch, max(1, runtime.GOMAXPROCS(0)-1)) {
 		if d.Seq == 0 || d.Seq <= applied {
 			continue // not a JetStream message, or committed already (a redelivery)
 		}
@@ -416,6 +433,11 @@ func (p *Projector) write(ctx context.Context, pr *projection, items []item, las
 		if ctx.Err() != nil {
 			return nil
 		}
+		if errors.Is(err, errRefold) {
+			pr.refolds.Add(1)
+			attempt-- // at once, and not an outage
+			continue
+		}
 		if isSchemaError(err) {
 			return fmt.Errorf("%w: %w", ErrSchema, migrations.Explain(p.db.cfg, err))
 		}
@@ -431,25 +453,36 @@ func (p *Projector) write(ctx context.Context, pr *projection, items []item, las
 
 // commit writes one batch and the stream's offset in one transaction. Items at or below the
 // offset found in the database (the previous attempt committed after all) are skipped.
+//
+// The transaction costs two round trips besides the fold's own: BEGIN goes with the offset's
+// read, COMMIT with the offset's update and the fold's queued writes (pipelined batches).
 func (p *Projector) commit(ctx context.Context, pr *projection, items []item, last uint64) (c counts, err error) {
-	// The pool's transaction holds one connection and releases it at Commit or Rollback;
-	// a connection that broke, or whose rollback failed, is closed rather than reused.
-	tx, err := p.db.pool.Begin(ctx)
+	conn, err := p.db.pool.Acquire(ctx)
 	if err != nil {
 		return c, err
 	}
-	defer tx.Rollback(context.WithoutCancel(ctx)) //nolint:errcheck // after Commit it does nothing
+	// A connection left inside a transaction (a failed rollback) is closed by the pool at
+	// Release rather than reused.
+	defer conn.Release()
+	open := false
+	defer func() {
+		if open {
+			_, _ = conn.Exec(context.WithoutCancel(ctx), "rollback")
+		}
+	}()
 	// The commit need not wait for its WAL flush: a Postgres crash that loses it loses the
 	// offset with the rows, and the projector folds those events again from the log.
 	var offset int64
 	b := &pgx.Batch{}
+	b.Queue("begin")
 	b.Queue("set local synchronous_commit = off")
 	b.Queue("select last_seq from projector_offsets where stream = $1 for update", pr.stream).QueryRow(func(row pgx.Row) error { return row.Scan(&offset) })
-	if err := tx.SendBatch(ctx, b).Close(); err != nil {
+	open = true
+	if err := conn.SendBatch(ctx, b).Close(); err != nil {
 		return c, err
 	}
 	if uint64(offset) >= last {
-		return c, tx.Commit(ctx)
+		return c, nil // committed by an earlier attempt; the deferred rollback ends this one
 	}
 	if uint64(offset) != pr.applied.Load() {
 		pr.fold.reset() // someone else wrote here: what is in memory may be stale
@@ -466,17 +499,21 @@ func (p *Projector) commit(ctx context.Context, pr *projection, items []item, la
 	}
 	b = &pgx.Batch{}
 	if len(good) > 0 {
-		if c.refused, err = pr.fold.fold(ctx, tx, good, b); err != nil {
+		if c.refused, err = pr.fold.fold(ctx, conn.Conn(), good, b); err != nil {
 			return counts{}, err
 		}
 	}
 	b.Queue("update projector_offsets set last_seq = $2, updated_at = now() where stream = $1", pr.stream, int64(last))
-	if err := tx.SendBatch(ctx, b).Close(); err != nil {
+	b.Queue("commit").Exec(func(tag pgconn.CommandTag) error {
+		if tag.String() == "ROLLBACK" { // what COMMIT answers in a transaction that failed
+			return pgx.ErrTxCommitRollback
+		}
+		return nil
+	})
+	if err := conn.SendBatch(ctx, b).Close(); err != nil {
 		return counts{}, err
 	}
-	if err := tx.Commit(ctx); err != nil {
-		return counts{}, err
-	}
+	open = false
 	c.folded = len(good) - c.refused
 	return c, nil
 }
@@ -562,6 +599,7 @@ type StreamStats struct {
 	Refused int64  `json:"refused"` // events the fold refused (an impossible transition, a fill without its order)
 	Batches int64  `json:"batches"`
 	Retries int64  `json:"retries"` // failed attempts at writing a batch (Postgres down)
+	Refolds int64  `json:"refolds"` // batches folded a second time, reading every order back (an intent the log repeated)
 }
 
 // Stats reports the counters per stream.
@@ -569,7 +607,7 @@ func (p *Projector) Stats() map[string]StreamStats {
 	out := make(map[string]StreamStats, len(p.projs))
 	for _, pr := range p.projs {
 		out[pr.stream] = StreamStats{Applied: pr.applied.Load(), Events: pr.events.Load(), Bad: pr.bad.Load(),
-			Refused: pr.reject.Load(), Batches: pr.batches.Load(), Retries: pr.retries.Load()}
+			Refused: pr.reject.Load(), Batches: pr.batches.Load(), Retries: pr.retries.Load(), Refolds: pr.refolds.Load()}
 	}
 	return out
 }

@@ -35,7 +35,7 @@ type signalSum struct {
 	seq                    uint64
 }
 
-func (signalFold) fold(_ context.Context, _ pgx.Tx, items []item, b *pgx.Batch) (int, error) {
+func (signalFold) fold(_ context.Context, _ inTx, items []item, b *pgx.Batch) (int, error) {
 	refused := 0
 	sums := map[signalKey]*signalSum{}
 	var order []signalKey
