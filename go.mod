@@ -7,6 +7,7 @@ require (
 	github.com/adshao/go-binance/v2 v2.8.7
 	github.com/anthdm/hollywood v1.0.5
 	github.com/coder/websocket v1.8.15
+	github.com/go-json-experiment/json v1.27.2
 	github.com/govalues/decimal v0.1.36
 	github.com/jackc/pgx/v5 v5.12.0
 	github.com/jackc/tern/v2 v2.3.4
