@@ -78,7 +78,8 @@ func (f *orderFold) fold(ctx context.Context, tx inTx, items []item, b *pgx.Batc
 		return 0, err
 	}
 	refused := 0
-	dirty := map[string]uint64{}
+	dirty := map[string]uint64{} // order ID → the sequence of its last event in the batch
+	var touched []string         // the dirty order IDs in the order of their first event
 	positions := map[posKey]uint64{}
 	var fills []fillRow
 	for _, it := range items {
@@ -100,6 +101,7 @@ func (f *orderFold) fold(ctx context.Context, tx inTx, items []item, b *pgx.Batc
 			}
 			f.orders[ev.ClientOrderID] = &orderState{order: o, trades: map[string]struct{}{}}
 			dirty[ev.ClientOrderID] = it.seq
+			touched = append(touched, ev.ClientOrderID)
 			continue
 		}
 		if ev.Type == streams.OrderFill {
@@ -114,6 +116,9 @@ func (f *orderFold) fold(ctx context.Context, tx inTx, items []item, b *pgx.Batc
 		}
 		if !applied {
 			continue
+		}
+		if _, ok := dirty[ev.ClientOrderID]; !ok {
+			touched = append(touched, ev.ClientOrderID)
 		}
 		dirty[ev.ClientOrderID] = it.seq
 		if ev.Type != streams.OrderFill {
@@ -132,7 +137,10 @@ func (f *orderFold) fold(ctx context.Context, tx inTx, items []item, b *pgx.Batc
 	// whose row exists are updated in one statement, positions upserted.
 	var inserts, updates []orderRow
 	f.written = f.written[:0]
-	for id, seq := range dirty {
+	// In log order: new orders go into the primary key's b-tree in the order they were
+	// created, which for time-ordered IDs is Postgres's fast path (its rightmost leaf).
+	for _, id := range touched {
+		seq := dirty[id]
 		st := f.orders[id]
 		f.written = append(f.written, st)
 		if st.stored {
