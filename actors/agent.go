@@ -312,16 +312,19 @@ type agentActor struct {
 	// restored is the market time of the agent's newest event on the log when it was
 	// rebuilt: signals and closes up to it are the log replaying decisions already taken.
 	restored int64
-	dists    map[[3]string]*distribution // recent probabilities per model, venue, symbol
-	view     AgentView
-	shown    time.Time
-	dirty    bool // changed since last shown
-	ticker   actor.SendRepeater
+	// peak is the newest peak on the log (streams.Peak or a capital move's equity): a
+	// ledger's peak above it is recorded before the agent goes on.
+	peak   decimal.Decimal
+	dists  map[[3]string]*distribution // recent probabilities per model, venue, symbol
+	view   AgentView
+	shown  time.Time
+	dirty  bool // changed since last shown
+	ticker actor.SendRepeater
 }
 
 func newAgentActor(cfg *Agent, desk *Desk) actor.Producer {
 	return func() actor.Receiver {
-		return &agentActor{cfg: cfg, desk: desk, account: portfolio.NewAccount(cfg.Name, cfg.capital), state: streams.AgentActive,
+		return &agentActor{cfg: cfg, desk: desk, account: portfolio.NewAccount(cfg.Name, cfg.capital), peak: cfg.capital, state: streams.AgentActive,
 			marks: map[[2]string]decimal.Decimal{}, open: map[string]*portfolio.Order{}, last: map[[2]string]int64{}, dists: map[[3]string]*distribution{},
 			view: AgentView{Name: cfg.Name, Profile: cfg.Profile, Execution: cfg.Execution, Models: cfg.Models}}
 	}
@@ -353,7 +356,7 @@ func (a *agentActor) Receive(c *actor.Context) {
 		c.Respond(a.moveCapital(msg.Move))
 	case agentRestore:
 		a.account, a.state, a.reason, a.open, a.last = msg.Account, msg.State, msg.Reason, msg.Open, msg.Last
-		a.restored, a.now = msg.Now, max(a.now, msg.Now)
+		a.restored, a.now, a.peak = msg.Now, max(a.now, msg.Now), msg.Account.Peak
 		a.show(true)
 	case actor.Stopped:
 		a.ticker.Stop()
@@ -380,15 +383,35 @@ func (a *agentActor) mark(f *streams.Feature) {
 	if t > a.now {
 		a.now = t
 	}
-	held := a.account.Mark(f.Venue, f.Symbol, f.Close)
 	if t <= a.restored {
-		return // the log replaying what this agent already lived through: no halt, no snapshot
+		// The log replaying what this agent already lived through: its ledger, rebuilt to the
+		// end, takes the price (for its value now) but not a peak of then, which would be the
+		// positions of now at the prices of then. No halt, no snapshot.
+		peak := a.account.Peak
+		a.account.Mark(f.Venue, f.Symbol, f.Close)
+		a.account.Peak = peak
+		return
 	}
-	if held {
+	if a.account.Mark(f.Venue, f.Symbol, f.Close) {
+		a.recordPeak()
 		a.checkDrawdown()
 	}
 	a.sample()
 	a.show(false)
+}
+
+// recordPeak puts a peak of the ledger above the one on the log on the log (pf.<agent>.peak),
+// so that a restart measures the drawdown from the same peak. A failed write is a problem
+// counted, and retried at the next mark or fill.
+func (a *agentActor) recordPeak() {
+	if a.account.Peak.Cmp(a.peak) <= 0 {
+		return
+	}
+	if err := a.desk.record(&streams.Peak{Agent: a.cfg.Name, Peak: a.account.Peak, Time: a.now}); err != nil {
+		a.desk.problem("agent "+a.cfg.Name+": recording its peak", err)
+		return
+	}
+	a.peak = a.account.Peak
 }
 
 // sample keeps the equity curve and the deepest drawdown.
@@ -559,6 +582,7 @@ func (a *agentActor) report(ev *streams.OrderEvent) {
 				a.desk.problem("agent "+a.cfg.Name, err)
 			}
 			a.view.Fills++
+			a.recordPeak()
 			a.checkDrawdown()
 			a.sample()
 		}
@@ -584,7 +608,10 @@ func (a *agentActor) setState(m agentSetState) {
 			return
 		}
 		if a.state == streams.AgentHalted && m.State == streams.AgentActive {
-			a.account.ResetPeak() // resumed after a halt: the drawdown is measured afresh
+			// Resumed after a halt: the drawdown is measured afresh, from the equity the event
+			// on the log holds (a restart does the same).
+			a.account.ResetPeak()
+			a.peak = a.account.Peak
 		}
 		a.state, a.reason = m.State, m.Reason
 		a.desk.agentState(ev)

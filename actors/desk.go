@@ -566,6 +566,7 @@ func (a *agentActor) moveCapital(m streams.CapitalMove) agentMoved {
 		a.desk.problem("agent "+a.cfg.Name+": a capital move on the log did not apply", err)
 		return agentMoved{Err: err}
 	}
+	a.peak = a.account.Peak // the move's equity, on the log with it
 	a.show(true)
 	return agentMoved{Move: &m}
 }
@@ -723,13 +724,16 @@ type rebuilt struct {
 	// highWater its high-water mark as its newest move left it.
 	moves     map[string][]*streams.CapitalMove
 	highWater map[string]decimal.Decimal
+	// peaks are each agent's newest peak on PF: a streams.Peak, a capital move's equity, or
+	// the equity it resumed at after a halt.
+	peaks map[string]decimal.Decimal
 }
 
 func (d *Desk) rebuild(ctx context.Context) (*rebuilt, error) {
 	rb := &rebuilt{orders: map[string]*portfolio.Order{}, accounts: map[string]*portfolio.Account{},
 		last: map[string]map[[2]string]int64{}, seen: map[string]int64{}, balances: map[string]*streams.BalanceCheck{},
 		net: map[string]map[string]decimal.Decimal{}, states: map[string]streams.AgentState{}, reasons: map[string]string{},
-		moves: map[string][]*streams.CapitalMove{}, highWater: map[string]decimal.Decimal{}}
+		moves: map[string][]*streams.CapitalMove{}, highWater: map[string]decimal.Decimal{}, peaks: map[string]decimal.Decimal{}}
 	movedIDs := map[string]bool{}
 	rebalances := map[string]decimal.Decimal{} // Σ of each rebalance's moves, by cause
 	for _, a := range d.opts.Agents {
@@ -746,11 +750,18 @@ func (d *Desk) rebuild(ctx context.Context) (*rebuilt, error) {
 			if _, ok := rb.states[e.Agent]; ok {
 				rb.states[e.Agent], rb.reasons[e.Agent] = e.State, e.Reason
 				rb.seen[e.Agent] = max(rb.seen[e.Agent], e.Time)
+				if e.Previous == streams.AgentHalted && e.State == streams.AgentActive && e.Equity.IsPos() {
+					rb.peaks[e.Agent] = e.Equity // resumed: the drawdown measured afresh from there
+				}
 			}
 			rb.lastCmdSeq = max(rb.lastCmdSeq, e.CommandSeq)
 		case *streams.EquitySnapshot:
 			if _, ok := rb.states[e.Agent]; ok {
 				rb.seen[e.Agent] = max(rb.seen[e.Agent], e.Time)
+			}
+		case *streams.Peak:
+			if _, ok := rb.states[e.Agent]; ok && e.Peak.IsPos() {
+				rb.peaks[e.Agent] = e.Peak
 			}
 		case *streams.KillSwitchEvent:
 			rb.killSwitch = e.On
@@ -768,6 +779,9 @@ func (d *Desk) rebuild(ctx context.Context) (*rebuilt, error) {
 			movedIDs[e.ID()] = true
 			rb.moves[e.Agent] = append(rb.moves[e.Agent], e)
 			rb.highWater[e.Agent] = e.HighWater
+			if e.Equity.IsPos() {
+				rb.peaks[e.Agent] = e.Equity
+			}
 			if e.Type == streams.MoveRebalance {
 				rebalances[e.Cause], _ = rebalances[e.Cause].Add(e.Amount)
 			}
@@ -810,8 +824,15 @@ func (d *Desk) rebuild(ctx context.Context) (*rebuilt, error) {
 	if err != nil {
 		return nil, err
 	}
-	for name := range rb.accounts { // moves after fills the log does not hold (they failed to book)
+	for name, acc := range rb.accounts { // moves after fills the log does not hold (they failed to book)
 		rb.replayMoves(d, name, true)
+		// The peak is the newest one on the log, not what the fills made of it here: live,
+		// the ledger was marked at prices between its fills that the rebuild does not see.
+		if p, ok := rb.peaks[name]; ok {
+			acc.Peak = p
+		} else {
+			acc.Peak = acc.Capital
+		}
 	}
 	if rb.events > 0 {
 		d.opts.Logger.Info("desk rebuilt from the log", "order_events", rb.events, "orders", len(rb.orders), "skipped", rb.bad, "kill_switch", rb.killSwitch)

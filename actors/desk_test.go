@@ -644,6 +644,67 @@ func TestDrawdownHaltsTheAgent(t *testing.T) {
 	}
 }
 
+// TestRestartKeepsThePeak trades on real klines until the agent's marks have lifted its
+// equity to a peak between its fills, stops, and starts a desk on the same log that replays
+// the same market data, as the graph does after a restart: the agent's totals (peak and
+// drawdown included) equal the ones before, to the last digit: when it ended flat, when it
+// still held its position (whose marks then must not make a peak of the prices of then and
+// the position of now), and when a halt and a resume measured its drawdown afresh.
+func TestRestartKeepsThePeak(t *testing.T) {
+	for name, c := range map[string]struct{ exit, halt int }{"flat": {200, -1}, "holding": {-1, -1}, "resumed after a halt": {-1, 150}} {
+		t.Run(name, func(t *testing.T) {
+			log := openLog(t)
+			ks := klines(t, 300)
+			if c.halt >= 0 { // the engine stops right after the resume
+				ks = ks[:c.halt+1]
+			}
+			ctx := context.Background()
+			run := func(signals bool) portfolio.Totals {
+				r := newRig(t, log, testAgent("ATLAS"))
+				r.log = log
+				for i, k := range ks {
+					if err := r.clock.Feed(ctx, k); err != nil {
+						t.Fatal(err)
+					}
+					if signals && i == 30 {
+						r.desk.Signal(signal(k, 0.9))
+					}
+					if signals && i == c.exit {
+						r.desk.Signal(signal(k, 0.1))
+					}
+					r.settle()
+					if signals && i == c.halt {
+						for _, cmd := range []string{"agents.halt", "agents.resume"} {
+							if _, err := r.command(cmd, `{"agent":"ATLAS"}`); err != nil {
+								t.Fatal(err)
+							}
+						}
+					}
+				}
+				r.stop()
+				return r.view("ATLAS").Totals
+			}
+			before := run(true)
+			peaks := 0
+			err := streams.ReadAll(ctx, log.JS, streams.StreamPortfolio, func(_ uint64, ev streams.Event) {
+				if p, ok := ev.(*streams.Peak); ok && p.Agent == "ATLAS" {
+					peaks++
+				}
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if peaks == 0 || before.Peak.Cmp(decimal.MustParse("10000")) == 0 {
+				t.Fatalf("peak %s, %d peaks on the log: the run was meant to move the peak off the capital", before.Peak, peaks)
+			}
+			after := run(false)
+			if fmt.Sprintf("%+v", after) != fmt.Sprintf("%+v", before) {
+				t.Fatalf("after a restart:\n got %+v\nwant %+v", after, before)
+			}
+		})
+	}
+}
+
 // capitalMoves reads the capital moves on the log, in log order.
 func capitalMoves(t *testing.T, log *streams.Log) []*streams.CapitalMove {
 	t.Helper()
@@ -852,9 +913,10 @@ func TestCapitalCommandsRefused(t *testing.T) {
 // TestRebuildReplaysCapitalMovesBetweenFills writes a log by hand: fills and capital moves of
 // two agents, the moves recorded with the equity the agents had marked and the fills their
 // ledgers had booked. A desk started on it replays each move between the same two fills as
-// it lived, and takes its peak from the move: the ledgers equal those folded in that order,
-// to the last digit. A resend of a move is not a second one, a rebalance on the log in part
-// is reported, and the commands the moves came from do not act again.
+// it lived, and takes its peak from the move or from the peak the agent recorded after it:
+// the ledgers equal those folded in that order, to the last digit. A resend of a move is not
+// a second one, a rebalance on the log in part is reported, and the commands the moves came
+// from do not act again.
 func TestRebuildReplaysCapitalMovesBetweenFills(t *testing.T) {
 	log := openLog(t)
 	ctx := context.Background()
@@ -895,8 +957,14 @@ func TestRebuildReplaysCapitalMovesBetweenFills(t *testing.T) {
 	t0 := ks[0].OpenTime
 	atlas, orion := portfolio.NewAccount("ATLAS", dec("10000")), portfolio.NewAccount("ORION", dec("10000"))
 	book := func(acc *portfolio.Account, f *streams.OrderEvent) {
+		peak := acc.Peak
 		if err := acc.Fill(f); err != nil {
 			t.Fatal(err)
+		}
+		if acc.Peak.Cmp(peak) > 0 { // as the agent does: a new peak goes on the log
+			if err := log.Publish(ctx, &streams.Peak{Agent: acc.Agent, Peak: acc.Peak, Time: f.Time}); err != nil {
+				t.Fatal(err)
+			}
 		}
 	}
 	moved := func(acc *portfolio.Account, m *streams.CapitalMove) {

@@ -20,7 +20,7 @@ func Schema(k Kind) string { return string(k) + "/v" + strconv.Itoa(SchemaVersio
 var schemas = map[Kind]string{}
 
 func init() {
-	for _, k := range []Kind{KindKline, KindTrade, KindDepth, KindSnapshot, KindTicker, KindFeature, KindCorrelation, KindSignal, KindCommand, KindOrder, KindAgent, KindKillSwitch, KindEquity, KindBalances, KindCapital} {
+	for _, k := range []Kind{KindKline, KindTrade, KindDepth, KindSnapshot, KindTicker, KindFeature, KindCorrelation, KindSignal, KindCommand, KindOrder, KindAgent, KindKillSwitch, KindEquity, KindBalances, KindCapital, KindPeak} {
 		schemas[k] = Schema(k)
 	}
 }
@@ -89,6 +89,8 @@ func Decode(subject string, header nats.Header, data []byte) (Event, error) {
 		ev = new(BalanceCheck)
 	case KindCapital:
 		ev = new(CapitalMove)
+	case KindPeak:
+		ev = new(Peak)
 	default:
 		return nil, fmt.Errorf("%w: %s: unknown kind %q", ErrBadEvent, subject, kind)
 	}
@@ -140,6 +142,8 @@ func kindOf(subject string, header nats.Header) (Kind, error) {
 		return KindEquity, nil
 	case len(tokens) == 3 && tokens[0] == "pf" && tokens[2] == "capital":
 		return KindCapital, nil
+	case len(tokens) == 3 && tokens[0] == "pf" && tokens[2] == "peak":
+		return KindPeak, nil
 	}
 	return "", fmt.Errorf("%w: %s: no %s header and the subject names no known kind", ErrBadEvent, subject, HeaderSchema)
 }

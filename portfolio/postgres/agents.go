@@ -53,6 +53,9 @@ func (portfolioFold) fold(_ context.Context, _ inTx, items []item, b *pgx.Batch)
 				continue
 			}
 			moves = append(moves, moveRow{ev: ev, seq: it.seq})
+		case *streams.Peak:
+			// the desk's, for drawdown after a restart; the read model's drawdown comes from
+			// the equity snapshots
 		default:
 			refused++
 		}
