@@ -68,17 +68,20 @@ type Gateway struct {
 	srv      *http.Server
 	ln       net.Listener
 
-	// The websocket clients, woken by one pulse per MinInterval (see pulse).
+	// The websocket clients, woken by one pulse goroutine, each once per MinInterval at most
+	// (see pulse), in pulseSlots groups.
 	clientsMu sync.Mutex
 	clients   map[*wsClient]struct{}
+	joined    int // clients ever joined: the next one's slot
 	pulsing   sync.Once
 }
 
 // wsClient is one websocket client as the pulse sees it: the topic prefixes it subscribed
-// to (none: every topic) and its wake-up call.
+// to (none: every topic), its wake-up call, and its slot of the pulse.
 type wsClient struct {
 	prefixes []string
 	wake     chan struct{} // capacity 1: a pending wake-up stands for any number
+	slot     int
 }
 
 // Pages are the UI's pages besides the dashboard at /: each is served the same index.html
@@ -266,6 +269,8 @@ func (g *Gateway) serveWS(w http.ResponseWriter, r *http.Request) {
 func (g *Gateway) join(c *wsClient) {
 	g.pulsing.Do(func() { go g.pulse() })
 	g.clientsMu.Lock()
+	c.slot = g.joined % pulseSlots
+	g.joined++
 	g.clients[c] = struct{}{}
 	g.clientsMu.Unlock()
 }
@@ -276,34 +281,45 @@ func (g *Gateway) leave(c *wsClient) {
 	g.clientsMu.Unlock()
 }
 
-// pulse wakes the websocket clients for which a topic changed, at most once per MinInterval:
-// one watcher of the hub and one ticker for the whole gateway, where a ticker and a watcher
-// per client made a thousand clients cost the engine's scheduler ten thousand timer firings
-// and every hub change a thousand wake-ups. It runs from the first client on, for the
-// gateway's life.
+// pulseSlots is how many groups the clients are woken in, one group every
+// MinInterval/pulseSlots: a thousand clients woken at one instant are a thousand goroutines
+// the engine's own wait behind (the tick-to-order p99 with 1,000 clients was 3× the one
+// without); woken in groups, the same frames come as an even stream.
+const pulseSlots = 10
+
+// pulse wakes the websocket clients for which a topic changed, each at most once per
+// MinInterval: one watcher of the hub and one ticker for the whole gateway, where a ticker and
+// a watcher per client made a thousand clients cost the engine's scheduler ten thousand timer
+// firings and every hub change a thousand wake-ups. After a change it goes round the slots,
+// one every MinInterval/pulseSlots, waking the slot's clients that want a topic changed since
+// that slot's last turn. It runs from the first client on, for the gateway's life.
 func (g *Gateway) pulse() {
 	changed, _ := g.hub.Watch()
-	tick := time.NewTicker(g.opts.MinInterval)
-	var version uint64
+	tick := time.NewTicker(g.opts.MinInterval / pulseSlots)
+	var versions [pulseSlots]uint64
 	var topics []string
 	for range changed {
-		updates, v := g.hub.Since(version)
-		version = v
-		topics = topics[:0]
-		for _, u := range updates {
-			topics = append(topics, u.Topic)
-		}
-		g.clientsMu.Lock()
-		for c := range g.clients {
-			if c.wants(topics) {
-				select {
-				case c.wake <- struct{}{}:
-				default: // already woken
-				}
+		for slot := range pulseSlots {
+			updates, v := g.hub.Since(versions[slot])
+			versions[slot] = v
+			topics = topics[:0]
+			for _, u := range updates {
+				topics = append(topics, u.Topic)
 			}
+			if len(topics) > 0 {
+				g.clientsMu.Lock()
+				for c := range g.clients {
+					if c.slot == slot && c.wants(topics) {
+						select {
+						case c.wake <- struct{}{}:
+						default: // already woken
+						}
+					}
+				}
+				g.clientsMu.Unlock()
+			}
+			<-tick.C
 		}
-		g.clientsMu.Unlock()
-		<-tick.C // coalesce
 	}
 }
 
