@@ -31,9 +31,6 @@ type FanoutOptions struct {
 	UpdatesPerSecond float64
 	// TickToOrder is the load both runs carry (its defaults; Duration 10 s).
 	TickToOrder TickToOrderOptions
-	// Rounds is how many times the run without clients and the run with them alternate,
-	// their latencies pooled (default 3).
-	Rounds int
 	// HTTPURL, with TickToOrder.NATSURL, measures a running engine: the clients connect to
 	// its gateway at this address (http://host:port) with Token (a viewer's is enough;
 	// none for an engine run with --no-auth), each subscribed to the state of the run's
@@ -54,9 +51,6 @@ func Fanout(ctx context.Context, opts FanoutOptions) (Result, error) {
 	}
 	if opts.UpdatesPerSecond <= 0 {
 		opts.UpdatesPerSecond = 10
-	}
-	if opts.Rounds <= 0 {
-		opts.Rounds = 3
 	}
 	tto := opts.TickToOrder
 	tickToOrderDefaults(&tto)
@@ -82,25 +76,13 @@ func Fanout(ctx context.Context, opts FanoutOptions) (Result, error) {
 			return fanoutRun(ctx, ticks, tto, interval, clients)
 		}
 	}
-	// The two runs alternate Rounds times and each side's latencies are pooled: a p99 of one
-	// 10 s run rests on a dozen intents, and moved by half from one run to the next here.
-	alone := newHistogram()
-	crowd := newHistogram()
-	var fan *fanout
-	for r := range opts.Rounds {
-		h, _, err := run(0)
-		if err != nil {
-			return Result{}, fmt.Errorf("without clients (round %d): %w", r+1, err)
-		}
-		alone.Merge(h)
-		h, f, err := run(opts.Clients)
-		if err != nil {
-			return Result{}, fmt.Errorf("with %d clients (round %d): %w", opts.Clients, r+1, err)
-		}
-		crowd.Merge(h)
-		if fan == nil || f.framesPerClientSecond() < fan.framesPerClientSecond() {
-			fan = f // the round whose clients got the fewest frames
-		}
+	alone, _, err := run(0)
+	if err != nil {
+		return Result{}, fmt.Errorf("without clients: %w", err)
+	}
+	crowd, fan, err := run(opts.Clients)
+	if err != nil {
+		return Result{}, fmt.Errorf("with %d clients: %w", opts.Clients, err)
 	}
 	fig, base := LatencyOf(crowd), LatencyOf(alone)
 	if fig.Count == 0 || base.Count == 0 {
@@ -159,14 +141,13 @@ func (f *fanout) bytesPerFrame() float64 {
 }
 
 // fanoutRun runs tick-to-order on a fresh log with the hub and the gateway of `synapse run`
-// and clients websocket clients reading from it, in a process of their own (startClients).
-func fanoutRun(ctx context.Context, ticks []*streams.Trade, opts TickToOrderOptions, interval time.Duration, clients int) (_ *hdrhistogram.Histogram, _ *fanout, err error) {
+// and clients websocket clients reading from it.
+func fanoutRun(ctx context.Context, ticks []*streams.Trade, opts TickToOrderOptions, interval time.Duration, clients int) (*hdrhistogram.Histogram, *fanout, error) {
 	l, closeLog, err := freshLog(ctx)
 	if err != nil {
 		return nil, nil, err
 	}
 	defer closeLog()
-	parent := ctx // the clients process's: it must outlive the load's cancel to report
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 
@@ -179,38 +160,18 @@ func fanoutRun(ctx context.Context, ticks []*streams.Trade, opts TickToOrderOpti
 	go func() { served <- gw.Serve(ctx) }()
 	defer func() { cancel(); <-served }()
 
-	fan := &fanout{memName: "gateway memory per client, KiB (this process's heap and stacks)"}
+	fan := &fanout{memName: "memory per client, KiB (gateway and client ends, both here)"}
 	wait := func() {}
 	if clients > 0 {
-		// The clients run in a process of their own, as browsers do: in this one they would
-		// share the engine's Go scheduler, whose run queue has no priorities.
-		before, goroutines := heapAndStacks(), runtime.NumGoroutine()
-		var topics []string
-		for _, s := range synthetic.SymbolNames(opts.Symbols) {
-			topics = append(topics, actors.SymbolTopic("synthetic", s))
+		before := heapAndStacks()
+		symbols := synthetic.SymbolNames(opts.Symbols)
+		wait, err = connectClients(ctx, "ws://"+gw.Addr(), "", clients, func(i int) string {
+			return actors.SymbolTopic("synthetic", symbols[i%len(symbols)])
+		}, fan)
+		if err != nil {
+			return nil, nil, err
 		}
-		proc, perr := startClients(parent, clientsSpec{URL: "ws://" + gw.Addr(), N: clients, Topics: topics})
-		if perr != nil {
-			return nil, nil, perr
-		}
-		fan.connected = clients
-		time.Sleep(time.Second) // the first frames, with every topic's state, have gone out
-		fan.memPerClient = max(0, float64(heapAndStacks())-float64(before)) / float64(clients)
-		fan.goroutinesPerClient = float64(runtime.NumGoroutine()-goroutines) / float64(clients)
-		var stopErr error
-		wait = func() {
-			rep, err := proc.stop()
-			stopErr = err
-			fan.frames.Store(rep.Frames)
-			fan.bytes.Store(rep.Bytes)
-			fan.closed.Store(rep.Closed)
-			fan.elapsed = time.Duration(rep.Seconds * float64(time.Second)) // the clients' own window
-		}
-		defer func() {
-			if stopErr != nil {
-				err = stopErr
-			}
-		}()
+		fan.memPerClient = float64(heapAndStacks()-before) / float64(clients)
 	}
 
 	ui := &uiHooks{observe: func(topic string, v any) { _ = hub.Set(topic, v) }, observeEvery: interval / 2}
@@ -273,10 +234,10 @@ func connectClients(ctx context.Context, base, token string, n int, topic func(i
 	return readers.Wait, nil
 }
 
-// heapAndStacks is the memory the live heap and the goroutine stacks hold, after a GC.
+// heapAndStacks is the memory in use by the heap and the goroutine stacks, after a GC.
 func heapAndStacks() uint64 {
 	runtime.GC()
 	var m runtime.MemStats
 	runtime.ReadMemStats(&m)
-	return m.HeapAlloc + m.StackInuse
+	return m.HeapInuse + m.StackInuse
 }

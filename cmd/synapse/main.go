@@ -25,7 +25,6 @@ import (
 	"strings"
 	"syscall"
 
-	"github.com/synapse-trading/synapse/benchmarks"
 	"github.com/synapse-trading/synapse/streams"
 )
 
@@ -50,9 +49,6 @@ commands:
 var errUsage = errors.New("usage")
 
 func main() {
-	if benchmarks.ClientsMain() { // started by `synapse bench fanout` as its websocket clients
-		return
-	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()
