@@ -11,7 +11,7 @@ import (
 // while the real engine trades; every client must stay connected and receive frames at
 // about the rate asked for.
 func TestFanoutScenario(t *testing.T) {
-	opts := FanoutOptions{Clients: 50, TickToOrder: TickToOrderOptions{Rate: 2000, Duration: 2 * time.Second, Symbols: 2, TradesPerMinute: 10}}
+	opts := FanoutOptions{Clients: 50, Rounds: 1, TickToOrder: TickToOrderOptions{Rate: 2000, Duration: 2 * time.Second, Symbols: 2, TradesPerMinute: 10}}
 	res, err := Fanout(context.Background(), opts)
 	if err != nil {
 		t.Fatal(err)
