@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"reflect"
 	"testing"
 
 	"github.com/govalues/decimal"
@@ -74,4 +75,39 @@ func BenchmarkEncode(b *testing.B) {
 			_, _ = json.Marshal(k)
 		}
 	})
+}
+
+// BenchmarkDecode decodes what a log follower reads most: an order fill (the projector) and
+// a kline (the graph), beside encoding/json on the same payload.
+func BenchmarkDecode(b *testing.B) {
+	fill := &streams.OrderEvent{Type: streams.OrderFill, ClientOrderID: "bench-00001234", Agent: "ATLAS", Venue: "binance", Symbol: "BTCUSDT",
+		Side: streams.Buy, OrderType: streams.Market, Qty: decimal.MustParse("1.234"), VenueOrderID: "v-1234", TradeID: "t-1234-0",
+		FillQty: decimal.MustParse("1.234"), FillPrice: decimal.MustParse("61849.47"), Fee: decimal.MustParse("0.07632"),
+		CumQty: decimal.MustParse("1.234"), Time: 1723161600000}
+	k := &streams.Kline{Venue: "binance", Symbol: "BTCUSDT", Interval: "1m", OpenTime: 1723161240000, CloseTime: 1723161299999,
+		Open: decimal.MustParse("61837.63"), High: decimal.MustParse("61900.00"), Low: decimal.MustParse("61800.01"),
+		Close: decimal.MustParse("61850.10"), Volume: decimal.MustParse("12.5"), QuoteVolume: decimal.MustParse("773126.25"), Trades: 42}
+	for name, ev := range map[string]streams.Event{"order-fill": fill, "kline": k} {
+		msg, err := streams.Encode(ev)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Run(name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := streams.Decode(msg.Subject, msg.Header, msg.Data); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		b.Run(name+"/encoding-json", func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				v := reflect.New(reflect.TypeOf(ev).Elem()).Interface()
+				if err := json.Unmarshal(msg.Data, v); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
 }
