@@ -385,11 +385,8 @@ func (a *agentActor) mark(f *streams.Feature) {
 	}
 	if t <= a.restored {
 		// The log replaying what this agent already lived through: its ledger, rebuilt to the
-		// end, takes the price (for its value now) but not a peak of then, which would be the
-		// positions of now at the prices of then. No halt, no snapshot.
-		peak := a.account.Peak
-		a.account.Mark(f.Venue, f.Symbol, f.Close)
-		a.account.Peak = peak
+		// end, takes the price (for its value now) but no peak of then. No halt, no snapshot.
+		a.account.Reprice(f.Venue, f.Symbol, f.Close)
 		return
 	}
 	if a.account.Mark(f.Venue, f.Symbol, f.Close) {

@@ -868,8 +868,8 @@ func (rb *rebuilt) apply(e *streams.OrderEvent) error {
 }
 
 // replayMoves applies the agent's pending capital moves whose fill count its ledger has
-// reached (all of them with all): capital and cash move, and the peak is the equity the agent
-// recorded with the move (its marks then, which the log's fills alone do not give).
+// reached (all of them with all): capital and cash move. (The peak is set once the whole log
+// is folded: rebuilt.peaks.)
 func (rb *rebuilt) replayMoves(d *Desk, agent string, all bool) {
 	acc := rb.accounts[agent]
 	for acc != nil && len(rb.moves[agent]) > 0 {
@@ -884,10 +884,6 @@ func (rb *rebuilt) replayMoves(d *Desk, agent string, all bool) {
 		if err := acc.Move(m.Amount); err != nil {
 			rb.bad++
 			d.problem("rebuilding capital from the log", fmt.Errorf("%s: %w", m.ID(), err))
-			continue
-		}
-		if m.Equity.IsPos() {
-			acc.Peak = m.Equity
 		}
 	}
 }

@@ -207,15 +207,25 @@ func (p *Position) apply(qty, notional, fee decimal.Decimal) error {
 	return nil
 }
 
-// Mark sets the price of venue/symbol for the positions holding it; it returns whether the
-// account holds that symbol.
+// Mark sets the price of venue/symbol for the positions holding it and lifts the peak to the
+// equity if it is higher; it returns whether the account holds that symbol.
 func (a *Account) Mark(venue, symbol string, price decimal.Decimal) bool {
+	if !a.Reprice(venue, symbol, price) {
+		return false
+	}
+	a.updatePeak()
+	return true
+}
+
+// Reprice is Mark without the peak: for a ledger rebuilt to its end that the log's older
+// prices reprice, whose peak is the one on the log, not its positions of now at the prices of
+// then.
+func (a *Account) Reprice(venue, symbol string, price decimal.Decimal) bool {
 	p, ok := a.positions[[2]string{venue, symbol}]
 	if !ok || !price.IsPos() {
 		return false
 	}
 	p.Mark = price
-	a.updatePeak()
 	return true
 }
 
