@@ -287,15 +287,10 @@ func (d *Desk) Apply(cmd streams.SequencedCommand) error {
 		}
 	}
 	t := cmd.Time
-	who := cmd.Name
-	if cmd.Issuer != "" {
-		who += " by " + cmd.Issuer
-	}
+	who := issuedBy(cmd)
 	agent := func() (*actor.PID, error) {
-		for name, pid := range d.agents {
-			if strings.EqualFold(name, args.Agent) {
-				return pid, nil
-			}
+		if name, ok := d.agentNamed(args.Agent); ok {
+			return d.agents[name], nil
 		}
 		return nil, fmt.Errorf("%w: %s: no agent %q (have %s)", ErrCommand, cmd.Name, args.Agent, strings.Join(slices.Sorted(maps.Keys(d.agents)), ", "))
 	}
@@ -463,10 +458,7 @@ func (d *Desk) distribute(cmd streams.SequencedCommand) error {
 // records its move on the log and applies it (agentMove). A move other than a distribution
 // shifts its agent's high-water mark by its amount.
 func (d *Desk) move(cmd streams.SequencedCommand, moves []streams.CapitalMove, held map[string]portfolio.Totals) error {
-	who := cmd.Name
-	if cmd.Issuer != "" {
-		who += " by " + cmd.Issuer
-	}
+	who := issuedBy(cmd)
 	for i := range moves {
 		m := &moves[i]
 		m.CommandSeq, m.Reason = cmd.Seq, who+": "+m.Reason
@@ -522,6 +514,15 @@ func (d *Desk) capitalArgs(cmd streams.SequencedCommand) (capitalArgs, error) {
 		}
 	}
 	return args, nil
+}
+
+// issuedBy is "<command> by <issuer>", or the command's name when no issuer is known: the
+// reason its effects give.
+func issuedBy(cmd streams.SequencedCommand) string {
+	if cmd.Issuer == "" {
+		return cmd.Name
+	}
+	return cmd.Name + " by " + cmd.Issuer
 }
 
 // agentNamed finds the desk's agent of that name, in any case.
