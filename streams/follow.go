@@ -87,15 +87,14 @@ func ReadAll(ctx context.Context, js jetstream.JetStream, stream string, fn func
 		return nil
 	}
 	err = Follow(ctx, js, stream, jetstream.OrderedConsumerConfig{}, 1024, func(msgs []jetstream.Msg) error {
-		for _, msg := range msgs {
-			meta, err := msg.Metadata()
-			if err != nil {
-				continue
+		for _, d := range DecodeAll(msgs) {
+			if d.Seq == 0 {
+				continue // no metadata
 			}
-			if ev, err := Decode(msg.Subject(), msg.Headers(), msg.Data()); err == nil {
-				fn(meta.Sequence.Stream, ev)
+			if d.Err == nil {
+				fn(d.Seq, d.Event)
 			}
-			if meta.Sequence.Stream >= last {
+			if d.Seq >= last {
 				return errRead
 			}
 		}
