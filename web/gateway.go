@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -297,19 +298,14 @@ func (g *Gateway) pulse() {
 	changed, _ := g.hub.Watch()
 	tick := time.NewTicker(g.opts.MinInterval / pulseSlots)
 	var versions [pulseSlots]uint64
-	var topics []string
 	for range changed {
 		for slot := range pulseSlots {
 			updates, v := g.hub.Since(versions[slot])
 			versions[slot] = v
-			topics = topics[:0]
-			for _, u := range updates {
-				topics = append(topics, u.Topic)
-			}
-			if len(topics) > 0 {
+			if len(updates) > 0 {
 				g.clientsMu.Lock()
 				for c := range g.clients {
-					if c.slot == slot && c.wants(topics) {
+					if c.slot == slot && c.wants(updates) {
 						select {
 						case c.wake <- struct{}{}:
 						default: // already woken
@@ -323,19 +319,9 @@ func (g *Gateway) pulse() {
 	}
 }
 
-// wants reports whether one of topics is one the client subscribed to.
-func (c *wsClient) wants(topics []string) bool {
-	if len(c.prefixes) == 0 {
-		return len(topics) > 0
-	}
-	for _, t := range topics {
-		for _, p := range c.prefixes {
-			if strings.HasPrefix(t, p) {
-				return true
-			}
-		}
-	}
-	return false
+// wants reports whether one of updates is of a topic the client subscribed to.
+func (c *wsClient) wants(updates []Update) bool {
+	return slices.ContainsFunc(updates, func(u Update) bool { return subscribed(u.Topic, c.prefixes) })
 }
 
 // readControl reads what the client sends, which answers pings and the close handshake,
@@ -423,14 +409,16 @@ func filter(updates []Update, prefixes []string) []Update {
 	}
 	out := updates[:0]
 	for _, u := range updates {
-		for _, p := range prefixes {
-			if strings.HasPrefix(u.Topic, p) {
-				out = append(out, u)
-				break
-			}
+		if subscribed(u.Topic, prefixes) {
+			out = append(out, u)
 		}
 	}
 	return out
+}
+
+// subscribed reports whether topic starts with one of prefixes (none: every topic does).
+func subscribed(topic string, prefixes []string) bool {
+	return len(prefixes) == 0 || slices.ContainsFunc(prefixes, func(p string) bool { return strings.HasPrefix(topic, p) })
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
