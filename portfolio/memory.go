@@ -418,11 +418,7 @@ func (m *Memory) summaries() []AgentSummary {
 			s.Latest = a.equity[n-1]
 		}
 		if a.moves > 0 {
-			l := &s.Latest
-			l.Capital, _ = l.Capital.Add(a.pending)
-			l.Cash, _ = l.Cash.Add(a.pending)
-			l.Equity, _ = l.Equity.Add(a.pending)
-			l.Drawdown = decimal.Decimal{}
+			s.Latest = LatestAfterMoves(s.Latest, a.pending)
 		}
 		out = append(out, s)
 	}

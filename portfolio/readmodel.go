@@ -110,6 +110,17 @@ type AgentSummary struct {
 	HighWater decimal.Decimal `json:"high_water"`
 }
 
+// LatestAfterMoves is an agent's newest snapshot with the capital moves logged after it
+// applied (AgentSummary.Latest): capital, cash and equity moved by their sum, the drawdown 0,
+// as the moves did to the agent's ledger.
+func LatestAfterMoves(latest streams.EquitySnapshot, moved decimal.Decimal) streams.EquitySnapshot {
+	latest.Capital, _ = latest.Capital.Add(moved)
+	latest.Cash, _ = latest.Cash.Add(moved)
+	latest.Equity, _ = latest.Equity.Add(moved)
+	latest.Drawdown = decimal.Decimal{}
+	return latest
+}
+
 // Total is every agent's account together: the sums of the agents' Latest (their newest
 // snapshots, with the capital moves since), and the drawdown of the total from its own peak.
 //

@@ -155,19 +155,22 @@ func (r *ReadModel) Equity(ctx context.Context, agent string, since, until int64
 	w.eq("agent", agent)
 	w.between("time", since, until)
 	out := []streams.EquitySnapshot{}
-	err := r.read(ctx, func(b *pgx.Batch) {
-		b.Queue("select "+equityColumns+" from equity_snapshots"+w.sql()+" order by time, agent", w.args...).Query(func(rows pgx.Rows) error {
-			for rows.Next() {
-				s, err := scanEquity(rows)
-				if err != nil {
-					return err
-				}
-				out = append(out, s)
-			}
-			return rows.Err()
-		})
-	})
+	err := r.read(ctx, func(b *pgx.Batch) { queueSnapshots(b, w, &out) })
 	return out, err
+}
+
+// queueSnapshots reads the equity snapshots w selects into out, by time then agent.
+func queueSnapshots(b *pgx.Batch, w where, out *[]streams.EquitySnapshot) {
+	b.Queue("select "+equityColumns+" from equity_snapshots"+w.sql()+" order by time, agent", w.args...).Query(func(rows pgx.Rows) error {
+		for rows.Next() {
+			s, err := scanEquity(rows)
+			if err != nil {
+				return err
+			}
+			*out = append(*out, s)
+		}
+		return rows.Err()
+	})
 }
 
 func scanEquity(row pgx.Row) (streams.EquitySnapshot, error) {
@@ -196,39 +199,20 @@ func (r *ReadModel) Agents(ctx context.Context) ([]portfolio.AgentSummary, error
 	return out, err
 }
 
-// Total sums every agent's summary and measures the total's drawdown over its curve (see
-// portfolio.Total), from one snapshot of the tables.
+// Total sums every agent's summary and measures the total's drawdown over its curve
+// (portfolio.TotalCurve, as the in-memory read model does), from one snapshot of the tables.
 func (r *ReadModel) Total(ctx context.Context) (portfolio.Total, error) {
 	var agents []portfolio.AgentSummary
-	var peak, last *string
+	var snaps []streams.EquitySnapshot
 	err := r.read(ctx, func(b *pgx.Batch) {
 		queueAgents(b, &agents)
-		// the curve: each snapshot counts equity − capital + its agent's first capital; its
-		// step is the change from the agent's previous snapshot; the curve sums the steps up
-		// to each time. The peak is the first of the highest points, as portfolio.TotalCurve.
-		b.Queue(`with points as (
-				select agent, time, equity - capital + first_value(capital) over (partition by agent order by time) as v
-				from equity_snapshots),
-			steps as (
-				select time, v - coalesce(lag(v) over (partition by agent order by time), 0) as step from points),
-			curve as (
-				select time, sum(sum(step)) over (order by time) as total from steps group by time)
-			select (select total::text from curve order by total desc, time limit 1),
-				(select total::text from curve order by time desc limit 1)`).QueryRow(func(row pgx.Row) error { return row.Scan(&peak, &last) })
+		queueSnapshots(b, where{}, &snaps)
 	})
 	if err != nil {
 		return portfolio.Total{}, err
 	}
-	var p, l decimal.Decimal
-	if peak != nil && last != nil {
-		if p, err = parseDecimal(*peak); err != nil {
-			return portfolio.Total{}, err
-		}
-		if l, err = parseDecimal(*last); err != nil {
-			return portfolio.Total{}, err
-		}
-	}
-	return portfolio.TotalOf(agents, p, l), nil
+	_, peak, last := portfolio.TotalCurve(snaps)
+	return portfolio.TotalOf(agents, peak, last), nil
 }
 
 func queueAgents(b *pgx.Batch, out *[]portfolio.AgentSummary) {
@@ -280,10 +264,7 @@ func queueAgents(b *pgx.Batch, out *[]portfolio.AgentSummary) {
 					if err != nil {
 						return err
 					}
-					l.Capital, _ = l.Capital.Add(p)
-					l.Cash, _ = l.Cash.Add(p)
-					l.Equity, _ = l.Equity.Add(p)
-					l.Drawdown = decimal.Decimal{}
+					*l = portfolio.LatestAfterMoves(*l, p)
 				}
 			}
 			*out = append(*out, a)
