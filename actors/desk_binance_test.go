@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/govalues/decimal"
-	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/synapse-trading/synapse/portfolio"
 	"github.com/synapse-trading/synapse/portfolio/binance"
@@ -248,22 +247,7 @@ func TestBinanceBalancesAreReconciled(t *testing.T) {
 	srv := fakeBinance(t, price)
 	log := openLog(t)
 	venues := map[string]func(portfolio.Report) (portfolio.Venue, error){"live": binanceVenue(srv)}
-	checks := func() []*streams.BalanceCheck {
-		var out []*streams.BalanceCheck
-		cons, err := log.JS.OrderedConsumer(context.Background(), streams.StreamPortfolio, jetstream.OrderedConsumerConfig{FilterSubjects: []string{"pf.venue.>"}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		batch, _ := cons.Fetch(10, jetstream.FetchMaxWait(300*time.Millisecond))
-		for msg := range batch.Messages() {
-			ev, err := streams.Decode(msg.Subject(), msg.Headers(), msg.Data())
-			if err != nil {
-				t.Fatal(err)
-			}
-			out = append(out, ev.(*streams.BalanceCheck))
-		}
-		return out
-	}
+	checks := func() []*streams.BalanceCheck { return portfolioEvents[*streams.BalanceCheck](t, log) }
 	r := newRigWith(t, log, venues, liveAgent("ATLAS"))
 	ctx := context.Background()
 	for i, k := range ks[:31] { // the engine trades: its own fills move the balances

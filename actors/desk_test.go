@@ -484,17 +484,7 @@ func TestCommandsActOnceAcrossRestarts(t *testing.T) {
 	if !r.risk.KillSwitch {
 		t.Fatal("kill switch off after killswitch.on")
 	}
-	states := func() (n int) {
-		cons, err := log.JS.OrderedConsumer(ctx, streams.StreamPortfolio, jetstream.OrderedConsumerConfig{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		batch, _ := cons.Fetch(100, jetstream.FetchMaxWait(300*time.Millisecond))
-		for range batch.Messages() {
-			n++
-		}
-		return n
-	}
+	states := func() int { return len(portfolioEvents[streams.Event](t, log)) }
 	before := states() // halt, resume (ATLAS), halt (ORION), kill switch, HALTED (ATLAS; ORION already)
 	if before != 5 {
 		t.Fatalf("%d events on PF, want 5", before)
@@ -619,18 +609,8 @@ func TestDrawdownHaltsTheAgent(t *testing.T) {
 		t.Fatalf("NOVA %s: %s (max drawdown seen %s)", v.State, v.Reason, v.MaxDrawdown)
 	}
 	var halted int64
-	cons, err := log.JS.OrderedConsumer(ctx, streams.StreamPortfolio, jetstream.OrderedConsumerConfig{FilterSubjects: []string{"pf.nova.state"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	batch, _ := cons.Fetch(10, jetstream.FetchMaxWait(300*time.Millisecond))
-	for msg := range batch.Messages() {
-		ev, err := streams.Decode(msg.Subject(), msg.Headers(), msg.Data())
-		if err != nil {
-			t.Fatal(err)
-		}
-		a := ev.(*streams.AgentEvent)
-		if a.State == streams.AgentHalted {
+	for _, a := range portfolioEvents[*streams.AgentEvent](t, log) {
+		if a.Agent == "NOVA" && a.State == streams.AgentHalted {
 			halted = a.Time
 		}
 	}
@@ -685,15 +665,7 @@ func TestRestartKeepsThePeak(t *testing.T) {
 				return r.view("ATLAS").Totals
 			}
 			before := run(true)
-			peaks := 0
-			err := streams.ReadAll(ctx, log.JS, streams.StreamPortfolio, func(_ uint64, ev streams.Event) {
-				if p, ok := ev.(*streams.Peak); ok && p.Agent == "ATLAS" {
-					peaks++
-				}
-			})
-			if err != nil {
-				t.Fatal(err)
-			}
+			peaks := len(portfolioEvents[*streams.Peak](t, log)) // ATLAS's: the only agent
 			if peaks == 0 || before.Peak.Cmp(decimal.MustParse("10000")) == 0 {
 				t.Fatalf("peak %s, %d peaks on the log: the run was meant to move the peak off the capital", before.Peak, peaks)
 			}
@@ -705,13 +677,13 @@ func TestRestartKeepsThePeak(t *testing.T) {
 	}
 }
 
-// capitalMoves reads the capital moves on the log, in log order.
-func capitalMoves(t *testing.T, log *streams.Log) []*streams.CapitalMove {
+// portfolioEvents reads the events of type E on the PF stream, in log order.
+func portfolioEvents[E streams.Event](t *testing.T, log *streams.Log) []E {
 	t.Helper()
-	var out []*streams.CapitalMove
+	var out []E
 	err := streams.ReadAll(context.Background(), log.JS, streams.StreamPortfolio, func(_ uint64, ev streams.Event) {
-		if m, ok := ev.(*streams.CapitalMove); ok {
-			out = append(out, m)
+		if e, ok := ev.(E); ok {
+			out = append(out, e)
 		}
 	})
 	if err != nil {
@@ -785,7 +757,7 @@ func TestCapitalMovesRebuildExactly(t *testing.T) {
 		t.Fatalf("%d problems, the last: %s", n, last)
 	}
 
-	moves := capitalMoves(t, log)
+	moves := portfolioEvents[*streams.CapitalMove](t, log)
 	var sum decimal.Decimal
 	swept := map[string]bool{}
 	for _, m := range moves {
@@ -856,7 +828,7 @@ func TestCapitalMovesRebuildExactly(t *testing.T) {
 	}
 	r2.settle()
 	r2.stop()
-	if n := len(capitalMoves(t, log)); n != len(moves) {
+	if n := len(portfolioEvents[*streams.CapitalMove](t, log)); n != len(moves) {
 		t.Fatalf("%d capital moves after applying the commands again, want %d", n, len(moves))
 	}
 	if n, last := r2.desk.Problems(); n != 0 {
@@ -902,7 +874,7 @@ func TestCapitalCommandsRefused(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "nothing moved") {
 		t.Fatalf("a move ORION's ledger cannot hold: %v", err)
 	}
-	if moves := capitalMoves(t, log); len(moves) != 0 {
+	if moves := portfolioEvents[*streams.CapitalMove](t, log); len(moves) != 0 {
 		t.Fatalf("moves on the log after refusals: %+v", moves)
 	}
 	if c := r.view("ATLAS").Totals.Capital; c.Cmp(decimal.MustParse("10000")) != 0 {
@@ -1021,7 +993,7 @@ func TestRebuildReplaysCapitalMovesBetweenFills(t *testing.T) {
 	if p := orion.Totals().Peak; p.Cmp(dec("10508")) != 0 {
 		t.Fatalf("ORION's peak %s, want the move's 10508", p)
 	}
-	if n := len(capitalMoves(t, log)); n != 5 {
+	if n := len(portfolioEvents[*streams.CapitalMove](t, log)); n != 5 {
 		t.Fatalf("%d capital moves on the log, want the 5 written: a command the log's moves came after acted again", n)
 	}
 }
@@ -1049,7 +1021,7 @@ func TestCapitalCommandsFromBeforeTheStartDoNotAct(t *testing.T) {
 		t.Fatal(err)
 	}
 	r.settle()
-	if moves := capitalMoves(t, log); len(moves) != 0 {
+	if moves := portfolioEvents[*streams.CapitalMove](t, log); len(moves) != 0 {
 		t.Fatalf("a rebalance from before the start moved capital: %+v", moves)
 	}
 	if _, err := r.command("portfolio.rebalance", `{}`); err != nil {
@@ -1057,7 +1029,7 @@ func TestCapitalCommandsFromBeforeTheStartDoNotAct(t *testing.T) {
 	}
 	r.stop()
 	// equal equity, the moderate profile: NOVA gives 4000, ATLAS and ORION get 2000 each
-	moves := capitalMoves(t, log)
+	moves := portfolioEvents[*streams.CapitalMove](t, log)
 	want := map[string]string{"ATLAS": "2000", "NOVA": "-4000", "ORION": "2000"}
 	if len(moves) != 3 {
 		t.Fatalf("moves %+v, want 3", moves)
