@@ -381,7 +381,8 @@ func mandatory(name string) *apiError {
 
 // admit runs the checks every trading request goes through, in Binance's order: the method
 // (one of methods), FailNext, the API key, the signature and timestamp (every endpoint here
-// is signed), then counts the request's weight. It writes the refusal itself and returns nil when the request may not go on.
+// is signed), then counts the request's weight. It writes the refusal itself and returns nil
+// when the request may not go on.
 func (s *Server) admit(w http.ResponseWriter, r *http.Request, methods ...string) *request {
 	if !slices.Contains(methods, r.Method) {
 		writeJSON(w, http.StatusMethodNotAllowed, map[string]any{"code": -1, "msg": "method not allowed"})
@@ -409,7 +410,7 @@ func (s *Server) admit(w http.ResponseWriter, r *http.Request, methods ...string
 		(&apiError{status: t.fail.status, code: -1003, msg: msg}).write(w)
 		return nil
 	}
-	req, aerr := t.authenticate(r, body, true) // every REST endpoint here is SIGNED
+	req, aerr := t.authenticate(r, body)
 	if aerr != nil {
 		t.stats.AuthErrors++
 		aerr.write(w)
@@ -419,11 +420,11 @@ func (s *Server) admit(w http.ResponseWriter, r *http.Request, methods ...string
 	return req
 }
 
-// authenticate checks the API key and, for a signed endpoint, the signature: HMAC-SHA256
-// with the secret key of the query string (without signature) followed by the body, as
-// hex; and the timestamp, within recvWindow (default 5000 ms) of now, at most 1 s ahead.
-// Call with t.mu held.
-func (t *trading) authenticate(r *http.Request, body []byte, signed bool) (*request, *apiError) {
+// authenticate checks the API key and the signature (every REST endpoint here is SIGNED):
+// HMAC-SHA256 with the secret key of the query string (without signature) followed by the
+// body, as hex; and the timestamp, within recvWindow (default 5000 ms) of now, at most 1 s
+// ahead. Call with t.mu held.
+func (t *trading) authenticate(r *http.Request, body []byte) (*request, *apiError) {
 	key := r.Header.Get("X-MBX-APIKEY")
 	if key == "" {
 		return nil, &apiError{status: http.StatusUnauthorized, code: -2014, msg: "API-key format invalid."}
@@ -453,9 +454,6 @@ func (t *trading) authenticate(r *http.Request, body []byte, signed bool) (*requ
 	}
 	for k, vs := range form {
 		params[k] = append(params[k], vs...)
-	}
-	if !signed {
-		return &request{params: params}, nil
 	}
 	if signature == "" {
 		return nil, mandatory("signature")
