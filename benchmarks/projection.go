@@ -9,9 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"math/big"
-	"net/url"
 	"os"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -250,16 +248,7 @@ func scratch(ctx context.Context, admin *pgx.Conn, databaseURL string) (string, 
 		return "", nil, fmt.Errorf("creating a scratch schema: %w", migrations.Explain(admin.Config(), err))
 	}
 	drop := func() { _, _ = admin.Exec(context.WithoutCancel(ctx), "drop schema "+schema+" cascade") }
-	u, err := url.Parse(databaseURL)
-	var schemaURL string
-	if err == nil && u.Scheme != "" {
-		q := u.Query()
-		q.Set("search_path", schema)
-		u.RawQuery = q.Encode()
-		schemaURL = u.String()
-	} else {
-		schemaURL = strings.TrimSpace(databaseURL) + " search_path=" + schema
-	}
+	schemaURL := migrations.WithParam(databaseURL, "search_path", schema)
 	if err := migrations.Apply(ctx, schemaURL); err != nil {
 		drop()
 		return "", nil, err

@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/url"
 	"strings"
 	"time"
 
@@ -98,6 +99,20 @@ func Connect(ctx context.Context, databaseURL string) (*pgx.Conn, error) {
 		return nil, Explain(cfg, err)
 	}
 	return conn, nil
+}
+
+// WithParam sets a connection parameter on a Postgres URL (or appends key=value to a
+// keyword/value connection string): WithParam(url, "search_path", schema) keeps a read model
+// in a schema of its own.
+func WithParam(databaseURL, key, value string) string {
+	u, err := url.Parse(databaseURL)
+	if err != nil || u.Scheme == "" {
+		return strings.TrimSpace(databaseURL) + " " + key + "=" + value
+	}
+	q := u.Query()
+	q.Set(key, value)
+	u.RawQuery = q.Encode()
+	return u.String()
 }
 
 // ParseURL parses a Postgres URL (or key=value string), with a 10 s connect timeout unless

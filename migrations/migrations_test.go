@@ -118,7 +118,7 @@ func TestErrors(t *testing.T) {
 		{"not a URL", "postgres://user:s3cret@[::1", migrations.ErrURL, "postgres://USER:PASSWORD@HOST:5432/DATABASE"},
 		{"nobody listens", "postgres://postgres:s3cret@127.0.0.1:1/test?connect_timeout=2", migrations.ErrConnect, "is it running"},
 		{"no such database", otherDatabase(t, testdb.Name("missing_")), migrations.ErrConnect, "createdb"},
-		{"no such schema", testdb.WithParam(testdb.URL(), "search_path", testdb.Name("missing_")), migrations.ErrMigrate, "create the schema"},
+		{"no such schema", migrations.WithParam(testdb.URL(), "search_path", testdb.Name("missing_")), migrations.ErrMigrate, "create the schema"},
 	}
 	// a user who may use the schema but not create tables in it (the role is dropped after
 	// the schema, whose grant depends on it)

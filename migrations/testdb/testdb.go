@@ -7,13 +7,13 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"net/url"
 	"os"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/synapse-trading/synapse/migrations"
 )
 
 // URL is the test database's URL.
@@ -62,20 +62,7 @@ func Schema(t testing.TB) (schema, databaseURL string) {
 			t.Errorf("dropping schema %s: %v", schema, err)
 		}
 	})
-	return schema, WithParam(URL(), "search_path", schema)
-}
-
-// WithParam sets a connection parameter on a URL (or appends key=value to a keyword/value
-// connection string).
-func WithParam(rawURL, key, value string) string {
-	u, err := url.Parse(rawURL)
-	if err != nil || u.Scheme == "" {
-		return strings.TrimSpace(rawURL) + " " + key + "=" + value
-	}
-	q := u.Query()
-	q.Set(key, value)
-	u.RawQuery = q.Encode()
-	return u.String()
+	return schema, migrations.WithParam(URL(), "search_path", schema)
 }
 
 // Name is prefix and 12 random hex digits: a name no other test uses.
