@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"runtime"
 	"strconv"
 	"sync"
 	"time"
@@ -227,21 +226,21 @@ func (r loadRun) rate() float64 { return float64(r.sent) / r.elapsed.Seconds() }
 // openLoop calls send for i = 0..n-1 at start + i/rate, never waiting for a send to be
 // answered before the next is due: a send that is late delays the next only as long as it
 // runs, and a tick whose turn comes more than maxLag late is dropped. Between sends it
-// spins, yielding to other goroutines, because Go's timers wake a sleeper up to a millisecond
-// late when the process is idle (ten ticks at 10,000/s, and most of the persistence floor);
-// it sleeps only through gaps of more than 2 ms. The price is the CPU the spinning takes,
-// as a separate feed process would.
+// sleeps on a pacer (a timerfd on Linux, tens of microseconds late at most when the machine
+// is idle). It used to spin, yielding to other goroutines, which took most of a core of the
+// two the engine under test has.
 func openLoop(ctx context.Context, n int, rate float64, maxLag time.Duration, send func(i int, due time.Time) error) (loadRun, error) {
 	r := loadRun{lag: newHistogram()}
+	pace, err := newPacer()
+	if err != nil {
+		return r, err
+	}
+	defer pace.close()
 	start := time.Now()
 	for i := range n {
 		due := start.Add(time.Duration(float64(i) / rate * float64(time.Second)))
-		for d := time.Until(due); d > 0; d = time.Until(due) {
-			if d > 2*time.Millisecond {
-				time.Sleep(d - time.Millisecond)
-			} else {
-				runtime.Gosched()
-			}
+		if err := pace.wait(due); err != nil {
+			return r, err
 		}
 		now := time.Now()
 		if now.Sub(due) > maxLag {
