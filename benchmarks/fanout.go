@@ -46,8 +46,8 @@ type FanoutOptions struct {
 // with Clients websocket clients, each subscribed to one symbol's state and receiving up to
 // UpdatesPerSecond frames a second. The figure is the p99 with the clients, the baseline the
 // p99 without them; the goal is that the clients move it by less than 10 %. It also reports
-// the frames the clients took and the memory per client (gateway and client ends both live
-// in this process, so the figure is an upper bound on the gateway's share).
+// the frames the clients took, the gateway's memory per client, and the CPU both processes
+// used. The clients run in a process of their own under SCHED_IDLE (see startClients).
 func Fanout(ctx context.Context, opts FanoutOptions) (Result, error) {
 	if opts.Clients <= 0 {
 		opts.Clients = 1000
@@ -86,17 +86,20 @@ func Fanout(ctx context.Context, opts FanoutOptions) (Result, error) {
 	// 10 s run rests on a dozen intents, and moved by half from one run to the next here.
 	alone, crowd := newHistogram(), newHistogram()
 	var fan *fanout
+	var aloneCPU, crowdCPU float64 // mean over the rounds
 	for r := range opts.Rounds {
-		h, _, err := run(0)
+		h, f, err := run(0)
 		if err != nil {
 			return Result{}, fmt.Errorf("without clients (round %d): %w", r+1, err)
 		}
 		alone.Merge(h)
-		h, f, err := run(opts.Clients)
+		aloneCPU += f.engineCPU / float64(opts.Rounds)
+		h, f, err = run(opts.Clients)
 		if err != nil {
 			return Result{}, fmt.Errorf("with %d clients (round %d): %w", opts.Clients, r+1, err)
 		}
 		crowd.Merge(h)
+		crowdCPU += f.engineCPU / float64(opts.Rounds)
 		if fan == nil || f.framesPerClientSecond() < fan.framesPerClientSecond() {
 			fan = f // the round whose clients got the fewest frames
 		}
@@ -121,7 +124,11 @@ func Fanout(ctx context.Context, opts FanoutOptions) (Result, error) {
 			"frames per client per second":          fan.framesPerClientSecond(),
 			"bytes per frame":                       fan.bytesPerFrame(),
 			fan.memName:                             fan.memPerClient / 1024,
-			"goroutines per client (this process)":  fan.goroutinesPerClient,
+			"goroutines per client, client side":    fan.goroutinesPerClient,
+			"client process memory per client, KiB": fan.clientMemory / 1024,
+			"client process CPU, cores":             fan.clientCPU,
+			"engine process CPU, cores, no clients": aloneCPU,
+			"engine process CPU, cores, clients":    fan.engineCPU,
 			"p50 µs with clients":                   fig.P50,
 			"p50 µs without clients":                base.P50,
 			"intents measured without clients":      float64(base.Count),
@@ -141,6 +148,9 @@ type fanout struct {
 	memPerClient        float64
 	goroutinesPerClient float64
 	dropped             int
+	clientMemory        float64 // bytes per client in the client process
+	clientCPU           float64 // cores the client process used
+	engineCPU           float64 // cores this process (engine and gateway) used during the load
 }
 
 func (f *fanout) framesPerClientSecond() float64 {
@@ -177,25 +187,35 @@ func fanoutRun(ctx context.Context, ticks []*streams.Trade, opts TickToOrderOpti
 	go func() { served <- gw.Serve(ctx) }()
 	defer func() { cancel(); <-served }()
 
-	fan := &fanout{memName: "memory per client, KiB (gateway and client ends, both here)"}
-	wait := func() {}
+	fan := &fanout{memName: "gateway memory per client, KiB"}
+	stop := func() error { return nil }
 	if clients > 0 {
 		before := heapAndStacks()
-		symbols := synthetic.SymbolNames(opts.Symbols)
-		wait, err = connectClients(ctx, "ws://"+gw.Addr(), "", clients, func(i int) string {
-			return actors.SymbolTopic("synthetic", symbols[i%len(symbols)])
-		}, fan)
+		var topics []string
+		for _, s := range synthetic.SymbolNames(opts.Symbols) {
+			topics = append(topics, actors.SymbolTopic("synthetic", s))
+		}
+		stop, err = startClients(ctx, "ws://"+gw.Addr(), "", clients, topics, fan)
 		if err != nil {
 			return nil, nil, err
 		}
-		time.Sleep(time.Second) // the first frames, with every topic's state, have gone out
 		fan.memPerClient = max(0, float64(heapAndStacks())-float64(before)) / float64(clients)
 	}
 
 	ui := &uiHooks{observe: func(topic string, v any) { _ = hub.Set(topic, v) }, observeEvery: interval / 2}
-	return fan.during(cancel, wait, func(probe *tickProbe) (loadRun, error) {
-		return runTickToOrder(ctx, l, ticks, opts, probe, ui)
-	})
+	probe := newTickProbe()
+	start, cpu := time.Now(), cpuTime()
+	run, err := runTickToOrder(ctx, l, ticks, opts, probe, ui)
+	fan.elapsed = time.Since(start)
+	fan.engineCPU = (cpuTime() - cpu).Seconds() / fan.elapsed.Seconds()
+	fan.dropped = run.dropped
+	if serr := stop(); err == nil {
+		err = serr
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	return probe.toIntent, fan, nil
 }
 
 // during runs the tick-to-order load with fan's clients connected, then disconnects them

@@ -7,6 +7,12 @@ import (
 	"time"
 )
 
+// TestMain lets this test binary be the fanout scenario's client process too.
+func TestMain(m *testing.M) {
+	ClientProcess()
+	os.Exit(m.Run())
+}
+
 // The fanout scenario runs end to end, briefly: 50 websocket clients on the real gateway
 // while the real engine trades; every client must stay connected and receive frames at
 // about the rate asked for.

@@ -25,6 +25,7 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/synapse-trading/synapse/benchmarks"
 	"github.com/synapse-trading/synapse/streams"
 )
 
@@ -49,6 +50,7 @@ commands:
 var errUsage = errors.New("usage")
 
 func main() {
+	benchmarks.ClientProcess() // the fanout scenario's websocket clients run in a process of their own
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()
