@@ -69,19 +69,22 @@ type Gateway struct {
 	srv      *http.Server
 	ln       net.Listener
 
-	// The websocket clients, woken by one pulse goroutine, each once per MinInterval at most
-	// (see pulse), in pulseSlots groups.
+	// The websocket clients, handed their frames by one pulse goroutine, each once per
+	// MinInterval at most (see pulse), in pulseSlots groups.
 	clientsMu sync.Mutex
-	clients   map[*wsClient]struct{}
+	slots     [pulseSlots]map[*wsClient]struct{}
 	joined    int // clients ever joined: the next one's slot
 	pulsing   sync.Once
 }
 
 // wsClient is one websocket client as the pulse sees it: the topic prefixes it subscribed
-// to (none: every topic), its wake-up call, and its slot of the pulse.
+// to (none: every topic), the next frame for its writer, the hub version its frames are up
+// to, and its slot of the pulse. version is the pulse's (under clientsMu) once joined.
 type wsClient struct {
 	prefixes []string
-	wake     chan struct{} // capacity 1: a pending wake-up stands for any number
+	key      string      // the prefixes as one string: clients with the same key get the same frames
+	frames   chan []byte // capacity 1, filled by the pulse only when empty
+	version  uint64
 	slot     int
 }
 
@@ -121,7 +124,6 @@ func New(hub *Hub, opts Options) *Gateway {
 		queries:  map[string]Query{},
 		commands: map[string]CommandSpec{},
 		limiter:  newLimiter(opts.CommandRate, opts.CommandBurst),
-		clients:  map[*wsClient]struct{}{},
 	}
 	m, err := newGatewayMetrics(reg)
 	if err != nil {
@@ -244,84 +246,132 @@ func (g *Gateway) serveWS(w http.ResponseWriter, r *http.Request) {
 	if t := r.URL.Query().Get("topics"); t != "" {
 		prefixes = strings.Split(t, ",")
 	}
-	client := &wsClient{prefixes: prefixes, wake: make(chan struct{}, 1)}
-	g.join(client) // before the first read of the hub: no change can slip between
+	client := &wsClient{prefixes: prefixes, key: strings.Join(prefixes, ","), frames: make(chan []byte, 1)}
+	first := g.join(client)
 	defer g.leave(client)
 	out := g.newWriter(c, r)
 	defer out.watchdog.Stop()
-	var version uint64
-	for {
-		updates, v := g.hub.Since(version)
-		version = v
-		updates = filter(updates, prefixes)
-		if len(updates) > 0 {
-			if err := out.send(ctx, encodeFrame(updates)); err != nil {
-				return
-			}
+	if len(first) > 0 {
+		if err := out.send(ctx, encodeFrame(first)); err != nil {
+			return
 		}
+	}
+	for {
 		select {
 		case <-ctx.Done():
 			return
-		case <-client.wake:
+		case frame := <-client.frames:
+			if err := out.send(ctx, frame); err != nil {
+				return
+			}
 		}
 	}
 }
 
-func (g *Gateway) join(c *wsClient) {
+// join gives c a slot of the pulse and returns every topic's latest value that c
+// subscribed to; from then on the pulse hands it each change. The hub is read under
+// clientsMu, so that no change can slip between that read and the pulse's next one.
+func (g *Gateway) join(c *wsClient) []Update {
 	g.pulsing.Do(func() { go g.pulse() })
 	g.clientsMu.Lock()
+	defer g.clientsMu.Unlock()
+	updates, v := g.hub.Since(0)
+	c.version = v
 	c.slot = g.joined % pulseSlots
 	g.joined++
-	g.clients[c] = struct{}{}
-	g.clientsMu.Unlock()
+	if g.slots[c.slot] == nil {
+		g.slots[c.slot] = map[*wsClient]struct{}{}
+	}
+	g.slots[c.slot][c] = struct{}{}
+	return filter(updates, c.prefixes)
 }
 
 func (g *Gateway) leave(c *wsClient) {
 	g.clientsMu.Lock()
-	delete(g.clients, c)
+	delete(g.slots[c.slot], c)
 	g.clientsMu.Unlock()
 }
 
-// pulseSlots is how many groups the clients are woken in, one group every
+// pulseSlots is how many groups the clients are served in, one group every
 // MinInterval/pulseSlots: a thousand clients woken at one instant are a thousand goroutines
-// the engine's own wait behind (the tick-to-order p99 with 1,000 clients was 3× the one
-// without); woken in groups, the same frames come as an even stream.
+// the engine's own wait behind; in a hundred groups of ten, the same frames come as an even
+// stream.
 const pulseSlots = 10
 
-// pulse wakes the websocket clients for which a topic changed, each at most once per
-// MinInterval: one watcher of the hub and one ticker for the whole gateway, where a ticker and
-// a watcher per client made a thousand clients cost the engine's scheduler ten thousand timer
-// firings and every hub change a thousand wake-ups. After a change it goes round the slots,
-// one every MinInterval/pulseSlots, waking the slot's clients that want a topic changed since
-// that slot's last turn. It runs from the first client on, for the gateway's life.
+// pulse hands the websocket clients their frames, each at most once per MinInterval: one
+// watcher of the hub and one ticker for the whole gateway, where a ticker and a watcher per
+// client made a thousand clients cost the engine's scheduler ten thousand timer firings and
+// every hub change a thousand wake-ups. After a change it goes round the slots, one every
+// MinInterval/pulseSlots. A frame is read from the hub and encoded once for all the slot's
+// clients that are at the same version with the same subscription (nearly always all of
+// them), not once per client. A client whose writer has not taken its last frame yet is
+// passed over: it gets the news, merged, at its slot's next turn. It runs from the first
+// client on, for the gateway's life.
 func (g *Gateway) pulse() {
 	changed, _ := g.hub.Watch()
-	tick := time.NewTicker(g.opts.MinInterval / pulseSlots)
-	var versions [pulseSlots]uint64
-	for range changed {
-		for slot := range pulseSlots {
-			updates, v := g.hub.Since(versions[slot])
-			versions[slot] = v
-			if len(updates) > 0 {
-				g.clientsMu.Lock()
-				for c := range g.clients {
-					if c.slot == slot && c.wants(updates) {
-						select {
-						case c.wake <- struct{}{}:
-						default: // already woken
-						}
-					}
-				}
-				g.clientsMu.Unlock()
-			}
-			<-tick.C
+	again := false // a client was passed over: go round once more, change or not
+	for {
+		if !again {
+			<-changed
 		}
+		again = false
+		// Slot i's turn is at start + i × MinInterval/pulseSlots; a late turn does not push
+		// the later ones back, so a round takes MinInterval and each client gets its rate.
+		start := time.Now()
+		for slot := range pulseSlots {
+			time.Sleep(time.Until(start.Add(g.opts.MinInterval * time.Duration(slot) / pulseSlots)))
+			if g.serveSlot(slot) {
+				again = true
+			}
+		}
+		time.Sleep(time.Until(start.Add(g.opts.MinInterval)))
 	}
 }
 
-// wants reports whether one of updates is of a topic the client subscribed to.
-func (c *wsClient) wants(updates []Update) bool {
-	return slices.ContainsFunc(updates, func(u Update) bool { return subscribed(u.Topic, c.prefixes) })
+// serveSlot hands each client of slot a frame of what changed since its version, if any,
+// and reports whether it passed over a client that still had its last frame to write.
+func (g *Gateway) serveSlot(slot int) (passedOver bool) {
+	type read struct {
+		updates []Update
+		to      uint64 // the hub version the updates are up to
+	}
+	type group struct {
+		version uint64
+		key     string
+	}
+	type news struct {
+		frame []byte // nil: nothing the group subscribed to changed
+		to    uint64
+	}
+	g.clientsMu.Lock()
+	defer g.clientsMu.Unlock()
+	since := map[uint64]read{} // the hub read once per version
+	groups := map[group]news{} // a frame encoded once per version and subscription
+	for c := range g.slots[slot] {
+		if len(c.frames) > 0 {
+			passedOver = true
+			continue
+		}
+		k := group{c.version, c.key}
+		n, ok := groups[k]
+		if !ok {
+			r, seen := since[c.version]
+			if !seen {
+				r.updates, r.to = g.hub.Since(c.version)
+				since[c.version] = r
+			}
+			n.to = r.to
+			if mine := filter(slices.Clone(r.updates), c.prefixes); len(mine) > 0 {
+				n.frame = encodeFrame(mine)
+			}
+			groups[k] = n
+		}
+		if n.frame != nil {
+			c.frames <- n.frame // never blocks: only the pulse fills it, and it is empty
+		}
+		c.version = n.to
+	}
+	return passedOver
 }
 
 // readControl reads what the client sends, which answers pings and the close handshake,
