@@ -190,7 +190,6 @@ func fanoutRun(ctx context.Context, ticks []*streams.Trade, opts TickToOrderOpti
 	fan := &fanout{memName: "gateway memory per client, KiB"}
 	stop := func() error { return nil }
 	if clients > 0 {
-		before := heapAndStacks()
 		var topics []string
 		for _, s := range synthetic.SymbolNames(opts.Symbols) {
 			topics = append(topics, actors.SymbolTopic("synthetic", s))
@@ -199,7 +198,6 @@ func fanoutRun(ctx context.Context, ticks []*streams.Trade, opts TickToOrderOpti
 		if err != nil {
 			return nil, nil, err
 		}
-		fan.memPerClient = max(0, float64(heapAndStacks())-float64(before)) / float64(clients)
 	}
 
 	ui := &uiHooks{observe: func(topic string, v any) { _ = hub.Set(topic, v) }, observeEvery: interval / 2}
@@ -209,8 +207,19 @@ func fanoutRun(ctx context.Context, ticks []*streams.Trade, opts TickToOrderOpti
 	fan.elapsed = time.Since(start)
 	fan.engineCPU = (cpuTime() - cpu).Seconds() / fan.elapsed.Seconds()
 	fan.dropped = run.dropped
+	// The gateway's memory per client: this process's heap and stacks with the clients
+	// connected, less the same once they have gone (a difference taken before the load
+	// would also count what the previous run's log still held then).
+	var with uint64
+	if clients > 0 {
+		with = heapAndStacks()
+	}
 	if serr := stop(); err == nil {
 		err = serr
+	}
+	if clients > 0 {
+		time.Sleep(500 * time.Millisecond) // the gateway's goroutines of the closed connections end
+		fan.memPerClient = max(0, float64(with)-float64(heapAndStacks())) / float64(clients)
 	}
 	if err != nil {
 		return nil, nil, err
