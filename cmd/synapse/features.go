@@ -12,7 +12,7 @@ import (
 
 func cmdFeatures(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("features", stderr)
-	data := fs.String("data", "", "market data file: a Binance kline CSV (.csv or .csv.gz) or a websocket capture")
+	data := fs.String("data", "", "market data file: a Binance kline CSV (.csv, .csv.gz, or Binance Vision's .zip) or a websocket capture")
 	format := fs.String("format", "csv", "output format: csv or json")
 	symbol := fs.String("symbol", "", "symbol, when the file name does not tell it (e.g. BTCUSDT)")
 	fs.Usage = func() {

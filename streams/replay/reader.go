@@ -1,6 +1,7 @@
 package replay
 
 import (
+	"archive/zip"
 	"bufio"
 	"bytes"
 	"compress/gzip"
@@ -9,6 +10,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"path"
 	"strings"
 	"sync/atomic"
 
@@ -143,7 +145,18 @@ func newReader(src io.Reader, name string, opts ReaderOptions, owned io.Closer) 
 	input := &countingReader{r: src}
 	br := newBufioReader(input)
 	closer := owned
-	if magic, _ := br.Peek(2); len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
+	hintName := name
+	if magic, _ := br.Peek(4); bytes.Equal(magic, []byte("PK\x03\x04")) {
+		entry, entryName, err := openZipEntry(src, size, name, &input.n)
+		if err != nil {
+			return nil, err
+		}
+		br = newBufioReader(entry)
+		closer = closers{entry, owned}
+		if hintsFromName(name).Symbol == "" {
+			hintName = entryName // the zip was renamed; the CSV inside keeps Binance's name
+		}
+	} else if magic, _ := br.Peek(2); len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
 		zr, err := gzip.NewReader(br)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w: bad gzip header: %v", name, ErrTruncated, err)
@@ -158,7 +171,7 @@ func newReader(src io.Reader, name string, opts ReaderOptions, owned io.Closer) 
 	r := &Reader{
 		name:   name,
 		opts:   opts,
-		hints:  hintsFromName(name),
+		hints:  hintsFromName(hintName),
 		format: format,
 		lines:  &lineReader{br: br},
 		closer: closer,
@@ -171,6 +184,53 @@ func newReader(src io.Reader, name string, opts ReaderOptions, owned io.Closer) 
 		return nil, fmt.Errorf("%s: %w: the file name does not start with a symbol (BTCUSDT-1m-...); name the file after its symbol (BTCUSDT-1m-2024-01.csv.gz) or pass --symbol", name, ErrNoSymbol)
 	}
 	return r, nil
+}
+
+// openZipEntry opens the one file in a zip archive, as Binance Vision publishes its daily and
+// monthly files (BTCUSDT-1m-2024-01.zip holding BTCUSDT-1m-2024-01.csv). A zip keeps its
+// directory at its end, so src must be a file that reads at any offset. consumed counts the
+// entry's compressed bytes as they are read, for the progress of a replay (it ends a little
+// short of the file's size: the headers and the directory are not counted).
+func openZipEntry(src io.Reader, size int64, name string, consumed *atomic.Int64) (io.ReadCloser, string, error) {
+	at, ok := src.(io.ReaderAt)
+	if !ok || size <= 0 {
+		return nil, "", fmt.Errorf("%s: %w: a zip archive must be read from a file, not a stream: unzip it first", name, ErrUnknownFormat)
+	}
+	zr, err := zip.NewReader(countingReaderAt{at, consumed}, size)
+	if err != nil {
+		return nil, "", fmt.Errorf("%s: %w: bad zip archive: %v", name, ErrTruncated, err)
+	}
+	consumed.Store(0) // what format detection and the directory took is not progress
+	var files []*zip.File
+	for _, f := range zr.File {
+		if !f.FileInfo().IsDir() {
+			files = append(files, f)
+		}
+	}
+	if len(files) != 1 {
+		names := make([]string, len(files))
+		for i, f := range files {
+			names[i] = f.Name
+		}
+		return nil, "", fmt.Errorf("%s: %w: a zip archive must hold exactly one recording, as Binance Vision's do; it holds %d (%s): unzip it and pass the files", name, ErrUnknownFormat, len(files), strings.Join(names, ", "))
+	}
+	rc, err := files[0].Open()
+	if err != nil {
+		return nil, "", fmt.Errorf("%s: %w: %s in the zip archive: %v", name, ErrTruncated, files[0].Name, err)
+	}
+	return rc, path.Base(files[0].Name), nil
+}
+
+// countingReaderAt counts the bytes read through it.
+type countingReaderAt struct {
+	r io.ReaderAt
+	n *atomic.Int64
+}
+
+func (c countingReaderAt) ReadAt(p []byte, off int64) (int, error) {
+	n, err := c.r.ReadAt(p, off)
+	c.n.Add(int64(n))
+	return n, err
 }
 
 // newBufioReader buffers enough to detect the format from the first lines.
