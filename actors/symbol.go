@@ -152,9 +152,19 @@ func (s *Symbol) Apply(ev streams.Event, emit func(*streams.Feature)) error {
 	return err
 }
 
+// CheckKline says, naming the fix, why a symbol actor would refuse ev when it is a kline of
+// another interval than 1m; nil for anything else. Commands that feed whole files (backtest,
+// train) check each kline with it and stop, where the live engine counts and goes on.
+func CheckKline(ev streams.Event) error {
+	if k, ok := ev.(*streams.Kline); ok && k.Interval != "1m" {
+		return fmt.Errorf("%w: %s klines: the symbol actors take 1m candles and build the longer intervals from them, and the models trade on 1m features; give 1m klines (Binance Vision's SYMBOL-1m-... files) or a websocket capture", ErrUnknownEvent, k.Interval)
+	}
+	return nil
+}
+
 func (s *Symbol) applyKline(k *streams.Kline, emit func(*streams.Feature)) error {
-	if k.Interval != "1m" {
-		return fmt.Errorf("%w: %s kline: symbol actors build longer intervals from 1m", ErrUnknownEvent, k.Interval)
+	if err := CheckKline(k); err != nil {
+		return err
 	}
 	if !s.klineSource {
 		s.klineSource = true

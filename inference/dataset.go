@@ -233,6 +233,9 @@ func BuildDataset(ctx context.Context, files []string, opts DatasetOptions) (*Da
 		if err != nil {
 			return nil, err
 		}
+		if err := actors.CheckKline(rec.Event); err != nil {
+			return nil, fmt.Errorf("%s line %d: %w", rec.Source, rec.Line, err)
+		}
 		venue, symbol := rec.Event.Key()
 		key := venue + ":" + symbol
 		s := bySymbol[key]

@@ -208,6 +208,9 @@ func cmdBacktest(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		if err != nil {
 			return err
 		}
+		if err := actors.CheckKline(rec.Event); err != nil {
+			return fmt.Errorf("%s line %d: %w", rec.Source, rec.Line, err)
+		}
 		if t := rec.Event.EventTime(); report.From == 0 || t < report.From {
 			report.From = t
 		}

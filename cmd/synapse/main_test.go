@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -824,4 +825,72 @@ func TestScheduledCapitalCommands(t *testing.T) {
 	if !strings.Contains(logs, "nothing to distribute") || !strings.Contains(logs, "nothing to rebalance") {
 		t.Fatalf("the desk did not act on the scheduled commands:\n%s", logs)
 	}
+}
+
+// fiveMinuteKlines writes the real 1m klines of recording name rolled up into 5m klines, in
+// Binance Vision's spot layout, as dir/SYMBOL-5m-….csv, and returns its path.
+func fiveMinuteKlines(t *testing.T, dir, name string) string {
+	t.Helper()
+	f, err := os.Open(recDir + name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	zr, err := gzip.NewReader(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rows [][]string
+	sc := bufio.NewScanner(zr)
+	for sc.Scan() {
+		rows = append(rows, strings.Split(sc.Text(), ","))
+	}
+	var out strings.Builder
+	for i := 0; i+5 <= len(rows); i += 5 {
+		g := rows[i : i+5]
+		high, low := g[0][2], g[0][3]
+		for _, r := range g {
+			if num(t, r[2]) > num(t, high) {
+				high = r[2]
+			}
+			if num(t, r[3]) < num(t, low) {
+				low = r[3]
+			}
+		}
+		var openTime int64
+		fmt.Sscan(g[0][0], &openTime)
+		// Volumes are not summed: the check is about the interval, and these stay valid.
+		fmt.Fprintf(&out, "%s,%s,%s,%s,%s,%s,%d,%s,%s,%s,%s,0\n", g[0][0], g[0][1], high, low, g[4][4], g[0][5], openTime+5*60_000-1, g[0][7], g[0][8], g[0][9], g[0][10])
+	}
+	path := filepath.Join(dir, strings.Replace(name, "-1m-", "-5m-", 1))
+	path = strings.TrimSuffix(path, ".gz")
+	if err := os.WriteFile(path, []byte(out.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// Backtest and train take 1m klines (the symbol actors build the longer intervals): a file of
+// 5m klines stops them with the reason and the fix, rather than giving an empty result.
+func TestLongerKlinesRefused(t *testing.T) {
+	dir := t.TempDir()
+	path := fiveMinuteKlines(t, dir, "ETHUSDT-1m-2022-08-14.csv.gz")
+	for _, args := range [][]string{
+		{"backtest", "--data", path, "--quiet"},
+		{"train", "--data", path, "--model", "direction", "--out", dir},
+	} {
+		code, _, errs := synapse(t, args...)
+		if code != 1 || !strings.Contains(errs, "5m klines") || !strings.Contains(errs, "give 1m klines") {
+			t.Errorf("%s: exit %d, %q", args[0], code, errs)
+		}
+	}
+}
+
+func num(t *testing.T, s string) float64 {
+	t.Helper()
+	f, err := strconv.ParseFloat(s, 64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f
 }
