@@ -26,3 +26,6 @@ func setSchedIdle(int) error { return errors.ErrUnsupported }
 
 // cpuTime is not measured outside Linux.
 func cpuTime() time.Duration { return 0 }
+
+// postgresCPU is not measured outside Linux.
+func postgresCPU() time.Duration { return 0 }

@@ -76,39 +76,49 @@ func Projection(ctx context.Context, opts ProjectionOptions) (Result, error) {
 	}
 	defer admin.Close(context.WithoutCancel(ctx))
 	backlog := projectionLoad(opts.Orders, 0)
-	var best, bestCopy float64
-	var rows int
+	var best, bestCopy timed
 	for r := 0; r < opts.Rounds; r++ {
-		n, rate, err := copyRows(ctx, admin, opts.DatabaseURL, backlog)
+		c, err := copyRows(ctx, admin, opts.DatabaseURL, backlog)
 		if err != nil {
 			return Result{}, fmt.Errorf("raw COPY: %w", err)
 		}
-		bestCopy = max(bestCopy, rate)
-		n2, rate, err := projectBacklog(ctx, admin, opts.DatabaseURL, backlog)
+		if c.rate() > bestCopy.rate() {
+			bestCopy = c
+		}
+		p, err := projectBacklog(ctx, admin, opts.DatabaseURL, backlog)
 		if err != nil {
 			return Result{}, fmt.Errorf("projector: %w", err)
 		}
-		if n2 != n {
-			return Result{}, fmt.Errorf("the projector wrote %d rows, the fold has %d", n2, n)
+		if p.rows != c.rows {
+			return Result{}, fmt.Errorf("the projector wrote %d rows, the fold has %d", p.rows, c.rows)
 		}
-		best, rows = max(best, rate), n
+		if p.rate() > best.rate() {
+			best = p
+		}
 	}
+	rows := best.rows
 	lag, err := projectionLag(ctx, admin, opts)
 	if err != nil {
 		return Result{}, fmt.Errorf("projection lag: %w", err)
 	}
-	ratio := best / bestCopy
+	ratio := best.rate() / bestCopy.rate()
 	lat := LatencyOf(lag.visible)
 	return Result{
 		Scenario: "projection", Time: time.Now().UTC(),
-		Figure:   Measure{Name: "Postgres projector: log → orders and fills, one transaction per batch", Value: best, Unit: "rows/s"},
-		Baseline: Measure{Name: "raw pgx COPY of the same rows", Value: bestCopy, Unit: "rows/s"},
+		Figure:   Measure{Name: "Postgres projector: log → orders and fills, one transaction per batch", Value: best.rate(), Unit: "rows/s"},
+		Baseline: Measure{Name: "raw pgx COPY of the same rows", Value: bestCopy.rate(), Unit: "rows/s"},
 		Ratio:    ratio, Goal: "≥ 70% of raw COPY", Met: ratio >= 0.7,
 		Latency: lat,
 		Extra: map[string]float64{
 			"rows":                             float64(rows),
 			"order events in the backlog":      float64(len(backlog.msgs)),
-			"projector events/s":               best * float64(len(backlog.msgs)) / float64(rows),
+			"projector events/s":               best.rate() * float64(len(backlog.msgs)) / float64(rows),
+			"projector s":                      best.elapsed.Seconds(),
+			"projector CPU s, this process":    best.cpu.Seconds(),
+			"projector CPU s, Postgres":        best.postgresCPU.Seconds(),
+			"raw COPY s":                       bestCopy.elapsed.Seconds(),
+			"raw COPY CPU s, this process":     bestCopy.cpu.Seconds(),
+			"raw COPY CPU s, Postgres":         bestCopy.postgresCPU.Seconds(),
 			"lag load events/s":                lag.rate,
 			"lag p50 s":                        lat.P50 / 1e6,
 			"lag p99 s":                        lat.P99 / 1e6,
@@ -256,97 +266,121 @@ func scratch(ctx context.Context, admin *pgx.Conn, databaseURL string) (string, 
 	return schemaURL, drop, nil
 }
 
+// timed is one timed run: the rows it wrote, how long it took, and the CPU this process and
+// the local Postgres server's processes used meanwhile.
+type timed struct {
+	rows             int
+	elapsed          time.Duration
+	cpu, postgresCPU time.Duration
+}
+
+func (t timed) rate() float64 {
+	if t.elapsed <= 0 {
+		return 0
+	}
+	return float64(t.rows) / t.elapsed.Seconds()
+}
+
+// clock starts timing a run; stop ends it with its row count.
+func clock() (stop func(rows int) timed) {
+	start, cpu, pg := time.Now(), cpuTime(), postgresCPU()
+	return func(rows int) timed {
+		return timed{rows: rows, elapsed: time.Since(start), cpu: cpuTime() - cpu, postgresCPU: postgresCPU() - pg}
+	}
+}
+
 // copyRows COPYs the backlog's rows into fresh tables: the baseline.
-func copyRows(ctx context.Context, admin *pgx.Conn, databaseURL string, b *projectionBacklog) (int, float64, error) {
+func copyRows(ctx context.Context, admin *pgx.Conn, databaseURL string, b *projectionBacklog) (timed, error) {
 	u, drop, err := scratch(ctx, admin, databaseURL)
 	if err != nil {
-		return 0, 0, err
+		return timed{}, err
 	}
 	defer drop()
 	conn, err := migrations.Connect(ctx, u)
 	if err != nil {
-		return 0, 0, err
+		return timed{}, err
 	}
 	defer conn.Close(context.WithoutCancel(ctx))
-	start := time.Now()
+	stop := clock()
 	tx, err := conn.Begin(ctx)
 	if err != nil {
-		return 0, 0, err
+		return timed{}, err
 	}
 	defer tx.Rollback(context.WithoutCancel(ctx)) //nolint:errcheck // after Commit it does nothing
 	n1, err := tx.CopyFrom(ctx, pgx.Identifier{"orders"}, orderCopyColumns, pgx.CopyFromRows(b.orders))
 	if err != nil {
-		return 0, 0, err
+		return timed{}, err
 	}
 	n2, err := tx.CopyFrom(ctx, pgx.Identifier{"fills"}, fillCopyColumns, pgx.CopyFromRows(b.fills))
 	if err != nil {
-		return 0, 0, err
+		return timed{}, err
 	}
 	if err := tx.Commit(ctx); err != nil {
-		return 0, 0, err
+		return timed{}, err
 	}
-	n := int(n1 + n2)
-	return n, float64(n) / time.Since(start).Seconds(), nil
+	return stop(int(n1 + n2)), nil
 }
 
 // projectBacklog publishes the backlog on a fresh log, then times the projector from its
 // start until it has committed the last event.
-func projectBacklog(ctx context.Context, admin *pgx.Conn, databaseURL string, b *projectionBacklog) (int, float64, error) {
+func projectBacklog(ctx context.Context, admin *pgx.Conn, databaseURL string, b *projectionBacklog) (timed, error) {
 	u, drop, err := scratch(ctx, admin, databaseURL)
 	if err != nil {
-		return 0, 0, err
+		return timed{}, err
 	}
 	defer drop()
 	l, closeLog, err := freshLog(ctx)
 	if err != nil {
-		return 0, 0, err
+		return timed{}, err
 	}
 	defer closeLog()
 	for _, m := range b.msgs {
 		if err := l.PublishMsg(ctx, m); err != nil {
-			return 0, 0, err
+			return timed{}, err
 		}
 	}
 	if err := l.Flush(ctx); err != nil {
-		return 0, 0, err
+		return timed{}, err
 	}
 	db, err := postgres.Open(ctx, u, postgres.DBOptions{})
 	if err != nil {
-		return 0, 0, err
+		return timed{}, err
 	}
 	defer db.Close()
 	last := uint64(len(b.msgs))
-	done := make(chan time.Time, 1)
+	done := make(chan struct{}, 1)
 	p := postgres.NewProjector(db, l.JS, postgres.ProjectorOptions{Streams: []string{streams.StreamOrders}, Logger: quietBench(),
 		OnCommit: func(_ string, seq uint64) {
 			if seq >= last {
-				done <- time.Now()
+				done <- struct{}{}
 			}
 		}})
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	errc := make(chan error, 1)
-	start := time.Now()
+	stop := clock()
 	go func() { errc <- p.Run(runCtx) }()
-	var end time.Time
+	var run timed
 	select {
-	case end = <-done:
+	case <-done:
+		run = stop(0)
 	case err := <-errc:
-		return 0, 0, fmt.Errorf("the projector stopped: %v", err)
+		return timed{}, fmt.Errorf("the projector stopped: %v", err)
 	case <-time.After(5 * time.Minute):
-		return 0, 0, errors.New("the projector did not drain the backlog in 5 minutes")
+		return timed{}, errors.New("the projector did not drain the backlog in 5 minutes")
 	}
 	cancel()
 	<-errc
 	if st := p.Stats()[streams.StreamOrders]; st.Refused > 0 || st.Bad > 0 || st.Retries > 0 {
-		return 0, 0, fmt.Errorf("projector stats %+v: the backlog must fold cleanly", st)
+		return timed{}, fmt.Errorf("projector stats %+v: the backlog must fold cleanly", st)
 	}
 	var n int
 	if err := admin.QueryRow(ctx, "select (select count(*) from "+pgx.Identifier{schemaOfURL(u), "orders"}.Sanitize()+") + (select count(*) from "+
 		pgx.Identifier{schemaOfURL(u), "fills"}.Sanitize()+")").Scan(&n); err != nil {
-		return 0, 0, err
+		return timed{}, err
 	}
-	return n, float64(n) / end.Sub(start).Seconds(), nil
+	run.rows = n
+	return run, nil
 }
 
 func schemaOfURL(u string) string {
