@@ -22,6 +22,7 @@ import (
 	"github.com/synapse-trading/synapse/migrations/testdb"
 	"github.com/synapse-trading/synapse/streams"
 	"github.com/synapse-trading/synapse/streams/binance/binancetest"
+	"github.com/synapse-trading/synapse/streams/recordings"
 )
 
 const recDir = "../../streams/recordings/"
@@ -119,16 +120,10 @@ func TestFeaturesJSONAndBadArguments(t *testing.T) {
 
 // A file with bad lines still produces features; the bad lines are reported with file:line.
 func TestFeaturesSkipAndReportBadLines(t *testing.T) {
-	gz, err := os.Open(recDir + "ETHUSDT-1m-2022-08-14.csv.gz")
+	raw, err := recordings.Read("ETHUSDT-1m-2022-08-14.csv.gz")
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer gz.Close()
-	zr, err := gzip.NewReader(gz)
-	if err != nil {
-		t.Fatal(err)
-	}
-	raw, _ := io.ReadAll(zr)
 	lines := strings.Split(strings.TrimSpace(string(raw)), "\n")
 	lines[10] = "garbage,line"
 	lines[20] = strings.Replace(lines[20], ",", ",x", 1)
@@ -831,19 +826,13 @@ func TestScheduledCapitalCommands(t *testing.T) {
 // Binance Vision's spot layout, as dir/SYMBOL-5m-….csv, and returns its path.
 func fiveMinuteKlines(t *testing.T, dir, name string) string {
 	t.Helper()
-	f, err := os.Open(recDir + name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	zr, err := gzip.NewReader(f)
+	raw, err := recordings.Read(name)
 	if err != nil {
 		t.Fatal(err)
 	}
 	var rows [][]string
-	sc := bufio.NewScanner(zr)
-	for sc.Scan() {
-		rows = append(rows, strings.Split(sc.Text(), ","))
+	for _, line := range strings.Split(strings.TrimSpace(string(raw)), "\n") {
+		rows = append(rows, strings.Split(line, ","))
 	}
 	var out strings.Builder
 	for i := 0; i+5 <= len(rows); i += 5 {

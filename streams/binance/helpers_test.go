@@ -2,7 +2,7 @@ package binance
 
 import (
 	"bufio"
-	"compress/gzip"
+	"bytes"
 	"context"
 	"encoding/json"
 	"io"
@@ -101,16 +101,11 @@ func runFeed(t *testing.T, opts Options) (*Feed, *recorder) {
 // loadKlines reads the first n klines of a CSV in streams/recordings.
 func loadKlines(t testing.TB, name, venue, symbol string, n int) []streams.Kline {
 	t.Helper()
-	f, err := recordings.FS().Open(name)
+	raw, err := recordings.Read(name)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer f.Close()
-	zr, err := gzip.NewReader(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ks, err := binancetest.ReadKlinesCSV(zr, venue, symbol, "1m")
+	ks, err := binancetest.ReadKlinesCSV(bytes.NewReader(raw), venue, symbol, "1m")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -132,16 +127,11 @@ type recordedLine struct {
 // loadRecording reads the first n lines of a websocket capture.
 func loadRecording(t testing.TB, name, venue, symbol string, n int) []recordedLine {
 	t.Helper()
-	f, err := recordings.FS().Open(name)
+	raw, err := recordings.Read(name)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer f.Close()
-	zr, err := gzip.NewReader(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sc := bufio.NewScanner(zr)
+	sc := bufio.NewScanner(bytes.NewReader(raw))
 	sc.Buffer(make([]byte, 1<<20), 1<<22)
 	var out []recordedLine
 	for len(out) < n && sc.Scan() {

@@ -4,7 +4,10 @@
 package recordings
 
 import (
+	"compress/gzip"
 	"embed"
+	"fmt"
+	"io"
 	"io/fs"
 	"sort"
 )
@@ -14,6 +17,20 @@ var files embed.FS
 
 // FS returns the bundled recordings.
 func FS() fs.FS { return files }
+
+// Read returns the content of the bundled recording name, decompressed.
+func Read(name string) ([]byte, error) {
+	f, err := files.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	zr, err := gzip.NewReader(f)
+	if err != nil {
+		return nil, fmt.Errorf("recording %s: %w", name, err)
+	}
+	return io.ReadAll(zr)
+}
 
 // Names lists the bundled files in lexical order.
 func Names() []string {

@@ -2,7 +2,6 @@ package replay
 
 import (
 	"archive/zip"
-	"compress/gzip"
 	"errors"
 	"io"
 	"os"
@@ -41,16 +40,7 @@ func writeZip(t *testing.T, path string, files ...[2]string) {
 // gunzipRecording returns a bundled recording's content.
 func gunzipRecording(t *testing.T, name string) string {
 	t.Helper()
-	f, err := recordings.FS().Open(name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	zr, err := gzip.NewReader(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := io.ReadAll(zr)
+	b, err := recordings.Read(name)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,7 +1,7 @@
 package binancetest
 
 import (
-	"compress/gzip"
+	"bytes"
 	"context"
 	"errors"
 	"strings"
@@ -19,16 +19,11 @@ import (
 
 func loadKlines(t testing.TB, name string, n int) []streams.Kline {
 	t.Helper()
-	f, err := recordings.FS().Open(name)
+	raw, err := recordings.Read(name)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer f.Close()
-	zr, err := gzip.NewReader(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ks, err := ReadKlinesCSV(zr, "binance", "ETHUSDT", "1m")
+	ks, err := ReadKlinesCSV(bytes.NewReader(raw), "binance", "ETHUSDT", "1m")
 	if err != nil {
 		t.Fatal(err)
 	}
