@@ -10,6 +10,7 @@ import (
 
 	"github.com/schollz/progressbar/v3"
 
+	"github.com/synapse-trading/synapse/actors"
 	"github.com/synapse-trading/synapse/streams"
 	"github.com/synapse-trading/synapse/streams/replay"
 )
@@ -102,7 +103,9 @@ func cmdIngest(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		progressbar.OptionShowBytes(true), progressbar.OptionThrottle(200*time.Millisecond),
 		progressbar.OptionShowCount(), progressbar.OptionSetVisibility(!*quiet), progressbar.OptionClearOnFinish())
 	start := time.Now()
-	n, err := putOnLog(ctx, rp, l, func() { _ = bar.Set64(rp.Consumed()) })
+	n, err := putOnLog(ctx, rp, l, func() { _ = bar.Set64(rp.Consumed()) }, func(source string, why error) {
+		fmt.Fprintf(stderr, "warning: %s: %v (they go on the log; the engine will skip them)\n", source, why)
+	})
 	if err != nil {
 		return err
 	}
@@ -129,9 +132,12 @@ func quietLogger(stderr io.Writer) *slog.Logger {
 }
 
 // putOnLog publishes every record of rp to the log, calling progress every 4096 records, and
-// returns how many it published. It does not wait for the acks (Log.Flush does).
-func putOnLog(ctx context.Context, rp *replay.Replay, l *streams.Log, progress func()) (int, error) {
+// returns how many it published. It does not wait for the acks (Log.Flush does). A kline the
+// symbol actors will skip (not 1m) goes on the log as it is, and skipped is told once per
+// file, with the reason.
+func putOnLog(ctx context.Context, rp *replay.Replay, l *streams.Log, progress func(), skipped func(source string, why error)) (int, error) {
 	n := 0
+	told := map[string]bool{}
 	for {
 		rec, err := rp.Next(ctx)
 		if errors.Is(err, io.EOF) {
@@ -139,6 +145,10 @@ func putOnLog(ctx context.Context, rp *replay.Replay, l *streams.Log, progress f
 		}
 		if err != nil {
 			return n, err
+		}
+		if err := actors.CheckKline(rec.Event); err != nil && !told[rec.Source] {
+			told[rec.Source] = true
+			skipped(rec.Source, err)
 		}
 		if err := l.Publish(ctx, rec.Event); err != nil {
 			return n, err

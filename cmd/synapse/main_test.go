@@ -861,6 +861,7 @@ func fiveMinuteKlines(t *testing.T, dir, name string) string {
 
 // Backtest and train take 1m klines (the symbol actors build the longer intervals): a file of
 // 5m klines stops them with the reason and the fix, rather than giving an empty result.
+// Ingest and run put them on the log and warn.
 func TestLongerKlinesRefused(t *testing.T) {
 	dir := t.TempDir()
 	path := fiveMinuteKlines(t, dir, "ETHUSDT-1m-2022-08-14.csv.gz")
@@ -872,6 +873,12 @@ func TestLongerKlinesRefused(t *testing.T) {
 		if code != 1 || !strings.Contains(errs, "5m klines") || !strings.Contains(errs, "give 1m klines") {
 			t.Errorf("%s: exit %d, %q", args[0], code, errs)
 		}
+	}
+	// ingest records them (the log keeps what it is given) and warns once that the engine
+	// will skip them.
+	code, out, errs := synapse(t, "ingest", path, "--data-dir", filepath.Join(dir, "data"), "--quiet")
+	if code != 0 || !strings.Contains(out, "ingested 288 events") || strings.Count(errs, "warning: ") != 1 || !strings.Contains(errs, "the engine will skip them") {
+		t.Errorf("ingest: exit %d, %q, %q", code, out, errs)
 	}
 }
 

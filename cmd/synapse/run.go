@@ -435,7 +435,10 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 // runReplay puts the replayed events on the log; the graph reads them back from it.
 func runReplay(ctx context.Context, rp *replay.Replay, log *streams.Log, hub *web.Hub, logger *slog.Logger) error {
 	start := time.Now()
-	if _, err := putOnLog(ctx, rp, log, nil); err != nil {
+	skipped := func(source string, why error) {
+		logger.Warn("replay: the engine will skip this file's klines", "file", source, "why", why)
+	}
+	if _, err := putOnLog(ctx, rp, log, nil, skipped); err != nil {
 		return err
 	}
 	if err := log.Flush(ctx); err != nil {
