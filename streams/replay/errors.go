@@ -28,6 +28,10 @@ var (
 	// INSURANCE_FUND, ADL or NA). Binance's own klines leave them out, and so does a replay:
 	// they are counted (FileStats.NonMarket), not treated as malformed.
 	ErrNotMarketTrade = errors.New("not a market trade")
+	// ErrOpenKline: a kline frame of a candle still open ("x": false). Only the closed
+	// candle's frame is replayed, as the live feed publishes only closed klines; the others
+	// are counted (FileStats.OpenKlines), not treated as malformed.
+	ErrOpenKline = errors.New("kline not closed yet")
 	// ErrBadSpeed: a replay speed is not "max" or a positive number.
 	ErrBadSpeed = errors.New("bad replay speed")
 )

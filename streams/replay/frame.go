@@ -12,8 +12,10 @@ import (
 // DecodeFrame decodes one Binance websocket frame received at recvNs (epoch ns) into a
 // market-data event: *streams.Trade (@trade, and @aggTrade with the aggregate ID as
 // TradeID), *streams.Depth (@depth, @depth@100ms, @depth@0ms), *streams.Ticker
-// (@bookTicker) or *streams.Snapshot (a partial-depth stream such as @depth20). The frame
-// may be a combined-stream envelope {"stream":...,"data":{...}} or the bare payload.
+// (@bookTicker), *streams.Snapshot (a partial-depth stream such as @depth20) or
+// *streams.Kline (@kline_1m and the other intervals, once the candle is closed: an update of
+// a candle still open returns an error wrapping ErrOpenKline). The frame may be a
+// combined-stream envelope {"stream":...,"data":{...}} or the bare payload.
 //
 // venue is VenueSpot or VenueFutures; "" detects it from the frame (see FrameVenue) and
 // falls back to VenueSpot. A bare REST depth snapshot carries no symbol: decode it with
@@ -66,6 +68,7 @@ const (
 	frameDepth
 	frameTicker
 	frameSnapshot
+	frameKline
 )
 
 func (k frameKind) String() string {
@@ -80,6 +83,8 @@ func (k frameKind) String() string {
 		return "bookTicker"
 	case frameSnapshot:
 		return "snapshot"
+	case frameKline:
+		return "kline"
 	}
 	return "unknown"
 }
@@ -97,6 +102,7 @@ type frameFields struct {
 	b, B, A       []byte // depth: bids; bookTicker: best bid, bid qty, ask qty
 	lastUpdateID  []byte // snapshot
 	bids, asks    []byte // snapshot
+	k             []byte // kline: the candle object
 }
 
 // set records one payload member.
@@ -142,6 +148,8 @@ func (f *frameFields) set(key, value []byte) error {
 		f.bids = value
 	case "asks":
 		f.asks = value
+	case "k":
+		f.k = value
 	}
 	return nil
 }
@@ -194,6 +202,8 @@ func (f *frameFields) kind() (frameKind, error) {
 			return frameDepth, nil
 		case string(name) == "bookTicker":
 			return frameTicker, nil
+		case bytes.HasPrefix(name, []byte("kline_")):
+			return frameKline, nil
 		}
 		return 0, fmt.Errorf("unsupported stream %q", f.stream)
 	}
@@ -208,13 +218,15 @@ func (f *frameFields) kind() (frameKind, error) {
 			return frameDepth, nil
 		case "bookTicker":
 			return frameTicker, nil
+		case "kline":
+			return frameKline, nil
 		}
 		return 0, fmt.Errorf("unsupported event type %s", f.e)
 	}
 	if f.u != nil && f.b != nil && f.B != nil && f.a != nil && f.A != nil {
 		return frameTicker, nil // a spot bookTicker payload has no "e"
 	}
-	return 0, fmt.Errorf("not a trade, aggTrade, depth, bookTicker or depth snapshot frame")
+	return 0, fmt.Errorf("not a trade, aggTrade, depth, bookTicker, kline or depth snapshot frame")
 }
 
 // venue tells the venue from the payload's form, or "" when the form does not tell.
@@ -272,6 +284,12 @@ func decodeFrame(venue, symbol string, recvNs int64, data []byte) (streams.Event
 		ev = d.depth(&f, venue)
 	case frameTicker:
 		ev = d.ticker(&f, venue, recvNs)
+	case frameKline:
+		k, closed := d.kline(&f, venue)
+		if d.err == nil && !closed {
+			return nil, fmt.Errorf("%w: %s %s candle of %d", ErrOpenKline, k.Symbol, k.Interval, k.OpenTime)
+		}
+		ev = k
 	case frameSnapshot:
 		if symbol == "" && f.stream != nil {
 			name, _, _ := bytes.Cut(f.stream, []byte("@"))
@@ -390,6 +408,76 @@ func (d *fieldDecoder) trade(f *frameFields, venue string) *streams.Trade {
 		t.Time = d.time("E", f.E)
 	}
 	return t
+}
+
+// kline reads a kline frame's candle ("k") and whether it is closed ("x"). The kline frame
+// does not tell spot from futures: venue decides.
+func (d *fieldDecoder) kline(f *frameFields, venue string) (*streams.Kline, bool) {
+	k := &streams.Kline{Venue: venue}
+	if f.k == nil {
+		d.fail("k", nil, "")
+		return k, false
+	}
+	var c struct{ t, T, s, i, o, h, l, cl, v, n, x, q, V, Q []byte }
+	err := walkObject(f.k, func(key, value []byte) error {
+		switch string(key) {
+		case "t":
+			c.t = value
+		case "T":
+			c.T = value
+		case "s":
+			c.s = value
+		case "i":
+			c.i = value
+		case "o":
+			c.o = value
+		case "h":
+			c.h = value
+		case "l":
+			c.l = value
+		case "c":
+			c.cl = value
+		case "v":
+			c.v = value
+		case "n":
+			c.n = value
+		case "x":
+			c.x = value
+		case "q":
+			c.q = value
+		case "V":
+			c.V = value
+		case "Q":
+			c.Q = value
+		}
+		return nil
+	})
+	if err != nil {
+		d.fail("k", f.k, err.Error())
+		return k, false
+	}
+	k.Symbol = d.str("k.s", c.s)
+	if k.Symbol == "" && f.s != nil {
+		k.Symbol = d.str("s", f.s)
+	}
+	k.Interval = d.str("k.i", c.i)
+	k.OpenTime = d.time("k.t", c.t)
+	k.CloseTime = d.time("k.T", c.T)
+	k.Open, k.High = d.dec("k.o", c.o, true), d.dec("k.h", c.h, true)
+	k.Low, k.Close = d.dec("k.l", c.l, true), d.dec("k.c", c.cl, true)
+	k.Volume, k.QuoteVolume = d.dec("k.v", c.v, false), d.dec("k.q", c.q, false)
+	k.TakerBuyVolume, k.TakerBuyQuoteVolume = d.dec("k.V", c.V, false), d.dec("k.Q", c.Q, false)
+	k.Trades = d.int("k.n", c.n)
+	closed := d.bool("k.x", c.x)
+	if d.err == nil && k.CloseTime < k.OpenTime {
+		d.err = fmt.Errorf("close time k.T=%d is before open time k.t=%d", k.CloseTime, k.OpenTime)
+	}
+	if d.err == nil {
+		if err := validateKline(k); err != nil {
+			d.err = err
+		}
+	}
+	return k, closed
 }
 
 func (d *fieldDecoder) depth(f *frameFields, venue string) *streams.Depth {

@@ -7,7 +7,6 @@ import (
 	"context"
 	"errors"
 	"io"
-	"io/fs"
 	"strings"
 	"testing"
 	"time"
@@ -60,15 +59,11 @@ func readAll(t testing.TB, r *Reader) []Record {
 // decompressed.
 func recordingLines(t testing.TB, name string, n int) []string {
 	t.Helper()
-	raw, err := fs.ReadFile(recordings.FS(), name)
+	raw, err := recordings.Read(name)
 	if err != nil {
 		t.Fatal(err)
 	}
-	zr, err := gzip.NewReader(bytes.NewReader(raw))
-	if err != nil {
-		t.Fatal(err)
-	}
-	sc := bufio.NewScanner(zr)
+	sc := bufio.NewScanner(bytes.NewReader(raw))
 	sc.Buffer(nil, 1<<20)
 	var lines []string
 	for sc.Scan() && (n <= 0 || len(lines) < n) {

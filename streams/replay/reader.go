@@ -64,6 +64,7 @@ type FileStats struct {
 	OutOfOrder int64    // events dropped because their time or sequence went backwards
 	Duplicates int64    // events dropped because their ID was already seen
 	NonMarket  int64    // futures trades skipped because they are not order-book trades (X != MARKET)
+	OpenKlines int64    // kline frames skipped because their candle was still open
 	LastErrors []string // the last few malformed-line messages, "file:line: problem"
 }
 
@@ -407,6 +408,10 @@ func (r *Reader) nextCapture() (Record, error) {
 		ev, err := decodeFrame(r.venue, r.symbol, recvNs, frame)
 		if errors.Is(err, ErrNotMarketTrade) {
 			r.stats.NonMarket++
+			continue
+		}
+		if errors.Is(err, ErrOpenKline) {
+			r.stats.OpenKlines++
 			continue
 		}
 		if err != nil {

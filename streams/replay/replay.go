@@ -179,6 +179,7 @@ func (r *Replay) Stats() Stats {
 		s.Total.OutOfOrder += st.OutOfOrder
 		s.Total.Duplicates += st.Duplicates
 		s.Total.NonMarket += st.NonMarket
+		s.Total.OpenKlines += st.OpenKlines
 	}
 	return s
 }
