@@ -195,7 +195,7 @@ func TestDecodeFrameErrors(t *testing.T) {
 		{"truncated", `{"stream":"btcusdt@trade","data":{"e":"trade","E":1`, "not closed"},
 		{"trailing garbage", `{"e":"trade"} x`, "unexpected data"},
 		{"envelope without data", `{"stream":"btcusdt@trade"}`, `"data"`},
-		{"unknown stream", `{"stream":"btcusdt@kline_1m","data":{"e":"kline"}}`, "unsupported stream"},
+		{"unknown stream", `{"stream":"btcusdt@markPrice","data":{"e":"markPriceUpdate"}}`, "unsupported stream"},
 		{"unknown event", `{"e":"outboundAccountPosition"}`, "unsupported event type"},
 		{"unrecognised", `{"x":1}`, "not a trade"},
 		{"missing price", `{"e":"trade","E":1,"s":"BTCUSDT","t":1,"q":"1","T":1,"m":true}`, `"p" is missing`},
@@ -290,10 +290,12 @@ func FuzzDecodeFrame(f *testing.F) {
 	f.Add([]byte(`{"lastUpdateId":1,"bids":[["1","2"]],"asks":[]}`))
 	f.Add([]byte(`{"stream":"ethusdt@aggTrade","data":{"e":"aggTrade","E":1,"s":"ETHUSDT","a":9,"p":"2","q":"1","T":1,"m":true}}`))
 	f.Add([]byte(`{"s":"\u0042TC","e":"trade"}`))
+	f.Add([]byte(`{"stream":"ethusdt@kline_1m","data":{"e":"kline","E":1,"s":"ETHUSDT","k":{"t":60000,"T":119999,"s":"ETHUSDT","i":"1m",` +
+		`"o":"2","c":"2.5","h":"3","l":"1","v":"10","n":4,"x":true,"q":"20","V":"5","Q":"10"}}}`))
 	f.Fuzz(func(t *testing.T, frame []byte) {
 		ev, err := decodeFrame("", "SYM", 1_700_000_000_000_000_000, frame)
 		if err != nil {
-			if !errors.Is(err, ErrBadFrame) && !errors.Is(err, ErrNoSymbol) {
+			if !errors.Is(err, ErrBadFrame) && !errors.Is(err, ErrNoSymbol) && !errors.Is(err, ErrNotMarketTrade) && !errors.Is(err, ErrOpenKline) {
 				t.Fatalf("error %v wraps no sentinel", err)
 			}
 			return
@@ -317,6 +319,10 @@ func FuzzDecodeFrame(f *testing.F) {
 		case *streams.Ticker:
 			if e.BidPrice.IsNeg() || e.AskPrice.IsNeg() || e.BidQty.IsNeg() || e.AskQty.IsNeg() {
 				t.Fatalf("bad ticker %+v", e)
+			}
+		case *streams.Kline:
+			if validateKline(e) != nil || e.OpenTime <= 0 || e.CloseTime < e.OpenTime || e.Interval == "" {
+				t.Fatalf("bad kline %+v", e)
 			}
 		default:
 			t.Fatalf("unexpected event type %T", ev)

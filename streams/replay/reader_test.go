@@ -197,7 +197,7 @@ func TestCaptureMalformedLines(t *testing.T) {
 		good[1],         // 4
 		"",              // 5: blank, skipped silently
 		strings.Replace(good[3], `"p":"61837.63000000"`, `"p":"6183x"`, 1), // 6: bad price
-		`1723161254087896568 {"stream":"btcusdt@kline_1m","data":{}}`,      // 7: unsupported
+		`1723161254087896568 {"stream":"btcusdt@markPrice","data":{}}`,     // 7: unsupported
 		good[2], // 8
 		good[3], // 9
 		good[3], // 10: the same trade again: a duplicate
