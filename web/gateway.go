@@ -300,7 +300,7 @@ func (g *Gateway) leave(c *wsClient) {
 const pulseSlots = 10
 
 // pulse hands the websocket clients their frames, each at most once per MinInterval: one
-// watcher of the hub and one ticker for the whole gateway, where a ticker and a watcher per
+// watcher of the hub and one timer for the whole gateway, where a ticker and a watcher per
 // client made a thousand clients cost the engine's scheduler ten thousand timer firings and
 // every hub change a thousand wake-ups. After a change it goes round the slots, one every
 // MinInterval/pulseSlots. A frame is read from the hub and encoded once for all the slot's
