@@ -12,7 +12,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/HdrHistogram/hdrhistogram-go"
 	"github.com/coder/websocket"
 
 	"github.com/synapse-trading/synapse/actors"
@@ -63,10 +62,10 @@ func Fanout(ctx context.Context, opts FanoutOptions) (Result, error) {
 	tickToOrderDefaults(&tto)
 	n := int(tto.Rate * tto.Duration.Seconds())
 	interval := time.Duration(float64(time.Second) / opts.UpdatesPerSecond)
-	var run func(clients int) (*hdrhistogram.Histogram, *fanout, error)
+	var run func(clients int) (*tickProbe, *fanout, error)
 	switch {
 	case opts.HTTPURL != "" && tto.NATSURL != "":
-		run = func(clients int) (*hdrhistogram.Histogram, *fanout, error) {
+		run = func(clients int) (*tickProbe, *fanout, error) {
 			return fanoutRemote(ctx, tto, n, opts, clients)
 		}
 	case opts.HTTPURL != "" || tto.NATSURL != "":
@@ -79,37 +78,60 @@ func Fanout(ctx context.Context, opts FanoutOptions) (Result, error) {
 		if err != nil {
 			return Result{}, err
 		}
-		run = func(clients int) (*hdrhistogram.Histogram, *fanout, error) {
+		run = func(clients int) (*tickProbe, *fanout, error) {
 			return fanoutRun(ctx, ticks, tto, interval, clients)
 		}
 	}
 	// The two runs alternate Rounds times and each side's latencies are pooled: a p99 of one
 	// 10 s run rests on a dozen intents, and moved by half from one run to the next here.
-	alone, crowd := newHistogram(), newHistogram()
+	alone, crowd := newTickProbe(), newTickProbe()
 	var fan *fanout
 	var aloneCPU, crowdCPU float64 // mean over the rounds
 	for r := range opts.Rounds {
-		h, f, err := run(0)
+		p, f, err := run(0)
 		if err != nil {
 			return Result{}, fmt.Errorf("without clients (round %d): %w", r+1, err)
 		}
-		alone.Merge(h)
+		alone.merge(p)
 		aloneCPU += f.engineCPU / float64(opts.Rounds)
-		h, f, err = run(opts.Clients)
+		p, f, err = run(opts.Clients)
 		if err != nil {
 			return Result{}, fmt.Errorf("with %d clients (round %d): %w", opts.Clients, r+1, err)
 		}
-		crowd.Merge(h)
+		crowd.merge(p)
 		crowdCPU += f.engineCPU / float64(opts.Rounds)
 		if fan == nil || f.framesPerClientSecond() < fan.framesPerClientSecond() {
 			fan = f // the round whose clients got the fewest frames
 		}
 	}
-	fig, base := LatencyOf(crowd), LatencyOf(alone)
+	fig, base := LatencyOf(crowd.toIntent), LatencyOf(alone.toIntent)
 	if fig.Count == 0 || base.Count == 0 {
 		return Result{}, fmt.Errorf("fanout: no intent was measured (%d with clients, %d without)", fig.Count, base.Count)
 	}
 	ratio := fig.P99 / base.P99
+	extra := map[string]float64{
+		"clients connected":                     float64(fan.connected),
+		"clients closed by the gateway":         float64(fan.closed.Load()),
+		"frames per client per second":          fan.framesPerClientSecond(),
+		"bytes per frame":                       fan.bytesPerFrame(),
+		fan.memName:                             fan.memPerClient / 1024,
+		"goroutines per client, client side":    fan.goroutinesPerClient,
+		"p50 µs with clients":                   fig.P50,
+		"p50 µs without clients":                base.P50,
+		"intents measured without clients":      float64(base.Count),
+		"ticks dropped (scheduler late), crowd": float64(fan.dropped),
+	}
+	if opts.HTTPURL == "" { // the engine runs here and the clients in a process of their own
+		extra["client process memory per client, KiB"] = fan.clientMemory / 1024
+		extra["client process CPU, cores"] = fan.clientCPU
+		extra["engine process CPU, cores, no clients"] = aloneCPU
+		extra["engine process CPU, cores, clients"] = crowdCPU
+	}
+	// Where the clients' cost lands: the p99 of each stage, pooled like the figure.
+	for i, stage := range []string{"tick → feature", "feature → signal", "signal → intent"} {
+		extra[fmt.Sprintf("stage %d p99 µs without clients, %s", i+1, stage)] = LatencyOf(alone.stages[i]).P99
+		extra[fmt.Sprintf("stage %d p99 µs with clients, %s", i+1, stage)] = LatencyOf(crowd.stages[i]).P99
+	}
 	return Result{
 		Scenario: "fanout", Time: time.Now().UTC(),
 		Figure: Measure{Name: fmt.Sprintf("tick → intent p99 with %d websocket clients at %g updates/s, %s ticks/s",
@@ -119,23 +141,8 @@ func Fanout(ctx context.Context, opts FanoutOptions) (Result, error) {
 		Goal:     "p99 moves < 10 % (ratio < 1.10)",
 		Met:      ratio < 1.10,
 		Latency:  fig,
-		Extra: map[string]float64{
-			"clients connected":                     float64(fan.connected),
-			"clients closed by the gateway":         float64(fan.closed.Load()),
-			"frames per client per second":          fan.framesPerClientSecond(),
-			"bytes per frame":                       fan.bytesPerFrame(),
-			fan.memName:                             fan.memPerClient / 1024,
-			"goroutines per client, client side":    fan.goroutinesPerClient,
-			"client process memory per client, KiB": fan.clientMemory / 1024,
-			"client process CPU, cores":             fan.clientCPU,
-			"engine process CPU, cores, no clients": aloneCPU,
-			"engine process CPU, cores, clients":    fan.engineCPU,
-			"p50 µs with clients":                   fig.P50,
-			"p50 µs without clients":                base.P50,
-			"intents measured without clients":      float64(base.Count),
-			"ticks dropped (scheduler late), crowd": float64(fan.dropped),
-		},
-		Machine: ThisMachine(),
+		Extra:    extra,
+		Machine:  ThisMachine(),
 	}, nil
 }
 
@@ -170,7 +177,7 @@ func (f *fanout) bytesPerFrame() float64 {
 
 // fanoutRun runs tick-to-order on a fresh log with the hub and the gateway of `synapse run`
 // and clients websocket clients reading from it.
-func fanoutRun(ctx context.Context, ticks []*streams.Trade, opts TickToOrderOptions, interval time.Duration, clients int) (*hdrhistogram.Histogram, *fanout, error) {
+func fanoutRun(ctx context.Context, ticks []*streams.Trade, opts TickToOrderOptions, interval time.Duration, clients int) (*tickProbe, *fanout, error) {
 	l, closeLog, err := freshLog(ctx)
 	if err != nil {
 		return nil, nil, err
@@ -225,12 +232,12 @@ func fanoutRun(ctx context.Context, ticks []*streams.Trade, opts TickToOrderOpti
 	if err != nil {
 		return nil, nil, err
 	}
-	return probe.toIntent, fan, nil
+	return probe, fan, nil
 }
 
 // during runs the tick-to-order load with fan's clients connected, then disconnects them
 // (cancel) and waits for them; it returns the tick → intent latencies.
-func (fan *fanout) during(cancel, wait func(), load func(*tickProbe) (loadRun, error)) (*hdrhistogram.Histogram, *fanout, error) {
+func (fan *fanout) during(cancel, wait func(), load func(*tickProbe) (loadRun, error)) (*tickProbe, *fanout, error) {
 	probe := newTickProbe()
 	start := time.Now()
 	run, err := load(probe)
@@ -241,7 +248,7 @@ func (fan *fanout) during(cancel, wait func(), load func(*tickProbe) (loadRun, e
 	if err != nil {
 		return nil, nil, err
 	}
-	return probe.toIntent, fan, nil
+	return probe, fan, nil
 }
 
 // connectClients connects n websocket clients to the gateway at base (ws://host:port), client

@@ -10,7 +10,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/HdrHistogram/hdrhistogram-go"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/common/expfmt"
@@ -183,7 +182,7 @@ func ingestRemote(ctx context.Context, url string, events []streams.Event) (raw,
 // websocket clients on its gateway, each subscribed to the state of the run's symbols (the
 // engine's symbol actors show their state every 250 ms by default; the gateway sends at
 // most one frame per 100 ms).
-func fanoutRemote(ctx context.Context, tto TickToOrderOptions, n int, opts FanoutOptions, clients int) (*hdrhistogram.Histogram, *fanout, error) {
+func fanoutRemote(ctx context.Context, tto TickToOrderOptions, n int, opts FanoutOptions, clients int) (*tickProbe, *fanout, error) {
 	l, err := openRemote(ctx, tto.NATSURL)
 	if err != nil {
 		return nil, nil, err

@@ -452,6 +452,14 @@ func newTickProbe() *tickProbe {
 		stages: [3]*hdrhistogram.Histogram{newHistogram(), newHistogram(), newHistogram()}}
 }
 
+// merge adds q's latencies to p's.
+func (p *tickProbe) merge(q *tickProbe) {
+	p.toIntent.Merge(q.toIntent)
+	for i := range p.stages {
+		p.stages[i].Merge(q.stages[i])
+	}
+}
+
 // closing notes that the tick due at due closes symbol's candle that opened at open.
 func (p *tickProbe) closing(symbol string, open int64, due time.Time) {
 	p.mu.Lock()
