@@ -22,6 +22,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"strings"
 	"syscall"
 
@@ -51,10 +52,32 @@ var errUsage = errors.New("usage")
 
 func main() {
 	benchmarks.ClientProcess() // the fanout scenario's websocket clients run in a process of their own
+	tuneGC()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()
 	os.Exit(code)
+}
+
+// Garbage collection settings, unless GOGC or GOMEMLIMIT set them: the collector runs when the
+// heap has grown by gcPercent since the last collection (Go's default is 100), and more
+// often as the heap nears memoryLimit (a soft limit). At 100 the engine collected about three
+// times a second at 10,000 ticks/s, and its tick → intent p99 rested on the cycles that
+// overlapped a candle's close: three interleaved runs each of `synapse bench tick-to-order`
+// gave p99 26.5, 35.1, 39.8 ms at 100 and 16.2, 9.2, 8.9 ms at 400, for a peak RSS of
+// 240 MB → 519 MB.
+const (
+	gcPercent   = 400
+	memoryLimit = 4 << 30
+)
+
+func tuneGC() {
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(gcPercent)
+	}
+	if os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(memoryLimit)
+	}
 }
 
 // command is a subcommand: it runs until done or until ctx ends (Ctrl-C).
