@@ -35,7 +35,7 @@ type clientReport struct {
 	Connected  int     `json:"connected"`
 	Goroutines float64 `json:"goroutines_per_client"`
 	Idle       bool    `json:"sched_idle"` // its threads run under SCHED_IDLE
-	Frames     int64   `json:"frames"`
+	Frames     int64   `json:"frames"`     // after the first frames
 	Bytes      int64   `json:"bytes"`
 	Closed     int64   `json:"closed"`  // clients the gateway closed
 	CPU        float64 `json:"cpu_s"`   // the process's CPU time (user and system)
@@ -80,6 +80,7 @@ func runClients(brief string, stdin io.Reader, out *json.Encoder) error {
 	time.Sleep(time.Second) // the first frames, with every topic's state, have come in
 	mem := max(0, float64(heapAndStacks())-float64(before)) / float64(b.Clients)
 	cpu0, start := cpuTime(), time.Now()
+	frames0, bytes0 := fan.frames.Load(), fan.bytes.Load() // the first frames are not the load's
 	if err := out.Encode(clientReport{Connected: fan.connected, Goroutines: fan.goroutinesPerClient, Idle: idle, Memory: mem}); err != nil {
 		return err
 	}
@@ -87,17 +88,16 @@ func runClients(brief string, stdin io.Reader, out *json.Encoder) error {
 	cancel()
 	wait()
 	return out.Encode(clientReport{Connected: fan.connected, Goroutines: fan.goroutinesPerClient, Idle: idle, Memory: mem,
-		Frames: fan.frames.Load(), Bytes: fan.bytes.Load(), Closed: fan.closed.Load(),
+		Frames: fan.frames.Load() - frames0, Bytes: fan.bytes.Load() - bytes0, Closed: fan.closed.Load(),
 		CPU: (cpuTime() - cpu0).Seconds(), Elapsed: time.Since(start).Seconds()})
 }
 
 // startClients starts the client process with n clients of the gateway at base (ws://...),
 // client i subscribed to topics[i % len(topics)], and returns once they are connected and
 // have their first frames. The clients stand for browsers on other machines: their process
-// runs under SCHED_IDLE, so it takes only the CPU this machine has to spare and the figure
-// is what the gateway's side of a thousand connections costs the engine, not what a
-// thousand websocket readers on the same two cores would. stop ends the clients and fills
-// fan with what they received.
+// runs under SCHED_IDLE, so that it takes the CPU the engine leaves idle rather than the
+// engine's (on a 2-core VM it still moves the engine's latency: see benchmarks/README.md).
+// stop ends the clients and fills fan with what they received after the first frames.
 func startClients(ctx context.Context, base, token string, n int, topics []string, fan *fanout) (stop func() error, err error) {
 	exe, err := os.Executable()
 	if err != nil {
