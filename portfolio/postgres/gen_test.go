@@ -63,10 +63,22 @@ func generate(seed uint64, n int) *history {
 		h.bad[stream]++
 	}
 	var active []*genOrder
+	// Intents sent again, each due some 60 steps (about 50 order events) after its order
+	// ended: past the dedup window, and in a later batch than the order's last event even in
+	// the tests' smallest batches, so a projector meets it after the order left its memory.
+	type resend struct {
+		due    int
+		intent streams.OrderEvent
+	}
+	var resends []resend
 	signalIDs := map[string]bool{}
 	started, cmdN := 0, 0
 	hour := t / 3_600_000
-	for started < n || len(active) > 0 {
+	for step := 0; started < n || len(active) > 0; step++ {
+		for len(resends) > 0 && resends[0].due <= step {
+			add(&resends[0].intent, "resent.intent."+resends[0].intent.ClientOrderID)
+			resends = resends[1:]
+		}
 		t += int64(r.IntN(20_000))
 		if now := t / 3_600_000; now != hour { // the first mark of a new hour: equity snapshots
 			hour = now
@@ -140,11 +152,14 @@ func generate(seed uint64, n int) *history {
 			done := o.advance(r, t, add)
 			if done {
 				active = append(active[:i], active[i+1:]...)
-				if ir.IntN(8) == 0 { // its intent again, past the dedup window: refused
-					add(&o.intent, "resent.intent."+o.intent.ClientOrderID)
+				if ir.IntN(8) == 0 { // its intent again, later: refused
+					resends = append(resends, resend{step + 60, o.intent})
 				}
 			}
 		}
+	}
+	for _, rs := range resends {
+		add(&rs.intent, "resent.intent."+rs.intent.ClientOrderID)
 	}
 	return h
 }
