@@ -272,7 +272,12 @@ func (g *Gateway) serveWS(w http.ResponseWriter, r *http.Request) {
 // subscribed to; from then on the pulse hands it each change. The hub is read under
 // clientsMu, so that no change can slip between that read and the pulse's next one.
 func (g *Gateway) join(c *wsClient) []Update {
-	g.pulsing.Do(func() { go g.pulse() })
+	// The pulse watches the hub from before the first client's first read of it: a watch
+	// begun in the pulse's own goroutine could start after the changes that followed.
+	g.pulsing.Do(func() {
+		changed, _ := g.hub.Watch()
+		go g.pulse(changed)
+	})
 	g.clientsMu.Lock()
 	defer g.clientsMu.Unlock()
 	updates, v := g.hub.Since(0)
@@ -308,8 +313,7 @@ const pulseSlots = 10
 // them), not once per client. A client whose writer has not taken its last frame yet is
 // passed over: it gets the news, merged, at its slot's next turn. It runs from the first
 // client on, for the gateway's life.
-func (g *Gateway) pulse() {
-	changed, _ := g.hub.Watch()
+func (g *Gateway) pulse(changed <-chan struct{}) {
 	again := false // a client was passed over: go round once more, change or not
 	for {
 		if !again {
