@@ -28,8 +28,8 @@ type clientBrief struct {
 	Topics  []string `json:"topics"` // client i subscribes to Topics[i % len(Topics)]
 }
 
-// clientReport is what the client process says: one line once its clients are connected,
-// one when they are done.
+// clientReport is what the client process says: one line once its clients are connected
+// (Connected, Goroutines, Idle, Memory), one when they are done (the counters).
 type clientReport struct {
 	Error      string  `json:"error,omitempty"`
 	Connected  int     `json:"connected"`
@@ -87,8 +87,7 @@ func runClients(brief string, stdin io.Reader, out *json.Encoder) error {
 	_, _ = io.Copy(io.Discard, stdin) // the scenario closes it when its load is done
 	cancel()
 	wait()
-	return out.Encode(clientReport{Connected: fan.connected, Goroutines: fan.goroutinesPerClient, Idle: idle, Memory: mem,
-		Frames: fan.frames.Load() - frames0, Bytes: fan.bytes.Load() - bytes0, Closed: fan.closed.Load(),
+	return out.Encode(clientReport{Frames: fan.frames.Load() - frames0, Bytes: fan.bytes.Load() - bytes0, Closed: fan.closed.Load(),
 		CPU: (cpuTime() - cpu0).Seconds(), Elapsed: time.Since(start).Seconds()})
 }
 

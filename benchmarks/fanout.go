@@ -158,7 +158,7 @@ type fanout struct {
 	dropped             int
 	clientMemory        float64 // bytes per client in the client process
 	clientCPU           float64 // cores the client process used
-	engineCPU           float64 // cores this process (engine and gateway) used during the load
+	engineCPU           float64 // cores this process used during the load (the engine's, where it runs here)
 }
 
 func (f *fanout) framesPerClientSecond() float64 {
@@ -196,7 +196,7 @@ func fanoutRun(ctx context.Context, ticks []*streams.Trade, opts TickToOrderOpti
 	defer func() { cancel(); <-served }()
 
 	fan := &fanout{memName: "gateway memory per client, KiB"}
-	stop := func() error { return nil }
+	var stop func() error
 	if clients > 0 {
 		var topics []string
 		for _, s := range synthetic.SymbolNames(opts.Symbols) {
@@ -209,42 +209,38 @@ func fanoutRun(ctx context.Context, ticks []*streams.Trade, opts TickToOrderOpti
 	}
 
 	ui := &uiHooks{observe: func(topic string, v any) { _ = hub.Set(topic, v) }, observeEvery: interval / 2}
+	return fan.during(func() error {
+		if clients == 0 {
+			return nil
+		}
+		// The gateway's memory per client: this process's heap and stacks with the clients
+		// connected, less the same once they have gone (a difference taken before the load
+		// would also count what the previous run's log still held then).
+		with := heapAndStacks()
+		if err := stop(); err != nil {
+			return err
+		}
+		time.Sleep(500 * time.Millisecond) // the gateway's goroutines of the closed connections end
+		fan.memPerClient = max(0, float64(with)-float64(heapAndStacks())) / float64(clients)
+		return nil
+	}, func(probe *tickProbe) (loadRun, error) {
+		return runTickToOrder(ctx, l, ticks, opts, probe, ui)
+	})
+}
+
+// during runs the tick-to-order load with fan's clients connected, timing it and this
+// process's CPU (the engine's, where the engine runs here), then stops the clients; it
+// returns the probe with the latencies.
+func (fan *fanout) during(stop func() error, load func(*tickProbe) (loadRun, error)) (*tickProbe, *fanout, error) {
 	probe := newTickProbe()
 	start, cpu := time.Now(), cpuTime()
-	run, err := runTickToOrder(ctx, l, ticks, opts, probe, ui)
+	run, err := load(probe)
 	fan.elapsed = time.Since(start)
 	fan.engineCPU = (cpuTime() - cpu).Seconds() / fan.elapsed.Seconds()
 	fan.dropped = run.dropped
-	// The gateway's memory per client: this process's heap and stacks with the clients
-	// connected, less the same once they have gone (a difference taken before the load
-	// would also count what the previous run's log still held then).
-	var with uint64
-	if clients > 0 {
-		with = heapAndStacks()
-	}
 	if serr := stop(); err == nil {
 		err = serr
 	}
-	if clients > 0 {
-		time.Sleep(500 * time.Millisecond) // the gateway's goroutines of the closed connections end
-		fan.memPerClient = max(0, float64(with)-float64(heapAndStacks())) / float64(clients)
-	}
-	if err != nil {
-		return nil, nil, err
-	}
-	return probe, fan, nil
-}
-
-// during runs the tick-to-order load with fan's clients connected, then disconnects them
-// (cancel) and waits for them; it returns the tick → intent latencies.
-func (fan *fanout) during(cancel, wait func(), load func(*tickProbe) (loadRun, error)) (*tickProbe, *fanout, error) {
-	probe := newTickProbe()
-	start := time.Now()
-	run, err := load(probe)
-	fan.elapsed = time.Since(start)
-	fan.dropped = run.dropped
-	cancel()
-	wait()
 	if err != nil {
 		return nil, nil, err
 	}

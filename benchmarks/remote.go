@@ -212,7 +212,7 @@ func fanoutRemote(ctx context.Context, tto TickToOrderOptions, n int, opts Fanou
 		}
 		fan.memPerClient = (after - before) / float64(clients)
 	}
-	return fan.during(cancel, wait, func(probe *tickProbe) (loadRun, error) {
+	return fan.during(func() error { cancel(); wait(); return nil }, func(probe *tickProbe) (loadRun, error) {
 		return remoteLoad(ctx, l, tto, n, probe, symbols)
 	})
 }
