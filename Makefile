@@ -12,10 +12,16 @@ MICROBENCH_FLAGS ?=
 PKGS        := ./...
 ORT_VERSION := 1.24.1
 ORT_LIB     := .cache/onnxruntime/libonnxruntime.so.1
+# ONNX Runtime for NVIDIA GPUs (CUDA 13, cuDNN 9): the core library of onnxruntime-node, which
+# is built to load the CUDA provider, and the CUDA provider of the same release (1.29.0)
+# from the npm package of onnxruntime-unity. Fetched only by `make onnxruntime-gpu`.
+ORT_GPU_VERSION  := 1.29.0
+ORT_GPU_PROVIDER := com.github.asus4.onnxruntime.linux-x64-gpu@0.4.9
+ORT_GPU_DIR      := .cache/onnxruntime-gpu
 
 export GOFLAGS
 
-.PHONY: all build run test bench microbench lint vet check fuzz clean onnxruntime ui ui-check e2e
+.PHONY: all build run test bench microbench lint vet check fuzz clean onnxruntime onnxruntime-gpu ui ui-check e2e
 
 all: build
 
@@ -56,6 +62,19 @@ $(ORT_LIB):
 	tar -xzf .cache/onnxruntime/pack/onnxruntime-node-$(ORT_VERSION).tgz -C .cache/onnxruntime/pack package/bin/napi-v6/linux/x64/libonnxruntime.so.1
 	mv .cache/onnxruntime/pack/package/bin/napi-v6/linux/x64/libonnxruntime.so.1 $(ORT_LIB)
 	rm -rf .cache/onnxruntime/pack
+
+## onnxruntime-gpu: ONNX Runtime with its CUDA provider (about 220 MB), into .cache, for
+## --inference-ep cuda --onnxruntime-lib .cache/onnxruntime-gpu/libonnxruntime.so.1
+onnxruntime-gpu: $(ORT_GPU_DIR)/libonnxruntime_providers_cuda.so
+
+$(ORT_GPU_DIR)/libonnxruntime_providers_cuda.so:
+	@command -v npm >/dev/null || { echo "npm is needed to fetch ONNX Runtime: apt-get install npm"; exit 1; }
+	rm -rf $(ORT_GPU_DIR) && mkdir -p $(ORT_GPU_DIR)/pack
+	cd $(ORT_GPU_DIR)/pack && npm pack --silent onnxruntime-node@$(ORT_GPU_VERSION) $(ORT_GPU_PROVIDER) >/dev/null
+	tar -xzf $(ORT_GPU_DIR)/pack/onnxruntime-node-$(ORT_GPU_VERSION).tgz -C $(ORT_GPU_DIR)/pack package/bin/napi-v6/linux/x64/libonnxruntime.so.1
+	tar -xzf $(ORT_GPU_DIR)/pack/com.github.asus4.onnxruntime.linux-x64-gpu-*.tgz -C $(ORT_GPU_DIR)/pack package/Plugins/Linux/x64/libonnxruntime_providers_shared.so package/Plugins/Linux/x64/libonnxruntime_providers_cuda.so
+	mv $(ORT_GPU_DIR)/pack/package/bin/napi-v6/linux/x64/libonnxruntime.so.1 $(ORT_GPU_DIR)/pack/package/Plugins/Linux/x64/*.so $(ORT_GPU_DIR)/
+	rm -rf $(ORT_GPU_DIR)/pack
 
 ## run: the engine on the bundled real Binance data, UI on http://127.0.0.1:8080
 run: build $(ORT_LIB)

@@ -125,6 +125,16 @@ func Inference(ctx context.Context, opts InferenceOptions) (Result, error) {
 	slices.SortFunc(rounds, func(x, y round) int { return cmp.Compare(x.figure.rate/x.baseline.rate, y.figure.rate/y.baseline.rate) })
 	figure, baseline := rounds[len(rounds)/2].figure, rounds[len(rounds)/2].baseline
 
+	// Two batches in flight per model, beside the default's one: on a GPU a run waits on
+	// the device while the batcher could answer the last batch and gather the next.
+	two, err := serve(inference.BatcherOptions{Policy: defaultPolicy, InFlight: 2}, figureLoad)
+	if err != nil {
+		return Result{}, err
+	}
+	extra["2 in flight req/s @64"] = two.rate
+	extra["2 in flight mean batch @64"] = two.meanBatch
+	extra["2 in flight p99 µs @64"] = two.latency.P99
+
 	// Raw ONNX Runtime at the batch size the batcher formed, for as long as a load ran.
 	batch := max(1, int(math.Round(figure.meanBatch)))
 	s, err := newSession()
@@ -144,7 +154,8 @@ func Inference(ctx context.Context, opts InferenceOptions) (Result, error) {
 		}
 		runs++
 	}
-	raw := float64(runs*batch) / time.Since(start).Seconds()
+	rawElapsed := time.Since(start)
+	raw := float64(runs*batch) / rawElapsed.Seconds()
 	s.Close()
 
 	extra["on CUDA (1 = yes)"] = 0
@@ -152,6 +163,9 @@ func Inference(ctx context.Context, opts InferenceOptions) (Result, error) {
 		extra["on CUDA (1 = yes)"] = 1
 	}
 	extra["mean batch @64"] = figure.meanBatch
+	extra["batcher run µs (mean) @64"] = float64(figure.meanRun) / 1e3
+	extra["session busy % @64"] = 100 * figure.busy
+	extra["raw ORT run µs @ mean batch"] = float64(rawElapsed) / 1e3 / float64(runs)
 	extra["raw ORT rows/s @ mean batch"] = raw
 	extra["batched / raw ORT %"] = 100 * figure.rate / raw
 	extra["batch-1 p99 µs @64"] = baseline.latency.P99
@@ -176,6 +190,8 @@ type loadResult struct {
 	latency   *Latency
 	meanBatch float64
 	dropped   int64
+	meanRun   time.Duration // the batcher's mean run time
+	busy      float64       // the runs' time over the load's, 1 = one batch always running
 }
 
 // serveLoad runs `requesters` closed-loop requester actors against a batcher serving s for
@@ -260,8 +276,12 @@ func serveLoad(ctx context.Context, s *inference.Session, o inference.BatcherOpt
 	}
 	res := loadResult{rate: float64(total) / elapsed.Seconds(), latency: LatencyOf(all)}
 	if st, err := b.Stats(5 * time.Second); err == nil && len(st.Models) == 1 {
-		res.meanBatch = st.Models[0].MeanBatch()
-		res.dropped = st.Models[0].DroppedDeadline
+		ms := st.Models[0]
+		res.meanBatch, res.dropped = ms.MeanBatch(), ms.DroppedDeadline
+		if ms.Batches > 0 {
+			res.meanRun = ms.RunTime / time.Duration(ms.Batches)
+		}
+		res.busy = ms.RunTime.Seconds() / elapsed.Seconds()
 	}
 	return res, nil
 }

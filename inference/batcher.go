@@ -79,6 +79,10 @@ type BatcherOptions struct {
 	MailboxCap int
 	// Policy is PolicyAdaptive (default) or PolicyWindow.
 	Policy Policy
+	// InFlight is how many batches of one model may run at once (default 1). ONNX Runtime
+	// takes concurrent runs on one session; a second batch in flight lets a GPU work on one
+	// batch while the batcher answers the last one and gathers the next.
+	InFlight int
 	// SweepEvery is how often queued requests are checked against their deadlines while
 	// their model is busy (default 5ms), so that none waits forever behind a stuck run.
 	SweepEvery time.Duration
@@ -102,6 +106,9 @@ func (o *BatcherOptions) defaults() {
 	}
 	if o.SweepEvery <= 0 {
 		o.SweepEvery = 5 * time.Millisecond
+	}
+	if o.InFlight <= 0 {
+		o.InFlight = 1
 	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()
@@ -163,9 +170,10 @@ type ModelStats struct {
 	Batches, Rows    int64 // runs and the rows they held
 	DroppedDeadline  int64
 	DroppedQueueFull int64
-	Failed           int64 // rows whose run failed, or whose width did not fit the model
-	Queued           int   // waiting now
-	Running          bool  // a batch is in flight now
+	Failed           int64         // rows whose run failed, or whose width did not fit the model
+	RunTime          time.Duration // the runs' time added up
+	Queued           int           // waiting now
+	Running          int           // batches in flight now
 }
 
 // MeanBatch is the mean rows per run.
@@ -296,7 +304,7 @@ type model struct {
 	current *deployment // nil: undeployed
 	queue   []*pending  // FIFO; queue[head:] are waiting
 	head    int
-	running bool
+	running int         // batches in flight
 	timer   *time.Timer // PolicyWindow's MaxWait timer, armed while requests wait
 	timerID uint64
 	kicked  bool          // PolicyAdaptive: a runNow is on its way
@@ -304,24 +312,26 @@ type model struct {
 	stats   ModelStats
 	m       *modelMetrics
 	buf     []float32 // input buffer, handed back by each batch
-	// jobs feeds the model's worker goroutine, which runs its batches one at a time. A
-	// long-lived worker, rather than a goroutine per batch, keeps the stack that cgo calls
-	// into ONNX Runtime grow: a fresh goroutine per batch paid for that growth every time
-	// (about a tenth of the CPU at small batches).
+	// jobs feeds the model's worker goroutines, each running one batch at a time. Long-lived
+	// workers, rather than a goroutine per batch, keep the stack that cgo calls into ONNX
+	// Runtime grow: a fresh goroutine per batch paid for that growth every time (about a
+	// tenth of the CPU at small batches).
 	jobs chan func()
 }
 
-// startWorker starts m's worker goroutine.
-func (m *model) startWorker() {
-	m.jobs = make(chan func(), 1) // one batch in flight per model
-	go func(jobs <-chan func()) {
-		for job := range jobs {
-			job()
-		}
-	}(m.jobs)
+// startWorkers starts m's n worker goroutines: n batches in flight at most.
+func (m *model) startWorkers(n int) {
+	m.jobs = make(chan func(), n)
+	for range n {
+		go func(jobs <-chan func()) {
+			for job := range jobs {
+				job()
+			}
+		}(m.jobs)
+	}
 }
 
-// stopWorker ends m's worker once its current batch (if any) is done.
+// stopWorker ends m's workers once their current batches (if any) are done.
 func (m *model) stopWorker() {
 	if m.jobs != nil {
 		close(m.jobs)
@@ -394,7 +404,7 @@ func (a *batcherActor) Receive(c *actor.Context) {
 	case runNow:
 		if m := a.models[msg.key]; m != nil && m.kicked {
 			m.kicked = false
-			if !m.running && m.current != nil && m.waiting() > 0 {
+			if m.running < a.opts.InFlight && m.current != nil && m.waiting() > 0 {
 				a.run(m)
 			}
 		}
@@ -460,7 +470,7 @@ func (a *batcherActor) request(r BatchRequest) {
 
 // maybeRun starts m's next batch when its policy says so, or arms the window timer.
 func (a *batcherActor) maybeRun(m *model) {
-	if m.running || m.current == nil || m.waiting() == 0 {
+	if m.running >= a.opts.InFlight || m.current == nil || m.waiting() == 0 {
 		return
 	}
 	if a.opts.Policy == PolicyWindow && m.waiting() < a.opts.MaxBatch {
@@ -519,7 +529,7 @@ func (a *batcherActor) run(m *model) {
 		a.maybeRun(m)
 		return
 	}
-	m.running = true
+	m.running++
 	dep.acquire()
 	e, self := a.engine, a.self
 	m.jobs <- func() {
@@ -544,11 +554,12 @@ func (a *batcherActor) late(m *model, p *pending, now time.Time) bool {
 
 func (a *batcherActor) done(d batchDone) {
 	m := d.m
-	m.running = false
+	m.running--
 	m.buf = d.in
 	rows := int64(len(d.batch))
 	m.stats.Batches++
 	m.stats.Rows += rows
+	m.stats.RunTime += d.runTime
 	m.estRun = (3*m.estRun + d.runTime) / 4
 	m.m.batchSize.Observe(float64(rows))
 	m.m.runTime.Observe(d.runTime.Seconds())
@@ -567,7 +578,9 @@ func (a *batcherActor) done(d batchDone) {
 		a.reply(p, r)
 	}
 	if m.current == nil {
-		a.forget(m)
+		if m.running == 0 {
+			a.forget(m)
+		}
 		return
 	}
 	a.maybeRun(m)
@@ -632,7 +645,7 @@ func (a *batcherActor) deploy(d Deploy) {
 	m := a.models[d.Key]
 	if m == nil {
 		m = &model{key: d.Key, m: a.metrics.model(d.Key)}
-		m.startWorker()
+		m.startWorkers(a.opts.InFlight)
 		a.models[d.Key] = m
 	}
 	if m.current != nil {
@@ -659,7 +672,7 @@ func (a *batcherActor) undeploy(key string) {
 		a.reply(p, BatchReply{Err: fmt.Errorf("%w: %q was undeployed while request %d waited", ErrUnknownModel, key, p.req.ID)})
 	}
 	m.queue, m.head = nil, 0
-	if !m.running {
+	if m.running == 0 {
 		a.forget(m)
 	}
 }

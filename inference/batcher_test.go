@@ -2,6 +2,7 @@ package inference
 
 import (
 	"errors"
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"sync"
@@ -107,11 +108,18 @@ func closeTo(got, want []float32) bool {
 
 // Many requesters with many requests in flight each: the batcher forms batches of more than
 // one row, every output equals Session.Run of the same row and MLP.Forward, and each
-// requester gets its own replies in the order it asked.
+// requester gets its own replies in the order it asked, also with two batches in flight,
+// where a later batch can finish first.
 func TestBatcherBatchesAndAnswersInOrder(t *testing.T) {
+	for _, inFlight := range []int{1, 2} {
+		t.Run(fmt.Sprintf("%d in flight", inFlight), func(t *testing.T) { testBatchesAndAnswersInOrder(t, inFlight) })
+	}
+}
+
+func testBatchesAndAnswersInOrder(t *testing.T, inFlight int) {
 	mlp, s := batcherSession(t, 1)
 	reg := prometheus.NewRegistry()
-	e, b := newTestBatcher(t, BatcherOptions{Registry: reg})
+	e, b := newTestBatcher(t, BatcherOptions{Registry: reg, InFlight: inFlight})
 	b.Deploy("m", "v1", s)
 
 	const requesters, each = 16, 40
@@ -160,6 +168,9 @@ func TestBatcherBatchesAndAnswersInOrder(t *testing.T) {
 	}
 	if ms.MeanBatch() <= 1 {
 		t.Fatalf("mean batch %.2f: no batching happened (%+v)", ms.MeanBatch(), ms)
+	}
+	if ms.RunTime <= 0 || ms.Running != 0 {
+		t.Fatalf("run time %v, %d running after the last reply", ms.RunTime, ms.Running)
 	}
 	t.Logf("%d batches, mean %.1f rows", ms.Batches, ms.MeanBatch())
 

@@ -71,7 +71,7 @@ func NewSession(model []byte, inputs, outputs int, opts SessionOptions) (*Sessio
 	case "cuda":
 		if err := appendCUDA(so); err != nil {
 			if !opts.FallbackToCPU {
-				return nil, fmt.Errorf("%w: the CUDA execution provider is not available: %v (install ONNX Runtime's GPU build and point --onnxruntime-lib at it, or run with --inference-ep cpu)", ErrRuntime, err)
+				return nil, fmt.Errorf("%w: the CUDA execution provider is not available: %v (`make onnxruntime-gpu` fetches ONNX Runtime's GPU build: point --onnxruntime-lib at .cache/onnxruntime-gpu/libonnxruntime.so.1 and put CUDA 13's and cuDNN 9's libraries on LD_LIBRARY_PATH, where ONNX Runtime's own log names any it misses; or run with --inference-ep cpu)", ErrRuntime, err)
 			}
 			opts.Logger.Warn("CUDA EXECUTION PROVIDER UNAVAILABLE: RUNNING MODELS ON THE CPU", "err", err)
 		} else {
