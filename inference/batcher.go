@@ -165,9 +165,10 @@ type BatcherStats struct {
 // ModelStats are one model's counters since it was first deployed.
 type ModelStats struct {
 	Key, Version     string
-	Requests         int64 // received
-	Served           int64 // answered with an output
-	Batches, Rows    int64 // runs and the rows they held
+	Provider         string // where the current version runs: cpu or cuda
+	Requests         int64  // received
+	Served           int64  // answered with an output
+	Batches, Rows    int64  // runs and the rows they held
 	DroppedDeadline  int64
 	DroppedQueueFull int64
 	Failed           int64         // rows whose run failed, or whose width did not fit the model
@@ -690,6 +691,9 @@ func (a *batcherActor) stats() BatcherStats {
 	for _, m := range a.models {
 		ms := m.stats
 		ms.Key, ms.Queued, ms.Running = m.key, m.waiting(), m.running
+		if m.current != nil {
+			ms.Provider = m.current.session.Provider()
+		}
 		s.Models = append(s.Models, ms)
 	}
 	slices.SortFunc(s.Models, func(x, y ModelStats) int { return strings.Compare(x.Key, y.Key) })

@@ -169,8 +169,8 @@ func testBatchesAndAnswersInOrder(t *testing.T, inFlight int) {
 	if ms.MeanBatch() <= 1 {
 		t.Fatalf("mean batch %.2f: no batching happened (%+v)", ms.MeanBatch(), ms)
 	}
-	if ms.RunTime <= 0 || ms.Running != 0 {
-		t.Fatalf("run time %v, %d running after the last reply", ms.RunTime, ms.Running)
+	if ms.RunTime <= 0 || ms.Running != 0 || ms.Provider != "cpu" {
+		t.Fatalf("run time %v, %d running after the last reply, provider %q", ms.RunTime, ms.Running, ms.Provider)
 	}
 	t.Logf("%d batches, mean %.1f rows", ms.Batches, ms.MeanBatch())
 

@@ -80,10 +80,12 @@ func (r *Registry) Start() ([]*actor.PID, error) {
 			return nil, fmt.Errorf("%w: bundled %s model: %v", ErrDeploy, name, err)
 		}
 		d := &Deployment{Model: name, Version: card.Version, Source: "bundled", Card: card, onnx: onnx}
-		if err := r.deployLocked(d, name); err != nil {
+		provider, err := r.deployLocked(d, name)
+		if err != nil {
 			return nil, err
 		}
 		r.live[name] = d
+		r.opts.Logger.Info("model deployed", "model", name, "version", d.Version, "from", "bundled", "provider", provider, "onnxruntime", RuntimeVersion())
 		for _, shadow := range []bool{false, true} {
 			key := name
 			if shadow {
@@ -102,22 +104,23 @@ func (r *Registry) Start() ([]*actor.PID, error) {
 	return subscribers, nil
 }
 
-// deployLocked loads d into a session and hands it to the batcher under key.
-func (r *Registry) deployLocked(d *Deployment, key string) error {
+// deployLocked loads d into a session and hands it to the batcher under key; it returns
+// where the session runs (cpu, or cuda).
+func (r *Registry) deployLocked(d *Deployment, key string) (string, error) {
 	if d.Card.Model != d.Model {
-		return fmt.Errorf("%w: the card at %s is a %s model, not %s", ErrDeploy, d.Source, d.Card.Model, d.Model)
+		return "", fmt.Errorf("%w: the card at %s is a %s model, not %s", ErrDeploy, d.Source, d.Card.Model, d.Model)
 	}
 	if !slices.Equal(d.Card.Features, InputNames) {
-		return fmt.Errorf("%w: %s takes the inputs %v; this build computes %v: retrain it with this build's `synapse train`", ErrDeploy, d.Source, d.Card.Features, InputNames)
+		return "", fmt.Errorf("%w: %s takes the inputs %v; this build computes %v: retrain it with this build's `synapse train`", ErrDeploy, d.Source, d.Card.Features, InputNames)
 	}
 	opts := r.opts.Session
 	opts.InputName, opts.OutputName = d.Card.Inputs[0].Name, d.Card.Outputs[0].Name
 	s, err := NewSession(d.onnx, len(d.Card.Features), len(d.Card.OutputNames), opts)
 	if err != nil {
-		return fmt.Errorf("%w: %s: %v", ErrDeploy, d.Source, err)
+		return "", fmt.Errorf("%w: %s: %v", ErrDeploy, d.Source, err)
 	}
 	r.opts.Batcher.Deploy(key, d.Version, s)
-	return nil
+	return s.Provider(), nil
 }
 
 // DeployArgs are the arguments of models.deploy.
@@ -151,15 +154,16 @@ func (r *Registry) Apply(cmd streams.SequencedCommand) error {
 			return fmt.Errorf("%w: %v", ErrDeploy, err)
 		}
 		d := &Deployment{Model: a.Model, Version: card.Version, Source: path, Card: card, onnx: onnx}
+		var provider string
 		switch a.Mode {
 		case "", "live":
-			if err := r.deployLocked(d, a.Model); err != nil {
+			if provider, err = r.deployLocked(d, a.Model); err != nil {
 				return err
 			}
 			r.live[a.Model] = d
 			r.opts.Engine.Send(r.actors[a.Model], UseCard{Card: card})
 		case "shadow":
-			if err := r.deployLocked(d, ShadowKey(a.Model)); err != nil {
+			if provider, err = r.deployLocked(d, ShadowKey(a.Model)); err != nil {
 				return err
 			}
 			r.shadow[a.Model] = d
@@ -167,7 +171,7 @@ func (r *Registry) Apply(cmd streams.SequencedCommand) error {
 		default:
 			return fmt.Errorf("%w: mode %q: live or shadow", ErrDeploy, a.Mode)
 		}
-		r.opts.Logger.Info("model deployed", "model", a.Model, "version", d.Version, "mode", a.Mode, "from", path)
+		r.opts.Logger.Info("model deployed", "model", a.Model, "version", d.Version, "mode", a.Mode, "from", path, "provider", provider)
 	case "models.promote", "models.retire_shadow":
 		var a ModelArgs
 		if err := json.Unmarshal(cmd.Args, &a); err != nil {
@@ -178,7 +182,7 @@ func (r *Registry) Apply(cmd streams.SequencedCommand) error {
 			return fmt.Errorf("%w: %s: no %s model runs in shadow", ErrDeploy, cmd.Name, a.Model)
 		}
 		if cmd.Name == "models.promote" {
-			if err := r.deployLocked(d, a.Model); err != nil {
+			if _, err := r.deployLocked(d, a.Model); err != nil {
 				return err
 			}
 			r.live[a.Model] = d
