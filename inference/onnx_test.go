@@ -5,6 +5,7 @@ import (
 	"errors"
 	"math"
 	"math/rand/v2"
+	"strings"
 	"testing"
 )
 
@@ -123,8 +124,8 @@ func TestCUDAUnavailableFailsOrFallsBack(t *testing.T) {
 		}
 		return
 	}
-	if !errors.Is(err, ErrRuntime) {
-		t.Fatalf("cuda without a GPU build: %v", err)
+	if !errors.Is(err, ErrRuntime) || !strings.Contains(err.Error(), "make onnxruntime-gpu") {
+		t.Fatalf("cuda without a GPU build: %v (want ErrRuntime naming the fix)", err)
 	}
 	s, err = NewSession(data, 4, 1, SessionOptions{Provider: "cuda", FallbackToCPU: true})
 	if err != nil {
