@@ -262,12 +262,12 @@ function models(root: HTMLElement, live: Live): void {
         const rt = `<p>ONNX Runtime <b>${esc(m.runtime ?? "—")}</b></p>`;
         const versions = (list: any[] | null, kind: string) => (list ?? []).map((x: any) => `<tr><td>${esc(x.model)}</td><td>${kind}</td><td class="num">v${esc(x.version)}</td><td>${esc(x.source ?? "")}</td></tr>`).join("");
         const bt = (m.batcher?.Models ?? [])
-          .map((x: any) => `<tr><td>${esc(x.Key)}</td><td class="num">${int(x.Requests)}</td><td class="num">${int(x.Served)}</td><td class="num">${int(x.Batches)}</td><td class="num">${x.Batches ? num(x.Rows / x.Batches, 1) : "—"}</td><td class="num">${int(x.DroppedDeadline + x.DroppedQueueFull)}</td><td class="num">${int(x.Failed)}</td><td class="num">${int(x.Queued)}</td></tr>`)
+          .map((x: any) => `<tr><td>${esc(x.Key)}</td><td class="num">${int(x.Requests)}</td><td class="num">${int(x.Served)}</td><td class="num">${int(x.Batches)}</td><td class="num">${x.Batches ? num(x.Rows / x.Batches, 1) : "—"}</td><td class="num">${x.Batches ? num(x.RunTime / x.Batches / 1e3, 0) + " µs" : "—"}</td><td>${esc(x.Provider ?? "—")}</td><td class="num">${int(x.DroppedDeadline + x.DroppedQueueFull)}</td><td class="num">${int(x.Failed)}</td><td class="num">${int(x.Queued)}</td></tr>`)
           .join("");
         const el = document.getElementById("mv")!;
         el.className = "";
         el.innerHTML = `${rt}<table><thead><tr><th>model</th><th>role</th><th>version</th><th>source</th></tr></thead><tbody>${versions(m.live, "live")}${versions(m.shadow, "shadow")}</tbody></table>
-          <h3>Batcher</h3><table><thead><tr><th>model</th><th>requests</th><th>served</th><th>batches</th><th>rows/batch</th><th>dropped</th><th>failed</th><th>queued</th></tr></thead><tbody data-live>${bt}</tbody></table>`;
+          <h3>Batcher</h3><table><thead><tr><th>model</th><th>requests</th><th>served</th><th>batches</th><th>rows/batch</th><th>mean run</th><th>runs on</th><th>dropped</th><th>failed</th><th>queued</th></tr></thead><tbody data-live>${bt}</tbody></table>`;
       })
       .catch(queryFailed("mv"));
   load();
