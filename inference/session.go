@@ -65,6 +65,9 @@ func NewSession(model []byte, inputs, outputs int, opts SessionOptions) (*Sessio
 	if err := so.SetInterOpNumThreads(1); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrRuntime, err)
 	}
+	if err := CheckProvider(opts.Provider); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrRuntime, err)
+	}
 	provider := "cpu"
 	switch opts.Provider {
 	case "", "cpu":
@@ -77,8 +80,6 @@ func NewSession(model []byte, inputs, outputs int, opts SessionOptions) (*Sessio
 		} else {
 			provider = "cuda"
 		}
-	default:
-		return nil, fmt.Errorf("%w: unknown execution provider %q (cpu or cuda)", ErrRuntime, opts.Provider)
 	}
 	sess, err := ort.NewDynamicAdvancedSessionWithONNXData(model, []string{opts.InputName}, []string{opts.OutputName}, so)
 	if err != nil {
@@ -90,6 +91,14 @@ func NewSession(model []byte, inputs, outputs int, opts SessionOptions) (*Sessio
 		return nil, fmt.Errorf("%w: the model does not take [batch, %d] to [batch, %d]: %v", ErrBadModel, inputs, outputs, err)
 	}
 	return s, nil
+}
+
+// CheckProvider says whether p names an execution provider: "cpu" (or "") or "cuda".
+func CheckProvider(p string) error {
+	if p != "" && p != "cpu" && p != "cuda" {
+		return fmt.Errorf("unknown execution provider %q (cpu or cuda)", p)
+	}
+	return nil
 }
 
 func appendCUDA(so *ort.SessionOptions) error {

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/synapse-trading/synapse/benchmarks"
+	"github.com/synapse-trading/synapse/inference"
 )
 
 func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -36,6 +37,9 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	pos, err := parse(fs, args)
 	if err != nil {
 		return err
+	}
+	if err := inference.CheckProvider(*ep); err != nil {
+		return fmt.Errorf("%w: --inference-ep: %v", errUsage, err)
 	}
 	progress := func(format string, args ...any) {
 		if !*asJSON {

@@ -108,7 +108,8 @@ func TestFeaturesJSONAndBadArguments(t *testing.T) {
 	if n != 1440 || f.Symbol != "BTCUSDT" || f.Venue != "binance-um" {
 		t.Fatalf("%d rows, last %+v", n, f)
 	}
-	for _, args := range [][]string{{"features"}, {"features", "--data", "x.csv", "--format", "xml"}, {"nope"}, {"tail"}} {
+	for _, args := range [][]string{{"features"}, {"features", "--data", "x.csv", "--format", "xml"}, {"nope"}, {"tail"},
+		{"run", "--inference-ep", "gpu", "--data-dir", t.TempDir()}, {"bench", "inference", "--inference-ep", "gpu"}} {
 		if code, _, _ := synapse(t, args...); code != 2 {
 			t.Errorf("%v: exit %d, want 2", args, code)
 		}

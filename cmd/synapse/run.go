@@ -88,6 +88,9 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err := checkSymbols("--symbol", *symbol); err != nil {
 		return err
 	}
+	if err := inference.CheckProvider(*ep); err != nil {
+		return fmt.Errorf("%w: --inference-ep: %v", errUsage, err)
+	}
 	if err := checkSymbols("--symbols (live.symbols)", cfg.Live.Symbols...); err != nil {
 		return err
 	}
