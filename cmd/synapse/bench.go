@@ -41,6 +41,15 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err := inference.CheckProvider(*ep); err != nil {
 		return fmt.Errorf("%w: --inference-ep: %v", errUsage, err)
 	}
+	// Zero takes a scenario's default; a negative count, rate or duration is a mistake.
+	for _, f := range []struct {
+		name string
+		neg  bool
+	}{{"klines", *klines < 0}, {"rate", *rate < 0}, {"duration", *duration < 0}, {"symbols", *symbols < 0}, {"clients", *clients < 0}, {"events", *events < 0}} {
+		if f.neg {
+			return fmt.Errorf("%w: --%s must not be negative (0 or leave it out for the default)", errUsage, f.name)
+		}
+	}
 	progress := func(format string, args ...any) {
 		if !*asJSON {
 			fmt.Fprintf(stderr, "  "+format+"\n", args...)
