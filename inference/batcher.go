@@ -332,8 +332,8 @@ func (m *model) startWorkers(n int) {
 	}
 }
 
-// stopWorker ends m's workers once their current batches (if any) are done.
-func (m *model) stopWorker() {
+// stopWorkers ends m's workers once their current batches (if any) are done.
+func (m *model) stopWorkers() {
 	if m.jobs != nil {
 		close(m.jobs)
 		m.jobs = nil
@@ -423,7 +423,7 @@ func (a *batcherActor) Receive(c *actor.Context) {
 			a.undeploy(key)
 		}
 		for _, m := range a.models { // still running a batch: nobody will see it finish
-			m.stopWorker()
+			m.stopWorkers()
 		}
 	}
 }
@@ -683,7 +683,7 @@ func (a *batcherActor) forget(m *model) {
 	if a.models[m.key] == m {
 		delete(a.models, m.key)
 	}
-	m.stopWorker()
+	m.stopWorkers()
 }
 
 func (a *batcherActor) stats() BatcherStats {
