@@ -342,9 +342,15 @@ func TestBatcherQueueCap(t *testing.T) {
 // each requester sees v1 then v2 (never back), replies after the swap run on v2's weights,
 // and v1's session is closed after its last batch.
 func TestBatcherHotSwapUnderLoad(t *testing.T) {
+	for _, inFlight := range []int{1, 2} {
+		t.Run(fmt.Sprintf("%d in flight", inFlight), func(t *testing.T) { testHotSwapUnderLoad(t, inFlight) })
+	}
+}
+
+func testHotSwapUnderLoad(t *testing.T, inFlight int) {
 	m1, s1 := batcherSession(t, 10)
 	m2, s2 := batcherSession(t, 11)
-	e, b := newTestBatcher(t, BatcherOptions{})
+	e, b := newTestBatcher(t, BatcherOptions{InFlight: inFlight})
 	b.Deploy("m", "v1", s1)
 
 	const requesters, each = 8, 150
