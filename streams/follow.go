@@ -19,6 +19,9 @@ func Follow(ctx context.Context, js jetstream.JetStream, stream string, cfg jets
 	handle func([]jetstream.Msg) error) error {
 	cons, err := js.OrderedConsumer(ctx, stream, cfg)
 	if err != nil {
+		if ctx.Err() != nil { // ended while the consumer was being made: a stop, not a failure
+			return nil
+		}
 		return fmt.Errorf("reading stream %s: %w", stream, err)
 	}
 	msgs := make(chan jetstream.Msg, max)
@@ -36,6 +39,9 @@ func Follow(ctx context.Context, js jetstream.JetStream, stream string, cfg jets
 		}
 	}))
 	if err != nil {
+		if ctx.Err() != nil {
+			return nil
+		}
 		return fmt.Errorf("reading stream %s: %w", stream, err)
 	}
 	defer cc.Stop()
