@@ -1,44 +1,35 @@
 package indicator_test
 
 import (
-	"compress/gzip"
+	"bytes"
 	"encoding/csv"
 	"errors"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 	"strconv"
 	"testing"
 
 	"github.com/synapse-trading/synapse/actors/indicator"
+	"github.com/synapse-trading/synapse/streams/recordings"
 )
 
-// recordings is the repo's folder of real Binance data (see streams/recordings/README.md).
-var recordings = filepath.Join("..", "..", "streams", "recordings")
-
-// loadCandles reads a gzipped Binance kline CSV from the recordings, with or without a
-// header row (spot files have none, futures files have one).
+// loadCandles reads a gzipped Binance kline CSV from the bundled recordings, with or without
+// a header row (spot files have none, futures files have one).
 func loadCandles(tb testing.TB, name string) []indicator.Candle {
 	tb.Helper()
-	candles, err := readCandles(filepath.Join(recordings, name))
+	candles, err := readCandles(name)
 	if err != nil {
 		tb.Fatal(err)
 	}
 	return candles
 }
 
-func readCandles(path string) ([]indicator.Candle, error) {
-	f, err := os.Open(path)
+func readCandles(name string) ([]indicator.Candle, error) {
+	data, err := recordings.Read(name)
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
-	gz, err := gzip.NewReader(f)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	r := csv.NewReader(gz)
+	r := csv.NewReader(bytes.NewReader(data))
 	r.FieldsPerRecord = -1
 	r.ReuseRecord = true
 	var candles []indicator.Candle
@@ -48,14 +39,14 @@ func readCandles(path string) ([]indicator.Candle, error) {
 			return candles, nil
 		}
 		if err != nil {
-			return nil, fmt.Errorf("%s:%d: %w", path, line, err)
+			return nil, fmt.Errorf("%s:%d: %w", name, line, err)
 		}
 		if line == 1 && len(record) > 0 && record[0] == "open_time" {
 			continue // futures header
 		}
 		c, err := parseKlineRecord(record)
 		if err != nil {
-			return nil, fmt.Errorf("%s:%d: %w", path, line, err)
+			return nil, fmt.Errorf("%s:%d: %w", name, line, err)
 		}
 		candles = append(candles, c)
 	}
