@@ -80,12 +80,10 @@ func (r *Registry) Start() ([]*actor.PID, error) {
 			return nil, fmt.Errorf("%w: bundled %s model: %v", ErrDeploy, name, err)
 		}
 		d := &Deployment{Model: name, Version: card.Version, Source: "bundled", Card: card, onnx: onnx}
-		provider, err := r.deployLocked(d, name)
-		if err != nil {
+		if err := r.deployLocked(d, name); err != nil {
 			return nil, err
 		}
 		r.live[name] = d
-		r.opts.Logger.Info("model deployed", "model", name, "version", d.Version, "from", "bundled", "provider", provider, "onnxruntime", RuntimeVersion())
 		for _, shadow := range []bool{false, true} {
 			key := name
 			if shadow {
@@ -104,23 +102,24 @@ func (r *Registry) Start() ([]*actor.PID, error) {
 	return subscribers, nil
 }
 
-// deployLocked loads d into a session and hands it to the batcher under key; it returns
-// where the session runs (cpu, or cuda).
-func (r *Registry) deployLocked(d *Deployment, key string) (string, error) {
+// deployLocked loads d into a session and hands it to the batcher under key, and logs where
+// the session runs (--inference-ep cuda may have fallen back to the CPU).
+func (r *Registry) deployLocked(d *Deployment, key string) error {
 	if d.Card.Model != d.Model {
-		return "", fmt.Errorf("%w: the card at %s is a %s model, not %s", ErrDeploy, d.Source, d.Card.Model, d.Model)
+		return fmt.Errorf("%w: the card at %s is a %s model, not %s", ErrDeploy, d.Source, d.Card.Model, d.Model)
 	}
 	if !slices.Equal(d.Card.Features, InputNames) {
-		return "", fmt.Errorf("%w: %s takes the inputs %v; this build computes %v: retrain it with this build's `synapse train`", ErrDeploy, d.Source, d.Card.Features, InputNames)
+		return fmt.Errorf("%w: %s takes the inputs %v; this build computes %v: retrain it with this build's `synapse train`", ErrDeploy, d.Source, d.Card.Features, InputNames)
 	}
 	opts := r.opts.Session
 	opts.InputName, opts.OutputName = d.Card.Inputs[0].Name, d.Card.Outputs[0].Name
 	s, err := NewSession(d.onnx, len(d.Card.Features), len(d.Card.OutputNames), opts)
 	if err != nil {
-		return "", fmt.Errorf("%w: %s: %v", ErrDeploy, d.Source, err)
+		return fmt.Errorf("%w: %s: %v", ErrDeploy, d.Source, err)
 	}
 	r.opts.Batcher.Deploy(key, d.Version, s)
-	return s.Provider(), nil
+	r.opts.Logger.Info("model deployed", "model", key, "version", d.Version, "from", d.Source, "provider", s.Provider(), "onnxruntime", RuntimeVersion())
+	return nil
 }
 
 // DeployArgs are the arguments of models.deploy.
@@ -154,16 +153,15 @@ func (r *Registry) Apply(cmd streams.SequencedCommand) error {
 			return fmt.Errorf("%w: %v", ErrDeploy, err)
 		}
 		d := &Deployment{Model: a.Model, Version: card.Version, Source: path, Card: card, onnx: onnx}
-		var provider string
 		switch a.Mode {
 		case "", "live":
-			if provider, err = r.deployLocked(d, a.Model); err != nil {
+			if err := r.deployLocked(d, a.Model); err != nil {
 				return err
 			}
 			r.live[a.Model] = d
 			r.opts.Engine.Send(r.actors[a.Model], UseCard{Card: card})
 		case "shadow":
-			if provider, err = r.deployLocked(d, ShadowKey(a.Model)); err != nil {
+			if err := r.deployLocked(d, ShadowKey(a.Model)); err != nil {
 				return err
 			}
 			r.shadow[a.Model] = d
@@ -171,7 +169,6 @@ func (r *Registry) Apply(cmd streams.SequencedCommand) error {
 		default:
 			return fmt.Errorf("%w: mode %q: live or shadow", ErrDeploy, a.Mode)
 		}
-		r.opts.Logger.Info("model deployed", "model", a.Model, "version", d.Version, "mode", a.Mode, "from", path, "provider", provider)
 	case "models.promote", "models.retire_shadow":
 		var a ModelArgs
 		if err := json.Unmarshal(cmd.Args, &a); err != nil {
@@ -182,7 +179,7 @@ func (r *Registry) Apply(cmd streams.SequencedCommand) error {
 			return fmt.Errorf("%w: %s: no %s model runs in shadow", ErrDeploy, cmd.Name, a.Model)
 		}
 		if cmd.Name == "models.promote" {
-			if _, err := r.deployLocked(d, a.Model); err != nil {
+			if err := r.deployLocked(d, a.Model); err != nil {
 				return err
 			}
 			r.live[a.Model] = d
