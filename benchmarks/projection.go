@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"math/big"
 	"os"
 	"sync"
 	"sync/atomic"
@@ -17,7 +16,6 @@ import (
 	"github.com/HdrHistogram/hdrhistogram-go"
 	"github.com/govalues/decimal"
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/nats-io/nats.go"
 
 	"github.com/synapse-trading/synapse/migrations"
@@ -221,26 +219,17 @@ func projectionLoad(n, offset int) *projectionBacklog {
 		}
 		lastSeq[e.ClientOrderID] = seq
 		if e.Type == streams.OrderFill {
-			b.fills = append(b.fills, []any{e.ClientOrderID, e.TradeID, e.Agent, e.Venue, e.Symbol, string(e.Side), numeric(e.FillQty),
-				numeric(e.FillPrice), numeric(e.Fee), e.Maker, e.Time, seq})
+			b.fills = append(b.fills, []any{e.ClientOrderID, e.TradeID, e.Agent, e.Venue, e.Symbol, string(e.Side), e.FillQty,
+				e.FillPrice, e.Fee, e.Maker, e.Time, seq})
 		}
 	}
 	for _, id := range ids {
 		o := orders[id]
 		b.orders = append(b.orders, []any{o.ClientOrderID, o.VenueOrderID, o.Agent, o.Venue, o.Symbol, string(o.Side), string(o.Type),
-			numeric(o.Qty), numeric(o.Price), o.ReduceOnly, string(o.Status), numeric(o.Filled), numeric(o.Notional), numeric(o.Fees),
+			o.Qty, o.Price, o.ReduceOnly, string(o.Status), o.Filled, o.Notional, o.Fees,
 			o.Reason, o.Created, o.Updated, int32(o.Fills), lastSeq[id]})
 	}
 	return b
-}
-
-// numeric is a decimal as pgx writes a numeric, scale kept.
-func numeric(d decimal.Decimal) pgtype.Numeric {
-	c := new(big.Int).SetUint64(d.Coef())
-	if d.IsNeg() {
-		c.Neg(c)
-	}
-	return pgtype.Numeric{Int: c, Exp: -int32(d.Scale()), Valid: true}
 }
 
 var (
@@ -301,6 +290,7 @@ func copyRows(ctx context.Context, admin *pgx.Conn, databaseURL string, b *proje
 		return timed{}, err
 	}
 	defer conn.Close(context.WithoutCancel(ctx))
+	postgres.RegisterDecimal(conn.TypeMap()) // the decimals encoded as the projector encodes them
 	stop := clock()
 	tx, err := conn.Begin(ctx)
 	if err != nil {

@@ -44,6 +44,10 @@ func Open(ctx context.Context, databaseURL string, opts DBOptions) (*DB, error) 
 	// cached generic plan, made while the tables were small, would keep scanning them
 	// whole as they grow.
 	pcfg.ConnConfig.DefaultQueryExecMode = pgx.QueryExecModeCacheDescribe
+	pcfg.AfterConnect = func(_ context.Context, conn *pgx.Conn) error {
+		RegisterDecimal(conn.TypeMap()) // COPY sends decimals without math/big
+		return nil
+	}
 	pcfg.MaxConns = int32(opts.MaxConns)
 	pcfg.MinConns = 0
 	pool, err := pgxpool.NewWithConfig(ctx, pcfg)

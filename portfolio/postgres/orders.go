@@ -4,12 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math/big"
 
 	"github.com/govalues/decimal"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
-	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/synapse-trading/synapse/portfolio"
 	"github.com/synapse-trading/synapse/streams"
@@ -280,8 +278,8 @@ func copyOrders(ctx context.Context, tx inTx, rows []orderRow) error {
 	}
 	_, err := tx.CopyFrom(ctx, pgx.Identifier{"orders"}, orderCopyColumns, pgx.CopyFromSlice(len(rows), func(i int) ([]any, error) {
 		o := rows[i].o
-		return []any{o.ClientOrderID, o.VenueOrderID, o.Agent, o.Venue, o.Symbol, string(o.Side), string(o.Type), numeric(o.Qty),
-			numeric(o.Price), o.ReduceOnly, string(o.Status), numeric(o.Filled), numeric(o.Notional), numeric(o.Fees), o.Reason,
+		return []any{o.ClientOrderID, o.VenueOrderID, o.Agent, o.Venue, o.Symbol, string(o.Side), string(o.Type), o.Qty,
+			o.Price, o.ReduceOnly, string(o.Status), o.Filled, o.Notional, o.Fees, o.Reason,
 			o.Created, o.Updated, int32(o.Fills), int64(rows[i].seq)}, nil
 	}))
 	return err
@@ -327,19 +325,10 @@ func copyFills(ctx context.Context, tx inTx, fills []fillRow) error {
 	}
 	_, err := tx.CopyFrom(ctx, pgx.Identifier{"fills"}, fillCopyColumns, pgx.CopyFromSlice(len(fills), func(i int) ([]any, error) {
 		e := fills[i].ev
-		return []any{e.ClientOrderID, e.TradeID, e.Agent, e.Venue, e.Symbol, string(e.Side), numeric(e.FillQty), numeric(e.FillPrice),
-			numeric(e.Fee), e.Maker, e.Time, int64(fills[i].seq)}, nil
+		return []any{e.ClientOrderID, e.TradeID, e.Agent, e.Venue, e.Symbol, string(e.Side), e.FillQty, e.FillPrice,
+			e.Fee, e.Maker, e.Time, int64(fills[i].seq)}, nil
 	}))
 	return err
-}
-
-// numeric is a decimal as a Postgres numeric, scale kept ("0.02500" stays 0.02500).
-func numeric(d decimal.Decimal) pgtype.Numeric {
-	c := new(big.Int).SetUint64(d.Coef())
-	if d.IsNeg() {
-		c.Neg(c)
-	}
-	return pgtype.Numeric{Int: c, Exp: -int32(d.Scale()), Valid: true}
 }
 
 func queuePositions(b *pgx.Batch, accounts map[posKey]*portfolio.Account, dirty map[posKey]uint64) {
