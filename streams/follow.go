@@ -126,26 +126,13 @@ type Decoded struct {
 // DecodeAll decodes a batch that Follow handed on, in order. A batch of 256 messages or more
 // is decoded on every core: decoding is most of what a log follower does with a message.
 func DecodeAll(msgs []jetstream.Msg) []Decoded {
-	return DecodeAllOn(msgs, runtime.GOMAXPROCS(0))
-}
-
-// DecodeAllOn is DecodeAll on at most `cores` goroutines, for a follower that must leave the
-// other cores to a process it feeds (the Postgres projector leaves one to Postgres).
-func DecodeAllOn(msgs []jetstream.Msg, cores int) []Decoded {
 	out := make([]Decoded, len(msgs))
 	decode := func(lo, hi int) {
 		for i := lo; i < hi; i++ {
-			m := msgs[i]
-			meta, err := m.Metadata()
-			if err != nil {
-				out[i].Err = err
-				continue
-			}
-			out[i].Seq = meta.Sequence.Stream
-			out[i].Event, out[i].Err = Decode(m.Subject(), m.Headers(), m.Data())
+			out[i] = DecodeMsg(msgs[i])
 		}
 	}
-	workers := min(cores, len(msgs)/256)
+	workers := min(runtime.GOMAXPROCS(0), len(msgs)/256)
 	if workers < 2 {
 		decode(0, len(msgs))
 		return out
@@ -160,4 +147,15 @@ func DecodeAllOn(msgs []jetstream.Msg, cores int) []Decoded {
 	}
 	wg.Wait()
 	return out
+}
+
+// DecodeMsg decodes one message of the log.
+func DecodeMsg(m jetstream.Msg) Decoded {
+	meta, err := m.Metadata()
+	if err != nil {
+		return Decoded{Err: err}
+	}
+	d := Decoded{Seq: meta.Sequence.Stream}
+	d.Event, d.Err = Decode(m.Subject(), m.Headers(), m.Data())
+	return d
 }

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -20,16 +19,18 @@ import (
 )
 
 // ProjectorOptions configure a Projector. The zero value projects ORD, PF, CMD and SIG in
-// batches of up to 5000 events or 20 ms.
+// batches of up to 5000 events, each written as soon as the one before has committed.
 type ProjectorOptions struct {
 	// Streams to project (default ORD, PF, CMD, SIG). Others are not the read model's.
 	Streams []string
 	// Consumer prefixes the durable consumer names: <Consumer>-<stream> (default
 	// "synapse-postgres"). Two projectors into two databases from one log need two.
 	Consumer string
-	// BatchSize and BatchWait bound a batch: it is written when it holds BatchSize events or
-	// BatchWait after its first event arrived, whichever is first.
+	// BatchSize bounds a batch. A batch is what arrived while the one before was written:
+	// a lone event on a quiet log is written at once, a backlog in batches of BatchSize.
 	BatchSize int
+	// BatchWait, if set, also holds a batch up to BatchWait after its first event to gather
+	// more (fewer, larger transactions on a quiet log, each event later). Default 0.
 	BatchWait time.Duration
 	// CommitTimeout bounds one attempt at writing a batch (default 30 s): a Postgres that
 	// stops answering is an outage like one that refuses connections.
@@ -56,9 +57,6 @@ func (o *ProjectorOptions) defaults() {
 	}
 	if o.BatchSize <= 0 {
 		o.BatchSize = 5000
-	}
-	if o.BatchWait <= 0 {
-		o.BatchWait = 20 * time.Millisecond
 	}
 	if o.CommitTimeout <= 0 {
 		o.CommitTimeout = 30 * time.Second
@@ -90,8 +88,7 @@ func (o *ProjectorOptions) defaults() {
 // the last digit.
 //
 // Throughput: new orders and fills are written with COPY, new orders without a read first;
-// the next batch is fetched and decoded while one is written (on all cores but one, left to
-// Postgres); a batch is one transaction of two round trips besides its COPYs (BEGIN with
+// the next batch is fetched and decoded while one is written; a batch is one transaction of two round trips besides its COPYs (BEGIN with
 // the offset's read, COMMIT with the other writes) and is acknowledged by one ack of its
 // last message (AckAll); its commit does not wait for its WAL flush (synchronous_commit off:
 // a Postgres crash can lose the last batches, and their offset with them, so they are
@@ -306,7 +303,7 @@ func (p *Projector) follow(ctx context.Context, pr *projection) error {
 	// The next batch is fetched and decoded while this one is written, and a batch is
 	// acknowledged while the next is written. Both goroutines end before follow returns.
 	ctx, cancel := context.WithCancel(ctx)
-	batches := make(chan fetched, 1)
+	batches := make(chan fetched)
 	go p.fetch(ctx, pr, iter, batches)
 	acks := make(chan []jetstream.Msg, 4)
 	acked := make(chan struct{})
@@ -360,55 +357,106 @@ type fetched struct {
 	err   error
 }
 
-// fetch collects batches (up to BatchSize messages, or what came within BatchWait of the
-// first) and decodes them, until ctx ends or the consumer fails.
+// fetch hands the writer batches of decoded events until ctx ends or the consumer fails.
+// The events are decoded as they arrive, and a batch is handed over as soon as the writer
+// is free: a lone event on a quiet log is written at once, and the events that arrive
+// while a batch is written form the next one, up to BatchSize (then fetch waits for the
+// writer). With BatchWait set, a batch also waits up to BatchWait after its first event to
+// fill. out must be unbuffered: a send on it is the writer being free.
 func (p *Projector) fetch(ctx context.Context, pr *projection, iter jetstream.MessagesContext, out chan<- fetched) {
 	defer close(out)
-	for {
-		msg, err := iter.Next(jetstream.NextContext(ctx))
-		if err != nil {
-			select {
-			case out <- fetched{err: err}:
-			case <-ctx.Done():
-			}
-			return
-		}
-		batch := make([]jetstream.Msg, 1, p.opts.BatchSize)
-		batch[0] = msg
-		wait, cancel := context.WithTimeout(ctx, p.opts.BatchWait)
-		for len(batch) < p.opts.BatchSize {
-			msg, err := iter.Next(jetstream.NextContext(wait))
+	// iter.Next blocks, so a goroutine of its own feeds the messages to a channel that
+	// fetch can wait on together with the writer.
+	msgs, failed, pumped := make(chan jetstream.Msg, 256), make(chan error, 1), make(chan struct{})
+	go func() {
+		defer close(pumped)
+		for {
+			msg, err := iter.Next(jetstream.NextContext(ctx))
 			if err != nil {
-				break
+				failed <- err
+				return
 			}
-			batch = append(batch, msg)
+			select {
+			case msgs <- msg:
+			case <-ctx.Done():
+				return
+			}
 		}
-		cancel()
-		f := fetched{msgs: batch, items: p.decode(pr, batch)}
-		if n := len(f.items); n > 0 {
-			f.last = f.items[n-1].seq
+	}()
+	defer func() { <-pumped }() // it ends with ctx, which follow cancels before draining out
+	var f fetched
+	add := func(msg jetstream.Msg) {
+		f.msgs = append(f.msgs, msg)
+		if it, ok := p.decode(pr, msg); ok {
+			f.items = append(f.items, it)
+			f.last = it.seq
+		}
+	}
+	fail := func(err error) {
+		select {
+		case out <- fetched{err: err}:
+		case <-ctx.Done():
+		}
+	}
+	for {
+		if len(f.msgs) == 0 { // wait for an event, then (with BatchWait) for more
+			select {
+			case msg := <-msgs:
+				add(msg)
+			case err := <-failed:
+				fail(err)
+				return
+			case <-ctx.Done():
+				return
+			}
+			if p.opts.BatchWait > 0 {
+				window := time.NewTimer(p.opts.BatchWait)
+				for open := true; open && len(f.msgs) < p.opts.BatchSize; {
+					select {
+					case msg := <-msgs:
+						add(msg)
+					case <-window.C:
+						open = false
+					case <-ctx.Done():
+						window.Stop()
+						return
+					}
+				}
+				window.Stop()
+			}
+		}
+		if len(f.msgs) >= p.opts.BatchSize { // full: wait for the writer
+			select {
+			case out <- f:
+				f = fetched{}
+			case <-ctx.Done():
+				return
+			}
+			continue
 		}
 		select {
-		case out <- f:
+		case msg := <-msgs:
+			add(msg)
+		case out <- f: // the writer is free: it takes what has come
+			f = fetched{}
+		case err := <-failed:
+			fail(err)
+			return
 		case <-ctx.Done():
 			return
 		}
 	}
 }
 
-// decode turns a batch into items past the committed offset; an event that does not decode
-// is an item without an event. It decodes on all cores but one: the batch before is being
-// written meanwhile, and Postgres, on this machine or not, needs a core to take it.
-func (p *Projector) decode(pr *projection, batch []jetstream.Msg) []item {
-	applied := pr.applied.Load()
-	items := make([]item, 0, len(batch))
-	for _, d := range streams.DecodeAllOn(batch, max(1, runtime.GOMAXPROCS(0)-1)) {
-		if d.Seq == 0 || d.Seq <= applied {
-			continue // not a JetStream message, or committed already (a redelivery)
-		}
-		items = append(items, item{seq: d.Seq, ev: d.Event})
+// decode turns a message into an item if it is past the committed offset (a message at or
+// below it is a redelivery of one committed already); an event that does not decode is an
+// item without an event.
+func (p *Projector) decode(pr *projection, msg jetstream.Msg) (item, bool) {
+	d := streams.DecodeMsg(msg)
+	if d.Seq == 0 || d.Seq <= pr.applied.Load() {
+		return item{}, false // not a JetStream message, or committed already
 	}
-	return items
+	return item{seq: d.Seq, ev: d.Event}, true
 }
 
 // write commits a batch, retrying with backoff until it commits or ctx ends.
