@@ -295,16 +295,11 @@ func (p *Projector) follow(ctx context.Context, pr *projection) error {
 		}
 		return fmt.Errorf("creating the consumer %s: %w", name, err)
 	}
-	iter, err := cons.Messages(jetstream.PullMaxMessages(2 * p.opts.BatchSize))
-	if err != nil {
-		return fmt.Errorf("consuming %s: %w", name, err)
-	}
-	defer iter.Stop()
 	// The next batch is fetched and decoded while this one is written, and a batch is
 	// acknowledged while the next is written. Both goroutines end before follow returns.
 	ctx, cancel := context.WithCancel(ctx)
 	batches := make(chan fetched)
-	go p.fetch(ctx, pr, iter, batches)
+	go p.fetch(ctx, pr, cons, batches)
 	acks := make(chan []jetstream.Msg, 4)
 	acked := make(chan struct{})
 	go func() {
@@ -363,27 +358,28 @@ type fetched struct {
 // while a batch is written form the next one, up to BatchSize (then fetch waits for the
 // writer). With BatchWait set, a batch also waits up to BatchWait after its first event to
 // fill. out must be unbuffered: a send on it is the writer being free.
-func (p *Projector) fetch(ctx context.Context, pr *projection, iter jetstream.MessagesContext, out chan<- fetched) {
+func (p *Projector) fetch(ctx context.Context, pr *projection, cons jetstream.Consumer, out chan<- fetched) {
 	defer close(out)
-	// iter.Next blocks, so a goroutine of its own feeds the messages to a channel that
-	// fetch can wait on together with the writer.
-	msgs, failed, pumped := make(chan jetstream.Msg, 256), make(chan error, 1), make(chan struct{})
-	go func() {
-		defer close(pumped)
-		for {
-			msg, err := iter.Next(jetstream.NextContext(ctx))
-			if err != nil {
-				failed <- err
-				return
-			}
-			select {
-			case msgs <- msg:
-			case <-ctx.Done():
-				return
-			}
+	msgs, failed := make(chan jetstream.Msg, 256), make(chan error, 1)
+	var once sync.Once
+	fail := func(err error) {
+		once.Do(func() { failed <- err })
+	}
+	cc, err := cons.Consume(func(msg jetstream.Msg) {
+		select {
+		case msgs <- msg: // blocks while a full batch waits: the consumer's pull pauses with it
+		case <-ctx.Done():
 		}
-	}()
-	defer func() { <-pumped }() // it ends with ctx, which follow cancels before draining out
+	}, jetstream.PullMaxMessages(2*p.opts.BatchSize), jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) {
+		if errors.Is(err, jetstream.ErrConsumerDeleted) || errors.Is(err, jetstream.ErrConnectionClosed) {
+			fail(err)
+		}
+	}))
+	if err != nil {
+		fail(err)
+	} else {
+		defer cc.Stop()
+	}
 	var f fetched
 	add := func(msg jetstream.Msg) {
 		f.msgs = append(f.msgs, msg)
@@ -392,7 +388,7 @@ func (p *Projector) fetch(ctx context.Context, pr *projection, iter jetstream.Me
 			f.last = it.seq
 		}
 	}
-	fail := func(err error) {
+	hand := func(err error) {
 		select {
 		case out <- fetched{err: err}:
 		case <-ctx.Done():
@@ -404,7 +400,7 @@ func (p *Projector) fetch(ctx context.Context, pr *projection, iter jetstream.Me
 			case msg := <-msgs:
 				add(msg)
 			case err := <-failed:
-				fail(err)
+				hand(err)
 				return
 			case <-ctx.Done():
 				return
@@ -440,7 +436,7 @@ func (p *Projector) fetch(ctx context.Context, pr *projection, iter jetstream.Me
 		case out <- f: // the writer is free: it takes what has come
 			f = fetched{}
 		case err := <-failed:
-			fail(err)
+			hand(err)
 			return
 		case <-ctx.Done():
 			return
