@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"runtime"
+	"runtime/metrics"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -86,7 +87,7 @@ func Fanout(ctx context.Context, opts FanoutOptions) (Result, error) {
 	// 10 s run rests on a dozen intents, and moved by half from one run to the next here.
 	alone, crowd := newTickProbe(), newTickProbe()
 	var fan *fanout
-	var aloneCPU, crowdCPU float64 // mean over the rounds
+	var aloneCPU, crowdCPU, aloneGC, crowdGC float64 // means over the rounds
 	for r := range opts.Rounds {
 		p, f, err := run(0)
 		if err != nil {
@@ -94,12 +95,14 @@ func Fanout(ctx context.Context, opts FanoutOptions) (Result, error) {
 		}
 		alone.merge(p)
 		aloneCPU += f.engineCPU / float64(opts.Rounds)
+		aloneGC += f.gcPerSecond / float64(opts.Rounds)
 		p, f, err = run(opts.Clients)
 		if err != nil {
 			return Result{}, fmt.Errorf("with %d clients (round %d): %w", opts.Clients, r+1, err)
 		}
 		crowd.merge(p)
 		crowdCPU += f.engineCPU / float64(opts.Rounds)
+		crowdGC += f.gcPerSecond / float64(opts.Rounds)
 		if fan == nil || f.framesPerClientSecond() < fan.framesPerClientSecond() {
 			fan = f // the round whose clients got the fewest frames
 		}
@@ -126,6 +129,8 @@ func Fanout(ctx context.Context, opts FanoutOptions) (Result, error) {
 		extra["client process CPU, cores"] = fan.clientCPU
 		extra["engine process CPU, cores, no clients"] = aloneCPU
 		extra["engine process CPU, cores, clients"] = crowdCPU
+		extra["engine process GCs per second, no clients"] = aloneGC
+		extra["engine process GCs per second, clients"] = crowdGC
 	}
 	// Where the clients' cost lands: the p99 of each stage, pooled like the figure.
 	for i, stage := range []string{"tick → feature", "feature → signal", "signal → intent"} {
@@ -159,6 +164,7 @@ type fanout struct {
 	clientMemory        float64 // bytes per client in the client process
 	clientCPU           float64 // cores the client process used
 	engineCPU           float64 // cores this process used during the load (the engine's, where it runs here)
+	gcPerSecond         float64 // this process's garbage collections a second during the load
 }
 
 func (f *fanout) framesPerClientSecond() float64 {
@@ -233,10 +239,11 @@ func fanoutRun(ctx context.Context, ticks []*streams.Trade, opts TickToOrderOpti
 // returns the probe with the latencies.
 func (fan *fanout) during(stop func() error, load func(*tickProbe) (loadRun, error)) (*tickProbe, *fanout, error) {
 	probe := newTickProbe()
-	start, cpu := time.Now(), cpuTime()
+	start, cpu, gcs := time.Now(), cpuTime(), gcCount()
 	run, err := load(probe)
 	fan.elapsed = time.Since(start)
 	fan.engineCPU = (cpuTime() - cpu).Seconds() / fan.elapsed.Seconds()
+	fan.gcPerSecond = float64(gcCount()-gcs) / fan.elapsed.Seconds()
 	fan.dropped = run.dropped
 	if serr := stop(); err == nil {
 		err = serr
@@ -292,6 +299,13 @@ func connectClients(ctx context.Context, base, token string, n int, topic func(i
 	fan.connected = n
 	fan.goroutinesPerClient = float64(runtime.NumGoroutine()-goroutines) / float64(n)
 	return readers.Wait, nil
+}
+
+// gcCount is how many garbage collections this process has completed.
+func gcCount() uint64 {
+	s := []metrics.Sample{{Name: "/gc/cycles/total:gc-cycles"}}
+	metrics.Read(s)
+	return s[0].Value.Uint64()
 }
 
 // heapAndStacks is the memory the live heap and the goroutine stacks hold, after a GC.
