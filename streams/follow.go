@@ -24,27 +24,14 @@ func Follow(ctx context.Context, js jetstream.JetStream, stream string, cfg jets
 		}
 		return fmt.Errorf("reading stream %s: %w", stream, err)
 	}
-	msgs := make(chan jetstream.Msg, max)
-	var once sync.Once
-	failed := make(chan error, 1)
-	fail := func(err error) { once.Do(func() { failed <- err }) }
-	cc, err := cons.Consume(func(m jetstream.Msg) {
-		select {
-		case msgs <- m: // blocks while a full batch waits: the consumer's pull pauses with it
-		case <-ctx.Done():
-		}
-	}, jetstream.PullMaxMessages(max), jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) {
-		if errors.Is(err, jetstream.ErrConsumerDeleted) || errors.Is(err, jetstream.ErrConnectionClosed) {
-			fail(err)
-		}
-	}))
+	msgs, failed, stop, err := Deliver(ctx, cons, max, max)
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil
 		}
 		return fmt.Errorf("reading stream %s: %w", stream, err)
 	}
-	defer cc.Stop()
+	defer stop()
 	batch := make([]jetstream.Msg, 0, max)
 	for {
 		select {
@@ -113,6 +100,30 @@ func ReadAll(ctx context.Context, js jetstream.JetStream, stream string, fn func
 		return fmt.Errorf("reading %s: %w", stream, ctx.Err())
 	}
 	return err
+}
+
+// Deliver consumes cons, pulling up to pull messages at a time, and hands each message to
+// msgs (capacity buffer) as it arrives. A send blocks while the reader does not keep up, and
+// the consumer's pull pauses with it; it gives up once ctx ends. failed receives the error
+// that ends the consumption: the consumer was deleted or the connection closed. stop stops
+// consuming.
+func Deliver(ctx context.Context, cons jetstream.Consumer, buffer, pull int) (msgs <-chan jetstream.Msg, failed <-chan error, stop func(), err error) {
+	out, fails := make(chan jetstream.Msg, buffer), make(chan error, 1)
+	var once sync.Once
+	cc, err := cons.Consume(func(m jetstream.Msg) {
+		select {
+		case out <- m:
+		case <-ctx.Done():
+		}
+	}, jetstream.PullMaxMessages(pull), jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) {
+		if errors.Is(err, jetstream.ErrConsumerDeleted) || errors.Is(err, jetstream.ErrConnectionClosed) {
+			once.Do(func() { fails <- err })
+		}
+	}))
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return out, fails, cc.Stop, nil
 }
 
 // Decoded is one message of the log, decoded: its stream sequence and its event. Err says

@@ -88,9 +88,9 @@ func (o *ProjectorOptions) defaults() {
 // the last digit.
 //
 // Throughput: new orders and fills are written with COPY, new orders without a read first;
-// the next batch is fetched and decoded while one is written; a batch is one transaction of two round trips besides its COPYs (BEGIN with
-// the offset's read, COMMIT with the other writes) and is acknowledged by one ack of its
-// last message (AckAll); its commit does not wait for its WAL flush (synchronous_commit off:
+// the next batch is fetched and decoded while one is written; a batch is one transaction
+// of two round trips besides its COPYs (BEGIN with the offset's read, COMMIT with the other
+// writes) and is acknowledged by one ack of its last message (AckAll); its commit does not wait for its WAL flush (synchronous_commit off:
 // a Postgres crash can lose the last batches, and their offset with them, so they are
 // projected again from the log).
 type Projector struct {
@@ -360,38 +360,24 @@ type fetched struct {
 // fill. out must be unbuffered: a send on it is the writer being free.
 func (p *Projector) fetch(ctx context.Context, pr *projection, cons jetstream.Consumer, out chan<- fetched) {
 	defer close(out)
-	msgs, failed := make(chan jetstream.Msg, 256), make(chan error, 1)
-	var once sync.Once
-	fail := func(err error) {
-		once.Do(func() { failed <- err })
-	}
-	cc, err := cons.Consume(func(msg jetstream.Msg) {
+	hand := func(err error) {
 		select {
-		case msgs <- msg: // blocks while a full batch waits: the consumer's pull pauses with it
+		case out <- fetched{err: err}:
 		case <-ctx.Done():
 		}
-	}, jetstream.PullMaxMessages(2*p.opts.BatchSize), jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) {
-		if errors.Is(err, jetstream.ErrConsumerDeleted) || errors.Is(err, jetstream.ErrConnectionClosed) {
-			fail(err)
-		}
-	}))
-	if err != nil {
-		fail(err)
-	} else {
-		defer cc.Stop()
 	}
+	msgs, failed, stop, err := streams.Deliver(ctx, cons, 256, 2*p.opts.BatchSize)
+	if err != nil {
+		hand(err)
+		return
+	}
+	defer stop()
 	var f fetched
 	add := func(msg jetstream.Msg) {
 		f.msgs = append(f.msgs, msg)
 		if it, ok := p.decode(pr, msg); ok {
 			f.items = append(f.items, it)
 			f.last = it.seq
-		}
-	}
-	hand := func(err error) {
-		select {
-		case out <- fetched{err: err}:
-		case <-ctx.Done():
 		}
 	}
 	for {
