@@ -90,10 +90,8 @@ func Fanout(ctx context.Context, opts FanoutOptions) (Result, error) {
 	// Their order alternates too (ABBA): with no client on either side, the second run of
 	// each pair had the higher p99 (pooled ratios 1.14 and 1.18 in two runs here), which is
 	// more than the 10 % the goal allows.
-	alone, crowd := newTickProbe(), newTickProbe()
+	alone, crowd := &fanoutSide{probe: newTickProbe()}, &fanoutSide{probe: newTickProbe()}
 	var fan *fanout
-	var aloneCPU, crowdCPU, aloneGC, crowdGC float64 // means over the rounds
-	var aloneP99s, crowdP99s []float64               // each run's own p99
 	for r := range opts.Rounds {
 		sides := []int{0, opts.Clients}
 		if r%2 == 1 {
@@ -105,22 +103,16 @@ func Fanout(ctx context.Context, opts FanoutOptions) (Result, error) {
 				return Result{}, fmt.Errorf("with %d clients (round %d): %w", clients, r+1, err)
 			}
 			if clients == 0 {
-				alone.merge(p)
-				aloneCPU += f.engineCPU / float64(opts.Rounds)
-				aloneGC += f.gcPerSecond / float64(opts.Rounds)
-				aloneP99s = append(aloneP99s, LatencyOf(p.toIntent).P99)
+				alone.add(p, f, opts.Rounds)
 				continue
 			}
-			crowd.merge(p)
-			crowdCPU += f.engineCPU / float64(opts.Rounds)
-			crowdGC += f.gcPerSecond / float64(opts.Rounds)
-			crowdP99s = append(crowdP99s, LatencyOf(p.toIntent).P99)
+			crowd.add(p, f, opts.Rounds)
 			if fan == nil || f.framesPerClientSecond() < fan.framesPerClientSecond() {
 				fan = f // the round whose clients got the fewest frames
 			}
 		}
 	}
-	fig, base := LatencyOf(crowd.toIntent), LatencyOf(alone.toIntent)
+	fig, base := LatencyOf(crowd.probe.toIntent), LatencyOf(alone.probe.toIntent)
 	if fig.Count == 0 || base.Count == 0 {
 		return Result{}, fmt.Errorf("fanout: no intent was measured (%d with clients, %d without)", fig.Count, base.Count)
 	}
@@ -135,24 +127,24 @@ func Fanout(ctx context.Context, opts FanoutOptions) (Result, error) {
 		"p50 µs with clients":                    fig.P50,
 		"p50 µs without clients":                 base.P50,
 		"intents measured without clients":       float64(base.Count),
-		"p99 µs of one run, lowest, no clients":  slices.Min(aloneP99s),
-		"p99 µs of one run, highest, no clients": slices.Max(aloneP99s),
-		"p99 µs of one run, lowest, clients":     slices.Min(crowdP99s),
-		"p99 µs of one run, highest, clients":    slices.Max(crowdP99s),
+		"p99 µs of one run, lowest, no clients":  slices.Min(alone.p99s),
+		"p99 µs of one run, highest, no clients": slices.Max(alone.p99s),
+		"p99 µs of one run, lowest, clients":     slices.Min(crowd.p99s),
+		"p99 µs of one run, highest, clients":    slices.Max(crowd.p99s),
 		"ticks dropped (scheduler late), crowd":  float64(fan.dropped),
 	}
 	if opts.HTTPURL == "" { // the engine runs here and the clients in a process of their own
 		extra["client process memory per client, KiB"] = fan.clientMemory / 1024
 		extra["client process CPU, cores"] = fan.clientCPU
-		extra["engine process CPU, cores, no clients"] = aloneCPU
-		extra["engine process CPU, cores, clients"] = crowdCPU
-		extra["engine process GCs per second, no clients"] = aloneGC
-		extra["engine process GCs per second, clients"] = crowdGC
+		extra["engine process CPU, cores, no clients"] = alone.cpu
+		extra["engine process CPU, cores, clients"] = crowd.cpu
+		extra["engine process GCs per second, no clients"] = alone.gc
+		extra["engine process GCs per second, clients"] = crowd.gc
 	}
 	// Where the clients' cost lands: the p99 of each stage, pooled like the figure.
 	for i, stage := range []string{"tick → feature", "feature → signal", "signal → intent"} {
-		extra[fmt.Sprintf("stage %d p99 µs without clients, %s", i+1, stage)] = LatencyOf(alone.stages[i]).P99
-		extra[fmt.Sprintf("stage %d p99 µs with clients, %s", i+1, stage)] = LatencyOf(crowd.stages[i]).P99
+		extra[fmt.Sprintf("stage %d p99 µs without clients, %s", i+1, stage)] = LatencyOf(alone.probe.stages[i]).P99
+		extra[fmt.Sprintf("stage %d p99 µs with clients, %s", i+1, stage)] = LatencyOf(crowd.probe.stages[i]).P99
 	}
 	return Result{
 		Scenario: "fanout", Time: time.Now().UTC(),
@@ -182,6 +174,21 @@ type fanout struct {
 	clientCPU           float64 // cores the client process used
 	engineCPU           float64 // cores this process used during the load (the engine's, where it runs here)
 	gcPerSecond         float64 // this process's garbage collections a second during the load
+}
+
+// fanoutSide pools one side's runs (with or without clients): their latencies, the means
+// over the rounds of the engine's CPU and GC rate, and each run's own p99.
+type fanoutSide struct {
+	probe   *tickProbe
+	cpu, gc float64
+	p99s    []float64
+}
+
+func (s *fanoutSide) add(p *tickProbe, f *fanout, rounds int) {
+	s.probe.merge(p)
+	s.cpu += f.engineCPU / float64(rounds)
+	s.gc += f.gcPerSecond / float64(rounds)
+	s.p99s = append(s.p99s, LatencyOf(p.toIntent).P99)
 }
 
 func (f *fanout) framesPerClientSecond() float64 {
