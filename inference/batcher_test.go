@@ -327,14 +327,27 @@ func TestBatcherQueueCap(t *testing.T) {
 	}
 	checkForBatcher(t, "session closed after Undeploy", func() bool { return isClosed(s) })
 
-	// The mailbox cap: with MailboxCap requests already counted as waiting, Submit refuses.
-	b.mailbox.Store(b.cap)
+	// The incoming cap: while MailboxCap requests wait for the actor to take them (here a
+	// wake-up it has not had yet), Submit refuses; those that wait are answered once it wakes.
+	b.incoming.mu.Lock()
+	b.incoming.woken, b.incoming.cap = true, 3
+	b.incoming.mu.Unlock()
+	for i := range 3 {
+		if err := b.Submit(BatchRequest{Model: "m", ID: uint64(20 + i), Input: make([]float32, 23), ReplyTo: waiting}); err != nil {
+			t.Fatalf("Submit %d under MailboxCap: %v", i, err)
+		}
+	}
 	if err := b.Submit(BatchRequest{Model: "m", ReplyTo: waiting}); !errors.Is(err, ErrOverloaded) {
 		t.Fatalf("Submit over MailboxCap: %v, want ErrOverloaded", err)
 	}
-	b.mailbox.Store(0)
 	if st, _ := b.Stats(5 * time.Second); st.DroppedMailbox != 1 {
 		t.Fatalf("DroppedMailbox %d, want 1", st.DroppedMailbox)
+	}
+	e.Send(b.PID(), wakeUp{})
+	for i := range 3 {
+		if rep := nextReply(t, waitCh); rep.ID != uint64(20+i) || !errors.Is(rep.Err, ErrUnknownModel) {
+			t.Fatalf("reply %+v, want ID %d with ErrUnknownModel (m is undeployed)", rep, 20+i)
+		}
 	}
 }
 
@@ -479,4 +492,38 @@ func TestBatcherServesSeveralModels(t *testing.T) {
 			t.Fatalf("reply %d: %+v, want %v from %s", i, rep, want, version)
 		}
 	}
+}
+
+// Stop answers every request it holds, those in a model's queue and those Submit queued
+// that the actor had not taken yet, and Submit refuses after it.
+func TestBatcherStopAnswersQueued(t *testing.T) {
+	_, s := batcherSession(t, 5)
+	e, b := newTestBatcher(t, BatcherOptions{Policy: PolicyWindow, MaxWait: time.Hour})
+	b.Deploy("m", "v1", s)
+	pid, ch := replyInbox(e, "stopped", 8)
+	for i := range 2 { // wait in m's queue for a window that never closes
+		if err := b.Submit(BatchRequest{Model: "m", ID: uint64(i), Input: make([]float32, 23), ReplyTo: pid}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	checkForBatcher(t, "two requests in m's queue", func() bool {
+		st, err := b.Stats(5 * time.Second)
+		return err == nil && len(st.Models) == 1 && st.Models[0].Queued == 2
+	})
+	b.incoming.mu.Lock()
+	b.incoming.woken = true // the actor will not be woken for the next one
+	b.incoming.mu.Unlock()
+	if err := b.Submit(BatchRequest{Model: "m", ID: 2, Input: make([]float32, 23), ReplyTo: pid}); err != nil {
+		t.Fatal(err)
+	}
+	b.Stop()
+	for i := range 3 {
+		if rep := nextReply(t, ch); rep.ID != uint64(i) || !errors.Is(rep.Err, ErrUnknownModel) {
+			t.Fatalf("reply %+v, want ID %d with ErrUnknownModel", rep, i)
+		}
+	}
+	if err := b.Submit(BatchRequest{Model: "m", ID: 3, Input: make([]float32, 23), ReplyTo: pid}); !errors.Is(err, ErrBatcherStopped) {
+		t.Fatalf("Submit after Stop: %v, want ErrBatcherStopped", err)
+	}
+	checkForBatcher(t, "session closed after Stop", func() bool { return isClosed(s) })
 }
