@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -118,7 +119,8 @@ func (o *BatcherOptions) defaults() {
 }
 
 // BatchRequest asks for one row of model Model to be run. The BatchReply goes to ReplyTo; replies
-// to one requester come in the order of its requests.
+// to one requester about one model come in the order of its requests for that model (a
+// requester of two models may get a reply from the faster one first).
 type BatchRequest struct {
 	Model    string
 	ID       uint64    // the requester's own ID, echoed in the BatchReply
@@ -188,35 +190,42 @@ func (m ModelStats) MeanBatch() float64 {
 
 // Batcher is the handle of a running batching actor.
 //
-// Requests do not travel as Hollywood messages: Submit appends them to the batcher's
-// incoming queue, bounded by MailboxCap (past it Submit refuses with ErrOverloaded), and
-// sends the actor one wake-up message for each burst, however many requests it holds. The
-// actor takes the whole queue at once. A message per request cost a boxed envelope, and
-// deepened the caller's stack past the 2 KiB a Hollywood mailbox goroutine starts with: a
-// profile of the inference scenario put 14 % of all CPU in growing those stacks.
+// Requests do not travel as Hollywood messages: Submit appends them to their model's
+// incoming queue, bounded by MailboxCap (past it Submit refuses with ErrOverloaded). While
+// the model has a batch in flight, the actor takes that queue when the batch completes, so
+// Submit sends nothing; otherwise it sends one wake-up for a burst of requests. A message
+// per request cost a boxed envelope and a wake-up of the actor each, and deepened the
+// caller's stack past the 2 KiB a Hollywood mailbox goroutine starts with: a profile of the
+// inference scenario put 14 % of all CPU in growing those stacks.
 //
-// The actor's mailbox itself is bounded by what reaches it: wake-ups (one outstanding at a
-// time), batch completions (one per batch in flight), and rare messages (Deploy, Undeploy,
-// stats, timer ticks). Past the incoming queue, each model's queue is capped by QueueCap,
+// The actor's mailbox itself is bounded by what reaches it: wake-ups (one outstanding per
+// queue), batch completions (one per batch in flight), and rare messages (Deploy, Undeploy,
+// stats, timer ticks). Past the incoming queues, each model's queue is capped by QueueCap,
 // and every queued request leaves by its deadline at the latest.
 type Batcher struct {
-	engine   *actor.Engine
-	pid      *actor.PID
-	incoming *incoming
+	engine *actor.Engine
+	pid    *actor.PID
+	// queues are the incoming queues of the models deployed so far, by key (the actor
+	// replaces the map when it deploys a new key; queues are never removed); requests for
+	// other keys go to other.
+	queues  *atomic.Pointer[map[string]*incoming]
+	other   *incoming
+	refused *atomic.Int64 // requests Submit refused with ErrOverloaded
 }
 
-// incoming is the queue between Submit and the actor.
+// incoming is a queue between Submit and the actor.
 type incoming struct {
+	key     string // the model's, "" for the queue of keys not deployed
 	mu      sync.Mutex
 	reqs    []BatchRequest
-	woken   bool // a wake-up is on its way: the actor will take reqs
+	armed   bool // the actor will take reqs without a wake-up (one is on its way, or it promised)
 	stopped bool
 	cap     int
-	refused atomic.Int64
+	refused *atomic.Int64
 }
 
-// wakeUp tells the actor that Submit queued requests.
-type wakeUp struct{}
+// wakeUp tells the actor that Submit queued requests on in.
+type wakeUp struct{ in *incoming }
 
 // What put did with a request.
 const (
@@ -245,8 +254,8 @@ func (in *incoming) put(r *BatchRequest) int {
 	}
 	in.reqs = in.reqs[:len(in.reqs)+1]
 	in.reqs[len(in.reqs)-1] = *r
-	wake := !in.woken
-	in.woken = true
+	wake := !in.armed
+	in.armed = true
 	in.mu.Unlock()
 	if wake {
 		return queuedWake
@@ -271,13 +280,27 @@ func (in *incoming) refusal(how int, r *BatchRequest) error {
 	return fmt.Errorf("%w: %d requests already wait for it: lower the requesters' in-flight limits or raise MailboxCap", ErrOverloaded, in.cap)
 }
 
-// take swaps the queued requests for spare (emptied), so that the next put wakes the actor.
+// take swaps the queued requests for spare (emptied). The queue stays armed: the actor ends
+// with rest.
 func (in *incoming) take(spare []BatchRequest) []BatchRequest {
 	in.mu.Lock()
 	defer in.mu.Unlock()
 	reqs := in.reqs
-	in.reqs, in.woken = spare[:0], false
+	in.reqs = spare[:0]
 	return reqs
+}
+
+// rest arms the queue if the actor will take it without a wake-up (busy), else disarms it
+// so that the next put wakes the actor; it reports false, changing nothing, if requests
+// came in since the last take.
+func (in *incoming) rest(busy bool) bool {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	if len(in.reqs) > 0 {
+		return false
+	}
+	in.armed = busy
+	return true
 }
 
 // stop refuses further requests and returns those still queued.
@@ -299,9 +322,12 @@ func NewBatcher(e *actor.Engine, opts BatcherOptions) (*Batcher, error) {
 	if err != nil {
 		return nil, err
 	}
-	b := &Batcher{engine: e, incoming: &incoming{cap: opts.MailboxCap}}
+	b := &Batcher{engine: e, queues: new(atomic.Pointer[map[string]*incoming]), refused: new(atomic.Int64)}
+	b.other = &incoming{cap: opts.MailboxCap, refused: b.refused}
+	b.queues.Store(&map[string]*incoming{})
 	b.pid = e.Spawn(func() actor.Receiver {
-		return &batcherActor{opts: opts, metrics: m, incoming: b.incoming, models: map[string]*model{}, requesters: map[pidKey]*requester{}}
+		return &batcherActor{opts: opts, metrics: m, queues: b.queues, other: b.other, refused: b.refused,
+			models: map[string]*model{}, requesters: map[pidKey]*requester{}}
 	}, "batcher", actor.WithInboxSize(1024))
 	return b, nil
 }
@@ -314,15 +340,24 @@ func (b *Batcher) PID() *actor.PID { return b.pid }
 // Submit queues r for the batcher, or returns ErrOverloaded (and queues nothing) when
 // MailboxCap requests are already waiting for the actor to take them.
 func (b *Batcher) Submit(r BatchRequest) error {
-	switch how := b.incoming.put(&r); how {
+	in := b.queue(r.Model)
+	switch how := in.put(&r); how {
 	case queued:
 		return nil
 	case queuedWake:
-		b.engine.Send(b.pid, wakeUp{})
+		b.engine.Send(b.pid, wakeUp{in})
 		return nil
 	default:
-		return b.incoming.refusal(how, &r)
+		return in.refusal(how, &r)
 	}
+}
+
+// queue is model key's incoming queue.
+func (b *Batcher) queue(key string) *incoming {
+	if in, ok := (*b.queues.Load())[key]; ok {
+		return in
+	}
+	return b.other
 }
 
 // Deploy sends a Deploy message.
@@ -391,6 +426,7 @@ type pending struct {
 
 type model struct {
 	key     string
+	in      *incoming   // what Submit queued for it
 	current *deployment // nil: undeployed
 	queue   []*pending  // FIFO; queue[head:] are waiting
 	head    int
@@ -431,14 +467,16 @@ func (m *model) stopWorkers() {
 
 func (m *model) waiting() int { return len(m.queue) - m.head }
 
-// requester is the reply order of one requester: next is the sequence of its next request,
+// requester is the reply order of one requester of one model: next is the sequence of its next request,
 // sent the sequence of the next reply to deliver; held are replies that came back early.
 type requester struct {
 	next, sent uint64
 	held       map[uint64]BatchReply
 }
 
-type pidKey struct{ address, id string }
+// pidKey is a requester of one model: replies are ordered per requester and model, since
+// each model's requests come through a queue of their own.
+type pidKey struct{ address, id, model string }
 
 // batchDone comes back from a batch's goroutine.
 type batchDone struct {
@@ -465,8 +503,10 @@ type runNow struct{ key string }
 type batcherActor struct {
 	opts       BatcherOptions
 	metrics    *batcherMetrics
-	incoming   *incoming
-	spare      []BatchRequest // the incoming queue's other buffer
+	queues     *atomic.Pointer[map[string]*incoming] // the Batcher's
+	other      *incoming
+	refused    *atomic.Int64
+	spare      []BatchRequest // an incoming queue's other buffer
 	models     map[string]*model
 	requesters map[pidKey]*requester
 	sweeper    actor.SendRepeater
@@ -480,7 +520,7 @@ func (a *batcherActor) Receive(c *actor.Context) {
 		a.engine, a.self = c.Engine(), c.PID()
 		a.sweeper = c.SendRepeat(c.PID(), sweepTick{}, a.opts.SweepEvery)
 	case wakeUp:
-		a.takeIncoming()
+		a.drain(msg.in)
 	case BatchRequest:
 		a.request(msg)
 	case batchDone:
@@ -492,11 +532,12 @@ func (a *batcherActor) Receive(c *actor.Context) {
 		}
 	case runNow:
 		if m := a.models[msg.key]; m != nil && m.kicked {
-			a.takeIncoming() // what came in meanwhile joins the batch
+			a.take(m.in) // what came in meanwhile joins the batch
 			m.kicked = false
 			if m.running < a.opts.InFlight && m.current != nil && m.waiting() > 0 {
 				a.run(m)
 			}
+			a.drain(m.in)
 		}
 	case sweepTick:
 		a.sweep()
@@ -511,8 +552,13 @@ func (a *batcherActor) Receive(c *actor.Context) {
 		for key := range a.models {
 			a.undeploy(key)
 		}
-		for _, r := range a.incoming.stop() {
-			a.request(r) // answered at once: no model is deployed now
+		for _, in := range *a.queues.Load() {
+			for _, r := range in.stop() {
+				a.request(r) // answered at once: no model is deployed now
+			}
+		}
+		for _, r := range a.other.stop() {
+			a.request(r)
 		}
 		for _, m := range a.models { // still running a batch: nobody will see it finish
 			m.stopWorkers()
@@ -520,9 +566,9 @@ func (a *batcherActor) Receive(c *actor.Context) {
 	}
 }
 
-// takeIncoming takes every request Submit has queued.
-func (a *batcherActor) takeIncoming() {
-	reqs := a.incoming.take(a.spare)
+// take takes every request Submit has queued on in.
+func (a *batcherActor) take(in *incoming) {
+	reqs := in.take(a.spare)
 	for _, r := range reqs {
 		a.request(r)
 	}
@@ -530,10 +576,24 @@ func (a *batcherActor) takeIncoming() {
 	a.spare = reqs[:0]
 }
 
+// drain takes in's requests until it can leave the queue at rest: armed while its model has
+// a batch in flight or a runNow on its way (either takes the queue again), so that
+// requesters need not wake the actor; disarmed otherwise.
+func (a *batcherActor) drain(in *incoming) {
+	for {
+		a.take(in)
+		m := a.models[in.key]
+		busy := in.key != "" && m != nil && m.in == in && (m.running > 0 || m.kicked)
+		if in.rest(busy) {
+			return
+		}
+	}
+}
+
 func (a *batcherActor) request(r BatchRequest) {
-	who := pidKey{}
+	who := pidKey{model: r.Model}
 	if r.ReplyTo != nil {
-		who = pidKey{r.ReplyTo.Address, r.ReplyTo.ID}
+		who.address, who.id = r.ReplyTo.Address, r.ReplyTo.ID
 	}
 	q := a.requesters[who]
 	if q == nil {
@@ -587,12 +647,14 @@ func (a *batcherActor) maybeRun(m *model) {
 			return
 		}
 	}
-	if a.opts.Policy == PolicyAdaptive && !m.kicked {
+	if a.opts.Policy == PolicyAdaptive {
 		// Run after the messages already in the mailbox: a request that arrives alone runs
 		// as soon as this message comes round (microseconds), and requests that arrived
-		// together join it in one batch.
-		m.kicked = true
-		a.engine.Send(a.self, runNow{key: m.key})
+		// together, or were queued by Submit meanwhile, join it in one batch.
+		if !m.kicked {
+			m.kicked = true
+			a.engine.Send(a.self, runNow{key: m.key})
+		}
 		return
 	}
 	a.run(m)
@@ -684,9 +746,11 @@ func (a *batcherActor) done(d batchDone) {
 		if m.running == 0 {
 			a.forget(m)
 		}
+		a.drain(m.in) // answers what came in meanwhile
 		return
 	}
 	a.maybeRun(m)
+	a.drain(m.in) // what came in during the run: the next batch
 }
 
 // reply delivers r to p's requester once every earlier reply to that requester has gone.
@@ -747,7 +811,7 @@ func (a *batcherActor) deploy(d Deploy) {
 	}
 	m := a.models[d.Key]
 	if m == nil {
-		m = &model{key: d.Key, m: a.metrics.model(d.Key)}
+		m = &model{key: d.Key, m: a.metrics.model(d.Key), in: a.queue(d.Key)}
 		m.startWorkers(a.opts.InFlight)
 		a.models[d.Key] = m
 	}
@@ -778,6 +842,20 @@ func (a *batcherActor) undeploy(key string) {
 	if m.running == 0 {
 		a.forget(m)
 	}
+	a.drain(m.in) // answers what Submit queued, and leaves the queue to wake the actor
+}
+
+// queue returns key's incoming queue, making it (and publishing it to Submit) on first use.
+func (a *batcherActor) queue(key string) *incoming {
+	old := *a.queues.Load()
+	if in, ok := old[key]; ok {
+		return in
+	}
+	in := &incoming{key: key, cap: a.opts.MailboxCap, refused: a.refused}
+	queues := maps.Clone(old)
+	queues[key] = in
+	a.queues.Store(&queues)
+	return in
 }
 
 // forget removes an undeployed model whose last batch has finished; its counters go with it.
@@ -789,7 +867,7 @@ func (a *batcherActor) forget(m *model) {
 }
 
 func (a *batcherActor) stats() BatcherStats {
-	s := BatcherStats{DroppedMailbox: a.incoming.refused.Load()}
+	s := BatcherStats{DroppedMailbox: a.refused.Load()}
 	for _, m := range a.models {
 		ms := m.stats
 		ms.Key, ms.Queued, ms.Running = m.key, m.waiting(), m.running

@@ -329,9 +329,10 @@ func TestBatcherQueueCap(t *testing.T) {
 
 	// The incoming cap: while MailboxCap requests wait for the actor to take them (here a
 	// wake-up it has not had yet), Submit refuses; those that wait are answered once it wakes.
-	b.incoming.mu.Lock()
-	b.incoming.woken, b.incoming.cap = true, 3
-	b.incoming.mu.Unlock()
+	in := b.queue("m")
+	in.mu.Lock()
+	in.armed, in.cap = true, 3
+	in.mu.Unlock()
 	for i := range 3 {
 		if err := b.Submit(BatchRequest{Model: "m", ID: uint64(20 + i), Input: make([]float32, 23), ReplyTo: waiting}); err != nil {
 			t.Fatalf("Submit %d under MailboxCap: %v", i, err)
@@ -343,7 +344,7 @@ func TestBatcherQueueCap(t *testing.T) {
 	if st, _ := b.Stats(5 * time.Second); st.DroppedMailbox != 1 {
 		t.Fatalf("DroppedMailbox %d, want 1", st.DroppedMailbox)
 	}
-	e.Send(b.PID(), wakeUp{})
+	e.Send(b.PID(), wakeUp{in})
 	for i := range 3 {
 		if rep := nextReply(t, waitCh); rep.ID != uint64(20+i) || !errors.Is(rep.Err, ErrUnknownModel) {
 			t.Fatalf("reply %+v, want ID %d with ErrUnknownModel (m is undeployed)", rep, 20+i)
@@ -464,7 +465,8 @@ func TestBatcherUnknownModelAndWrongWidth(t *testing.T) {
 	}
 }
 
-// Two models run side by side, each with its own batches and versions.
+// Two models run side by side, each with its own batches and versions; one requester of
+// both gets each model's replies in the order it asked that model.
 func TestBatcherServesSeveralModels(t *testing.T) {
 	ma, sa := batcherSession(t, 20)
 	mb, sb := batcherSession(t, 21)
@@ -482,15 +484,18 @@ func TestBatcherServesSeveralModels(t *testing.T) {
 		}
 		b.Submit(BatchRequest{Model: key, ID: uint64(i), Input: rows[i], ReplyTo: pid})
 	}
-	for i := range 64 {
+	next := map[string]uint64{"a": 0, "b": 1} // the ID each model's next reply must have
+	for range 64 {
 		rep := nextReply(t, ch)
+		i := next[rep.Model]
 		want, version := ma.Forward(rows[i]), "a1"
 		if i%2 == 1 {
 			want, version = mb.Forward(rows[i]), "b1"
 		}
-		if rep.Err != nil || rep.ID != uint64(i) || rep.Version != version || !closeTo(rep.Output, want) {
-			t.Fatalf("reply %d: %+v, want %v from %s", i, rep, want, version)
+		if rep.Err != nil || rep.ID != i || rep.Version != version || !closeTo(rep.Output, want) {
+			t.Fatalf("reply from %s: %+v, want ID %d, %v from %s", rep.Model, rep, i, want, version)
 		}
+		next[rep.Model] += 2
 	}
 }
 
@@ -510,9 +515,10 @@ func TestBatcherStopAnswersQueued(t *testing.T) {
 		st, err := b.Stats(5 * time.Second)
 		return err == nil && len(st.Models) == 1 && st.Models[0].Queued == 2
 	})
-	b.incoming.mu.Lock()
-	b.incoming.woken = true // the actor will not be woken for the next one
-	b.incoming.mu.Unlock()
+	in := b.queue("m")
+	in.mu.Lock()
+	in.armed = true // the actor will not be woken for the next one
+	in.mu.Unlock()
 	if err := b.Submit(BatchRequest{Model: "m", ID: 2, Input: make([]float32, 23), ReplyTo: pid}); err != nil {
 		t.Fatal(err)
 	}
