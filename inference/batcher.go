@@ -420,8 +420,8 @@ func (d *deployment) retire() {
 type pending struct {
 	req      BatchRequest
 	received time.Time
-	seq      uint64 // its place among its requester's requests
-	who      pidKey
+	seq      uint64     // its place among its requester's requests
+	q        *requester // its requester's reply order
 }
 
 type model struct {
@@ -522,22 +522,15 @@ func (a *batcherActor) Receive(c *actor.Context) {
 	case wakeUp:
 		a.drain(msg.in)
 	case BatchRequest:
-		a.request(msg)
-	case batchDone:
+		a.request(&msg)
+	case *batchDone:
 		a.done(msg)
+	case runNow:
+		a.runNow(msg.key)
 	case windowTimer:
 		if m := a.models[msg.key]; m != nil && m.timer != nil && m.timerID == msg.id {
 			m.timer = nil
 			a.maybeRun(m)
-		}
-	case runNow:
-		if m := a.models[msg.key]; m != nil && m.kicked {
-			a.take(m.in) // what came in meanwhile joins the batch
-			m.kicked = false
-			if m.running < a.opts.InFlight && m.current != nil && m.waiting() > 0 {
-				a.run(m)
-			}
-			a.drain(m.in)
 		}
 	case sweepTick:
 		a.sweep()
@@ -548,29 +541,51 @@ func (a *batcherActor) Receive(c *actor.Context) {
 	case StatsQuery:
 		c.Respond(a.stats())
 	case actor.Stopped:
-		a.sweeper.Stop()
-		for key := range a.models {
-			a.undeploy(key)
+		a.stop()
+	}
+}
+
+// Receive and the functions it calls for each request and reply (take, request, maybeRun,
+// done, reply) keep their stack frames small, building errors in functions of their own:
+// Hollywood runs the actor on a fresh goroutine with a 2 KiB stack whenever its mailbox
+// has been empty, and a chain of large frames grew that stack on nearly every wake-up.
+
+func (a *batcherActor) runNow(key string) {
+	m := a.models[key]
+	if m == nil || !m.kicked {
+		return
+	}
+	a.take(m.in) // what came in meanwhile joins the batch
+	m.kicked = false
+	if m.running < a.opts.InFlight && m.current != nil && m.waiting() > 0 {
+		a.run(m)
+	}
+	a.drain(m.in)
+}
+
+func (a *batcherActor) stop() {
+	a.sweeper.Stop()
+	for key := range a.models {
+		a.undeploy(key)
+	}
+	for _, in := range *a.queues.Load() {
+		for _, r := range in.stop() {
+			a.request(&r) // answered at once: no model is deployed now
 		}
-		for _, in := range *a.queues.Load() {
-			for _, r := range in.stop() {
-				a.request(r) // answered at once: no model is deployed now
-			}
-		}
-		for _, r := range a.other.stop() {
-			a.request(r)
-		}
-		for _, m := range a.models { // still running a batch: nobody will see it finish
-			m.stopWorkers()
-		}
+	}
+	for _, r := range a.other.stop() {
+		a.request(&r)
+	}
+	for _, m := range a.models { // still running a batch: nobody will see it finish
+		m.stopWorkers()
 	}
 }
 
 // take takes every request Submit has queued on in.
 func (a *batcherActor) take(in *incoming) {
 	reqs := in.take(a.spare)
-	for _, r := range reqs {
-		a.request(r)
+	for i := range reqs {
+		a.request(&reqs[i])
 	}
 	clear(reqs) // their inputs and PIDs are the requesters'
 	a.spare = reqs[:0]
@@ -590,34 +605,22 @@ func (a *batcherActor) drain(in *incoming) {
 	}
 }
 
-func (a *batcherActor) request(r BatchRequest) {
-	who := pidKey{model: r.Model}
-	if r.ReplyTo != nil {
-		who.address, who.id = r.ReplyTo.Address, r.ReplyTo.ID
-	}
-	q := a.requesters[who]
-	if q == nil {
-		q = &requester{}
-		a.requesters[who] = q
-	}
-	p := &pending{req: r, received: time.Now(), seq: q.next, who: who}
+func (a *batcherActor) request(r *BatchRequest) {
+	q := a.requester(r)
+	p := &pending{req: *r, received: time.Now(), seq: q.next, q: q}
 	q.next++
 	m := a.models[r.Model]
 	if m == nil || m.current == nil {
-		a.reply(p, BatchReply{Err: fmt.Errorf("%w: %q is not deployed (send Deploy first)", ErrUnknownModel, r.Model)})
+		a.refuse(p, nil)
 		return
 	}
 	m.stats.Requests++
 	if len(r.Input) != m.current.session.Inputs() {
-		m.stats.Failed++
-		m.m.drops.WithLabelValues("shape").Inc()
-		a.reply(p, BatchReply{Version: m.current.version, Err: fmt.Errorf("%w: %d values for model %q (%s), which takes %d", ErrShape, len(r.Input), r.Model, m.current.version, m.current.session.Inputs())})
+		a.refuse(p, m)
 		return
 	}
 	if m.waiting() >= a.opts.QueueCap {
-		m.stats.DroppedQueueFull++
-		m.m.drops.WithLabelValues("queue_full").Inc()
-		a.reply(p, BatchReply{Err: fmt.Errorf("%w: model %q has %d requests waiting", ErrQueueFull, r.Model, a.opts.QueueCap)})
+		a.refuse(p, m)
 		return
 	}
 	if m.head > 0 && m.head >= len(m.queue)/2 {
@@ -629,6 +632,43 @@ func (a *batcherActor) request(r BatchRequest) {
 	}
 	m.queue = append(m.queue, p)
 	a.maybeRun(m)
+}
+
+// requester is r's requester's reply order, made on its first request.
+func (a *batcherActor) requester(r *BatchRequest) *requester {
+	who := pidKey{model: r.Model}
+	if r.ReplyTo != nil {
+		who.address, who.id = r.ReplyTo.Address, r.ReplyTo.ID
+	}
+	q := a.requesters[who]
+	if q == nil {
+		q = &requester{}
+		a.requesters[who] = q
+	}
+	return q
+}
+
+// refuse answers a request that cannot queue: its model m is not deployed (nil), or its
+// input does not fit m, or m's queue is full.
+//
+//go:noinline
+func (a *batcherActor) refuse(p *pending, m *model) {
+	r := &p.req
+	var reply BatchReply
+	switch {
+	case m == nil || m.current == nil:
+		reply.Err = fmt.Errorf("%w: %q is not deployed (send Deploy first)", ErrUnknownModel, r.Model)
+	case len(r.Input) != m.current.session.Inputs():
+		m.stats.Failed++
+		m.m.drops.WithLabelValues("shape").Inc()
+		reply.Version = m.current.version
+		reply.Err = fmt.Errorf("%w: %d values for model %q (%s), which takes %d", ErrShape, len(r.Input), r.Model, m.current.version, m.current.session.Inputs())
+	default:
+		m.stats.DroppedQueueFull++
+		m.m.drops.WithLabelValues("queue_full").Inc()
+		reply.Err = fmt.Errorf("%w: model %q has %d requests waiting", ErrQueueFull, r.Model, a.opts.QueueCap)
+	}
+	a.reply(p, &reply)
 }
 
 // maybeRun starts m's next batch when its policy says so, or arms the window timer.
@@ -681,9 +721,7 @@ func (a *batcherActor) run(m *model) {
 		case a.late(m, p, now):
 			continue
 		case len(p.req.Input) != width: // queued before a Deploy changed the width
-			m.stats.Failed++
-			m.m.drops.WithLabelValues("shape").Inc()
-			a.reply(p, BatchReply{Version: dep.version, Err: fmt.Errorf("%w: %d values for model %q (%s), which takes %d", ErrShape, len(p.req.Input), m.key, dep.version, width)})
+			a.refuse(p, m)
 			continue
 		}
 		batch = append(batch, p)
@@ -702,7 +740,7 @@ func (a *batcherActor) run(m *model) {
 		out, err := dep.session.Run(in, len(batch))
 		runTime := time.Since(start)
 		dep.release()
-		e.Send(self, batchDone{m: m, dep: dep, batch: batch, in: in, out: out, err: err, start: start, runTime: runTime})
+		e.Send(self, &batchDone{m: m, dep: dep, batch: batch, in: in, out: out, err: err, start: start, runTime: runTime})
 	}
 }
 
@@ -711,13 +749,18 @@ func (a *batcherActor) late(m *model, p *pending, now time.Time) bool {
 	if p.req.Deadline.IsZero() || now.Add(m.estRun).Before(p.req.Deadline) {
 		return false
 	}
-	m.stats.DroppedDeadline++
-	m.m.drops.WithLabelValues("deadline").Inc()
-	a.reply(p, BatchReply{Err: fmt.Errorf("%w: request %d for model %q, deadline %s, waited %v", ErrDeadline, p.req.ID, m.key, p.req.Deadline.Format(time.RFC3339Nano), now.Sub(p.received))})
+	a.dropLate(m, p, now)
 	return true
 }
 
-func (a *batcherActor) done(d batchDone) {
+//go:noinline
+func (a *batcherActor) dropLate(m *model, p *pending, now time.Time) {
+	m.stats.DroppedDeadline++
+	m.m.drops.WithLabelValues("deadline").Inc()
+	a.reply(p, &BatchReply{Err: fmt.Errorf("%w: request %d for model %q, deadline %s, waited %v", ErrDeadline, p.req.ID, m.key, p.req.Deadline.Format(time.RFC3339Nano), now.Sub(p.received))})
+}
+
+func (a *batcherActor) done(d *batchDone) {
 	m := d.m
 	m.running--
 	m.buf = d.in
@@ -730,17 +773,21 @@ func (a *batcherActor) done(d batchDone) {
 	m.m.runTime.Observe(d.runTime.Seconds())
 	m.m.rows.Add(float64(rows))
 	width := d.dep.session.Outputs()
+	var failed error
+	if d.err != nil {
+		failed = d.failure()
+	}
 	for i, p := range d.batch {
 		r := BatchReply{Version: d.dep.version, QueueWait: d.start.Sub(p.received), RunTime: d.runTime}
 		m.m.queueWait.Observe(r.QueueWait.Seconds())
-		if d.err != nil {
+		if failed != nil {
 			m.stats.Failed++
-			r.Err = fmt.Errorf("inference: model %q (%s), batch of %d: %w", m.key, d.dep.version, rows, d.err)
+			r.Err = failed
 		} else {
 			m.stats.Served++
 			r.Output = d.out[i*width : (i+1)*width : (i+1)*width]
 		}
-		a.reply(p, r)
+		a.reply(p, &r)
 	}
 	if m.current == nil {
 		if m.running == 0 {
@@ -753,42 +800,67 @@ func (a *batcherActor) done(d batchDone) {
 	a.drain(m.in) // what came in during the run: the next batch
 }
 
+// failure is the error of every row of a batch whose run failed.
+//
+//go:noinline
+func (d *batchDone) failure() error {
+	return fmt.Errorf("inference: model %q (%s), batch of %d: %w", d.m.key, d.dep.version, len(d.batch), d.err)
+}
+
 // reply delivers r to p's requester once every earlier reply to that requester has gone.
-func (a *batcherActor) reply(p *pending, r BatchReply) {
+func (a *batcherActor) reply(p *pending, r *BatchReply) {
 	r.Model, r.ID = p.req.Model, p.req.ID
-	q := a.requesters[p.who]
+	q := p.q
 	if p.seq != q.sent {
-		if q.held == nil {
-			q.held = map[uint64]BatchReply{}
-		}
-		q.held[p.seq] = r
+		q.hold(p.seq, r)
 		return
 	}
 	a.send(p.req.ReplyTo, r)
 	q.sent++
+	if len(q.held) > 0 {
+		a.sendHeld(q, p.req.ReplyTo)
+	}
+}
+
+// sendHeld sends q's held replies that are next in order.
+//
+//go:noinline
+func (a *batcherActor) sendHeld(q *requester, to *actor.PID) {
 	for len(q.held) > 0 {
 		next, ok := q.held[q.sent]
 		if !ok {
 			break
 		}
 		delete(q.held, q.sent)
-		a.send(p.req.ReplyTo, next)
+		a.send(to, &next)
 		q.sent++
 	}
-	if q.sent == q.next {
-		delete(a.requesters, p.who)
-	}
 }
 
-func (a *batcherActor) send(to *actor.PID, r BatchReply) {
+//go:noinline
+func (q *requester) hold(seq uint64, r *BatchReply) {
+	if q.held == nil {
+		q.held = map[uint64]BatchReply{}
+	}
+	q.held[seq] = *r
+}
+
+func (a *batcherActor) send(to *actor.PID, r *BatchReply) {
 	if to != nil {
-		a.engine.Send(to, r)
+		a.engine.Send(to, *r)
 	}
 }
 
-// sweep drops queued requests whose deadline has passed while their model was busy.
+// sweep drops queued requests whose deadline has passed while their model was busy, and
+// forgets the requesters with nothing outstanding (kept until then, so that a closed-loop
+// requester is not forgotten and made again for every request).
 func (a *batcherActor) sweep() {
 	now := time.Now()
+	for who, q := range a.requesters {
+		if q.sent == q.next {
+			delete(a.requesters, who)
+		}
+	}
 	for _, m := range a.models {
 		if m.waiting() == 0 {
 			continue
@@ -836,7 +908,7 @@ func (a *batcherActor) undeploy(key string) {
 		m.timer = nil
 	}
 	for _, p := range m.queue[m.head:] {
-		a.reply(p, BatchReply{Err: fmt.Errorf("%w: %q was undeployed while request %d waited", ErrUnknownModel, key, p.req.ID)})
+		a.reply(p, &BatchReply{Err: fmt.Errorf("%w: %q was undeployed while request %d waited", ErrUnknownModel, key, p.req.ID)})
 	}
 	m.queue, m.head = nil, 0
 	if m.running == 0 {
