@@ -42,16 +42,15 @@ const (
 	// run); requests that arrive while a run is in flight form the next batch (up to MaxBatch
 	// rows), which runs as soon as that run finishes. It never waits on a timer.
 	//
-	// It is the default because it wins at low load by two orders of magnitude and stays within the run-to-run noise at
-	// high load, as measured by the inference
-	// scenario (benchmarks/inference.go: 2-core VM, 23→16→1 MLP on ONNX Runtime's CPU
-	// provider, closed-loop requester actors, MaxBatch 64, MaxWait 2ms, two runs):
-	//   1 requester:    adaptive p50 15–21 µs, ~50k req/s; window p50 2.2 ms, ~440 req/s
-	//   8 requesters:   adaptive p50 30 µs, 134–149k req/s; window p50 2.3 ms, 3.5k req/s
-	//   64 requesters:  adaptive 100–215k req/s (batches of 3–8); window 166–229k req/s
-	//                   (batches of 64): the same within this machine's run-to-run noise
-	//   512 requesters: adaptive 125–139k req/s; window 152–329k req/s (better in one of
-	//                   two runs), p99 8–24 ms both
+	// It is the default because it wins at low load by two orders of magnitude and at high
+	// load matches or beats the window, as measured by the inference scenario
+	// (benchmarks/inference.go: 2-core VM, 23→16→1 MLP on ONNX Runtime's CPU provider,
+	// closed-loop requester actors, MaxBatch 64, MaxWait 2ms; the suite at 3f38174):
+	//   1 requester:    adaptive p50 9 µs, 59k req/s; window p50 2.3 ms, 417 req/s
+	//   8 requesters:   adaptive p50 43 µs, 100k req/s; window p50 2.4 ms, 3.3k req/s
+	//   64 requesters:  adaptive 334k req/s (batches of 11), p99 2.0 ms; window 274k req/s
+	//                   (batches of 64), p99 0.5 ms
+	//   512 requesters: adaptive 376k req/s, window 383k req/s, p99 5.1 / 5.7 ms
 	// The window only pays off when requesters arrive in lockstep with MaxBatch; below that it
 	// adds MaxWait to every request.
 	PolicyAdaptive Policy = iota
