@@ -533,3 +533,45 @@ func TestBatcherStopAnswersQueued(t *testing.T) {
 	}
 	checkForBatcher(t, "session closed after Stop", func() bool { return isClosed(s) })
 }
+
+// Each model has its own incoming queue: while one model's queue waits for its batch in
+// flight (armed, so its requesters send no wake-up), another model's requests are served.
+func TestBatcherModelsQueueApart(t *testing.T) {
+	_, sa := batcherSession(t, 30)
+	_, sb := batcherSession(t, 31)
+	e, b := newTestBatcher(t, BatcherOptions{})
+	b.Deploy("a", "a1", sa)
+	b.Deploy("b", "b1", sb)
+	pid, ch := replyInbox(e, "apart", 4)
+	if err := b.Submit(BatchRequest{Model: "b", ID: 1, Input: make([]float32, 23), ReplyTo: pid}); err != nil {
+		t.Fatal(err)
+	}
+	if rep := nextReply(t, ch); rep.Err != nil || rep.Model != "b" {
+		t.Fatalf("reply %+v, want b's output", rep)
+	}
+	qa, qb := b.queue("a"), b.queue("b")
+	if qa == qb || qa == b.other {
+		t.Fatal("models a and b share an incoming queue")
+	}
+	qa.mu.Lock()
+	qa.armed = true // as while a batch of a is in flight: the actor takes the queue when it ends
+	qa.mu.Unlock()
+	if err := b.Submit(BatchRequest{Model: "a", ID: 2, Input: make([]float32, 23), ReplyTo: pid}); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Submit(BatchRequest{Model: "b", ID: 3, Input: make([]float32, 23), ReplyTo: pid}); err != nil {
+		t.Fatal(err)
+	}
+	if rep := nextReply(t, ch); rep.Err != nil || rep.ID != 3 {
+		t.Fatalf("reply %+v, want b's request 3 while a's queue waits", rep)
+	}
+	select {
+	case rep := <-ch:
+		t.Fatalf("a's request was answered without its queue being taken: %+v", rep)
+	case <-time.After(50 * time.Millisecond):
+	}
+	e.Send(b.PID(), wakeUp{qa}) // what a's batch completing does
+	if rep := nextReply(t, ch); rep.Err != nil || rep.ID != 2 {
+		t.Fatalf("reply %+v, want a's request 2", rep)
+	}
+}
