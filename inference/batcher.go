@@ -519,6 +519,12 @@ func (a *batcherActor) Receive(c *actor.Context) {
 	case actor.Started:
 		a.engine, a.self = c.Engine(), c.PID()
 		a.sweeper = c.SendRepeat(c.PID(), sweepTick{}, a.opts.SweepEvery)
+		// After a restart the queues may be armed by the actor that died: answer what they
+		// hold (no model is deployed yet) and leave them to wake this one.
+		for _, in := range *a.queues.Load() {
+			a.drain(in)
+		}
+		a.drain(a.other)
 	case wakeUp:
 		a.drain(msg.in)
 	case BatchRequest:
@@ -862,10 +868,14 @@ func (a *batcherActor) send(to *actor.PID, r *BatchReply) {
 	}
 }
 
-// sweep drops queued requests whose deadline has passed while their model was busy, and
-// forgets the requesters with nothing outstanding (kept until then, so that a closed-loop
-// requester is not forgotten and made again for every request).
+// sweep drops queued requests whose deadline has passed while their model was busy (taking
+// what waits in the incoming queues first, which a busy model's queue holds until its batch
+// ends), and forgets the requesters with nothing outstanding (kept until then, so that a
+// closed-loop requester is not forgotten and made again for every request).
 func (a *batcherActor) sweep() {
+	for _, m := range a.models {
+		a.drain(m.in)
+	}
 	now := time.Now()
 	for who, q := range a.requesters {
 		if q.sent == q.next {

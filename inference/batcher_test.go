@@ -539,7 +539,7 @@ func TestBatcherStopAnswersQueued(t *testing.T) {
 func TestBatcherModelsQueueApart(t *testing.T) {
 	_, sa := batcherSession(t, 30)
 	_, sb := batcherSession(t, 31)
-	e, b := newTestBatcher(t, BatcherOptions{})
+	e, b := newTestBatcher(t, BatcherOptions{SweepEvery: time.Hour}) // the sweep would take a's queue too
 	b.Deploy("a", "a1", sa)
 	b.Deploy("b", "b1", sb)
 	pid, ch := replyInbox(e, "apart", 4)
@@ -573,5 +573,28 @@ func TestBatcherModelsQueueApart(t *testing.T) {
 	e.Send(b.PID(), wakeUp{qa}) // what a's batch completing does
 	if rep := nextReply(t, ch); rep.Err != nil || rep.ID != 2 {
 		t.Fatalf("reply %+v, want a's request 2", rep)
+	}
+}
+
+// A request waiting in an armed incoming queue is not stranded when no batch comes to take
+// it: the sweep takes it (and serves it, or drops it at its deadline).
+func TestBatcherSweepTakesArmedQueue(t *testing.T) {
+	_, s := batcherSession(t, 32)
+	e, b := newTestBatcher(t, BatcherOptions{SweepEvery: 5 * time.Millisecond})
+	b.Deploy("m", "v1", s)
+	pid, ch := replyInbox(e, "stranded", 1)
+	checkForBatcher(t, "m deployed", func() bool {
+		st, err := b.Stats(5 * time.Second)
+		return err == nil && len(st.Models) == 1
+	})
+	in := b.queue("m")
+	in.mu.Lock()
+	in.armed = true // as if a batch were in flight whose completion never comes
+	in.mu.Unlock()
+	if err := b.Submit(BatchRequest{Model: "m", ID: 7, Input: make([]float32, 23), ReplyTo: pid, Deadline: time.Now().Add(time.Minute)}); err != nil {
+		t.Fatal(err)
+	}
+	if rep := nextReply(t, ch); rep.ID != 7 || rep.Err != nil {
+		t.Fatalf("reply %+v, want request 7 served", rep)
 	}
 }
