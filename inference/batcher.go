@@ -466,8 +466,9 @@ func (m *model) stopWorkers() {
 
 func (m *model) waiting() int { return len(m.queue) - m.head }
 
-// requester is the reply order of one requester of one model: next is the sequence of its next request,
-// sent the sequence of the next reply to deliver; held are replies that came back early.
+// requester is the reply order of one requester of one model: next is the sequence of its
+// next request, sent the sequence of the next reply to deliver; held are replies that came
+// back early.
 type requester struct {
 	next, sent uint64
 	held       map[uint64]BatchReply
