@@ -231,7 +231,7 @@ func (a *modelActor) send(s *symbolModel, in *pendingInput) {
 	a.state.Requests++
 	a.inFlight(1)
 	err := a.opts.Batcher.Submit(BatchRequest{Model: a.opts.Key, ID: a.nextID, Input: in.row, Deadline: in.received.Add(a.opts.Deadline), ReplyTo: a.pid})
-	if err != nil { // the batcher is overloaded: this row is dropped, the next one will try
+	if err != nil { // the batcher refused it (overloaded or stopped): this row is dropped, the next one will try
 		delete(a.waiting, a.nextID)
 		a.inFlight(-1)
 		s.inFlight--
