@@ -503,7 +503,8 @@ func TestBatcherServesSeveralModels(t *testing.T) {
 // that the actor had not taken yet, and Submit refuses after it.
 func TestBatcherStopAnswersQueued(t *testing.T) {
 	_, s := batcherSession(t, 5)
-	e, b := newTestBatcher(t, BatcherOptions{Policy: PolicyWindow, MaxWait: time.Hour})
+	// No sweep: it would take the armed queue below before Stop does.
+	e, b := newTestBatcher(t, BatcherOptions{Policy: PolicyWindow, MaxWait: time.Hour, SweepEvery: time.Hour})
 	b.Deploy("m", "v1", s)
 	pid, ch := replyInbox(e, "stopped", 8)
 	for i := range 2 { // wait in m's queue for a window that never closes
