@@ -522,10 +522,9 @@ func (a *batcherActor) Receive(c *actor.Context) {
 		a.sweeper = c.SendRepeat(c.PID(), sweepTick{}, a.opts.SweepEvery)
 		// After a restart the queues may be armed by the actor that died: answer what they
 		// hold (no model is deployed yet) and leave them to wake this one.
-		for _, in := range *a.queues.Load() {
+		for _, in := range a.incomingQueues() {
 			a.drain(in)
 		}
-		a.drain(a.other)
 	case wakeUp:
 		a.drain(msg.in)
 	case BatchRequest:
@@ -556,16 +555,15 @@ func (a *batcherActor) Receive(c *actor.Context) {
 // few frames and Receive's. Hollywood runs the actor on a fresh goroutine with a 2 KiB
 // stack whenever its mailbox has been empty, and the path of a reply (Receive, done,
 // reply, Engine.Send and its registry lookup) needs more: growing there, a dozen frames
-// deep, cost twice what growing here does, once per wake-up of the actor.
+// deep, cost twice what growing here does, once per wake-up of the actor. The functions on
+// the paths of a request and a reply (take, request, maybeRun, done, reply) keep their
+// frames small too, building errors in functions of their own.
 //
 //go:noinline
 func growStack(i int) byte {
 	var pad [2048]byte
 	return pad[i]
 }
-
-// Receive and the functions it calls for each request and reply (take, request, maybeRun,
-// done, reply) keep their stack frames small, building errors in functions of their own.
 
 func (a *batcherActor) runNow(key string) {
 	m := a.models[key]
@@ -585,28 +583,38 @@ func (a *batcherActor) stop() {
 	for key := range a.models {
 		a.undeploy(key)
 	}
-	for _, in := range *a.queues.Load() {
-		for _, r := range in.stop() {
-			a.request(&r, time.Now()) // answered at once: no model is deployed now
-		}
-	}
-	for _, r := range a.other.stop() {
-		a.request(&r, time.Now())
+	for _, in := range a.incomingQueues() {
+		a.receive(in.stop()) // answered at once: no model is deployed now
 	}
 	for _, m := range a.models { // still running a batch: nobody will see it finish
 		m.stopWorkers()
 	}
 }
 
+// incomingQueues are every model's incoming queue and the one for keys not deployed.
+func (a *batcherActor) incomingQueues() []*incoming {
+	queues := *a.queues.Load()
+	all := make([]*incoming, 0, len(queues)+1)
+	for _, in := range queues {
+		all = append(all, in)
+	}
+	return append(all, a.other)
+}
+
 // take takes every request Submit has queued on in.
 func (a *batcherActor) take(in *incoming) {
 	reqs := in.take(a.spare)
+	a.receive(reqs)
+	clear(reqs) // their inputs and PIDs are the requesters'
+	a.spare = reqs[:0]
+}
+
+// receive passes requests taken from a queue to request.
+func (a *batcherActor) receive(reqs []BatchRequest) {
 	now := time.Now() // when they are received: one clock read for the lot
 	for i := range reqs {
 		a.request(&reqs[i], now)
 	}
-	clear(reqs) // their inputs and PIDs are the requesters'
-	a.spare = reqs[:0]
 }
 
 // drain takes in's requests until it can leave the queue at rest: armed while its model has
@@ -616,7 +624,7 @@ func (a *batcherActor) drain(in *incoming) {
 	for {
 		a.take(in)
 		m := a.models[in.key]
-		busy := in.key != "" && m != nil && m.in == in && (m.running > 0 || m.kicked)
+		busy := m != nil && m.in == in && (m.running > 0 || m.kicked) // other is no model's
 		if in.rest(busy) {
 			return
 		}
