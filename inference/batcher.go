@@ -331,9 +331,8 @@ func NewBatcher(e *actor.Engine, opts BatcherOptions) (*Batcher, error) {
 	return b, nil
 }
 
-// PID is the actor's address: model actors may also send BatchRequest, Deploy and Undeploy to it
-// directly (a BatchRequest sent that way does not count against MailboxCap, and is not
-// ordered with the requests of Submit).
+// PID is the actor's address: Deploy and Undeploy may also be sent to it directly. Requests
+// go through Submit only, so that every one is bounded by MailboxCap.
 func (b *Batcher) PID() *actor.PID { return b.pid }
 
 // Submit queues r for the batcher, or returns ErrOverloaded (and queues nothing) when
@@ -527,8 +526,6 @@ func (a *batcherActor) Receive(c *actor.Context) {
 		}
 	case wakeUp:
 		a.drain(msg.in)
-	case BatchRequest:
-		a.request(&msg, time.Now())
 	case *batchDone:
 		a.done(msg)
 	case runNow:
