@@ -90,9 +90,9 @@ func (o *ProjectorOptions) defaults() {
 // Throughput: new orders and fills are written with COPY, new orders without a read first;
 // the next batch is fetched and decoded while one is written; a batch is one transaction
 // of two round trips besides its COPYs (BEGIN with the offset's read, COMMIT with the other
-// writes) and is acknowledged by one ack of its last message (AckAll); its commit does not wait for its WAL flush (synchronous_commit off:
-// a Postgres crash can lose the last batches, and their offset with them, so they are
-// projected again from the log).
+// writes) and is acknowledged by one ack of its last message (AckAll); its commit does not
+// wait for its WAL flush (synchronous_commit off: a Postgres crash can lose the last
+// batches, and their offset with them, so they are projected again from the log).
 type Projector struct {
 	db    *DB
 	js    jetstream.JetStream
@@ -373,54 +373,29 @@ func (p *Projector) fetch(ctx context.Context, pr *projection, cons jetstream.Co
 	}
 	defer stop()
 	var f fetched
-	add := func(msg jetstream.Msg) {
-		f.msgs = append(f.msgs, msg)
-		if it, ok := p.decode(pr, msg); ok {
-			f.items = append(f.items, it)
-			f.last = it.seq
-		}
-	}
+	var window <-chan time.Time // with BatchWait: open from a batch's first event, holding it
 	for {
-		if len(f.msgs) == 0 { // wait for an event, then (with BatchWait) for more
-			select {
-			case msg := <-msgs:
-				add(msg)
-			case err := <-failed:
-				hand(err)
-				return
-			case <-ctx.Done():
-				return
-			}
-			if p.opts.BatchWait > 0 {
-				window := time.NewTimer(p.opts.BatchWait)
-				for open := true; open && len(f.msgs) < p.opts.BatchSize; {
-					select {
-					case msg := <-msgs:
-						add(msg)
-					case <-window.C:
-						open = false
-					case <-ctx.Done():
-						window.Stop()
-						return
-					}
-				}
-				window.Stop()
-			}
-		}
-		if len(f.msgs) >= p.opts.BatchSize { // full: wait for the writer
-			select {
-			case out <- f:
-				f = fetched{}
-			case <-ctx.Done():
-				return
-			}
-			continue
+		in, writer := msgs, out
+		switch {
+		case len(f.msgs) >= p.opts.BatchSize:
+			in = nil // full: it waits for the writer
+		case len(f.msgs) == 0 || window != nil:
+			writer = nil // nothing to hand over yet
 		}
 		select {
-		case msg := <-msgs:
-			add(msg)
-		case out <- f: // the writer is free: it takes what has come
-			f = fetched{}
+		case msg := <-in:
+			if len(f.msgs) == 0 && p.opts.BatchWait > 0 {
+				window = time.After(p.opts.BatchWait)
+			}
+			f.msgs = append(f.msgs, msg)
+			if it, ok := p.decode(pr, msg); ok {
+				f.items = append(f.items, it)
+				f.last = it.seq
+			}
+		case writer <- f: // the writer is free: it takes what has come
+			f, window = fetched{}, nil
+		case <-window:
+			window = nil
 		case err := <-failed:
 			hand(err)
 			return
