@@ -177,6 +177,8 @@ type Dataset struct {
 type DatasetOptions struct {
 	Horizon int     // candles ahead; DefaultHorizon
 	TP, SL  float64 // DefaultTP, DefaultSL
+	// Symbol is the symbol of every file, for files whose names do not start with it.
+	Symbol string
 }
 
 func (o *DatasetOptions) defaults() error {
@@ -219,7 +221,7 @@ func BuildDataset(ctx context.Context, files []string, opts DatasetOptions) (*Da
 	if err := opts.defaults(); err != nil {
 		return nil, err
 	}
-	rp, err := replay.Open(files, replay.Options{})
+	rp, err := replay.Open(files, replay.Options{Symbol: opts.Symbol})
 	if err != nil {
 		return nil, err
 	}

@@ -82,6 +82,8 @@ type TrainOptions struct {
 	Hidden  int    // hidden units; 16
 	Epochs  int    // the most epochs; 30
 	Seed    uint64 // DefaultSeed when 0
+	// Symbol is the symbol of every file, for files whose names do not start with it.
+	Symbol string
 	// RuntimeLib is ONNX Runtime's library for the verification run; "" looks it up (see
 	// LibraryPath).
 	RuntimeLib string
@@ -105,7 +107,7 @@ func Train(ctx context.Context, files []string, opts TrainOptions) (*Trained, er
 	if _, err := specOf(opts.Model); err != nil {
 		return nil, err // before reading any data
 	}
-	ds, err := BuildDataset(ctx, files, DatasetOptions{Horizon: opts.Horizon, TP: opts.TP, SL: opts.SL})
+	ds, err := BuildDataset(ctx, files, DatasetOptions{Horizon: opts.Horizon, TP: opts.TP, SL: opts.SL, Symbol: opts.Symbol})
 	if err != nil {
 		return nil, err
 	}

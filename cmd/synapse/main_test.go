@@ -400,6 +400,19 @@ func TestFileNamedWithoutSymbol(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "1440 new") {
 		t.Fatalf("ingest --symbol: exit %d: %s %s", code, out, errs)
 	}
+	// train names the same fix, and takes it.
+	code, _, errs = synapse(t, "train", "--data", path, "--model", "direction", "--out", t.TempDir(), "--quiet")
+	if code != 1 || !strings.Contains(errs, "--symbol") {
+		t.Fatalf("train: exit %d: %s", code, errs)
+	}
+	models := t.TempDir()
+	code, _, errs = synapse(t, "train", "--data", path, "--symbol", "ETHUSDT", "--model", "direction", "--epochs", "3", "--out", models, "--quiet")
+	if code != 0 {
+		t.Fatalf("train --symbol: exit %d: %s", code, errs)
+	}
+	if _, err := os.Stat(filepath.Join(models, "direction.onnx")); err != nil {
+		t.Fatalf("train --symbol wrote no model: %v", err)
+	}
 }
 
 func TestTrainWritesAVerifiedModelAndCard(t *testing.T) {

@@ -23,6 +23,7 @@ func cmdTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	seed := fs.Uint64("seed", 0, "random seed (0: the default; the same seed and data give the same bytes)")
 	ortLib := fs.String("onnxruntime-lib", "", "ONNX Runtime's libonnxruntime.so.1, for the verification run")
 	quiet := fs.Bool("quiet", false, "no progress lines")
+	symbol := fs.String("symbol", "", "the symbol of every file, when the file names do not tell it (e.g. BTCUSDT)")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: synapse train --data FILE... --model NAME --out DIR\n\ntrains NAME on the features of FILE (walk-forward split, no look-ahead), exports DIR/NAME.onnx, checks ONNX Runtime reproduces it, and writes the model card DIR/NAME.json")
 		fs.PrintDefaults()
@@ -41,7 +42,10 @@ func cmdTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	case *out == "":
 		return fmt.Errorf("%w: --out DIR is required", errUsage)
 	}
-	opts := inference.TrainOptions{Model: *model, Version: *version, Horizon: *horizon, Epochs: *epochs, Hidden: *hidden, Seed: *seed, RuntimeLib: *ortLib}
+	if err := checkSymbols("--symbol", *symbol); err != nil {
+		return err
+	}
+	opts := inference.TrainOptions{Symbol: *symbol, Model: *model, Version: *version, Horizon: *horizon, Epochs: *epochs, Hidden: *hidden, Seed: *seed, RuntimeLib: *ortLib}
 	if !*quiet {
 		opts.Progress = func(epoch int, trainLoss, validLoss float64) {
 			fmt.Fprintf(stderr, "epoch %3d/%d  train loss %.5f  holdout loss %.5f\n", epoch, *epochs, trainLoss, validLoss)
