@@ -634,16 +634,16 @@ func (a *batcherActor) request(r *BatchRequest, now time.Time) {
 	q.next++
 	m := a.models[r.Model]
 	if m == nil || m.current == nil {
-		a.refuse(p, nil)
+		a.refuse(p, m, ErrUnknownModel)
 		return
 	}
 	m.stats.Requests++
 	if len(r.Input) != m.current.session.Inputs() {
-		a.refuse(p, m)
+		a.refuse(p, m, ErrShape)
 		return
 	}
 	if m.waiting() >= a.opts.QueueCap {
-		a.refuse(p, m)
+		a.refuse(p, m, ErrQueueFull)
 		return
 	}
 	if m.head > 0 && m.head >= len(m.queue)/2 {
@@ -671,17 +671,18 @@ func (a *batcherActor) requester(r *BatchRequest) *requester {
 	return q
 }
 
-// refuse answers a request that cannot queue: its model m is not deployed (nil), or its
-// input does not fit m, or m's queue is full.
+// refuse answers a request that cannot queue, for the reason why: ErrUnknownModel (m is
+// nil or not deployed), ErrShape (its input does not fit m's current version) or
+// ErrQueueFull (m's queue is full).
 //
 //go:noinline
-func (a *batcherActor) refuse(p *pending, m *model) {
+func (a *batcherActor) refuse(p *pending, m *model, why error) {
 	r := &p.req
 	var reply BatchReply
-	switch {
-	case m == nil || m.current == nil:
+	switch why {
+	case ErrUnknownModel:
 		reply.Err = fmt.Errorf("%w: %q is not deployed (send Deploy first)", ErrUnknownModel, r.Model)
-	case len(r.Input) != m.current.session.Inputs():
+	case ErrShape:
 		m.stats.Failed++
 		m.m.drops.WithLabelValues("shape").Inc()
 		reply.Version = m.current.version
@@ -744,7 +745,7 @@ func (a *batcherActor) run(m *model) {
 		case a.late(m, p, now):
 			continue
 		case len(p.req.Input) != width: // queued before a Deploy changed the width
-			a.refuse(p, m)
+			a.refuse(p, m, ErrShape)
 			continue
 		}
 		batch = append(batch, p)
@@ -812,15 +813,13 @@ func (a *batcherActor) done(d *batchDone) {
 		}
 		a.reply(p, &r)
 	}
-	if m.current == nil {
-		if m.running == 0 {
-			a.forget(m)
-		}
-		a.drain(m.in) // answers what came in meanwhile
-		return
+	switch {
+	case m.current != nil:
+		a.maybeRun(m)
+	case m.running == 0: // undeployed, and this was its last batch
+		a.forget(m)
 	}
-	a.maybeRun(m)
-	a.drain(m.in) // what came in during the run: the next batch
+	a.drain(m.in) // what came in during the run: the next batch, or answered if undeployed
 }
 
 // failure is the error of every row of a batch whose run failed.
