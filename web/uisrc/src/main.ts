@@ -191,6 +191,7 @@ if (!reducedMotion) {
 window.__synapse = {
   graph: () => view.graph(),
   fps: () => view.fps(),
+  frames: () => view.frameCount(),
   ws: () => live.state,
   opened: () => live.opened,
   cut: () => live.cut(),
