@@ -9,8 +9,8 @@
 // from `synapse backtest` offline, and measures the neural view's frame rate on every page.
 //
 // Environment: CHROMIUM (default /usr/bin/chromium), SYNAPSE_BIN (default bin/synapse),
-// E2E_MAX_FRAME_CPU_MS (default 12: the renderer's CPU time per frame of the 300-neuron graph,
-// asserted on every page), E2E_MIN_FPS (default 50; asserted while the load average leaves a
+// E2E_MAX_FRAME_CPU_MS (default 8: the renderer's CPU time per frame that the 300-neuron graph
+// adds to a page, asserted on every page), E2E_MIN_FPS (default 50; asserted while the load average leaves a
 // core free, else reported; 0 never asserts it).
 import { chromium } from "playwright-core";
 import { spawn, execFile } from "node:child_process";
@@ -26,7 +26,7 @@ const repo = join(here, "..", "..");
 const artifacts = join(here, "artifacts");
 const bin = process.env.SYNAPSE_BIN ?? join(repo, "bin", "synapse");
 const minFPS = Number(process.env.E2E_MIN_FPS ?? 50);
-const maxFrameCPU = Number(process.env.E2E_MAX_FRAME_CPU_MS ?? 12);
+const maxFrameCPU = Number(process.env.E2E_MAX_FRAME_CPU_MS ?? 8);
 
 const PAGES = [
   { path: "/", name: "dashboard", live: true },
@@ -685,7 +685,7 @@ try {
 
   // on every page: its content panels must not cost the neural view its frames
   for (const p of PAGES) {
-    await test(`300-neuron synthetic graph within ${maxFrameCPU} ms CPU per frame on ${p.name}`, async () => {
+    await test(`300-neuron synthetic graph costs <= ${maxFrameCPU} ms CPU per frame on ${p.name}`, async () => {
       const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
       await page.goto(base + p.path);
       await checkFor("the neural view", () => page.evaluate(() => window.__synapse.ws() === "live"));
@@ -730,42 +730,52 @@ try {
         edge("batcher", "onnxruntime");
         edge("ensemble", "stream/SIG");
         for (const n of nodes) n.load = rnd() * rnd();
-        window.__synapse.setGraph({ nodes, edges });
+        window.__e2eGraph = { nodes, edges };
+        window.__synapse.setGraph(window.__e2eGraph);
         return { nodes: nodes.length, edges: edges.length };
       });
       assert(drawn.nodes === 300, `synthetic graph has ${drawn.nodes} nodes`);
-      // Two figures per 2 s window, best of three windows: the frame rate (the hook's, over
-      // the last 120 frames) and the renderer's CPU time per frame (Chromium's ProcessTime
-      // over the frames drawn). The CPU per frame is what the page's code costs and holds
-      // however busy the machine is, so it is always asserted; the frame rate also depends
-      // on the renderer getting a core, which a 2-core machine replaying the engine beside
-      // it cannot promise, so it is asserted only while the load average is below the core count.
+      // What the graph costs the page: the renderer's CPU time per frame (Chromium's
+      // ProcessTime over the frames drawn) with the 300-neuron graph, less the same with an
+      // empty graph, in three pairs of adjacent 1.5 s windows (the page's own panels cost
+      // the same in both halves of a pair; the median pair is asserted). It is what the
+      // view's code costs, whatever else the machine runs. The frame rate (the best window
+      // with the graph) also depends on the renderer getting a core, which a 2-core machine
+      // replaying the engine beside it cannot promise: it is asserted only while the load
+      // average is below the core count, and reported otherwise.
       const cdp = await page.context().newCDPSession(page);
       await cdp.send("Performance.enable");
       const sample = async () => {
         const { metrics } = await cdp.send("Performance.getMetrics");
         const frames = await page.evaluate(() => window.__synapse.frames());
-        return { cpu: metrics.find((m) => m.name === "ProcessTime").value, frames };
+        const m = (name) => metrics.find((x) => x.name === name).value;
+        return { cpu: m("ProcessTime"), t: m("Timestamp"), frames };
       };
-      const windows = [];
-      let before = await sample();
-      for (let i = 0; i < 3; i++) {
-        await page.waitForTimeout(2100);
-        const after = await sample();
-        const fps = await page.evaluate(() => window.__synapse.fps());
-        windows.push({ fps, cpuMs: ((after.cpu - before.cpu) * 1000) / Math.max(1, after.frames - before.frames) });
-        before = after;
-      }
-      const fps = Math.max(...windows.map((w) => w.fps));
-      const cpuMs = Math.min(...windows.map((w) => w.cpuMs));
+      const measure = async (graph) => {
+        await page.evaluate((on) => window.__synapse.setGraph(on ? window.__e2eGraph : { nodes: [], edges: [] }), graph);
+        await page.waitForTimeout(250); // the layers repainted, the sprites drawn
+        const a = await sample();
+        await page.waitForTimeout(1500);
+        const b = await sample();
+        const frames = Math.max(1, b.frames - a.frames);
+        return { cpuMs: ((b.cpu - a.cpu) * 1000) / frames, fps: frames / (b.t - a.t) };
+      };
+      await page.waitForTimeout(1000); // warm up with the graph
+      const pairs = [];
+      for (let i = 0; i < 3; i++) pairs.push({ graph: await measure(true), empty: await measure(false) });
+      await page.evaluate(() => window.__synapse.setGraph(window.__e2eGraph));
+      await page.waitForTimeout(300);
+      const costs = pairs.map((p) => p.graph.cpuMs - p.empty.cpuMs).sort((x, y) => x - y);
+      const cost = costs[1];
+      const fps = Math.max(...pairs.map((p) => p.graph.fps));
       const load = loadavg()[0];
-      console.log(`     windows: ${windows.map((w) => `${w.fps.toFixed(1)} fps ${w.cpuMs.toFixed(1)} ms CPU/frame`).join(", ")} (load ${load.toFixed(1)} on ${cpus().length} cores)`);
+      console.log(`     windows (graph / empty): ${pairs.map((p) => `${p.graph.fps.toFixed(1)} fps ${p.graph.cpuMs.toFixed(1)} / ${p.empty.cpuMs.toFixed(1)} ms CPU per frame`).join(", ")} (load ${load.toFixed(1)} on ${cpus().length} cores)`);
       const g = await page.evaluate(() => window.__synapse.graph().drawnNodes.length);
-      console.log(`     synthetic graph: ${drawn.nodes} neurons, ${drawn.edges} synapses, ${g} drawn, ${fps.toFixed(1)} fps, ${cpuMs.toFixed(1)} ms renderer CPU per frame`);
+      console.log(`     synthetic graph: ${drawn.nodes} neurons, ${drawn.edges} synapses, ${g} drawn, ${fps.toFixed(1)} fps, ${cost.toFixed(1)} ms renderer CPU per frame for the graph`);
       await page.screenshot({ path: join(artifacts, `synthetic-300-${p.name}.png`) });
       await page.close();
       assert(g === 300, `${g} of 300 neurons drawn`);
-      assert(cpuMs <= maxFrameCPU, `${cpuMs.toFixed(1)} ms of renderer CPU per frame, want <= ${maxFrameCPU} (60 fps needs ${(cpuMs * 0.06).toFixed(2)} of a core)`);
+      assert(cost <= maxFrameCPU, `the graph costs ${cost.toFixed(1)} ms of renderer CPU per frame, want <= ${maxFrameCPU} (60 fps needs ${(cost * 0.06).toFixed(2)} of a core for it)`);
       if (minFPS > 0 && load < cpus().length) assert(fps >= minFPS, `${fps.toFixed(1)} fps, want >= ${minFPS} (load ${load.toFixed(1)} on ${cpus().length} cores)`);
       else if (minFPS > 0) console.log(`     frame rate not asserted: load ${load.toFixed(1)} is not below the ${cpus().length} cores`);
     });
