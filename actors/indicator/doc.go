@@ -36,4 +36,9 @@
 // builds up beyond one window's worth of updates, however long the stream runs, and the
 // variance does not lose precision to cancellation when prices are large and moves small.
 // The recomputation costs O(window) once per window, which is O(1) per update on average.
+//
+// One deliberate difference from TA-Lib: a variance reads as 0 only when it is within
+// rounding noise of the sums it comes from, not below TA-Lib's fixed 1e-14, which erases the
+// real spread of prices below about 1e-5 (SHIB's, PEPE's) and so their standard deviation,
+// Bollinger Bands and correlations. At ordinary prices the two agree (tested).
 package indicator

@@ -143,3 +143,65 @@ func pearson(xs, ys []float64) float64 {
 	}
 	return sxy / math.Sqrt(sxx*syy)
 }
+
+// TestSpreadOfTinyPrices checks the standard deviation and the correlation on prices of the
+// size of SHIB's or PEPE's (AVAX's and LINK's closes times 1e-6, about 1e-5), whose variances
+// (about 1e-16) TA-Lib's fixed 1e-14 floor would read as 0, against the two-pass reference;
+// and that a flat window still reads exactly 0 at any price.
+func TestSpreadOfTinyPrices(t *testing.T) {
+	scale := func(cs []float64) []float64 {
+		out := make([]float64, len(cs))
+		for i, c := range cs {
+			out[i] = c * 1e-6
+		}
+		return out
+	}
+	x := scale(seriesOf(loadCandles(t, "AVAXUSDT-1m-2026-02.csv.gz")).close[:5000])
+	y := scale(seriesOf(loadCandles(t, "LINKUSDT-1m-2026-02.csv.gz")).close[:5000])
+	sd, err := indicator.NewStdDev(20, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	corr, err := indicator.NewCorrelation(20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var zeros int
+	for i := range x {
+		sd.Update(x[i])
+		corr.Update(x[i], y[i])
+		if i < 19 {
+			continue
+		}
+		_, want, _ := twoPass(x[i-19 : i+1])
+		got, _ := sd.Value()
+		if want == 0 {
+			zeros++
+		}
+		if e := relErr(got, want, 0); !(e <= exactTolerance) {
+			t.Fatalf("row %d: stddev %.6g, two-pass %.6g (rel err %.2e)", i, got, want, e)
+		}
+		gotC, _ := corr.Value()
+		if want := pearson(x[i-19:i+1], y[i-19:i+1]); !(math.Abs(gotC-want) <= 1e-9) {
+			t.Fatalf("row %d: correlation %.9f, two-pass %.9f", i, gotC, want)
+		}
+	}
+	if zeros > 50 {
+		t.Fatalf("%d flat windows in 4,981: the test data has too little spread to show anything", zeros)
+	}
+
+	for _, price := range []float64{0.00001234, 1.546, 20_000.01} {
+		flat, _ := indicator.NewStdDev(20, 2)
+		c, _ := indicator.NewCorrelation(20)
+		for i := range 45 { // past a wrap of the window, where the sums are recomputed
+			flat.Update(price)
+			c.Update(price, float64(i))
+		}
+		if v, _ := flat.Value(); v != 0 {
+			t.Errorf("flat window at %g: stddev %g, want 0", price, v)
+		}
+		if v, _ := c.Value(); v != 0 {
+			t.Errorf("flat window at %g: correlation %g, want 0", price, v)
+		}
+	}
+}

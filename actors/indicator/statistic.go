@@ -72,8 +72,10 @@ func (l *LinRegSlope) Value() (float64, bool) {
 func (l *LinRegSlope) Lookback() int { return len(l.win.buf) - 1 }
 
 // Correlation is Pearson's correlation coefficient of two series over the last period pairs
-// (TA-Lib CORREL), for example two symbols' closes of the same minutes. It reads 0 when the
-// product of the two variances is below 1e-14, as in TA-Lib. Lookback: period−1.
+// (TA-Lib CORREL), for example two symbols' closes of the same minutes. It reads 0 when
+// either series' variance is within rounding noise of 0 (TA-Lib: when the product of the
+// variances is below 1e-14, which also zeroes pairs of prices below about 1e-4). Lookback:
+// period−1.
 //
 // Like moments, it sums differences from a recent value of each series and recomputes the
 // sums each time the window wraps; the coefficient does not depend on the shifts.
@@ -131,11 +133,12 @@ func (c *Correlation) Value() (float64, bool) {
 		return 0, false
 	}
 	n := float64(len(c.xs.buf))
-	varProduct := (c.sumXX - c.sumX*c.sumX/n) * (c.sumYY - c.sumY*c.sumY/n)
-	if varProduct < tiny {
+	vx := noiseFree(c.sumXX-c.sumX*c.sumX/n, c.sumXX)
+	vy := noiseFree(c.sumYY-c.sumY*c.sumY/n, c.sumYY)
+	if vx == 0 || vy == 0 {
 		return 0, true
 	}
-	return (c.sumXY - c.sumX*c.sumY/n) / math.Sqrt(varProduct), true
+	return (c.sumXY - c.sumX*c.sumY/n) / math.Sqrt(vx*vy), true
 }
 
 // Lookback is the number of pairs TA-Lib needs before the first value.

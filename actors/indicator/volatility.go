@@ -6,7 +6,8 @@ import (
 )
 
 // StdDev is the population standard deviation of the last period inputs times nbDev
-// (TA-Lib STDDEV). A variance below 1e-14 reads as 0, as in TA-Lib. Lookback: period−1.
+// (TA-Lib STDDEV). A variance within rounding noise of 0 reads as 0; TA-Lib's fixed 1e-14
+// floor, which zeroes the spread of prices below about 1e-5, is not kept. Lookback: period−1.
 type StdDev struct {
 	win   moments
 	nbDev float64
@@ -42,9 +43,9 @@ func (s *StdDev) Value() (float64, bool) {
 // Lookback is the number of inputs TA-Lib needs before the first value.
 func (s *StdDev) Lookback() int { return len(s.win.win.buf) - 1 }
 
-// stdDevOf is TA-Lib's square root of a variance: 0 below 1e-14 (and for rounding noise below 0).
+// stdDevOf is the square root of a variance that noiseFree has cleared of rounding noise.
 func stdDevOf(variance float64) float64 {
-	if variance < tiny {
+	if variance <= 0 {
 		return 0
 	}
 	return math.Sqrt(variance)

@@ -91,7 +91,24 @@ func (m *moments) mean() float64 { return m.shift + m.sum/float64(len(m.win.buf)
 func (m *moments) variance() float64 {
 	n := float64(len(m.win.buf))
 	mean := m.sum / n
-	return m.sumSq/n - mean*mean
+	meanSq := m.sumSq / n
+	return noiseFree(meanSq-mean*mean, meanSq)
+}
+
+// roundingNoise is the share of a sum of squares below which a variance taken from it is
+// rounding error, not spread: float64 sums carry about 1e-16 of their size, so 1e-12 leaves a
+// margin of 10,000 and still sees a spread of a millionth of the values' distance from the
+// shift.
+const roundingNoise = 1e-12
+
+// noiseFree is variance v, computed from a mean square of meanSq, or 0 where rounding alone
+// could have made it. TA-Lib instead zeroes any variance below 1e-14, which erases the real
+// spread of prices below about 1e-5 (SHIB's, PEPE's): their variances are about 1e-16.
+func noiseFree(v, meanSq float64) float64 {
+	if v <= meanSq*roundingNoise {
+		return 0
+	}
+	return v
 }
 
 // extreme tracks the largest (or smallest) of the last n values in O(1) amortised time with a
