@@ -223,6 +223,9 @@ func cmdBacktest(ctx context.Context, args []string, stdout, stderr io.Writer) e
 			_ = bar.Set64(rp.Consumed())
 		}
 	}
+	if report.Events == 0 {
+		return noMarketData(files, rp.Stats())
+	}
 	if err := clock.Flush(ctx); err != nil {
 		return err
 	}
@@ -287,6 +290,20 @@ func cmdBacktest(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	fmt.Fprintf(stderr, "backtest: %d events from %d file(s) in %s (%d clock steps); identity %s\n",
 		report.Events, len(files), time.Since(start).Round(time.Millisecond), report.Steps, report.Identity)
 	return nil
+}
+
+// noMarketData is the error of a backtest whose files held no event to trade on: a report of
+// nothing would read as a strategy that never traded.
+func noMarketData(files []string, st replay.Stats) error {
+	t := st.Total
+	err := fmt.Errorf("no market data in %s: %d malformed line(s), %d out-of-order and %d duplicate event(s) skipped",
+		strings.Join(files, ", "), t.Malformed, t.OutOfOrder, t.Duplicates)
+	for _, f := range st.Files {
+		if n := len(f.LastErrors); n > 0 {
+			return fmt.Errorf("%w; the last: %s", err, f.LastErrors[n-1])
+		}
+	}
+	return err
 }
 
 // selectAgents keeps the agents named in list (comma-separated); "" keeps them all.

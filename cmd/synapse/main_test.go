@@ -607,6 +607,14 @@ func TestBacktestIsDeterministic(t *testing.T) {
 	if code, _, errs := synapse(t, "backtest", "--data", filepath.Join(dir, "missing.csv")); code != 1 || !strings.Contains(errs, "missing.csv") {
 		t.Errorf("missing file: exit %d, %q", code, errs)
 	}
+	// A file with no usable line is an error naming what was skipped, not an empty report.
+	junk := filepath.Join(dir, "ETHUSDT-1m-junk.csv")
+	if err := os.WriteFile(junk, []byte("1660435200000,not,a,kline\nnor,this\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if code, _, errs := synapse(t, "backtest", "--data", junk, "--quiet"); code != 1 || !strings.Contains(errs, "no market data") || !strings.Contains(errs, "2 malformed") {
+		t.Errorf("junk file: exit %d, %q", code, errs)
+	}
 }
 
 // `synapse run` trades on paper from the model signals: the agents' intents and fills are on
