@@ -562,6 +562,13 @@ func growStack(i int) byte {
 	return pad[i]
 }
 
+// runNext runs m's next batch at once if requests wait and a run may start.
+func (a *batcherActor) runNext(m *model) {
+	if m.running < a.opts.InFlight && m.current != nil && m.waiting() > 0 {
+		a.run(m)
+	}
+}
+
 func (a *batcherActor) runNow(key string) {
 	m := a.models[key]
 	if m == nil || !m.kicked {
@@ -569,9 +576,7 @@ func (a *batcherActor) runNow(key string) {
 	}
 	a.take(m.in) // what came in meanwhile joins the batch
 	m.kicked = false
-	if m.running < a.opts.InFlight && m.current != nil && m.waiting() > 0 {
-		a.run(m)
-	}
+	a.runNext(m)
 	a.drain(m.in)
 }
 
@@ -796,6 +801,16 @@ func (a *batcherActor) done(d *batchDone) {
 	m.m.batchSize.Observe(float64(rows))
 	m.m.runTime.Observe(d.runTime.Seconds())
 	m.m.rows.Add(float64(rows))
+	if m.current != nil {
+		// The next batch starts before this one is answered: its requests came in during
+		// the run, and its run then overlaps the replies below instead of following them.
+		a.take(m.in)
+		if a.opts.Policy == PolicyAdaptive {
+			a.runNext(m)
+		} else {
+			a.maybeRun(m)
+		}
+	}
 	width := d.dep.session.Outputs()
 	var failed error
 	if d.err != nil {
