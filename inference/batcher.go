@@ -45,12 +45,12 @@ const (
 	// It is the default because it wins at low load by two orders of magnitude and at high
 	// load matches or beats the window, as measured by the inference scenario
 	// (benchmarks/inference.go: 2-core VM, 23→16→1 MLP on ONNX Runtime's CPU provider,
-	// closed-loop requester actors, MaxBatch 64, MaxWait 2ms; the suite at 3f38174):
-	//   1 requester:    adaptive p50 9 µs, 59k req/s; window p50 2.3 ms, 417 req/s
-	//   8 requesters:   adaptive p50 43 µs, 100k req/s; window p50 2.4 ms, 3.3k req/s
-	//   64 requesters:  adaptive 334k req/s (batches of 11), p99 2.0 ms; window 274k req/s
-	//                   (batches of 64), p99 0.5 ms
-	//   512 requesters: adaptive 376k req/s, window 383k req/s, p99 5.1 / 5.7 ms
+	// closed-loop requester actors, MaxBatch 64, MaxWait 2ms; the suite at 08b60aa):
+	//   1 requester:    adaptive p50 9 µs, 59k req/s; window p50 2.3 ms, 418 req/s
+	//   8 requesters:   adaptive p50 24 µs, 236k req/s; window p50 2.4 ms, 3.3k req/s
+	//   64 requesters:  adaptive 520k req/s (batches of 20), p99 0.4 ms; window 275k req/s
+	//                   (batches of 64), p99 0.4 ms
+	//   512 requesters: adaptive 526k req/s, window 544k req/s, p99 2.7 / 3.1 ms
 	// The window only pays off when requesters arrive in lockstep with MaxBatch; below that it
 	// adds MaxWait to every request.
 	PolicyAdaptive Policy = iota
