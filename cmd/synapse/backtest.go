@@ -296,8 +296,8 @@ func cmdBacktest(ctx context.Context, args []string, stdout, stderr io.Writer) e
 // nothing would read as a strategy that never traded.
 func noMarketData(files []string, st replay.Stats) error {
 	t := st.Total
-	err := fmt.Errorf("no market data in %s: %d malformed line(s), %d out-of-order and %d duplicate event(s) skipped",
-		strings.Join(files, ", "), t.Malformed, t.OutOfOrder, t.Duplicates)
+	err := fmt.Errorf("no market data in %s: %d malformed line(s), %d out-of-order and %d duplicate event(s), %d frame(s) of other streams skipped",
+		strings.Join(files, ", "), t.Malformed, t.OutOfOrder, t.Duplicates, t.OtherStreams)
 	for _, f := range st.Files {
 		if n := len(f.LastErrors); n > 0 {
 			return fmt.Errorf("%w; the last: %s", err, f.LastErrors[n-1])

@@ -67,8 +67,12 @@ func cmdFeatures(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	}
 	total := rp.Stats().Total
 	if skipped := total.Malformed + total.OutOfOrder + total.Duplicates + st.Malformed + st.OutOfOrder + st.Duplicates; skipped > 0 || rows == 0 {
-		fmt.Fprintf(stderr, "synapse features: %d rows; skipped %d malformed lines, %d out-of-order and %d duplicate events\n",
+		fmt.Fprintf(stderr, "synapse features: %d rows; skipped %d malformed lines, %d out-of-order and %d duplicate events",
 			rows, total.Malformed+st.Malformed, total.OutOfOrder+st.OutOfOrder, total.Duplicates+st.Duplicates)
+		if total.OtherStreams > 0 {
+			fmt.Fprintf(stderr, "; %d frames of other streams (mark price, liquidations, subscription replies, ...) left out", total.OtherStreams)
+		}
+		fmt.Fprintln(stderr)
 		for _, f := range rp.Stats().Files {
 			for _, e := range f.LastErrors {
 				fmt.Fprintf(stderr, "  %s\n", e)

@@ -115,9 +115,9 @@ func cmdIngest(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	_ = bar.Finish()
 	st := rp.Stats()
 	ps := l.Stats()
-	fmt.Fprintf(stdout, "ingested %d events from %d file(s) in %s: %d new on the log, %d already there (deduplicated); skipped %d malformed, %d out of order, %d duplicate\n",
+	fmt.Fprintf(stdout, "ingested %d events from %d file(s) in %s: %d new on the log, %d already there (deduplicated); skipped %d malformed, %d out of order, %d duplicate, %d of other streams\n",
 		n, len(files), time.Since(start).Round(time.Millisecond), ps.Published-ps.Duplicates, ps.Duplicates,
-		st.Total.Malformed, st.Total.OutOfOrder, st.Total.Duplicates)
+		st.Total.Malformed, st.Total.OutOfOrder, st.Total.Duplicates, st.Total.OtherStreams)
 	for _, f := range st.Files {
 		for _, e := range f.LastErrors {
 			fmt.Fprintf(stderr, "  %s\n", e)

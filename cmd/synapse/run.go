@@ -449,7 +449,7 @@ func runReplay(ctx context.Context, rp *replay.Replay, log *streams.Log, hub *we
 	}
 	st := rp.Stats().Total
 	logger.Info("replay finished; the engine keeps serving (Ctrl-C stops it)", "events", st.Records, "took", time.Since(start).Round(time.Millisecond),
-		"malformed", st.Malformed, "out_of_order", st.OutOfOrder, "duplicates", st.Duplicates)
+		"malformed", st.Malformed, "out_of_order", st.OutOfOrder, "duplicates", st.Duplicates, "other_streams", st.OtherStreams)
 	return nil
 }
 

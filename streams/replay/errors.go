@@ -32,6 +32,11 @@ var (
 	// candle's frame is replayed, as the live feed publishes only closed klines; the others
 	// are counted (FileStats.OpenKlines), not treated as malformed.
 	ErrOpenKline = errors.New("kline not closed yet")
+	// ErrOtherStream: a well-formed frame of a Binance stream a replay does not read (mark
+	// price, liquidations, 24h tickers, ...) or the server's reply to a subscription request
+	// ({"result":..,"id":..}). They are counted (FileStats.OtherStreams), not treated as
+	// malformed: a capture of a combined stream holds them beside the market data.
+	ErrOtherStream = errors.New("not a stream a replay reads")
 	// ErrBadSpeed: a replay speed is not "max" or a positive number.
 	ErrBadSpeed = errors.New("bad replay speed")
 )

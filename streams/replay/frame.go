@@ -2,6 +2,7 @@ package replay
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -103,6 +104,8 @@ type frameFields struct {
 	lastUpdateID  []byte // snapshot
 	bids, asks    []byte // snapshot
 	k             []byte // kline: the candle object
+	id            []byte // a reply to a request: its id ...
+	reply         []byte // ... and its "result" or "error"
 }
 
 // set records one payload member.
@@ -150,6 +153,10 @@ func (f *frameFields) set(key, value []byte) error {
 		f.asks = value
 	case "k":
 		f.k = value
+	case "id":
+		f.id = value
+	case "result", "error":
+		f.reply = value
 	}
 	return nil
 }
@@ -205,7 +212,7 @@ func (f *frameFields) kind() (frameKind, error) {
 		case bytes.HasPrefix(name, []byte("kline_")):
 			return frameKline, nil
 		}
-		return 0, fmt.Errorf("unsupported stream %q", f.stream)
+		return 0, fmt.Errorf("%w: stream %q", ErrOtherStream, f.stream)
 	}
 	if f.e != nil {
 		e, _ := unquote(f.e)
@@ -221,7 +228,10 @@ func (f *frameFields) kind() (frameKind, error) {
 		case "kline":
 			return frameKline, nil
 		}
-		return 0, fmt.Errorf("unsupported event type %s", f.e)
+		return 0, fmt.Errorf("%w: event type %s", ErrOtherStream, f.e)
+	}
+	if f.id != nil && f.reply != nil {
+		return 0, fmt.Errorf("%w: a reply to request %s", ErrOtherStream, f.id)
 	}
 	if f.u != nil && f.b != nil && f.B != nil && f.a != nil && f.A != nil {
 		return frameTicker, nil // a spot bookTicker payload has no "e"
@@ -263,6 +273,9 @@ func decodeFrame(venue, symbol string, recvNs int64, data []byte) (streams.Event
 		return nil, fmt.Errorf("%w: %v", ErrBadFrame, err)
 	}
 	kind, err := f.kind()
+	if errors.Is(err, ErrOtherStream) {
+		return nil, err
+	}
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrBadFrame, err)
 	}

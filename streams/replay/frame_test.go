@@ -195,8 +195,6 @@ func TestDecodeFrameErrors(t *testing.T) {
 		{"truncated", `{"stream":"btcusdt@trade","data":{"e":"trade","E":1`, "not closed"},
 		{"trailing garbage", `{"e":"trade"} x`, "unexpected data"},
 		{"envelope without data", `{"stream":"btcusdt@trade"}`, `"data"`},
-		{"unknown stream", `{"stream":"btcusdt@markPrice","data":{"e":"markPriceUpdate"}}`, "unsupported stream"},
-		{"unknown event", `{"e":"outboundAccountPosition"}`, "unsupported event type"},
 		{"unrecognised", `{"x":1}`, "not a trade"},
 		{"missing price", `{"e":"trade","E":1,"s":"BTCUSDT","t":1,"q":"1","T":1,"m":true}`, `"p" is missing`},
 		{"bad price", `{"e":"trade","E":1,"s":"BTCUSDT","t":1,"p":"abc","q":"1","T":1,"m":true}`, `"p"`},
@@ -223,6 +221,30 @@ func TestDecodeFrameErrors(t *testing.T) {
 				t.Errorf("err = %q, want it to mention %q", err, tt.want)
 			}
 		})
+	}
+}
+
+// Frames of streams a replay does not read, and replies to subscription requests, are told
+// apart from malformed ones: they wrap ErrOtherStream, not ErrBadFrame.
+func TestDecodeFrameOtherStreams(t *testing.T) {
+	for _, frame := range []string{
+		`{"stream":"btcusdt@markPrice@1s","data":{"e":"markPriceUpdate","E":1,"s":"BTCUSDT","p":"61650.1"}}`,
+		`{"stream":"btcusdt@forceOrder","data":{"e":"forceOrder","E":1,"o":{"s":"BTCUSDT"}}}`,
+		`{"e":"24hrTicker","E":1,"s":"BTCUSDT","c":"61650"}`,
+		`{"e":"outboundAccountPosition"}`,
+		`{"result":null,"id":1}`,
+		`{"error":{"code":2,"msg":"Invalid request"},"id":2}`,
+	} {
+		_, err := decodeFrame("", "BTCUSDT", 1, []byte(frame))
+		if !errors.Is(err, ErrOtherStream) || errors.Is(err, ErrBadFrame) {
+			t.Errorf("%s: err = %v, want ErrOtherStream", frame, err)
+		}
+	}
+	// an id alone is not a reply; a bad payload in a stream it reads stays malformed
+	for _, frame := range []string{`{"id":1}`, `{"stream":"btcusdt@trade","data":{"e":"trade","p":"x"}}`} {
+		if _, err := decodeFrame("", "BTCUSDT", 1, []byte(frame)); !errors.Is(err, ErrBadFrame) {
+			t.Errorf("%s: err = %v, want ErrBadFrame", frame, err)
+		}
 	}
 }
 

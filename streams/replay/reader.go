@@ -58,14 +58,17 @@ const (
 type FileStats struct {
 	Source     string
 	Format     Format
-	Venue      string   // the venue detected or given; "" until it is settled
-	Records    int64    // events delivered
-	Malformed  int64    // lines skipped because they could not be decoded (or read)
-	OutOfOrder int64    // events dropped because their time or sequence went backwards
-	Duplicates int64    // events dropped because their ID was already seen
-	NonMarket  int64    // futures trades skipped because they are not order-book trades (X != MARKET)
-	OpenKlines int64    // kline frames skipped because their candle was still open
-	LastErrors []string // the last few malformed-line messages, "file:line: problem"
+	Venue      string // the venue detected or given; "" until it is settled
+	Records    int64  // events delivered
+	Malformed  int64  // lines skipped because they could not be decoded (or read)
+	OutOfOrder int64  // events dropped because their time or sequence went backwards
+	Duplicates int64  // events dropped because their ID was already seen
+	NonMarket  int64  // futures trades skipped because they are not order-book trades (X != MARKET)
+	OpenKlines int64  // kline frames skipped because their candle was still open
+	// OtherStreams counts frames of streams a replay does not read and replies to
+	// subscription requests (see ErrOtherStream).
+	OtherStreams int64
+	LastErrors   []string // the last few malformed-line messages, "file:line: problem"
 }
 
 // Reader reads one recording file as Records. Bad lines are skipped and counted (see
@@ -412,6 +415,10 @@ func (r *Reader) nextCapture() (Record, error) {
 		}
 		if errors.Is(err, ErrOpenKline) {
 			r.stats.OpenKlines++
+			continue
+		}
+		if errors.Is(err, ErrOtherStream) {
+			r.stats.OtherStreams++
 			continue
 		}
 		if err != nil {

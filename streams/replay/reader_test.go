@@ -197,7 +197,7 @@ func TestCaptureMalformedLines(t *testing.T) {
 		good[1],         // 4
 		"",              // 5: blank, skipped silently
 		strings.Replace(good[3], `"p":"61837.63000000"`, `"p":"6183x"`, 1), // 6: bad price
-		`1723161254087896568 {"stream":"btcusdt@markPrice","data":{}}`,     // 7: unsupported
+		`1723161254087896568 {"stream":"btcusdt@markPrice","data":{}}`,     // 7: another stream
 		good[2], // 8
 		good[3], // 9
 		good[3], // 10: the same trade again: a duplicate
@@ -216,11 +216,11 @@ func TestCaptureMalformedLines(t *testing.T) {
 	if fmt.Sprint(gotLines) != "[1 4 8 9 11]" {
 		t.Errorf("delivered lines %v, want [1 4 8 9 11]", gotLines)
 	}
-	if st.Records != 5 || st.Malformed != 4 || st.Duplicates != 1 || st.OutOfOrder != 0 {
+	if st.Records != 5 || st.Malformed != 3 || st.OtherStreams != 1 || st.Duplicates != 1 || st.OutOfOrder != 0 {
 		t.Errorf("stats %+v", st)
 	}
 	wantPrefixes := []string{"BTCUSDT-bad.txt.gz:2: bad websocket frame", "BTCUSDT-bad.txt.gz:3: bad websocket frame",
-		`BTCUSDT-bad.txt.gz:6: bad websocket frame: trade: field "p"`, "BTCUSDT-bad.txt.gz:7: bad websocket frame: unsupported stream"}
+		`BTCUSDT-bad.txt.gz:6: bad websocket frame: trade: field "p"`}
 	for i, want := range wantPrefixes {
 		if i >= len(st.LastErrors) || !strings.HasPrefix(st.LastErrors[i], want) {
 			t.Errorf("error %d = %q, want prefix %q", i, st.LastErrors[i], want)

@@ -180,6 +180,7 @@ func (r *Replay) Stats() Stats {
 		s.Total.Duplicates += st.Duplicates
 		s.Total.NonMarket += st.NonMarket
 		s.Total.OpenKlines += st.OpenKlines
+		s.Total.OtherStreams += st.OtherStreams
 	}
 	return s
 }
