@@ -5,7 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	iofs "io/fs"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/schollz/progressbar/v3"
@@ -31,6 +34,18 @@ func (l *logFlags) open(ctx context.Context, logger *slog.Logger) (*streams.Log,
 	return streams.Open(ctx, streams.Options{DataDir: l.dataDir, URL: l.natsURL, Logger: logger})
 }
 
+// mustHoldLog refuses a data dir that holds no log, for the commands that only read one:
+// opening it would make an empty store there and print nothing, hiding a mistyped path.
+func (l *logFlags) mustHoldLog() error {
+	if l.natsURL != "" {
+		return nil
+	}
+	if _, err := os.Stat(filepath.Join(l.dataDir, "jetstream")); errors.Is(err, iofs.ErrNotExist) {
+		return fmt.Errorf("no log in %s: point --data-dir at the engine's data dir (synapse run --data-dir, synapse ingest --data-dir), or --nats-url at a running engine", l.dataDir)
+	}
+	return nil
+}
+
 func cmdTail(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("tail", stderr)
 	var lf logFlags
@@ -49,6 +64,9 @@ func cmdTail(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if len(pos) != 1 {
 		fs.Usage()
 		return fmt.Errorf("%w: name one subject, e.g. 'md.>'", errUsage)
+	}
+	if err := lf.mustHoldLog(); err != nil {
+		return err
 	}
 	l, err := lf.open(ctx, quietLogger(stderr))
 	if err != nil {

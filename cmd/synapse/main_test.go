@@ -274,6 +274,19 @@ func TestRunReplaysIntoTheLogAndServesThePage(t *testing.T) {
 	}
 }
 
+// A data dir without a log (a mistyped path) is an error naming the flags, and is left
+// without a store made in it.
+func TestTailOfADirWithoutALog(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "typo")
+	code, _, errs := synapse(t, "tail", "sig.>", "--data-dir", dir)
+	if code != 1 || !strings.Contains(errs, "no log in") || !strings.Contains(errs, "--nats-url") {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	if _, err := os.Stat(dir); !os.IsNotExist(err) {
+		t.Fatalf("tail made %s (%v)", dir, err)
+	}
+}
+
 func TestTailWhileTheEngineRunsNamesTheFix(t *testing.T) {
 	dir := t.TempDir()
 	_, stop := runEngine(t, "--data-dir", dir, "--speed", "1", "--replay", recDir+"ETHUSDT-1m-2022-08-14.csv.gz")
