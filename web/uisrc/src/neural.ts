@@ -238,8 +238,8 @@ export class NeuralView {
     });
     canvas.addEventListener("wheel", (e) => this.wheel(e), { passive: false });
     const loop = (t: number) => {
+      this.raf = requestAnimationFrame(loop); // first: a frame that throws does not end the loop
       this.frame(t);
-      this.raf = requestAnimationFrame(loop);
     };
     this.raf = requestAnimationFrame(loop);
   }
@@ -418,6 +418,7 @@ export class NeuralView {
     this.times[this.ti] = t;
     this.ti = (this.ti + 1) % this.times.length;
     this.frames++;
+    if (this.canvas.width === 0 || this.canvas.height === 0) return; // not laid out (or hidden)
     const g = this.ctx;
     const motion = !this.opts.reducedMotion;
     const s = this.scale;
