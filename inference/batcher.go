@@ -791,7 +791,6 @@ func (a *batcherActor) dropLate(m *model, p *pending, now time.Time) {
 
 func (a *batcherActor) done(d *batchDone) {
 	m := d.m
-	m.running--
 	m.buf = d.in
 	rows := int64(len(d.batch))
 	m.stats.Batches++
@@ -801,15 +800,16 @@ func (a *batcherActor) done(d *batchDone) {
 	m.m.batchSize.Observe(float64(rows))
 	m.m.runTime.Observe(d.runTime.Seconds())
 	m.m.rows.Add(float64(rows))
-	if m.current != nil {
+	if m.current != nil && a.opts.Policy == PolicyAdaptive {
 		// The next batch starts before this one is answered: its requests came in during
 		// the run, and its run then overlaps the replies below instead of following them.
+		// They are taken while this batch still counts as running, so that queueing them
+		// sends no runNow: they run just below.
 		a.take(m.in)
-		if a.opts.Policy == PolicyAdaptive {
-			a.runNext(m)
-		} else {
-			a.maybeRun(m)
-		}
+		m.running--
+		a.runNext(m)
+	} else {
+		m.running--
 	}
 	width := d.dep.session.Outputs()
 	var failed error
