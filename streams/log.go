@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"net"
 	"os"
@@ -123,6 +124,14 @@ func Open(ctx context.Context, opts Options) (*Log, error) {
 		}
 	}
 	return l, nil
+}
+
+// HoldsLog reports false when dataDir certainly holds no embedded server's store (no
+// jetstream/ folder): a command that only reads the log can refuse a mistyped path instead
+// of opening it, which makes an empty store there. Other errors are left to Open to report.
+func HoldsLog(dataDir string) bool {
+	_, err := os.Stat(filepath.Join(dataDir, "jetstream"))
+	return !errors.Is(err, fs.ErrNotExist)
 }
 
 func (l *Log) startEmbedded() error {

@@ -5,10 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	iofs "io/fs"
 	"log/slog"
-	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/schollz/progressbar/v3"
@@ -40,7 +37,7 @@ func (l *logFlags) mustHoldLog() error {
 	if l.natsURL != "" {
 		return nil
 	}
-	if _, err := os.Stat(filepath.Join(l.dataDir, "jetstream")); errors.Is(err, iofs.ErrNotExist) {
+	if !streams.HoldsLog(l.dataDir) {
 		return fmt.Errorf("no log in %s: point --data-dir at the engine's data dir (synapse run --data-dir, synapse ingest --data-dir), or --nats-url at a running engine", l.dataDir)
 	}
 	return nil
