@@ -10,8 +10,8 @@
 //
 // Environment: CHROMIUM (default /usr/bin/chromium), SYNAPSE_BIN (default bin/synapse),
 // E2E_MAX_FRAME_CPU_MS (default 10: the renderer's CPU time per frame that the 300-neuron graph
-// adds to a page, asserted on every page), E2E_MIN_FPS (default 50; asserted while the load average leaves a
-// core free, else reported; 0 never asserts it).
+// adds to a page, asserted on every page), E2E_MIN_FPS (default 50; asserted while the load
+// average is below the core count, else reported; 0 never asserts it).
 import { chromium } from "playwright-core";
 import { spawn, execFile } from "node:child_process";
 import { createHash } from "node:crypto";

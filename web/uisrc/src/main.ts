@@ -190,7 +190,6 @@ if (!reducedMotion) {
 
 window.__synapse = {
   graph: () => view.graph(),
-  fps: () => view.fps(),
   frames: () => view.frameCount(),
   ws: () => live.state,
   opened: () => live.opened,

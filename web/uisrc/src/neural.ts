@@ -216,9 +216,6 @@ export class NeuralView {
   private dpr = 1;
   private hover: Placed | null = null;
   private drag: { x: number; y: number; ox: number; oy: number; moved: boolean } | null = null;
-  // frame timing: a ring of the last 120 frame times
-  private times = new Float64Array(120);
-  private ti = 0;
   private frames = 0;
   private drawn = 0;
   private raf = 0;
@@ -332,15 +329,6 @@ export class NeuralView {
     return this.frames;
   }
 
-  /** fps is the frame rate over the last 120 frames (about two seconds). */
-  fps(): number {
-    const n = Math.min(this.frames, this.times.length);
-    if (n < 2) return 0;
-    const last = this.times[(this.ti - 1 + this.times.length) % this.times.length];
-    const first = this.times[(this.ti - n + this.times.length) % this.times.length];
-    return ((n - 1) * 1000) / Math.max(1, last - first);
-  }
-
   private resize(): void {
     const r = this.canvas.getBoundingClientRect();
     this.dpr = Math.min(2, window.devicePixelRatio || 1);
@@ -415,8 +403,6 @@ export class NeuralView {
   /** frame draws one animation frame: the cached layers, with what moves (pulses, glows,
    * the hover ring) between and over them. */
   private frame(t: number): void {
-    this.times[this.ti] = t;
-    this.ti = (this.ti + 1) % this.times.length;
     this.frames++;
     if (this.canvas.width === 0 || this.canvas.height === 0) return; // not laid out (or hidden)
     const g = this.ctx;
