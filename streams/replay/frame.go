@@ -13,7 +13,8 @@ import (
 // DecodeFrame decodes one Binance websocket frame received at recvNs (epoch ns) into a
 // market-data event: *streams.Trade (@trade, and @aggTrade with the aggregate ID as
 // TradeID), *streams.Depth (@depth, @depth@100ms, @depth@0ms), *streams.Ticker
-// (@bookTicker), *streams.Snapshot (a partial-depth stream such as @depth20) or
+// (@bookTicker), *streams.Snapshot (a partial-depth stream such as @depth20, spot's or
+// USDⓈ-M's) or
 // *streams.Kline (@kline_1m and the other intervals, once the candle is closed: an update of
 // a candle still open returns an error wrapping ErrOpenKline). The frame may be a
 // combined-stream envelope {"stream":...,"data":{...}} or the bare payload.
@@ -69,6 +70,7 @@ const (
 	frameDepth
 	frameTicker
 	frameSnapshot
+	framePartialDepth // USDⓈ-M @depth5/@depth10/@depth20: a depthUpdate holding the top levels
 	frameKline
 )
 
@@ -84,6 +86,8 @@ func (k frameKind) String() string {
 		return "bookTicker"
 	case frameSnapshot:
 		return "snapshot"
+	case framePartialDepth:
+		return "partial depth"
 	case frameKline:
 		return "kline"
 	}
@@ -206,6 +210,9 @@ func (f *frameFields) kind() (frameKind, error) {
 		case string(name) == "aggTrade":
 			return frameAggTrade, nil
 		case bytes.HasPrefix(name, []byte("depth")):
+			if len(name) > len("depth") && name[len("depth")] >= '0' && name[len("depth")] <= '9' {
+				return framePartialDepth, nil // futures @depth20: the top levels, not a diff
+			}
 			return frameDepth, nil
 		case string(name) == "bookTicker":
 			return frameTicker, nil
@@ -245,6 +252,8 @@ func (f *frameFields) venue(kind frameKind) string {
 	switch kind {
 	case frameDepth:
 		futures = f.pu != nil
+	case framePartialDepth:
+		futures = true // spot's partial depth carries lastUpdateId: a frameSnapshot
 	case frameTicker:
 		futures = f.e != nil || f.E != nil
 	case frameTrade:
@@ -312,6 +321,8 @@ func decodeFrame(venue, symbol string, recvNs int64, data []byte) (streams.Event
 			return nil, fmt.Errorf("%w: a bare depth snapshot names no symbol; decode it with DecodeSnapshot", ErrNoSymbol)
 		}
 		ev = d.snapshot(&f, venue, symbol, recvNs)
+	case framePartialDepth:
+		ev = d.partialDepth(&f, venue)
 	}
 	if d.err != nil {
 		return nil, fmt.Errorf("%w: %s: %v", ErrBadFrame, kind, d.err)
@@ -540,6 +551,20 @@ func (d *fieldDecoder) snapshot(f *frameFields, venue, symbol string, recvNs int
 		Asks:         d.levels("asks", f.asks),
 	}
 	return s
+}
+
+// partialDepth reads a USDⓈ-M partial-depth frame (@depth5, @depth10, @depth20): the
+// payload looks like a diff (depthUpdate with U, u, pu) but holds the book's top levels, so
+// it is a snapshot as of its final update ID u, as spot's @depth20 is as of lastUpdateId.
+func (d *fieldDecoder) partialDepth(f *frameFields, venue string) *streams.Snapshot {
+	return &streams.Snapshot{
+		Venue:        venue,
+		Symbol:       d.str("s", f.s),
+		LastUpdateID: d.int("u", f.u),
+		Time:         d.time("E", f.E),
+		Bids:         d.levels("b", f.b),
+		Asks:         d.levels("a", f.a),
+	}
 }
 
 // splitCaptureLine splits a capture line "<recv_ns> <json>" into its parts.

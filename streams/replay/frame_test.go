@@ -395,3 +395,27 @@ func TestFrameWithASymbolThatCannotNameASubject(t *testing.T) {
 		t.Fatalf("err = %v, want ErrBadFrame", err)
 	}
 }
+
+// A USDⓈ-M partial-depth frame (@depth20@100ms) looks like a diff but holds the book's top
+// levels: it is read as a snapshot as of its final update ID, so a book builds from it.
+func TestFuturesPartialDepthIsASnapshot(t *testing.T) {
+	frame := `{"stream":"btcusdt@depth20@100ms","data":{"e":"depthUpdate","E":1723075200123,"T":1723075200120,"s":"BTCUSDT","U":100,"u":120,"pu":99,` +
+		`"b":[["61000.10","1.5"],["61000.00","2"]],"a":[["61000.20","0.5"]]}}`
+	ev, err := DecodeFrame("", 1723075200125000000, []byte(frame))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, ok := ev.(*streams.Snapshot)
+	if !ok {
+		t.Fatalf("%T, want a snapshot", ev)
+	}
+	if s.Venue != VenueFutures || s.Symbol != "BTCUSDT" || s.LastUpdateID != 120 || s.Time != 1723075200123 ||
+		len(s.Bids) != 2 || len(s.Asks) != 1 || s.Bids[0].Price.String() != "61000.10" {
+		t.Fatalf("snapshot %+v", s)
+	}
+	// The diff stream of the same symbol stays a diff.
+	diff := strings.Replace(frame, "@depth20@100ms", "@depth@100ms", 1)
+	if ev, err := DecodeFrame("", 1723075200125000000, []byte(diff)); err != nil || ev.Kind() != streams.KindDepth {
+		t.Fatalf("diff frame: %v %v", ev, err)
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/govalues/decimal"
 	"github.com/synapse-trading/synapse/streams"
@@ -291,4 +292,93 @@ func FuzzDecodeKlineRow(f *testing.F) {
 			t.Fatalf("round trip of %q: %+v, %v; want %+v", again, k2, err, k)
 		}
 	})
+}
+
+// Files shaped by other tools read as the Binance Vision file they came from: a UTF-8
+// byte-order mark, epoch seconds, close times to the whole second or at the next open,
+// and, for a headered file, epoch µs (spot's from 2025) rather than futures.
+func TestKlineOtherToolsForms(t *testing.T) {
+	want := readAll(t, openRecording(t, spotKlines14, ReaderOptions{}))[:30]
+	lines := recordingLines(t, spotKlines14, 30)
+	rewrite := func(f func(c []string, ms [2]int64)) string {
+		var b strings.Builder
+		for _, l := range lines {
+			c := strings.Split(l, ",")
+			var ms [2]int64
+			ms[0], _ = strconv.ParseInt(c[0], 10, 64)
+			ms[1], _ = strconv.ParseInt(c[6], 10, 64)
+			f(c, ms)
+			b.WriteString(strings.Join(c, ",") + "\r\n")
+		}
+		return b.String()
+	}
+	forms := map[string]string{
+		"bom": "\xef\xbb\xbf" + rewrite(func([]string, [2]int64) {}),
+		"seconds": rewrite(func(c []string, ms [2]int64) {
+			c[0], c[6] = strconv.FormatInt(ms[0]/1000, 10), strconv.FormatInt(ms[1]/1000, 10)
+		}),
+		"close at next open": rewrite(func(c []string, ms [2]int64) { c[6] = strconv.FormatInt(ms[1]+1, 10) }),
+		"iso close to the second": rewrite(func(c []string, ms [2]int64) {
+			c[0] = time.UnixMilli(ms[0]).UTC().Format("2006-01-02 15:04:05+00:00")
+			c[6] = time.UnixMilli(ms[1]).UTC().Format("2006-01-02 15:04:05+00:00") // 00:00:59
+		}),
+	}
+	for name, data := range forms {
+		t.Run(name, func(t *testing.T) {
+			r, err := NewReader(strings.NewReader(data), "ETHUSDT-1m-2022-08-14.csv", ReaderOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := readAll(t, r)
+			if len(got) != len(want) || r.Stats().Malformed != 0 || r.Stats().Venue != VenueSpot {
+				t.Fatalf("%d records, want %d; stats %+v", len(got), len(want), r.Stats())
+			}
+			for i := range got {
+				if *got[i].Event.(*streams.Kline) != *want[i].Event.(*streams.Kline) {
+					t.Fatalf("row %d: %+v, want %+v", i, got[i].Event, want[i].Event)
+				}
+			}
+		})
+	}
+	micros := "open_time,open,high,low,close,volume,close_time,quote_volume,count,taker_buy_volume,taker_buy_quote_volume,ignore\n" +
+		rewrite(func(c []string, ms [2]int64) {
+			c[0], c[6] = strconv.FormatInt(ms[0]*1000, 10), strconv.FormatInt(ms[1]*1000+999, 10)
+		})
+	r, err := NewReader(strings.NewReader(micros), "ETHUSDT-1m-2025-01-01.csv", ReaderOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := readAll(t, r); len(got) != len(want) || r.Stats().Venue != VenueSpot {
+		t.Fatalf("µs with a header: %d records, venue %q, want spot", len(got), r.Stats().Venue)
+	}
+}
+
+// The candles' span tells the interval before the file name does, and the symbol option
+// only names files whose names do not.
+func TestKlineSpanAndSymbolOption(t *testing.T) {
+	var fiveMin strings.Builder
+	for _, l := range recordingLines(t, spotKlines14, 10) {
+		c := strings.Split(l, ",")
+		open, _ := strconv.ParseInt(c[0], 10, 64)
+		open *= 5
+		c[0], c[6] = strconv.FormatInt(open, 10), strconv.FormatInt(open+299_999, 10)
+		fiveMin.WriteString(strings.Join(c, ",") + "\n")
+	}
+	r, err := NewReader(strings.NewReader(fiveMin.String()), "ETHUSDT-1m-2022-08-14.csv", ReaderOptions{Symbol: "BTCUSDT"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	k := readAll(t, r)[0].Event.(*streams.Kline)
+	if k.Interval != "5m" || k.Symbol != "ETHUSDT" {
+		t.Errorf("5m candles in a -1m- file named ETHUSDT, --symbol BTCUSDT: read as %s %s", k.Symbol, k.Interval)
+	}
+}
+
+// A number too long for a decimal is named as such, not as text.
+func TestKlineTooManyDigits(t *testing.T) {
+	row := "1660435200000,1958.07,1961.41,1957.84,1960.1,1125.6146,1660435259999,12345678901234567890.5,1234,500.1,979895.57,0"
+	var k streams.Kline
+	if _, err := DecodeKlineRow(row, &k); err == nil || !strings.Contains(err.Error(), "more digits than a decimal holds") {
+		t.Errorf("err = %v", err)
+	}
 }

@@ -41,7 +41,7 @@ type Record struct {
 // ReaderOptions override what a Reader would otherwise detect. Empty fields detect.
 type ReaderOptions struct {
 	Venue    string // VenueSpot or VenueFutures: the venue of every event
-	Symbol   string // the symbol of every event (default: from the file name, or the frames)
+	Symbol   string // the symbol of the events whose file name (or frame) does not tell it
 	Interval string // the kline interval (default: from the file name, or the candle span)
 }
 
@@ -89,7 +89,6 @@ type Reader struct {
 
 	// kline files
 	sawHeader bool
-	interval  string
 
 	// capture files: lines read ahead while settling the venue
 	pending []pendingLine
@@ -167,6 +166,9 @@ func newReader(src io.Reader, name string, opts ReaderOptions, owned io.Closer) 
 		}
 		br = newBufioReader(zr)
 		closer = closers{zr, owned}
+	}
+	if bom, _ := br.Peek(3); bytes.Equal(bom, []byte("\xef\xbb\xbf")) {
+		_, _ = br.Discard(3) // a UTF-8 byte-order mark (spreadsheet exports) is not content
 	}
 	format, err := detectFormat(br, name)
 	if err != nil {
@@ -355,32 +357,32 @@ func (r *Reader) nextKline() (Record, error) {
 			continue
 		}
 		k := &streams.Kline{}
-		iso, err := DecodeKlineRow(text, k)
+		form, err := decodeKlineRow(text, k)
 		if err != nil {
 			r.malformed(n, err)
 			continue
 		}
 		if r.venue == "" {
-			r.settleKlineVenue(iso)
+			r.settleKlineVenue(form)
 		}
 		k.Venue = r.venue
-		k.Symbol = firstOf(r.opts.Symbol, r.hints.Symbol)
-		k.Interval = firstOf(r.opts.Interval, r.hints.Interval, r.interval)
-		if k.Interval == "" {
-			r.interval = intervalFromSpan(k.OpenTime, k.CloseTime)
-			k.Interval = r.interval
-		}
+		k.Symbol = firstOf(r.hints.Symbol, r.opts.Symbol)
+		// The candle's own span tells its interval before the file name does: a file of 5m
+		// candles named -1m- (or the reverse) holds 5m candles.
+		k.Interval = firstOf(r.opts.Interval, binanceInterval(k.OpenTime, k.CloseTime), r.hints.Interval,
+			intervalFromSpan(k.OpenTime, k.CloseTime))
 		return Record{At: k.CloseTime * 1_000_000, Event: k, Source: r.name, Line: n}, nil
 	}
 }
 
-// settleKlineVenue: a Binance Vision header with epoch times means USDⓈ-M futures; no
-// header, or ISO times (the REST/pandas spot layout), means spot.
-func (r *Reader) settleKlineVenue(isoTimes bool) {
+// settleKlineVenue: a Binance Vision header with epoch ms means USDⓈ-M futures; no header,
+// epoch µs (Binance Vision spot from 2025 on) or ISO times (the REST/pandas spot layout)
+// mean spot.
+func (r *Reader) settleKlineVenue(form timeForm) {
 	switch {
 	case r.opts.Venue != "":
 		r.venue = r.opts.Venue
-	case r.sawHeader && !isoTimes:
+	case r.sawHeader && form == timesMillis:
 		r.venue = VenueFutures
 	default:
 		r.venue = VenueSpot
@@ -425,9 +427,6 @@ func (r *Reader) nextCapture() (Record, error) {
 			r.malformed(n, err)
 			continue
 		}
-		if r.opts.Symbol != "" {
-			ev = streams.WithSymbol(ev, r.opts.Symbol)
-		}
 		return Record{At: recvNs, Event: ev, Source: r.name, Line: n}, nil
 	}
 }
@@ -446,7 +445,7 @@ func (r *Reader) nextCaptureLine() (int, []byte, error) {
 // symbol), keeping the lines read for nextCapture. The frames decide the venue; the file
 // name is the fallback, then spot. Options override both.
 func (r *Reader) settleCapture() {
-	venue, symbol := r.opts.Venue, firstOf(r.opts.Symbol, r.hints.Symbol)
+	venue, symbol := r.opts.Venue, r.hints.Symbol
 	for i := 0; i < lookaheadLines && (venue == "" || symbol == ""); i++ {
 		line, err := r.lines.next()
 		if err == io.EOF {
@@ -476,7 +475,7 @@ func (r *Reader) settleCapture() {
 		}
 	}
 	r.venue = firstOf(venue, r.hints.Venue, VenueSpot)
-	r.symbol = symbol
+	r.symbol = firstOf(symbol, r.opts.Symbol)
 }
 
 func firstOf(values ...string) string {

@@ -140,15 +140,28 @@ func TestCaptureDetection(t *testing.T) {
 		t.Fatalf("records %+v, stats %+v", recs, r.Stats())
 	}
 
-	// Options win over frames and name.
+	// The venue option wins over frames and name; the symbol option only names what neither
+	// tells: the trades keep their own symbol (the frames say it), the snapshot takes the
+	// name's.
 	r, err = NewReader(strings.NewReader(data), "ETHUSDT-futures-capture.txt", ReaderOptions{Venue: "binance-x", Symbol: "XBT"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, rec := range readAll(t, r) {
-		if v, s := rec.Event.Key(); v != "binance-x" || s != "XBT" {
-			t.Fatalf("overridden key = %s %s", v, s)
+		want := "BTCUSDT"
+		if _, ok := rec.Event.(*streams.Snapshot); ok {
+			want = "ETHUSDT"
 		}
+		if v, s := rec.Event.Key(); v != "binance-x" || s != want {
+			t.Fatalf("key = %s %s, want binance-x %s", v, s, want)
+		}
+	}
+	r, err = NewReader(strings.NewReader(snapshot+"\n"), "capture.txt", ReaderOptions{Symbol: "XBT"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if recs := readAll(t, r); len(recs) != 1 || recs[0].Event.(*streams.Snapshot).Symbol != "XBT" {
+		t.Fatalf("records %+v, stats %+v", recs, r.Stats())
 	}
 
 	// A snapshot alone in a file named without a symbol cannot be placed.
