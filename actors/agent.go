@@ -24,7 +24,12 @@ var builtinAgents []byte
 type AgentConfig struct {
 	Name    string `yaml:"name" json:"name"`
 	Profile string `yaml:"profile" json:"profile"` // conservative, moderate, aggressive: a label
-	Capital string `yaml:"capital" json:"capital"` // quote asset
+	Capital string `yaml:"capital" json:"capital"` // in Quote
+	// Quote is the asset the capital is in: USD (the default: USDT, USDC, FDUSD, BUSD and
+	// TUSD count as one) or an asset such as BTC. The agent trades only symbols quoted in it,
+	// so that one ledger never adds up two currencies; a symbol whose quote asset cannot be
+	// told (streams.SplitSymbol) is traded as if it were quoted in it.
+	Quote string `yaml:"quote" json:"quote,omitempty"`
 	// Execution is paper (the paper exchange fills against market data) or live (the
 	// Binance adapter).
 	Execution string `yaml:"execution" json:"execution"`
@@ -123,6 +128,13 @@ func ParseAgent(c AgentConfig) (*Agent, error) {
 	}
 	if len(a.Models) == 0 {
 		a.Models = []string{"ensemble"}
+	}
+	a.Quote = strings.ToUpper(strings.TrimSpace(a.Quote))
+	if a.Quote == "" {
+		a.Quote = "USD"
+	}
+	if !isAgentName(a.Quote) || strings.ContainsAny(a.Quote, "-_") {
+		return bad("quote", fmt.Sprintf("%q is not an asset like USD or BTC", c.Quote))
 	}
 	dec := func(field, s, def string, dst *decimal.Decimal, positive bool) error {
 		if s == "" {
@@ -229,6 +241,22 @@ func (a *Agent) Trades(venue, symbol string) bool {
 	return slices.Contains(a.anyVenue, symbol) || slices.Contains(a.symbols, SymbolRef{Venue: venue, Symbol: symbol})
 }
 
+// usdStablecoins are the quote assets an agent whose capital is in USD trades.
+var usdStablecoins = []string{"USDT", "USDC", "FDUSD", "BUSD", "TUSD"}
+
+// QuotedIn reports whether symbol is quoted in the agent's quote asset, and names the
+// symbol's quote asset ("" when it cannot be told: then it counts as quoted in it).
+func (a *Agent) QuotedIn(symbol string) (ok bool, quote string) {
+	_, quote, known := streams.SplitSymbol(symbol)
+	switch {
+	case !known:
+		return true, ""
+	case a.Quote == "USD":
+		return slices.Contains(usdStablecoins, quote), quote
+	}
+	return quote == a.Quote, quote
+}
+
 // Follows reports whether the agent acts on the model's signals.
 func (a *Agent) Follows(model string) bool { return slices.Contains(a.Models, model) }
 
@@ -314,18 +342,21 @@ type agentActor struct {
 	restored int64
 	// peak is the newest peak on the log (streams.Peak or a capital move's equity): a
 	// ledger's peak above it is recorded before the agent goes on.
-	peak   decimal.Decimal
-	dists  map[[3]string]*distribution // recent probabilities per model, venue, symbol
-	view   AgentView
-	shown  time.Time
-	dirty  bool // changed since last shown
-	ticker actor.SendRepeater
+	peak  decimal.Decimal
+	dists map[[3]string]*distribution // recent probabilities per model, venue, symbol
+	// otherQuote holds the symbols it was sent signals of and does not trade: quoted in
+	// another asset than its capital.
+	otherQuote map[string]bool
+	view       AgentView
+	shown      time.Time
+	dirty      bool // changed since last shown
+	ticker     actor.SendRepeater
 }
 
 func newAgentActor(cfg *Agent, desk *Desk) actor.Producer {
 	return func() actor.Receiver {
 		return &agentActor{cfg: cfg, desk: desk, account: portfolio.NewAccount(cfg.Name, cfg.capital), peak: cfg.capital, state: streams.AgentActive,
-			marks: map[[2]string]decimal.Decimal{}, open: map[string]*portfolio.Order{}, last: map[[2]string]int64{}, dists: map[[3]string]*distribution{},
+			marks: map[[2]string]decimal.Decimal{}, open: map[string]*portfolio.Order{}, last: map[[2]string]int64{}, dists: map[[3]string]*distribution{}, otherQuote: map[string]bool{},
 			view: AgentView{Name: cfg.Name, Profile: cfg.Profile, Execution: cfg.Execution, Models: cfg.Models}}
 	}
 }
@@ -449,6 +480,14 @@ func (a *agentActor) checkDrawdown() {
 // the position there, if any.
 func (a *agentActor) signal(sig *streams.Signal) {
 	if sig.Shadow || !a.cfg.Follows(sig.Model) || !a.cfg.Trades(sig.Venue, sig.Symbol) {
+		return
+	}
+	if ok, quote := a.cfg.QuotedIn(sig.Symbol); !ok {
+		if !a.otherQuote[sig.Symbol] { // said once per symbol
+			a.otherQuote[sig.Symbol] = true
+			a.desk.problem("agent "+a.cfg.Name, fmt.Errorf("%s is quoted in %s and the agent's capital in %s: it does not trade it (set quote: %s in the agent's config to trade %s-quoted symbols instead)",
+				sig.Symbol, quote, a.cfg.Quote, quote, quote))
+		}
 		return
 	}
 	a.view.Signals++

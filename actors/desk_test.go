@@ -220,6 +220,53 @@ func TestAgentTradesSignalsThroughTheRiskGateToThePaperExchange(t *testing.T) {
 	}
 }
 
+// An agent's ledger holds one currency: with its capital in USD it does not trade a symbol
+// quoted in BTC, says so once, and trades it when its quote is BTC.
+func TestAgentTradesOnlyItsQuoteAsset(t *testing.T) {
+	usd, btc := testAgent("ATLAS"), testAgent("NOVA")
+	btc.Quote = "btc"
+	log := openLog(t)
+	r := newRig(t, log, usd, btc)
+	ks := klines(t, 60)
+	ctx := context.Background()
+	for i, k := range ks {
+		k.Symbol = "ETHBTC" // the prices do not matter here, the currency does
+		if err := r.clock.Feed(ctx, k); err != nil {
+			t.Fatal(err)
+		}
+		if i >= 30 && i < 33 {
+			r.desk.Signal(signal(k, 0.9))
+		}
+		r.settle()
+	}
+	r.stop()
+	if v := r.view("ATLAS"); v.Signals != 0 || v.Intents != 0 {
+		t.Fatalf("the USD agent acted on ETHBTC: %+v", v)
+	}
+	if v := r.view("NOVA"); v.Intents != 1 || len(v.Positions) != 1 || v.Positions[0].Symbol != "ETHBTC" {
+		t.Fatalf("the BTC agent: %d intents, positions %+v", v.Intents, v.Positions)
+	}
+	n, last := r.desk.Problems()
+	if n != 1 || !contains(last, "ETHBTC is quoted in BTC and the agent's capital in USD") || !contains(last, "quote: BTC") {
+		t.Fatalf("problems %d, last %q: want the USD agent to say once why it does not trade ETHBTC", n, last)
+	}
+	for _, tt := range []struct {
+		quote, symbol string
+		ok            bool
+	}{{"USD", "BTCUSDT", true}, {"USD", "BTCFDUSD", true}, {"USD", "ETHBTC", false}, {"USD", "XBTUSD", true},
+		{"BTC", "ETHBTC", true}, {"BTC", "ETHUSDT", false}, {"USDT", "BTCUSDC", false}} {
+		c := testAgent("X")
+		c.Quote = tt.quote
+		a, err := ParseAgent(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ok, _ := a.QuotedIn(tt.symbol); ok != tt.ok {
+			t.Errorf("quote %s, %s: %v, want %v", tt.quote, tt.symbol, ok, tt.ok)
+		}
+	}
+}
+
 func TestRiskGateRejectsWithTheReason(t *testing.T) {
 	cfg := testAgent("ORION")
 	cfg.Risk.MaxOrderNotional = "100" // far below half the equity
@@ -332,6 +379,7 @@ func TestParseAgentNamesTheBadField(t *testing.T) {
 		"symbols":        func(c *AgentConfig) { c.Symbols = []string{"btc usdt"} },
 		"price_band":     func(c *AgentConfig) { c.Risk.PriceBand = "x" },
 		"min_confidence": func(c *AgentConfig) { c.MinConfidence = 2 },
+		"quote":          func(c *AgentConfig) { c.Quote = "US DOLLAR" },
 	} {
 		c := testAgent("X")
 		mutate(&c)
