@@ -2,6 +2,7 @@ package actors
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -175,6 +176,11 @@ func (s *Symbol) applyKline(k *streams.Kline, emit func(*streams.Feature)) error
 }
 
 // close1m takes a closed 1m candle through the roll-ups and every interval's indicators.
+// A candle the roll-up rejects as a duplicate, out of order or malformed is not taken (the
+// roll-up rejects those before any Roller changes). A longer interval whose sum cannot be
+// exact (ErrInexact) leaves the minute out of its own candle only: the 1m candle is still
+// taken, with its indicators and the rolled candles it completed, and the error is returned
+// after, so that it is counted and shown.
 func (s *Symbol) close1m(k *streams.Kline, emit func(*streams.Feature)) error {
 	if k.OpenTime <= s.last1m {
 		if k.OpenTime == s.last1m {
@@ -186,10 +192,10 @@ func (s *Symbol) close1m(k *streams.Kline, emit func(*streams.Feature)) error {
 	if err != nil {
 		return err
 	}
-	rolled, err := s.rollup.Add(s.rolled[:0], k)
+	rolled, rollErr := s.rollup.Add(s.rolled[:0], k)
 	s.rolled = rolled
-	if err != nil {
-		return err
+	if rollErr != nil && !inexactOnly(rollErr) {
+		return rollErr
 	}
 	s.last1m = k.OpenTime
 	s.lastCandle = *k
@@ -212,7 +218,22 @@ func (s *Symbol) close1m(k *streams.Kline, emit func(*streams.Feature)) error {
 			return err
 		}
 	}
-	return nil
+	return rollErr
+}
+
+// inexactOnly reports whether err, the errors of a RollUp's Rollers joined, holds only
+// ErrInexact: some Rollers could not add the 1m candle exactly, and none rejected it
+// for another reason.
+func inexactOnly(err error) bool {
+	if joined, ok := err.(interface{ Unwrap() []error }); ok {
+		for _, e := range joined.Unwrap() {
+			if !inexactOnly(e) {
+				return false
+			}
+		}
+		return true
+	}
+	return errors.Is(err, candle.ErrInexact)
 }
 
 // features updates the indicators of k's interval with c, writes their values to dst and,

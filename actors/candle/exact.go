@@ -10,6 +10,12 @@ import (
 // addExact returns a+b computed exactly. AddExact with the larger of the two scales
 // refuses to round away any digit, so the result is either exact or an error.
 //
+// Binance writes volumes with 8 decimals even when the last ones are zeros
+// ("24464350000.00000000"), so a sum of a few such volumes can exceed 19 digits at that
+// scale although it fits easily without the trailing zeros. Then the sum is retried at the
+// smallest scale that still holds both numbers exactly: still exact, no digit lost. Only a
+// sum that needs more than 19 significant digits is ErrInexact.
+//
 // The common case on a hot path, two non-negative numbers with the same scale whose
 // coefficients add up to an int64, is done directly on the coefficients: it gives the same
 // result as AddExact at a fraction of the cost (TestExactFastPaths checks this).
@@ -23,6 +29,9 @@ func addExact(a, b decimal.Decimal) (decimal.Decimal, error) {
 		}
 	}
 	s, err := a.AddExact(b, max(a.Scale(), b.Scale()))
+	if err != nil {
+		s, err = a.AddExact(b, max(a.MinScale(), b.MinScale())) // without the trailing zeros
+	}
 	if err != nil {
 		return decimal.Decimal{}, fmt.Errorf("%w: %v + %v: %v", ErrInexact, a, b, err)
 	}

@@ -245,9 +245,10 @@ func NewRollUp(venue, symbol string, intervals ...string) (*RollUp, error) {
 func (u *RollUp) Rollers() []*Roller { return u.rollers }
 
 // Add gives k to every Roller and appends the candles they emit to dst, in the order of
-// the intervals given to NewRollUp. The Rollers see the same stream, so they accept or reject k alike; the one
-// exception is ErrInexact, which a longer interval's larger sums can hit alone. The errors
-// of all Rollers are joined.
+// the intervals given to NewRollUp. The Rollers see the same stream, so they accept or
+// reject k alike, before any of them changes; the one exception is ErrInexact, which a
+// longer interval's larger sums can hit alone: that Roller leaves k out of its period
+// (emitted as partial), the others take it. The errors of all Rollers are joined.
 func (u *RollUp) Add(dst []Candle, k *streams.Kline) ([]Candle, error) {
 	if len(u.rollers) == 0 {
 		return dst, nil

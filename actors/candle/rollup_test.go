@@ -350,3 +350,44 @@ func BenchmarkRoller5m(b *testing.B) {
 		}
 	}
 }
+
+// pepeKlines returns n 1m candles shaped like Binance spot's for PEPEUSDT: prices around
+// 1e-5 with 8 decimals and volumes around 2.4e10 written with 8 decimals, whose sums over
+// 15m or 1h exceed 19 digits at that scale.
+func pepeKlines(n int) []streams.Kline {
+	rng := rand.New(rand.NewPCG(5, 6))
+	open := int64(1_700_000_000_000 - 1_700_000_000_000%(60*MinuteMs))
+	price := int64(1234) // in units of 1e-8
+	out := make([]streams.Kline, n)
+	for i := range out {
+		o := price
+		price = max(price+int64(rng.IntN(21))-10, 1000)
+		c := price
+		h, l := max(o, c)+int64(rng.IntN(4)), min(o, c)-int64(rng.IntN(4))
+		vol := decimal.MustNew((int64(rng.IntN(30_000_000_000))+10_000_000_000)*100_000_000, 8)
+		taker := decimal.MustNew(int64(vol.Coef()/2/100_000_000*100_000_000), 8)
+		closeP := decimal.MustNew(c, 8)
+		quote, _ := vol.Mul(closeP)
+		takerQuote, _ := taker.Mul(closeP)
+		t := open + int64(i)*MinuteMs
+		out[i] = streams.Kline{Venue: "binance", Symbol: "PEPEUSDT", Interval: "1m", OpenTime: t, CloseTime: t + MinuteMs - 1,
+			Open: decimal.MustNew(o, 8), High: decimal.MustNew(h, 8), Low: decimal.MustNew(l, 8), Close: closeP,
+			Volume: vol, QuoteVolume: quote.Round(8).Pad(8), TakerBuyVolume: taker, TakerBuyQuoteVolume: takerQuote.Round(8).Pad(8),
+			Trades: int64(100 + rng.IntN(900))}
+	}
+	return out
+}
+
+// Two hours of PEPE-shaped 1m candles roll up exactly, although a 15m or 1h volume has 20
+// digits at the 1m candles' scale of 8.
+func TestRollUpPepeVolumes(t *testing.T) {
+	klines := pepeKlines(120)
+	if klines[0].Volume.Scale() != 8 || klines[0].QuoteVolume.Scale() != 8 {
+		t.Fatalf("volume %v: want 8 decimals", klines[0].Volume)
+	}
+	got := rollAll(t, klines, "5m", "15m", "1h")
+	if len(got["5m"]) != 24 || len(got["15m"]) != 8 || len(got["1h"]) != 2 {
+		t.Fatalf("got %d/%d/%d candles, want 24/8/2", len(got["5m"]), len(got["15m"]), len(got["1h"]))
+	}
+	checkAgainstRef(t, klines, got, "5m", "15m", "1h")
+}

@@ -74,6 +74,10 @@ func (s *Stochastic) Lookback() int {
 // (tp − mean)/(0.015 · mean absolute deviation) over period candles, 0 when either is 0.
 // Lookback: period−1.
 //
+// A mean deviation within rounding noise of the mean's size counts as 0, as noiseFree does
+// for a variance: on a flat window the float mean of the equal tps can differ from them by an
+// ulp, and TA-Lib's exact test of 0 then divides that ulp by itself, reading ±66.67.
+//
 // The mean absolute deviation has no running form: it is recomputed from the window on every
 // candle, O(period) per update (20 subtractions for CCI(20)). The mean is recomputed with it,
 // summed in the same order as TA-Lib, so the values match TA-Lib to the last bit.
@@ -110,8 +114,10 @@ func (c *CCI) Update(high, low, close float64) {
 	for _, x := range c.win.buf {
 		deviation += math.Abs(x - mean)
 	}
+	// A float sum of n values is off by up to about n·1e-16 of its size, and so is the mean
+	// deviation of a flat window: n·roundingNoise of the mean keeps a margin of 10,000.
 	c.value = 0
-	if d := tp - mean; d != 0 && deviation != 0 {
+	if d := tp - mean; d != 0 && deviation/n > math.Abs(mean)*n*roundingNoise {
 		c.value = d / (0.015 * (deviation / n))
 	}
 }

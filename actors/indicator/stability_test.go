@@ -205,3 +205,32 @@ func TestSpreadOfTinyPrices(t *testing.T) {
 		}
 	}
 }
+
+// TestCCIOfAFlatWindowIsZero feeds 100 real candles, then 60 flat ones (open, high, low and
+// close equal, no volume) at prices from BTC's to below PEPE's: once the 20-candle window is
+// flat, CCI(20) reads 0, not the ±66.67 of a rounding ulp divided by itself.
+func TestCCIOfAFlatWindowIsZero(t *testing.T) {
+	base := loadCandles(t, "BTCUSDT-1m-2022-09-05.csv.gz")[:100]
+	cci := slices.Index(indicator.Columns, "cci_20")
+	for _, price := range []float64{20000.01, 63123.45, 1.546, 0.3, 0.0123, 0.00001234, 2e-8, 2.1e-8, 1.23e-8} {
+		f := price / base[len(base)-1].Close // the real candles scaled to end at price
+		var candles []indicator.Candle
+		for _, c := range base {
+			c.Open, c.High, c.Low, c.Close = c.Open*f, c.High*f, c.Low*f, c.Close*f
+			candles = append(candles, c)
+		}
+		for i := range 60 {
+			candles = append(candles, indicator.Candle{OpenTime: base[len(base)-1].OpenTime + int64(i+1)*60_000,
+				Open: price, High: price, Low: price, Close: price})
+		}
+		rows := setRows(t, candles)
+		if rows[99][cci] == 0 {
+			t.Fatalf("price %g: CCI 0 on real candles", price)
+		}
+		for i := len(base) + 19; i < len(rows); i++ {
+			if v := rows[i][cci]; v != 0 {
+				t.Fatalf("price %g: CCI %v on flat row %d, want 0", price, v, i)
+			}
+		}
+	}
+}

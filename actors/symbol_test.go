@@ -1,0 +1,125 @@
+package actors
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/govalues/decimal"
+
+	"github.com/synapse-trading/synapse/actors/candle"
+	"github.com/synapse-trading/synapse/streams"
+)
+
+// pepeKline returns the i-th 1m candle of a stream shaped like Binance spot's PEPEUSDT:
+// prices around 1e-5 with 8 decimals, volumes around 2.4e10 written with 8 decimals (an
+// hour of them has 20 digits at that scale), opening on an hour boundary.
+func pepeKline(i int) *streams.Kline {
+	open := int64(1_700_000_000_000-1_700_000_000_000%3_600_000) + int64(i)*60_000
+	o := int64(1234 + (i*7)%11 - 5) // in units of 1e-8
+	c := int64(1234 + (i*13)%11 - 5)
+	vol := decimal.MustNew((24_464_350_000+int64(i*7919%1000)*1_000_000)*100_000_000, 8)
+	taker := decimal.MustNew(int64(vol.Coef()/2/100_000_000*100_000_000), 8)
+	closeP := decimal.MustNew(c, 8)
+	quote, _ := vol.Mul(closeP)
+	takerQuote, _ := taker.Mul(closeP)
+	return &streams.Kline{Venue: "binance", Symbol: "PEPEUSDT", Interval: "1m", OpenTime: open, CloseTime: open + 59_999,
+		Open: decimal.MustNew(o, 8), High: decimal.MustNew(max(o, c)+2, 8), Low: decimal.MustNew(min(o, c)-2, 8), Close: closeP,
+		Volume: vol, QuoteVolume: quote.Round(8).Pad(8), TakerBuyVolume: taker, TakerBuyQuoteVolume: takerQuote.Round(8).Pad(8),
+		Trades: int64(300 + i%200)}
+}
+
+// applyAll applies klines to a new Symbol and returns it with its features by interval.
+func applyAll(t *testing.T, klines []*streams.Kline) (*Symbol, map[string][]*streams.Feature, []error) {
+	t.Helper()
+	sym, err := NewSymbol(klines[0].Venue, klines[0].Symbol)
+	if err != nil {
+		t.Fatal(err)
+	}
+	feats := map[string][]*streams.Feature{}
+	var errs []error
+	for _, k := range klines {
+		if err := sym.Apply(k, func(f *streams.Feature) { feats[f.Interval] = append(feats[f.Interval], f) }); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return sym, feats, errs
+}
+
+// Two hours of PEPE-shaped 1m klines give a 1m feature every minute and every 5m, 15m
+// and 1h feature, with nothing counted as malformed: the longer intervals' volumes are
+// exact although they have 20 digits at the 1m klines' scale.
+func TestSymbolPepeVolumes(t *testing.T) {
+	var klines []*streams.Kline
+	for i := 0; i < 120; i++ {
+		klines = append(klines, pepeKline(i))
+	}
+	sym, feats, errs := applyAll(t, klines)
+	if len(errs) > 0 {
+		t.Fatalf("%d errors, the first: %v", len(errs), errs[0])
+	}
+	if len(feats["1m"]) != 120 || len(feats["5m"]) != 24 || len(feats["15m"]) != 8 || len(feats["1h"]) != 2 {
+		t.Fatalf("1m/5m/15m/1h features: %d/%d/%d/%d, want 120/24/8/2",
+			len(feats["1m"]), len(feats["5m"]), len(feats["15m"]), len(feats["1h"]))
+	}
+	for i, f := range feats["1m"] {
+		if f.OpenTime != klines[i].OpenTime {
+			t.Fatalf("1m feature %d at %d, want %d", i, f.OpenTime, klines[i].OpenTime)
+		}
+	}
+	for h, f := range feats["1h"] {
+		want := decimal.Zero
+		for _, k := range klines[h*60 : h*60+60] {
+			want, _ = want.Add(k.Volume) // these sums fit at scale 0
+		}
+		if f.Volume.Cmp(want) != 0 {
+			t.Fatalf("1h feature %d: volume %v, want %v", h, f.Volume, want)
+		}
+	}
+	if st := sym.State(); st.Malformed != 0 || st.OutOfOrder != 0 || st.Duplicates != 0 || st.LastProblem != "" {
+		t.Fatalf("state: malformed %d, out of order %d, duplicates %d, last problem %q",
+			st.Malformed, st.OutOfOrder, st.Duplicates, st.LastProblem)
+	}
+}
+
+// When a longer interval's volume genuinely cannot be exact, the 1m candle is still taken
+// with its features; the roll-up problem is counted and shown, and only that interval's
+// candle misses the minute.
+func TestSymbolTakesThe1mCandleWhenARollUpIsInexact(t *testing.T) {
+	var klines []*streams.Kline
+	for i := 0; i < 16; i++ {
+		k := pepeKline(i)
+		// 19 digits each: five of them still fit, but ten add up to 20 digits, so the 15m
+		// and 1h rollers cannot add the minutes from the tenth on.
+		k.Volume = decimal.MustParse("100000000000000.1234")
+		k.TakerBuyVolume = decimal.Zero
+		klines = append(klines, k)
+	}
+	sym, feats, errs := applyAll(t, klines)
+	if len(errs) != 7 {
+		t.Fatalf("%d errors, want 7 (minutes 9 to 15): %v", len(errs), errs)
+	}
+	for _, err := range errs {
+		if !errors.Is(err, candle.ErrInexact) {
+			t.Fatalf("error %v, want ErrInexact", err)
+		}
+	}
+	if len(feats["1m"]) != 16 || len(feats["5m"]) != 3 || len(feats["15m"]) != 1 || len(feats["1h"]) != 0 {
+		t.Fatalf("1m/5m/15m/1h features: %d/%d/%d/%d, want 16/3/1/0",
+			len(feats["1m"]), len(feats["5m"]), len(feats["15m"]), len(feats["1h"]))
+	}
+	if want := decimal.MustParse("900000000000001.1106"); feats["15m"][0].Volume.Cmp(want) != 0 {
+		t.Fatalf("15m volume %v, want %v (its first 9 minutes)", feats["15m"][0].Volume, want)
+	}
+	st := sym.State()
+	if st.Malformed != 7 || !strings.Contains(st.LastProblem, "does not fit exactly") {
+		t.Fatalf("malformed %d, last problem %q", st.Malformed, st.LastProblem)
+	}
+	if st.Candle == nil || st.Candle.OpenTime != klines[15].OpenTime {
+		t.Fatalf("last candle %+v, want the one at %d", st.Candle, klines[15].OpenTime)
+	}
+	// The candle was taken: the same minute again is a duplicate, not a retry.
+	if err := sym.Apply(klines[15], nil); !isDuplicate(err) {
+		t.Fatalf("minute 15 again: %v, want a duplicate", err)
+	}
+}
