@@ -46,6 +46,9 @@ type KeyStats struct {
 	Records    int64 // accepted
 	Duplicates int64
 	OutOfOrder int64
+	// Gaps counts the holes in a kline sequence of a known interval (a candle whose open
+	// time is more than one interval after the one before), Missing the candles they lack.
+	Gaps, Missing int64
 }
 
 // recentIDs is how many accepted sequence numbers a Guard remembers per key, to tell a
@@ -63,6 +66,7 @@ type Guard struct {
 
 type guardState struct {
 	stats    KeyStats
+	step     int64 // klines: the interval in ms (0 when unknown: gaps are not counted)
 	lastSeq  int64
 	lastTime int64
 	recent   [recentIDs]int64 // ring of accepted sequence numbers
@@ -85,7 +89,7 @@ func (g *Guard) Check(ev streams.Event) Verdict {
 	}
 	st := g.keys[key]
 	if st == nil {
-		st = &guardState{stats: KeyStats{Key: key}}
+		st = &guardState{stats: KeyStats{Key: key}, step: intervalMs(key.Interval)}
 		g.keys[key] = st
 		st.accept(seq, ev.EventTime())
 		return Accept
@@ -97,9 +101,23 @@ func (g *Guard) Check(ev streams.Event) Verdict {
 	case OutOfOrder:
 		st.stats.OutOfOrder++
 	default:
+		if st.step > 0 && seq > st.lastSeq+st.step {
+			st.stats.Gaps++
+			st.stats.Missing += (seq-st.lastSeq)/st.step - 1
+		}
 		st.accept(seq, ev.EventTime())
 	}
 	return verdict
+}
+
+// intervalMs is the length of a Binance kline interval, 0 for "" and for 1M (a month).
+func intervalMs(interval string) int64 {
+	for _, iv := range binanceIntervals {
+		if iv.name == interval {
+			return iv.ms
+		}
+	}
+	return 0
 }
 
 func (st *guardState) judge(seq, eventTime int64) Verdict {

@@ -58,3 +58,30 @@ func TestGuardWindow(t *testing.T) {
 		t.Errorf("a recent duplicate: %v", v)
 	}
 }
+
+// Holes in a kline sequence are counted with the candles they lack; a sequence of an
+// unknown interval is not judged.
+func TestGuardCountsGaps(t *testing.T) {
+	g := NewGuard()
+	kline := func(interval string, open int64) streams.Event {
+		return &streams.Kline{Venue: VenueSpot, Symbol: "BTCUSDT", Interval: interval, OpenTime: open, CloseTime: open + 59_999}
+	}
+	for _, open := range []int64{0, 60_000, 240_000, 300_000, 3_900_000} { // 2 missing, then 59
+		g.Check(kline("1m", open))
+	}
+	for _, open := range []int64{0, 2_678_400_000, 5_097_600_000} { // months: no fixed step
+		g.Check(kline("1M", open))
+	}
+	for _, st := range g.Stats() {
+		switch st.Key.Interval {
+		case "1m":
+			if st.Gaps != 2 || st.Missing != 61 || st.Records != 5 {
+				t.Errorf("1m: %+v, want 2 gaps, 61 missing", st)
+			}
+		case "1M":
+			if st.Gaps != 0 || st.Missing != 0 {
+				t.Errorf("1M: %+v, want no gap judged", st)
+			}
+		}
+	}
+}
