@@ -113,6 +113,7 @@ type paperKey struct{ venue, symbol string }
 type paperMarket struct {
 	last   int64           // the latest event time seen
 	events int64           // market events seen
+	traded int64           // trades and candles seen with volume to fill against
 	book   *orderbook.Book // nil until a snapshot, depth update or ticker arrives
 	orders []*paperResting // resting orders, by time priority then client order ID
 	// The book's liquidity not taken yet since the book's version seen (the snapshots plus
@@ -125,7 +126,10 @@ type paperMarket struct {
 type paperResting struct {
 	order *Order // the paper exchange's own copy, folded from the events it reported
 	since int64  // event time it started waiting; 0 until an event of its market is seen
-	rank  int64  // market time it was accepted at: its time priority
+	// traded is paperMarket.traded when it started waiting: equal at its expiry, no volume
+	// came to fill it.
+	traded int64
+	rank   int64 // market time it was accepted at: its time priority
 	// The market event (paperMarket.events) it arrives with: a limit order takes the book's
 	// liquidity there, and rests after it. 0 for an order already resting (adopted).
 	arrives int64
@@ -298,6 +302,7 @@ func (p *Paper) Market(ev streams.Event) {
 func (p *Paper) onTrade(t *streams.Trade) {
 	m := p.advance(paperKey{t.Venue, t.Symbol}, t.Time)
 	if t.Price.IsPos() && t.Qty.IsPos() {
+		m.traded++
 		p.fillAgainst(m, t.Time, t.Qty, t.Price, t.Price, t.Price)
 	}
 	p.sweep(m)
@@ -309,6 +314,7 @@ func (p *Paper) onKline(k *streams.Kline) {
 	t := k.EventTime()
 	m := p.advance(paperKey{k.Venue, k.Symbol}, t)
 	if k.Open.IsPos() && k.Low.IsPos() && k.High.IsPos() && k.Volume.IsPos() {
+		m.traded++
 		p.fillAgainst(m, t, k.Volume, k.Open, k.Low, k.High)
 	}
 	p.sweep(m)
@@ -513,13 +519,16 @@ func (p *Paper) advance(k paperKey, t int64) *paperMarket {
 	for _, r := range m.orders {
 		o := r.order
 		if r.since == 0 {
-			r.since = m.last
+			r.since, r.traded = m.last, m.traded
 		}
 		if o.Type != streams.Market || !o.Open() || m.last-r.since <= p.opts.MarketTimeout {
 			continue
 		}
 		ev := o.Event(streams.OrderExpired, m.last)
 		ev.Reason = fmt.Sprintf("market order not filled within %d ms of market time: %s of %s left", p.opts.MarketTimeout, o.Remaining(), o.Qty)
+		if m.traded == r.traded && (m.book == nil || !m.book.Synced()) {
+			ev.Reason += "; the market data held no traded volume meanwhile (klines without volume, such as mark-price or index klines, cannot fill an order)"
+		}
 		p.emit(o, ev)
 	}
 	return m
@@ -529,7 +538,7 @@ func (p *Paper) advance(k paperKey, t int64) *paperMarket {
 // market time are served in the order of their client order IDs, not of their arrival: two
 // agents deciding on the same candle get the same fills whichever reached the venue first.
 func (p *Paper) rest(m *paperMarket, o *Order) *paperResting {
-	r := &paperResting{order: o, since: m.last, rank: m.last, arrives: m.events + 1}
+	r := &paperResting{order: o, since: m.last, traded: m.traded, rank: m.last, arrives: m.events + 1}
 	i := sort.Search(len(m.orders), func(i int) bool { return paperBefore(r, m.orders[i]) })
 	m.orders = slices.Insert(m.orders, i, r)
 	return r

@@ -542,7 +542,8 @@ func TestPaperExpiresMarketOrdersThatWaitTooLong(t *testing.T) {
 
 	r.p.Market(paperTrade(3, "100", "1", t0+60_001))
 	ev := r.wantReports(4, "expired")[0]
-	if ev.ClientOrderID != mkt.ClientOrderID || ev.Time != t0+60_001 || !strings.Contains(ev.Reason, "60000 ms") || !strings.Contains(ev.Reason, "0.8 of 1") {
+	if ev.ClientOrderID != mkt.ClientOrderID || ev.Time != t0+60_001 || !strings.Contains(ev.Reason, "60000 ms") || !strings.Contains(ev.Reason, "0.8 of 1") ||
+		strings.Contains(ev.Reason, "no traded volume") {
 		t.Fatalf("expired %+v", ev)
 	}
 	if e := r.orders[mkt.ClientOrderID]; e.Status != StatusExpired || !eqPaper(e.Filled, "0.2") {
@@ -550,6 +551,25 @@ func TestPaperExpiresMarketOrdersThatWaitTooLong(t *testing.T) {
 	}
 	if open := r.p.Open(); len(open) != 1 || open[0].ClientOrderID != lim.ClientOrderID {
 		t.Fatalf("open %+v: the limit order never expires", open)
+	}
+}
+
+// Candles without volume (mark-price or index klines) cannot fill an order, and the expiry
+// says so.
+func TestPaperExpiryNamesMarketDataWithoutVolume(t *testing.T) {
+	r := newPaperRig(t, PaperOptions{MarketTimeout: 60_000})
+	const t0 = 1_700_000_000_000
+	mkt := paperOrder(t, "mark", streams.Buy, streams.Market, "1", "")
+	r.submit(mkt)
+	r.wantReports(0, "accepted")
+	for i := int64(0); i < 3; i++ {
+		open := t0 + i*60_000
+		r.p.Market(&streams.Kline{Venue: "binance", Symbol: "BTCUSDT", Interval: "1m", OpenTime: open, CloseTime: open + 59_999,
+			Open: decimal.MustParse("100"), High: decimal.MustParse("101"), Low: decimal.MustParse("99"), Close: decimal.MustParse("100")})
+	}
+	ev := r.wantReports(1, "expired")[0]
+	if !strings.Contains(ev.Reason, "no traded volume") || !strings.Contains(ev.Reason, "mark-price") {
+		t.Fatalf("expired: %q, want it to name the missing volume", ev.Reason)
 	}
 }
 
