@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -30,22 +31,63 @@ import (
 // BacktestReport is what `synapse backtest` writes. Everything in it is derived from the
 // inputs in market time: the same files give the same bytes.
 type BacktestReport struct {
-	Schema  string           `json:"schema"` // backtest/v1
-	Inputs  []BacktestInput  `json:"inputs"`
-	From    int64            `json:"from"` // market time of the first event, epoch ms
-	To      int64            `json:"to"`
-	Events  int64            `json:"events"`
-	Skipped replay.FileStats `json:"skipped"` // malformed, out-of-order and duplicate records
-	Steps   int64            `json:"steps"`   // times the simulated clock waited for the graph
-	Models  []ModelVersion   `json:"models"`
-	Agents  []BacktestAgent  `json:"agents"`
-	Total   portfolio.Totals `json:"total"`
+	Schema string          `json:"schema"` // backtest/v1
+	Inputs []BacktestInput `json:"inputs"`
+	// From and To are the market times of the first and the last event replayed, epoch ms:
+	// a kline's is its close time (open time + 59999), so with kline files From is 59999 ms
+	// after the first candle's open time; an agent's curve[].time is the start of an hour.
+	From   int64 `json:"from"`
+	To     int64 `json:"to"`
+	Events int64 `json:"events"` // events replayed into the actor graph
+	// Skipped counts what the replay left out before the graph; Rejected the events the
+	// symbol actors then could not apply (their own counts), per symbol that had any.
+	Skipped  BacktestSkipped    `json:"skipped"`
+	Rejected []BacktestRejected `json:"rejected"`
+	Steps    int64              `json:"steps"` // times the simulated clock waited for the graph
+	Models   []ModelVersion     `json:"models"`
+	Agents   []BacktestAgent    `json:"agents"`
+	// Total sums the agents' totals. Its peak is the highest total equity at the start, at
+	// the first mark of each hour (the agents' curves) and at the end; its drawdown is
+	// (peak − equity) / peak, as an agent's.
+	Total portfolio.Totals `json:"total"`
 	// Identity is "ok" when, for every agent and in total, equity = capital + realized +
 	// unrealized − fees holds exactly; otherwise it says where it does not.
 	Identity string           `json:"identity"`
 	Risk     actors.RiskView  `json:"risk"`
 	Orders   map[string]int64 `json:"orders"` // order events on the log, by type
 }
+
+// BacktestSkipped counts the records of the input files that never reached the graph
+// (replay.FileStats summed over the files).
+type BacktestSkipped struct {
+	Records    int64 `json:"records"`      // events the files gave
+	Malformed  int64 `json:"malformed"`    // lines that could not be decoded (or read)
+	OutOfOrder int64 `json:"out_of_order"` // events whose time or sequence went backwards
+	Duplicates int64 `json:"duplicates"`   // events whose ID was already seen
+	NonMarket  int64 `json:"non_market"`   // futures trades that are not order-book trades
+	OpenKlines int64 `json:"open_klines"`  // kline frames of a candle still open
+	// OtherStreams counts the frames of streams a backtest does not read (mark price,
+	// liquidations, subscription replies, …), and a capture's kline frames of other
+	// intervals than 1m: the symbol actors build 5m, 15m and 1h from the 1m candles.
+	OtherStreams int64  `json:"other_streams"`
+	LastError    string `json:"last_error,omitempty"` // the last malformed line, "file:line: problem"
+}
+
+// BacktestRejected counts the events one symbol's actor could not apply (actors.SymbolState's
+// counts): a kline whose close time is not its open time + 59999, one a longer interval's
+// roll-up cannot add up exactly, a depth update the book cannot apply, … The agents trade on
+// none of them (a candle that only a longer interval could not take is still traded on).
+type BacktestRejected struct {
+	Venue       string `json:"venue"`
+	Symbol      string `json:"symbol"`
+	Events      int64  `json:"events"` // events the actor was given
+	Malformed   int64  `json:"malformed"`
+	OutOfOrder  int64  `json:"out_of_order"`
+	Duplicates  int64  `json:"duplicates"`
+	LastProblem string `json:"last_problem"`
+}
+
+func (r BacktestRejected) count() int64 { return r.Malformed + r.OutOfOrder + r.Duplicates }
 
 // BacktestInput identifies an input file.
 type BacktestInput struct {
@@ -121,6 +163,10 @@ func cmdBacktest(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		return err
 	}
 	defer rp.Close()
+	captures := map[string]bool{} // the files that are websocket captures, by Record.Source
+	for _, f := range rp.Stats().Files {
+		captures[f.Source] = f.Format == replay.FormatCapture
+	}
 	if err := inference.InitRuntime(*ortLib); err != nil {
 		return err
 	}
@@ -156,6 +202,7 @@ func cmdBacktest(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	var mu sync.Mutex
 	views := map[string]actors.AgentView{}
 	var risk actors.RiskView
+	symbols := map[string]actors.SymbolState{} // each symbol actor's last state, by topic
 	observe := func(topic string, v any) {
 		mu.Lock()
 		defer mu.Unlock()
@@ -164,9 +211,13 @@ func cmdBacktest(ctx context.Context, args []string, stdout, stderr io.Writer) e
 			views[x.Name] = x
 		case actors.RiskView:
 			risk = x
+		case actors.SymbolState:
+			symbols[topic] = x
 		}
 	}
-	graph, err := actors.NewGraph(actors.SymbolOptions{Logger: logger, InFlight: &inFlight})
+	// A symbol actor shows its state as it stops, with its counts of the events it could not
+	// apply: that one is all the report needs.
+	graph, err := actors.NewGraph(actors.SymbolOptions{Logger: logger, InFlight: &inFlight, Observe: observe, ObserveEvery: time.Hour})
 	if err != nil {
 		return err
 	}
@@ -200,6 +251,7 @@ func cmdBacktest(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	clock := actors.NewClock(graph, &inFlight)
 	report := BacktestReport{Schema: "backtest/v1", Inputs: inputs}
 	start := time.Now()
+	var otherKlines int64 // a capture's kline frames of other intervals than 1m, left out
 	for n := 0; ; n++ {
 		rec, err := rp.Next(ctx)
 		if errors.Is(err, io.EOF) {
@@ -209,6 +261,10 @@ func cmdBacktest(ctx context.Context, args []string, stdout, stderr io.Writer) e
 			return err
 		}
 		if err := actors.CheckKline(rec.Event); err != nil {
+			if captures[rec.Source] { // as `synapse features` does; the engine's symbol actors skip them too
+				otherKlines++
+				continue
+			}
 			return fmt.Errorf("%s line %d: %w", rec.Source, rec.Line, err)
 		}
 		if t := rec.Event.EventTime(); report.From == 0 || t < report.From {
@@ -223,9 +279,11 @@ func cmdBacktest(ctx context.Context, args []string, stdout, stderr io.Writer) e
 			_ = bar.Set64(rp.Consumed())
 		}
 	}
+	stats := rp.Stats()
 	if report.Events == 0 {
-		return noMarketData(files, rp.Stats())
+		return noMarketData(files, stats, otherKlines)
 	}
+	stats.Total.OtherStreams += otherKlines
 	if err := clock.Flush(ctx); err != nil {
 		return err
 	}
@@ -237,9 +295,17 @@ func cmdBacktest(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if n, last := desk.Problems(); n > 0 {
 		fmt.Fprintf(stderr, "backtest: %d problem(s) while trading; the last: %s\n", n, last)
 	}
+	var accepted bool
+	report.Rejected, accepted = rejected(symbols)
+	if !accepted {
+		return noneAccepted(files, report.Rejected)
+	}
+	for _, r := range report.Rejected {
+		fmt.Fprintf(stderr, "backtest: warning: the %s actor had problems with %d of its %d event(s) (%d malformed, %d out of order, %d duplicate); the last: %s\n",
+			r.Symbol, r.count(), r.Events, r.Malformed, r.OutOfOrder, r.Duplicates, r.LastProblem)
+	}
 
-	report.Skipped = rp.Stats().Total
-	report.Skipped.Source, report.Skipped.LastErrors = "", nil
+	report.Skipped = skippedOf(stats)
 	report.Steps = clock.Steps()
 	live, _ := models.Deployed()
 	for _, d := range live {
@@ -268,6 +334,8 @@ func cmdBacktest(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		report.Agents = append(report.Agents, ba)
 		report.Total = addTotals(report.Total, v.Totals)
 	}
+	report.Total.Peak = totalPeak(agents, views, report.Total.Equity)
+	report.Total.Drawdown = portfolio.Drawdown(report.Total.Peak, report.Total.Equity)
 	if err := report.Total.Identity(); err != nil {
 		problems = append(problems, "total: "+err.Error())
 	}
@@ -293,17 +361,68 @@ func cmdBacktest(ctx context.Context, args []string, stdout, stderr io.Writer) e
 }
 
 // noMarketData is the error of a backtest whose files held no event to trade on: a report of
-// nothing would read as a strategy that never traded.
-func noMarketData(files []string, st replay.Stats) error {
+// nothing would read as a strategy that never traded. otherKlines counts the captures' kline
+// frames of other intervals than 1m, left out.
+func noMarketData(files []string, st replay.Stats, otherKlines int64) error {
 	t := st.Total
 	err := fmt.Errorf("no market data in %s: %d malformed line(s), %d out-of-order and %d duplicate event(s), %d frame(s) of other streams skipped",
-		strings.Join(files, ", "), t.Malformed, t.OutOfOrder, t.Duplicates, t.OtherStreams)
+		strings.Join(files, ", "), t.Malformed, t.OutOfOrder, t.Duplicates, t.OtherStreams+otherKlines)
+	if otherKlines > 0 {
+		err = fmt.Errorf("%w, %d of them kline frames of other intervals than 1m: the symbol actors build the longer intervals from 1m candles; record @kline_1m (or @trade, @aggTrade)", err, otherKlines)
+	}
 	for _, f := range st.Files {
 		if n := len(f.LastErrors); n > 0 {
 			return fmt.Errorf("%w; the last: %s", err, f.LastErrors[n-1])
 		}
 	}
 	return err
+}
+
+// noneAccepted is the error of a backtest whose events the symbol actors all refused: no
+// candle closed, so no agent could trade, and a report would read as a strategy that never did.
+func noneAccepted(files []string, rejected []BacktestRejected) error {
+	var n int64
+	last := ""
+	for _, r := range rejected {
+		n += r.count()
+		last = r.Symbol + ": " + r.LastProblem
+	}
+	return fmt.Errorf("no market data accepted from %s: the symbol actors refused all %d event(s); the last: %s; "+
+		"give 1m klines as Binance Vision writes them (SYMBOL-1m-….csv, close_time = open_time + 59999) or a websocket capture",
+		strings.Join(files, ", "), n, last)
+}
+
+// rejected lists the symbols whose actors could not apply events, sorted by venue and symbol,
+// and reports whether any actor took an event (a 1m candle closed, or an event went through).
+func rejected(states map[string]actors.SymbolState) ([]BacktestRejected, bool) {
+	out := []BacktestRejected{}
+	accepted := false
+	for _, st := range states {
+		r := BacktestRejected{Venue: st.Venue, Symbol: st.Symbol, Events: st.Events, Malformed: st.Malformed,
+			OutOfOrder: st.OutOfOrder, Duplicates: st.Duplicates, LastProblem: strings.ReplaceAll(st.LastProblem, "\n", "; ")}
+		accepted = accepted || st.Candle != nil || r.Events > r.count()
+		if r.count() > 0 {
+			out = append(out, r)
+		}
+	}
+	slices.SortFunc(out, func(a, b BacktestRejected) int {
+		return cmp.Or(strings.Compare(a.Venue, b.Venue), strings.Compare(a.Symbol, b.Symbol))
+	})
+	return out, accepted
+}
+
+// skippedOf is the report's view of the replay's counts. The last malformed line is named
+// by the file's base name, as Inputs are: the report does not depend on where the files lie.
+func skippedOf(st replay.Stats) BacktestSkipped {
+	t := st.Total
+	out := BacktestSkipped{Records: t.Records, Malformed: t.Malformed, OutOfOrder: t.OutOfOrder, Duplicates: t.Duplicates,
+		NonMarket: t.NonMarket, OpenKlines: t.OpenKlines, OtherStreams: t.OtherStreams}
+	for _, f := range st.Files {
+		if n := len(f.LastErrors); n > 0 {
+			out.LastError = filepath.Base(f.Source) + strings.TrimPrefix(f.LastErrors[n-1], f.Source)
+		}
+	}
+	return out
 }
 
 // selectAgents keeps the agents named in list (comma-separated); "" keeps them all.
@@ -366,6 +485,8 @@ func countOrders(ctx context.Context, log *streams.Log, path string) (map[string
 	return out, f.Close()
 }
 
+// addTotals sums two totals but for their peak and drawdown: the total's peak is not the sum
+// of the agents' peaks, which they reached at different times (see totalPeak).
 func addTotals(a, b portfolio.Totals) portfolio.Totals {
 	add := func(x, y decimal.Decimal) decimal.Decimal { s, _ := x.Add(y); return s }
 	a.Capital, a.Cash, a.Equity = add(a.Capital, b.Capital), add(a.Cash, b.Cash), add(a.Equity, b.Equity)
@@ -373,4 +494,44 @@ func addTotals(a, b portfolio.Totals) portfolio.Totals {
 	a.Fees, a.Fills = add(a.Fees, b.Fees), a.Fills+b.Fills
 	a.Peak, a.Drawdown = decimal.Decimal{}, decimal.Decimal{}
 	return a
+}
+
+// totalPeak is the highest equity of the agents together: at the start (their capital), at
+// each point of their curves (the first mark of each hour, an agent counting its last point
+// before it when it has none then) and at the end (equity). The curves keep the last 840
+// hours: a backtest longer than 35 days finds its peak among those, the start and the end.
+func totalPeak(agents []*actors.Agent, views map[string]actors.AgentView, equity decimal.Decimal) decimal.Decimal {
+	add := func(x, y decimal.Decimal) decimal.Decimal { s, _ := x.Add(y); return s }
+	var times []int64
+	var peak decimal.Decimal
+	for _, a := range agents {
+		v := views[a.Name]
+		peak = add(peak, v.Totals.Capital)
+		for _, p := range v.Curve {
+			times = append(times, p.Time)
+		}
+	}
+	slices.Sort(times)
+	times = slices.Compact(times)
+	for _, t := range times {
+		var sum decimal.Decimal
+		for _, a := range agents {
+			v := views[a.Name]
+			at := v.Totals.Capital
+			for _, p := range v.Curve {
+				if p.Time > t {
+					break
+				}
+				at = p.Equity
+			}
+			sum = add(sum, at)
+		}
+		if sum.Cmp(peak) > 0 {
+			peak = sum
+		}
+	}
+	if equity.Cmp(peak) > 0 {
+		peak = equity
+	}
+	return peak
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/synapse-trading/synapse/actors"
 	"github.com/synapse-trading/synapse/streams/replay"
@@ -49,6 +50,10 @@ func cmdFeatures(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if err != nil {
 		return err
 	}
+	// A capture's kline frames of other intervals than 1m are left out, as the engine's symbol
+	// actors refuse them: they build 5m, 15m and 1h from the 1m candles.
+	capture := rp.Stats().Files[0].Format == replay.FormatCapture
+	var otherKlines int64
 	for {
 		rec, err := rp.Next(ctx)
 		if errors.Is(err, io.EOF) {
@@ -56,6 +61,10 @@ func cmdFeatures(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		}
 		if err != nil {
 			return err
+		}
+		if capture && actors.CheckKline(rec.Event) != nil {
+			otherKlines++
+			continue
 		}
 		if err := fw.Apply(rec.Event); err != nil {
 			return err
@@ -65,19 +74,51 @@ func cmdFeatures(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if err != nil {
 		return err
 	}
-	total := rp.Stats().Total
-	if skipped := total.Malformed + total.OutOfOrder + total.Duplicates + st.Malformed + st.OutOfOrder + st.Duplicates; skipped > 0 || rows == 0 {
+	stats := rp.Stats()
+	total := stats.Total
+	total.OtherStreams += otherKlines
+	if rows == 0 {
+		return noFeatures(*data, total, stats.Files[0].LastErrors, otherKlines, st)
+	}
+	applied, refused := total.Records-otherKlines, st.Malformed+st.OutOfOrder+st.Duplicates
+	if skipped := total.Malformed + total.OutOfOrder + total.Duplicates; skipped > 0 || refused > 0 {
 		fmt.Fprintf(stderr, "synapse features: %d rows; skipped %d malformed lines, %d out-of-order and %d duplicate events",
-			rows, total.Malformed+st.Malformed, total.OutOfOrder+st.OutOfOrder, total.Duplicates+st.Duplicates)
+			rows, total.Malformed, total.OutOfOrder, total.Duplicates)
 		if total.OtherStreams > 0 {
-			fmt.Fprintf(stderr, "; %d frames of other streams (mark price, liquidations, subscription replies, ...) left out", total.OtherStreams)
+			fmt.Fprintf(stderr, "; %d frames of other streams (mark price, liquidations, klines of other intervals than 1m, subscription replies, ...) left out", total.OtherStreams)
 		}
 		fmt.Fprintln(stderr)
-		for _, f := range rp.Stats().Files {
+		for _, f := range stats.Files {
 			for _, e := range f.LastErrors {
 				fmt.Fprintf(stderr, "  %s\n", e)
 			}
 		}
+		if refused > 0 {
+			fmt.Fprintf(stderr, "synapse features: problems with %d of %d events, as a symbol actor counts them (%d malformed, %d out of order, %d duplicate); the last: %s\n",
+				refused, applied, st.Malformed, st.OutOfOrder, st.Duplicates, strings.ReplaceAll(st.LastProblem, "\n", "; "))
+		}
 	}
 	return nil
+}
+
+// noFeatures says why a file gave no row of features: an empty result would read as a file
+// with nothing wrong in it. t.OtherStreams counts the otherKlines left out.
+func noFeatures(file string, t replay.FileStats, lastErrors []string, otherKlines int64, st actors.SymbolState) error {
+	applied := t.Records - otherKlines
+	fix := "give a Binance kline CSV (12 columns, open_time,open,high,low,close,volume,close_time,..., as Binance Vision writes them) or a websocket capture"
+	switch refused := st.Malformed + st.OutOfOrder + st.Duplicates; {
+	case applied == 0 && otherKlines > 0:
+		return fmt.Errorf("no features from %s: its %d kline frame(s) of other intervals than 1m are left out (the symbol actors build the longer intervals from 1m candles): record @kline_1m (or @trade, @aggTrade)", file, otherKlines)
+	case applied == 0 && t.Malformed == 0 && t.OtherStreams == 0:
+		return fmt.Errorf("no features from %s: it holds no data line (it is empty, or a header alone); %s", file, fix)
+	case applied == 0:
+		err := fmt.Errorf("no features from %s: %d malformed line(s), %d frame(s) of other streams and no market event", file, t.Malformed, t.OtherStreams)
+		if n := len(lastErrors); n > 0 {
+			err = fmt.Errorf("%w; the last: %s", err, lastErrors[n-1])
+		}
+		return fmt.Errorf("%w; %s", err, fix)
+	case refused > 0:
+		return fmt.Errorf("no features from %s: %d of its %d events refused; the last: %s; %s", file, refused, applied, st.LastProblem, fix)
+	}
+	return fmt.Errorf("no features from %s: its %d events closed no 1m candle (no kline or trade among them): record @kline_1m, @trade or @aggTrade", file, applied)
 }
