@@ -15,7 +15,8 @@ const smallReport = `{
   "schema": "backtest/v1",
   "inputs": [{"file": "ETHUSDT-1m-2022-08-14.csv.gz", "bytes": 66029, "sha256": "930c3feafdbfaf39e2688f8a4e070053c9943222334d77dba546fbf639b10c54"}],
   "from": 1660435259999, "to": 1660521599999, "events": 1440,
-  "skipped": {"Records": 1440, "Malformed": 0, "OutOfOrder": 0, "Duplicates": 0, "NonMarket": 0},
+  "skipped": {"records": 1440, "malformed": 0, "out_of_order": 0, "duplicates": 0, "non_market": 0, "other_streams": 0},
+  "rejected": [],
   "steps": 1440,
   "models": [{"model": "ensemble", "version": "1"}],
   "agents": [{

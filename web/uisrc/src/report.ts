@@ -16,6 +16,7 @@ interface Report {
   to: number;
   events: number;
   skipped: Record<string, unknown> | null;
+  rejected?: { venue: string; symbol: string; malformed: number; out_of_order: number; duplicates: number; last_problem: string }[] | null;
   steps: number;
   models: { model: string; version: string }[] | null;
   agents: (AgentView & { return: string; identity: string })[] | null;
@@ -67,7 +68,7 @@ function render(r: Report, root: HTMLElement): EquityChart[] {
 
   // what ran
   const run = section(main, "Run", "run", "run");
-  const sk = (r.skipped ?? {}) as Record<string, number>;
+  const sk = (r.skipped ?? {}) as Record<string, number | string>;
   run.innerHTML = `
     <div class="figs">${fig("period", `${esc(time(r.from))}<br>→ ${esc(time(r.to))}`, "wrap")}${fig("market time covered", esc(duration(r.to - r.from)))}${fig("events", int(r.events))}${fig("clock steps", int(r.steps))}${fig("agents", int(agents.length))}</div>
     <p class="identity-text ${ok ? "up" : "down"}">${
@@ -81,12 +82,14 @@ function render(r: Report, root: HTMLElement): EquityChart[] {
       .join("")}</tbody></table>
     <div class="two">
       <div><h3>Records skipped</h3>${dl([
-        ["records read", int(sk.Records)],
-        ["malformed", int(sk.Malformed)],
-        ["out of order", int(sk.OutOfOrder)],
-        ["duplicates", int(sk.Duplicates)],
-        ["not market data", int(sk.NonMarket)],
-      ])}</div>
+        ["records read", int(sk.records)],
+        ["malformed", int(sk.malformed)],
+        ["out of order", int(sk.out_of_order)],
+        ["duplicates", int(sk.duplicates)],
+        ["not market data", int(sk.non_market)],
+        ["other streams", int(sk.other_streams)],
+        ["refused by the symbol actors", int((r.rejected ?? []).reduce((n, x) => n + x.malformed + x.out_of_order + x.duplicates, 0))],
+      ])}${(r.rejected ?? []).map((x) => `<p class="dim">${esc(x.symbol)}: ${esc(x.last_problem)}</p>`).join("")}${sk.last_error ? `<p class="dim">last malformed line: ${esc(String(sk.last_error))}</p>` : ""}</div>
       <div><h3>Models</h3>${dl((r.models ?? []).map((m) => [m.model, `v${m.version}`]))}<p class="dim">schema ${esc(r.schema)}</p></div>
     </div>`;
 
