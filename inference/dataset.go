@@ -226,6 +226,10 @@ func BuildDataset(ctx context.Context, files []string, opts DatasetOptions) (*Da
 		return nil, err
 	}
 	defer rp.Close()
+	captures := map[string]bool{} // the files that are websocket captures, by Record.Source
+	for _, f := range rp.Stats().Files {
+		captures[f.Source] = f.Format == replay.FormatCapture
+	}
 	bySymbol := map[string]*series{}
 	for {
 		rec, err := rp.Next(ctx)
@@ -236,6 +240,9 @@ func BuildDataset(ctx context.Context, files []string, opts DatasetOptions) (*Da
 			return nil, err
 		}
 		if err := actors.CheckKline(rec.Event); err != nil {
+			if captures[rec.Source] {
+				continue // a capture's klines of another interval, as backtest and features leave them out
+			}
 			return nil, fmt.Errorf("%s line %d: %w", rec.Source, rec.Line, err)
 		}
 		venue, symbol := rec.Event.Key()
@@ -358,8 +365,15 @@ func (s *series) label(opts DatasetOptions) ([]Row, SymbolStats, error) {
 		rows = append(rows, r)
 	}
 	st.Rows = len(rows)
+	warm := max(st.WarmUp, nominalWarmUp)
+	if st.Rows < MinRows && st.Gaps > 0 && st.Candles >= warm+h+MinRows { // long enough: the gaps leave it without labels
+		span := (s.times[len(s.times)-1]-s.times[0])/candleMs + 1
+		return nil, st, fmt.Errorf("%w: %s (%s) gives %d 1m candles but only %d labelled rows: %d candles have no label because the %d minutes after them "+
+			"are not all in the data (%d of the %d minutes from the first candle to the last are missing); a label needs the %d 1m candles after its own: "+
+			"give 1m klines without gaps", ErrNotEnoughData, strings.Join(st.Files, ", "), s.key, st.Candles, st.Rows, st.Gaps, h,
+			span-int64(st.Candles), span, h)
+	}
 	if st.Rows < MinRows {
-		warm := max(st.WarmUp, nominalWarmUp)
 		return nil, st, fmt.Errorf("%w: %s (%s) gives %d 1m candles and %d labelled rows; it needs at least %d candles "+
 			"(warm-up %d + horizon %d + %d rows to train and validate): give a longer file or more files of this symbol",
 			ErrNotEnoughData, strings.Join(st.Files, ", "), s.key, st.Candles, st.Rows, warm+h+MinRows, warm, h, MinRows)

@@ -253,3 +253,40 @@ func BenchmarkBuildDataset(b *testing.B) {
 	}
 	b.ReportMetric(1440*float64(b.N)/b.Elapsed().Seconds(), "candles/s")
 }
+
+// A file with enough candles but gaps everywhere says that the gaps, not its length, leave
+// it without labels.
+func TestDatasetNamesGapsThatLeaveNoLabels(t *testing.T) {
+	f, err := os.Open(ethDay1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	zr, err := gzip.NewReader(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows, err := csv.NewReader(zr).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	for i, r := range rows {
+		if i%2 == 0 { // every other minute: 720 candles over the day, enough but for the gaps
+			b.WriteString(strings.Join(r, ",") + "\n")
+		}
+	}
+	path := t.TempDir() + "/ETHUSDT-1m-2022-08-14.csv"
+	if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err = BuildDataset(context.Background(), []string{path}, DatasetOptions{})
+	if !errors.Is(err, ErrNotEnoughData) {
+		t.Fatalf("every other minute: %v", err)
+	}
+	for _, want := range []string{"720 1m candles but only 0 labelled rows", "719 of the 1439 minutes", "without gaps"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("%q does not say %q", err, want)
+		}
+	}
+}
