@@ -43,6 +43,9 @@ type BacktestReport struct {
 	// symbol actors then could not apply (their own counts), per symbol that had any.
 	Skipped  BacktestSkipped    `json:"skipped"`
 	Rejected []BacktestRejected `json:"rejected"`
+	// Gaps are the holes in each kline sequence replayed: the symbol actors' indicators and
+	// the models run across them as if the candles were contiguous.
+	Gaps []BacktestGap `json:"gaps"`
 	Steps    int64              `json:"steps"` // times the simulated clock waited for the graph
 	Models   []ModelVersion     `json:"models"`
 	Agents   []BacktestAgent    `json:"agents"`
@@ -306,6 +309,10 @@ func cmdBacktest(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	}
 
 	report.Skipped = skippedOf(stats)
+	report.Gaps = gapsOf(stats)
+	for _, g := range report.Gaps {
+		fmt.Fprintf(stderr, "backtest: warning: %s\n", g)
+	}
 	report.Steps = clock.Steps()
 	live, _ := models.Deployed()
 	for _, d := range live {
@@ -409,6 +416,31 @@ func rejected(states map[string]actors.SymbolState) ([]BacktestRejected, bool) {
 		return cmp.Or(strings.Compare(a.Venue, b.Venue), strings.Compare(a.Symbol, b.Symbol))
 	})
 	return out, accepted
+}
+
+// BacktestGap counts the holes in one kline sequence (replay.KeyStats).
+type BacktestGap struct {
+	Venue    string `json:"venue"`
+	Symbol   string `json:"symbol"`
+	Interval string `json:"interval"`
+	Gaps     int64  `json:"gaps"`    // places where candles are missing
+	Missing  int64  `json:"missing"` // candles missing
+}
+
+func (g BacktestGap) String() string {
+	return fmt.Sprintf("%s %s klines have %d gap(s), %d candle(s) missing: the indicators and models run across them as if the candles were contiguous",
+		g.Symbol, g.Interval, g.Gaps, g.Missing)
+}
+
+// gapsOf lists the kline sequences of the replay that have gaps, sorted as replay sorts them.
+func gapsOf(st replay.Stats) []BacktestGap {
+	out := []BacktestGap{}
+	for _, k := range st.Keys {
+		if k.Gaps > 0 {
+			out = append(out, BacktestGap{Venue: k.Key.Venue, Symbol: k.Key.Symbol, Interval: k.Key.Interval, Gaps: k.Gaps, Missing: k.Missing})
+		}
+	}
+	return out
 }
 
 // skippedOf is the report's view of the replay's counts. The last malformed line is named

@@ -199,3 +199,39 @@ func TestBacktestLeavesOutACapturesOtherKlineIntervals(t *testing.T) {
 		}
 	}
 }
+
+// Holes in the klines are reported and warned of by backtest and features: the indicators
+// run across them as if the candles were contiguous.
+func TestBacktestAndFeaturesReportGaps(t *testing.T) {
+	raw, err := recordings.Read("ETHUSDT-1m-2022-08-14.csv.gz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(raw)), "\n")
+	lines = append(lines[:200:200], lines[260:]...) // an hour missing
+	dir := t.TempDir()
+	path := filepath.Join(dir, "ETHUSDT-1m-2022-08-14.csv")
+	if err := os.WriteFile(path, []byte(strings.Join(lines, "\n")+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, "report.json")
+	code, _, errs := synapse(t, "backtest", "--data", path, "--out", out, "--quiet")
+	if code != 0 || !strings.Contains(errs, "ETHUSDT 1m klines have 1 gap(s), 60 candle(s) missing") {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	data, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var r BacktestReport
+	if err := json.Unmarshal(data, &r); err != nil {
+		t.Fatal(err)
+	}
+	if len(r.Gaps) != 1 || r.Gaps[0] != (BacktestGap{Venue: "binance", Symbol: "ETHUSDT", Interval: "1m", Gaps: 1, Missing: 60}) {
+		t.Errorf("gaps %+v", r.Gaps)
+	}
+	code, _, errs = synapse(t, "features", "--data", path)
+	if code != 0 || !strings.Contains(errs, "1 gap(s), 60 candle(s) missing") {
+		t.Errorf("features: exit %d: %s", code, errs)
+	}
+}

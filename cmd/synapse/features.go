@@ -77,6 +77,9 @@ func cmdFeatures(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	stats := rp.Stats()
 	total := stats.Total
 	total.OtherStreams += otherKlines
+	for _, g := range gapsOf(stats) {
+		fmt.Fprintf(stderr, "synapse features: warning: %s\n", g)
+	}
 	if rows == 0 {
 		return noFeatures(*data, total, stats.Files[0].LastErrors, otherKlines, st)
 	}
