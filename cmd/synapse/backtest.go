@@ -45,10 +45,10 @@ type BacktestReport struct {
 	Rejected []BacktestRejected `json:"rejected"`
 	// Gaps are the holes in each kline sequence replayed: the symbol actors' indicators and
 	// the models run across them as if the candles were contiguous.
-	Gaps []BacktestGap `json:"gaps"`
-	Steps    int64              `json:"steps"` // times the simulated clock waited for the graph
-	Models   []ModelVersion     `json:"models"`
-	Agents   []BacktestAgent    `json:"agents"`
+	Gaps   []BacktestGap   `json:"gaps"`
+	Steps  int64           `json:"steps"` // times the simulated clock waited for the graph
+	Models []ModelVersion  `json:"models"`
+	Agents []BacktestAgent `json:"agents"`
 	// Total sums the agents' totals. Its peak is the highest total equity at the start, at
 	// the first mark of each hour (the agents' curves) and at the end; its drawdown is
 	// (peak − equity) / peak, as an agent's.
