@@ -60,7 +60,7 @@ type SymbolState struct {
 	Venue       string           `json:"venue"`
 	Symbol      string           `json:"symbol"`
 	LastPrice   string           `json:"last_price,omitempty"`
-	Bid         string           `json:"bid,omitempty"`
+	Bid         string           `json:"bid,omitempty"` // the synced book's best, else the newest bookTicker's
 	Ask         string           `json:"ask,omitempty"`
 	BookLevels  int              `json:"book_levels"`
 	BookSynced  bool             `json:"book_synced"`
@@ -272,6 +272,8 @@ func (s *Symbol) State() SymbolState {
 	}
 	if bid, ask, ok := s.book.Best(); ok {
 		st.Bid, st.Ask = bid.Price.String(), ask.Price.String()
+	} else if t, ok := s.book.Ticker(); ok { // a capture without a depth snapshot: the venue's own top of book
+		st.Bid, st.Ask = t.BidPrice.String(), t.AskPrice.String()
 	}
 	bids, asks := s.book.Levels()
 	st.BookLevels = bids + asks

@@ -123,3 +123,24 @@ func TestSymbolTakesThe1mCandleWhenARollUpIsInexact(t *testing.T) {
 		t.Fatalf("minute 15 again: %v, want a duplicate", err)
 	}
 }
+
+// A capture without a depth snapshot never syncs a book; the symbol still shows the venue's
+// own top of book from its bookTicker frames.
+func TestSymbolShowsTheTickerWithoutABook(t *testing.T) {
+	s, err := NewSymbol("binance", "BTCUSDT")
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := &streams.Depth{Venue: "binance", Symbol: "BTCUSDT", FirstID: 10, FinalID: 12, Time: 1,
+		Bids: []streams.Level{{Price: decimal.MustParse("100"), Qty: decimal.MustParse("1")}}}
+	tk := &streams.Ticker{Venue: "binance", Symbol: "BTCUSDT", UpdateID: 13, Time: 2,
+		BidPrice: decimal.MustParse("100.5"), BidQty: decimal.MustParse("1"), AskPrice: decimal.MustParse("100.6"), AskQty: decimal.MustParse("2")}
+	for _, ev := range []streams.Event{d, tk} {
+		if err := s.Apply(ev, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if st := s.State(); st.BookSynced || st.Bid != "100.5" || st.Ask != "100.6" {
+		t.Fatalf("state %+v: want the ticker's bid and ask while the book waits for a snapshot", st)
+	}
+}
