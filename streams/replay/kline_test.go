@@ -382,3 +382,23 @@ func TestKlineTooManyDigits(t *testing.T) {
 		t.Errorf("err = %v", err)
 	}
 }
+
+// A file name names a symbol when it is written as Binance Vision writes them or ends
+// with a quote asset; any other upper-case word is not guessed to be one.
+func TestNameHints(t *testing.T) {
+	for name, want := range map[string]nameHints{
+		"BTCUSDT-1m-2022-09-05.csv.gz":        {Symbol: "BTCUSDT", Interval: "1m"},
+		"1000PEPEUSDT.csv":                    {Symbol: "1000PEPEUSDT"},
+		"ETHBTC-wsfeed-2024-08-08.txt.gz":     {Symbol: "ETHBTC"},
+		"BTCUSDT-futures-wsfeed-2024.txt":     {Symbol: "BTCUSDT", Venue: VenueFutures},
+		"XBTUSD-1h-2024-01.csv":               {Symbol: "XBTUSD", Interval: "1h"},
+		"PRICES.csv":                          {},
+		"EXPORT-2024-01.csv":                  {},
+		"/data/spot/SOLUSDT-5m-2024-01.zip":   {Symbol: "SOLUSDT", Interval: "5m"}, // the folder is not the name
+		"BTCUSDT-1m-2022-09-05-renamed1m.csv": {Symbol: "BTCUSDT", Interval: "1m"},
+	} {
+		if got := hintsFromName(name); got != want {
+			t.Errorf("%s: %+v, want %+v", name, got, want)
+		}
+	}
+}

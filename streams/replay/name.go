@@ -3,6 +3,8 @@ package replay
 import (
 	"path"
 	"strings"
+
+	"github.com/synapse-trading/synapse/streams"
 )
 
 // The venues this package produces.
@@ -26,11 +28,13 @@ func hintsFromName(name string) nameHints {
 	stem, _, _ := strings.Cut(base, ".") // drop .csv.gz, .txt, ...
 	parts := strings.Split(stem, "-")
 	var h nameHints
-	if isSymbol(parts[0]) {
-		h.Symbol = parts[0]
-	}
 	if len(parts) > 1 && isInterval(parts[1]) {
 		h.Interval = parts[1]
+	}
+	// A name is taken for a symbol when it is written as Binance Vision writes them
+	// (SYMBOL-1m-...) or ends with a quote asset: PRICES.csv does not name one.
+	if _, _, quoted := streams.SplitSymbol(parts[0]); isSymbol(parts[0]) && (quoted || h.Interval != "") {
+		h.Symbol = parts[0]
 	}
 	lower := strings.ToLower(base)
 	switch {
