@@ -30,7 +30,8 @@ type rawCandle struct {
 	high, low, closeP float64
 }
 
-func readRawCandles(t *testing.T, path string) []rawCandle {
+// readCSVGz reads the rows of a gzipped CSV file.
+func readCSVGz(t *testing.T, path string) [][]string {
 	t.Helper()
 	f, err := os.Open(path)
 	if err != nil {
@@ -45,6 +46,12 @@ func readRawCandles(t *testing.T, path string) []rawCandle {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return recs
+}
+
+func readRawCandles(t *testing.T, path string) []rawCandle {
+	t.Helper()
+	recs := readCSVGz(t, path)
 	var out []rawCandle
 	for _, r := range recs {
 		open, err := strconv.ParseInt(r[0], 10, 64)
@@ -257,21 +264,8 @@ func BenchmarkBuildDataset(b *testing.B) {
 // A file with enough candles but gaps everywhere says that the gaps, not its length, leave
 // it without labels.
 func TestDatasetNamesGapsThatLeaveNoLabels(t *testing.T) {
-	f, err := os.Open(ethDay1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	zr, err := gzip.NewReader(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rows, err := csv.NewReader(zr).ReadAll()
-	if err != nil {
-		t.Fatal(err)
-	}
 	var b strings.Builder
-	for i, r := range rows {
+	for i, r := range readCSVGz(t, ethDay1) {
 		if i%2 == 0 { // every other minute: 720 candles over the day, enough but for the gaps
 			b.WriteString(strings.Join(r, ",") + "\n")
 		}
@@ -280,7 +274,7 @@ func TestDatasetNamesGapsThatLeaveNoLabels(t *testing.T) {
 	if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	_, err = BuildDataset(context.Background(), []string{path}, DatasetOptions{})
+	_, err := BuildDataset(context.Background(), []string{path}, DatasetOptions{})
 	if !errors.Is(err, ErrNotEnoughData) {
 		t.Fatalf("every other minute: %v", err)
 	}

@@ -40,6 +40,26 @@ func badCloseTimes(t *testing.T, dir, name string, from, to int) string {
 	return path
 }
 
+// backtestReport backtests files into dir/report.json, wants exit 0, and returns the report,
+// its bytes and what the command wrote on stderr.
+func backtestReport(t *testing.T, dir string, files ...string) (BacktestReport, []byte, string) {
+	t.Helper()
+	out := filepath.Join(dir, "report.json")
+	code, _, errs := synapse(t, append([]string{"backtest", "--out", out, "--quiet", "--data"}, files...)...)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	data, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var r BacktestReport
+	if err := json.Unmarshal(data, &r); err != nil {
+		t.Fatal(err)
+	}
+	return r, data, errs
+}
+
 // Candles the symbol actors refuse are in the report (per symbol, with the last problem) and
 // warned of; when they refuse every one, the backtest is an error, not a report of nothing.
 // The report's counts have snake_case names, and the total has its own peak and drawdown.
@@ -52,21 +72,9 @@ func TestBacktestReportsRejectedCandles(t *testing.T) {
 	}
 	f.WriteString("garbage,line\n") // a malformed line, skipped by the replay
 	f.Close()
-	out := filepath.Join(dir, "report.json")
-	code, _, errs := synapse(t, "backtest", "--data", path, "--out", out, "--quiet")
-	if code != 0 {
-		t.Fatalf("exit %d: %s", code, errs)
-	}
+	r, data, errs := backtestReport(t, dir, path)
 	if !strings.Contains(errs, "warning: the ETHUSDT actor had problems with 10 of its 1440 event(s)") || !strings.Contains(errs, "is not open time + 59999") {
 		t.Errorf("no warning of the refused candles: %s", errs)
-	}
-	data, err := os.ReadFile(out)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var r BacktestReport
-	if err := json.Unmarshal(data, &r); err != nil {
-		t.Fatal(err)
 	}
 	if len(r.Rejected) != 1 || r.Rejected[0].Symbol != "ETHUSDT" || r.Rejected[0].Malformed != 10 || r.Rejected[0].Events != 1440 ||
 		!strings.Contains(r.Rejected[0].LastProblem, "close time") {
@@ -166,19 +174,7 @@ func TestBacktestLeavesOutACapturesOtherKlineIntervals(t *testing.T) {
 	if err := os.WriteFile(path, []byte(strings.Join(mixed, "\n")+"\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	out := filepath.Join(dir, "report.json")
-	code, _, errs := synapse(t, "backtest", "--data", path, "--out", out, "--quiet")
-	if code != 0 {
-		t.Fatalf("exit %d: %s", code, errs)
-	}
-	data, err := os.ReadFile(out)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var r BacktestReport
-	if err := json.Unmarshal(data, &r); err != nil {
-		t.Fatal(err)
-	}
+	r, _, _ := backtestReport(t, dir, path)
 	if r.Events != int64(len(lines)) || r.Skipped.OtherStreams != 2 || len(r.Rejected) != 0 {
 		t.Errorf("%d events of %d, skipped %+v, rejected %+v", r.Events, len(lines), r.Skipped, r.Rejected)
 	}
@@ -214,23 +210,14 @@ func TestBacktestAndFeaturesReportGaps(t *testing.T) {
 	if err := os.WriteFile(path, []byte(strings.Join(lines, "\n")+"\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	out := filepath.Join(dir, "report.json")
-	code, _, errs := synapse(t, "backtest", "--data", path, "--out", out, "--quiet")
-	if code != 0 || !strings.Contains(errs, "ETHUSDT 1m klines have 1 gap(s), 60 candle(s) missing") {
-		t.Fatalf("exit %d: %s", code, errs)
-	}
-	data, err := os.ReadFile(out)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var r BacktestReport
-	if err := json.Unmarshal(data, &r); err != nil {
-		t.Fatal(err)
+	r, _, errs := backtestReport(t, dir, path)
+	if !strings.Contains(errs, "ETHUSDT 1m klines have 1 gap(s), 60 candle(s) missing") {
+		t.Errorf("no warning of the gap: %s", errs)
 	}
 	if len(r.Gaps) != 1 || r.Gaps[0] != (BacktestGap{Venue: "binance", Symbol: "ETHUSDT", Interval: "1m", Gaps: 1, Missing: 60}) {
 		t.Errorf("gaps %+v", r.Gaps)
 	}
-	code, _, errs = synapse(t, "features", "--data", path)
+	code, _, errs := synapse(t, "features", "--data", path)
 	if code != 0 || !strings.Contains(errs, "1 gap(s), 60 candle(s) missing") {
 		t.Errorf("features: exit %d: %s", code, errs)
 	}
