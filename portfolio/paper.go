@@ -130,6 +130,9 @@ type paperResting struct {
 	// came to fill it.
 	traded int64
 	rank   int64 // market time it was accepted at: its time priority
+	// notBefore is the market time of its newest event: market data older than that (a
+	// replay read again after a restart) never fills it.
+	notBefore int64
 	// The market event (paperMarket.events) it arrives with: a limit order takes the book's
 	// liquidity there, and rests after it. 0 for an order already resting (adopted).
 	arrives int64
@@ -240,7 +243,13 @@ func (p *Paper) Reconcile(_ context.Context, open []*Order) (map[string]decimal.
 				continue
 			}
 		}
-		p.rest(m, c).arrives = 0 // it rested before the restart: it does not arrive again
+		// It rested before the restart: it does not arrive again, market data up to its
+		// newest event (seen before the restart, perhaps read again now) does not fill it,
+		// and its timeout counts from there.
+		r := p.rest(m, c)
+		r.arrives = 0
+		r.notBefore = max(r.notBefore, c.Updated+1)
+		r.since = r.notBefore
 	}
 	return nil, nil
 }
@@ -471,6 +480,9 @@ func (m *paperMarket) liquidity(side streams.Side) []streams.Level {
 // fill reports a fill of a resting order and applies it to the paper exchange's copy. It
 // returns false if the fill could not be computed or applied (an overflow).
 func (p *Paper) fill(r *paperResting, qty, price decimal.Decimal, maker bool, t int64) bool {
+	if t < r.notBefore {
+		return false // market data from before the order existed
+	}
 	o := r.order
 	rate := p.opts.TakerFee
 	if maker {
@@ -538,7 +550,7 @@ func (p *Paper) advance(k paperKey, t int64) *paperMarket {
 // market time are served in the order of their client order IDs, not of their arrival: two
 // agents deciding on the same candle get the same fills whichever reached the venue first.
 func (p *Paper) rest(m *paperMarket, o *Order) *paperResting {
-	r := &paperResting{order: o, since: m.last, traded: m.traded, rank: m.last, arrives: m.events + 1}
+	r := &paperResting{order: o, since: m.last, traded: m.traded, rank: m.last, notBefore: max(m.last, o.Updated), arrives: m.events + 1}
 	i := sort.Search(len(m.orders), func(i int) bool { return paperBefore(r, m.orders[i]) })
 	m.orders = slices.Insert(m.orders, i, r)
 	return r

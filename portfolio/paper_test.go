@@ -795,6 +795,38 @@ func TestPaperReconcileAdoptsOpenOrders(t *testing.T) {
 	}
 }
 
+// After a restart the market data may be read again from before the open orders existed
+// (a replay started over), up to the time of their newest event: it neither fills them nor
+// runs their timeout.
+func TestPaperIgnoresMarketDataOlderThanAnOrder(t *testing.T) {
+	r := newPaperRig(t, PaperOptions{MarketTimeout: 60_000})
+	mkt := paperOrder(t, "m", streams.Buy, streams.Market, "1", "")
+	lim := paperOrder(t, "l", streams.Buy, streams.Limit, "1", "100")
+	for _, o := range []*Order{mkt, lim} {
+		ev := o.Event(streams.OrderAccepted, 1_000_000)
+		ev.VenueOrderID = paperVenueID(o)
+		if _, err := o.Apply(ev); err != nil {
+			t.Fatal(err)
+		}
+		r.orders[o.ClientOrderID] = o.Clone()
+	}
+	if _, err := r.p.Reconcile(context.Background(), []*Order{mkt, lim}); err != nil {
+		t.Fatal(err)
+	}
+	for i := int64(0); i < 10; i++ { // ten minutes of older trades, at prices that would fill both
+		r.p.Market(paperTrade(i+1, "99", "100", 400_000+i*60_000))
+	}
+	r.p.Market(paperTrade(10, "99", "100", 1_000_000)) // at the time of its newest event: seen before the restart
+	r.wantReports(0, "")
+	r.p.Market(paperTrade(11, "99", "100", 1_000_001))
+	got := r.wantReports(0, "fill,fill")
+	for _, f := range got {
+		if f.Time != 1_000_001 {
+			t.Fatalf("fill at %d, before the trade that made it", f.Time)
+		}
+	}
+}
+
 func TestPaperTradeIDsContinueAfterReconcile(t *testing.T) {
 	before := newPaperRig(t, PaperOptions{})
 	o := paperOrder(t, "restart", streams.Buy, streams.Limit, "1.0", "100")
