@@ -391,6 +391,10 @@ func (d *Desk) rebalance(cmd streams.SequencedCommand) error {
 		names[t.Agent] = name
 		agents = append(agents, name)
 	}
+	if quotes := d.quotesOf(agents); len(quotes) > 1 {
+		return d.refuse(cmd, fmt.Errorf("%w: %s: profile %s shares capital between agents whose capital is in different assets (%s): capital cannot move between them",
+			ErrCommand, cmd.Name, profile.Name, strings.Join(quotes, ", ")))
+	}
 	held, now, err := d.holdings(agents)
 	if err != nil {
 		return d.refuse(cmd, err)
@@ -526,6 +530,25 @@ func issuedBy(cmd streams.SequencedCommand) string {
 }
 
 // agentNamed finds the desk's agent of that name, in any case.
+// quotesOf lists the quote assets of the named agents' capital, one "AGENT: ASSET" per
+// asset, sorted; more than one means their ledgers are in different currencies.
+func (d *Desk) quotesOf(agents []string) []string {
+	first := map[string]string{} // asset → the first agent in it
+	for _, a := range d.opts.Agents {
+		if slices.Contains(agents, a.Name) {
+			if _, ok := first[a.Quote]; !ok {
+				first[a.Quote] = a.Name
+			}
+		}
+	}
+	var out []string
+	for q, a := range first {
+		out = append(out, a+": "+q)
+	}
+	slices.Sort(out)
+	return out
+}
+
 func (d *Desk) agentNamed(name string) (string, bool) {
 	for n := range d.agents {
 		if strings.EqualFold(n, name) {

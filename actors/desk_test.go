@@ -930,6 +930,25 @@ func TestCapitalCommandsRefused(t *testing.T) {
 	}
 }
 
+// Capital does not move between ledgers in different currencies: a rebalance across agents
+// whose quote assets differ is refused, naming them.
+func TestRebalanceRefusesMixedCurrencies(t *testing.T) {
+	log := openLog(t)
+	nova := testAgent("NOVA")
+	nova.Quote, nova.Capital = "BTC", "1"
+	r := newRig(t, log, testAgent("ATLAS"), testAgent("ORION"), nova)
+	r.log = log
+	_, err := r.command("portfolio.rebalance", `{"profile":"moderate","threshold":"0.01"}`)
+	r.settle()
+	r.stop()
+	if !errors.Is(err, ErrCommand) || !strings.Contains(err.Error(), "different assets (ATLAS: USD, NOVA: BTC)") {
+		t.Fatalf("rebalance across USD and BTC: %v", err)
+	}
+	if moves := portfolioEvents[*streams.CapitalMove](t, log); len(moves) != 0 {
+		t.Fatalf("moves on the log: %+v", moves)
+	}
+}
+
 // TestRebuildReplaysCapitalMovesBetweenFills writes a log by hand: fills and capital moves of
 // two agents, the moves recorded with the equity the agents had marked and the fills their
 // ledgers had booked. A desk started on it replays each move between the same two fills as
