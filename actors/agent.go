@@ -1,6 +1,7 @@
 package actors
 
 import (
+	"cmp"
 	_ "embed"
 	"fmt"
 	"math"
@@ -54,7 +55,8 @@ type AgentConfig struct {
 	MaxDrawdown      string  `yaml:"max_drawdown" json:"max_drawdown"`
 	// QtyDecimals is the quantity step of its orders (default 5: 0.00001).
 	QtyDecimals int `yaml:"qty_decimals" json:"qty_decimals"`
-	// MinNotional: orders worth less are not sent (default 10, Binance's usual minimum).
+	// MinNotional: orders worth less are not sent (default about Binance's minimum in the
+	// quote asset: 10 USD, 0.0001 BTC, 0.001 ETH, 0.01 BNB, 100 TRY; otherwise none).
 	MinNotional string     `yaml:"min_notional" json:"min_notional"`
 	Risk        RiskConfig `yaml:"risk" json:"risk"`
 }
@@ -154,7 +156,7 @@ func ParseAgent(c AgentConfig) (*Agent, error) {
 		{"capital", c.Capital, "10000", &a.capital},
 		{"position_fraction", c.PositionFraction, "0.1", &a.fraction},
 		{"max_drawdown", c.MaxDrawdown, "0.1", &a.maxDrawdown},
-		{"min_notional", c.MinNotional, "10", &a.minNotional},
+		{"min_notional", c.MinNotional, cmp.Or(minNotionals[a.Quote], "0.00000001"), &a.minNotional},
 		{"risk.max_order_notional", c.Risk.MaxOrderNotional, "1000", &a.limits.MaxOrderNotional},
 		{"risk.max_position_notional", c.Risk.MaxPositionNotional, "2000", &a.limits.MaxPositionNotional},
 		{"risk.price_band", c.Risk.PriceBand, "0.02", &a.limits.PriceBand},
@@ -240,6 +242,11 @@ func (a *Agent) Trades(venue, symbol string) bool {
 	}
 	return slices.Contains(a.anyVenue, symbol) || slices.Contains(a.symbols, SymbolRef{Venue: venue, Symbol: symbol})
 }
+
+// minNotionals are the default smallest orders per quote asset, about Binance's own
+// minimums (10 USDT, 0.0001 BTC, ...); an asset not listed has next to none.
+var minNotionals = map[string]string{"USD": "10", "USDT": "10", "USDC": "10", "FDUSD": "10", "BUSD": "10", "TUSD": "10", "EUR": "10",
+	"BTC": "0.0001", "ETH": "0.001", "BNB": "0.01", "TRY": "100"}
 
 // usdStablecoins are the quote assets an agent whose capital is in USD trades.
 var usdStablecoins = []string{"USDT", "USDC", "FDUSD", "BUSD", "TUSD"}

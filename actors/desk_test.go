@@ -221,10 +221,11 @@ func TestAgentTradesSignalsThroughTheRiskGateToThePaperExchange(t *testing.T) {
 }
 
 // An agent's ledger holds one currency: with its capital in USD it does not trade a symbol
-// quoted in BTC, says so once, and trades it when its quote is BTC.
+// quoted in BTC, says so once, and trades it when its quote is BTC (with a minimum order
+// in BTC, not 10 of them).
 func TestAgentTradesOnlyItsQuoteAsset(t *testing.T) {
 	usd, btc := testAgent("ATLAS"), testAgent("NOVA")
-	btc.Quote = "btc"
+	btc.Quote, btc.Capital = "btc", "1" // its orders, ~0.5 BTC, are above the default min_notional in BTC
 	log := openLog(t)
 	r := newRig(t, log, usd, btc)
 	ks := klines(t, 60)
