@@ -309,6 +309,9 @@ func cmdBacktest(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	}
 
 	report.Skipped = skippedOf(stats)
+	if report.Skipped.Malformed > 0 { // a truncated file loses its rest: say so, not only in the report
+		fmt.Fprintf(stderr, "backtest: warning: skipped %d malformed line(s); the last: %s\n", report.Skipped.Malformed, report.Skipped.LastError)
+	}
 	report.Gaps = gapsOf(stats)
 	for _, g := range report.Gaps {
 		fmt.Fprintf(stderr, "backtest: warning: %s\n", g)

@@ -76,6 +76,9 @@ func TestBacktestReportsRejectedCandles(t *testing.T) {
 	if !strings.Contains(errs, "warning: the ETHUSDT actor had problems with 10 of its 1440 event(s)") || !strings.Contains(errs, "is not open time + 59999") {
 		t.Errorf("no warning of the refused candles: %s", errs)
 	}
+	if !strings.Contains(errs, "warning: skipped 1 malformed line(s); the last: ETHUSDT-1m-2022-08-14.csv:1441") {
+		t.Errorf("no warning of the malformed line: %s", errs)
+	}
 	if len(r.Rejected) != 1 || r.Rejected[0].Symbol != "ETHUSDT" || r.Rejected[0].Malformed != 10 || r.Rejected[0].Events != 1440 ||
 		!strings.Contains(r.Rejected[0].LastProblem, "close time") {
 		t.Errorf("rejected: %+v", r.Rejected)

@@ -94,6 +94,13 @@ func (c Config) agents() ([]*actors.Agent, error) {
 	if err != nil {
 		return nil, err
 	}
+	for i, a := range c.Agents { // a name twice would leave one of them out without a word
+		for _, b := range c.Agents[:i] {
+			if strings.EqualFold(a.Name, b.Name) {
+				return nil, fmt.Errorf("config: agents: %q is named twice; an agent named like a built-in one replaces it whole", a.Name)
+			}
+		}
+	}
 	var out []*actors.Agent
 	for _, ac := range actors.MergeAgents(builtin, c.Agents) {
 		a, err := actors.ParseAgent(ac)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/schollz/progressbar/v3"
@@ -137,6 +138,10 @@ func cmdIngest(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		for _, e := range f.LastErrors {
 			fmt.Fprintf(stderr, "  %s\n", e)
 		}
+	}
+	if n == 0 { // as backtest and features: nothing ingested is not a success
+		return fmt.Errorf("no market data in %s: nothing was put on the log (the lines above say why); give Binance kline CSVs or websocket captures",
+			strings.Join(files, ", "))
 	}
 	return nil
 }

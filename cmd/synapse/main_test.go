@@ -168,6 +168,13 @@ func TestIngestIsIdempotentAndTailReadsTheLog(t *testing.T) {
 	if err := json.Unmarshal([]byte(lines[1]), &l); err != nil || l.Seq != 1440 || l.Subject != "md.binance.ethusdt.kline.1m" {
 		t.Fatalf("last line %+v (%v)", l, err)
 	}
+	bad := filepath.Join(t.TempDir(), "ETHUSDT-1m-2022-08-15.csv")
+	if err := os.WriteFile(bad, []byte("2022-08-15,1,2,3,4,5\n"), 0o644); err != nil { // six columns, as ccxt writes them
+		t.Fatal(err)
+	}
+	if code, _, errs := synapse(t, "ingest", bad, "--data-dir", dir, "--quiet"); code != 1 || !strings.Contains(errs, "nothing was put on the log") {
+		t.Errorf("a file with no usable line: exit %d: %s", code, errs)
+	}
 }
 
 // runEngine starts `synapse run --no-auth` with args and returns its UI address and a stop
@@ -373,6 +380,10 @@ func TestConfigErrorsAreClear(t *testing.T) {
 			t.Fatalf("%s: exit %d, %s", strings.TrimSpace(body), code, errs)
 		}
 	}
+	os.WriteFile(cfg, []byte("agents:\n  - {name: VEGA, capital: '5000', buy_above: 0.6, sell_below: 0.4}\n  - {name: vega, capital: '9000', buy_above: 0.6, sell_below: 0.4}\n"), 0o644)
+	if code, _, errs := synapse(t, "backtest", "--config", cfg, "--data", recDir+"ETHUSDT-1m-2022-08-14.csv.gz"); code != 2 || !strings.Contains(errs, `"vega" is named twice`) {
+		t.Fatalf("an agent named twice: exit %d, %s", code, errs)
+	}
 	if code, _, errs := synapse(t, "run", "--data-dir", t.TempDir(), "--http", "127.0.0.1:0", "--nats-listen", "127.0.0.1:0"); code != 1 || !strings.Contains(errs, "SYNAPSE_NATS_READER_PASSWORD") {
 		t.Fatalf("listener without credentials: exit %d, %s", code, errs)
 	}
@@ -461,6 +472,11 @@ func TestTrainWritesAVerifiedModelAndCard(t *testing.T) {
 	}
 	if code, _, errs := synapse(t, "train", "--data", short, "--model", "weather", "--out", t.TempDir()); code == 0 || !strings.Contains(errs, "tp_sl") {
 		t.Errorf("unknown model: exit %d: %s", code, errs)
+	}
+	for _, flag := range []string{"--horizon", "--epochs", "--hidden"} { // 0 is not "the default" when said
+		if code, _, errs := synapse(t, "train", "--data", short, "--model", "direction", "--out", t.TempDir(), flag, "0"); code != 2 || !strings.Contains(errs, flag+" 0: it must be at least 1") {
+			t.Errorf("%s 0: exit %d: %s", flag, code, errs)
+		}
 	}
 }
 

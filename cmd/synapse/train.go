@@ -45,6 +45,14 @@ func cmdTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err := checkSymbols("--symbol", *symbol); err != nil {
 		return err
 	}
+	for _, f := range []struct {
+		name string
+		v    int
+	}{{"--horizon", *horizon}, {"--epochs", *epochs}, {"--hidden", *hidden}} {
+		if f.v == 0 { // the options read 0 as "the default": said here, it is a mistake
+			return fmt.Errorf("%w: %s 0: it must be at least 1 (leave it out for the default)", errUsage, f.name)
+		}
+	}
 	opts := inference.TrainOptions{Symbol: *symbol, Model: *model, Version: *version, Horizon: *horizon, Epochs: *epochs, Hidden: *hidden, Seed: *seed, RuntimeLib: *ortLib}
 	if !*quiet {
 		opts.Progress = func(epoch int, trainLoss, validLoss float64) {
