@@ -63,7 +63,10 @@ func checkAgentCommands(gw *web.Gateway, agents []*actors.Agent) {
 
 // handleDeskQueries serves the agents, orders and risk queries.
 func handleDeskQueries(gw *web.Gateway, hub *web.Hub, desk *actors.Desk, agents []*actors.Agent) {
-	gw.HandleQuery("agents", func(*http.Request) (any, error) {
+	gw.HandleQuery("agents", func(r *http.Request) (any, error) {
+		if _, err := params(r); err != nil {
+			return nil, err
+		}
 		out := make([]any, 0, len(agents))
 		for _, a := range agents {
 			if v, ok := hub.Get(actors.AgentTopic(a.Name)); ok {
@@ -72,8 +75,19 @@ func handleDeskQueries(gw *web.Gateway, hub *web.Hub, desk *actors.Desk, agents 
 		}
 		return out, nil
 	})
-	gw.HandleQuery("orders", func(*http.Request) (any, error) { return desk.Recent(), nil })
-	gw.HandleQuery("risk", func(*http.Request) (any, error) {
+	gw.HandleQuery("orders", func(r *http.Request) (any, error) {
+		if _, err := params(r); err != nil { // the newest order events; order_list filters and pages
+			return nil, fmt.Errorf("%w (order_list filters and pages the orders)", err)
+		}
+		if recent := desk.Recent(); recent != nil {
+			return recent, nil
+		}
+		return []any{}, nil
+	})
+	gw.HandleQuery("risk", func(r *http.Request) (any, error) {
+		if _, err := params(r); err != nil {
+			return nil, err
+		}
 		v, ok := hub.Get("risk")
 		if !ok {
 			return nil, fmt.Errorf("the risk gate has not reported yet")

@@ -689,6 +689,17 @@ func TestRunTradesOnPaper(t *testing.T) {
 	if code := post("agents.halt", `{"agent":"NOPE"}`); code != http.StatusBadRequest {
 		t.Fatalf("halt of an agent the engine does not run: %d", code)
 	}
+	for _, q := range []string{"orders?agent=NOPE", "orders?limit=abc", "agents?x=1", "risk?limit=1"} { // they take no parameters
+		resp, err := http.Get("http://" + addr + "/api/v1/queries/" + q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusBadRequest || !strings.Contains(string(body), "this query takes no parameters") {
+			t.Errorf("%s: %d %s", q, resp.StatusCode, body)
+		}
+	}
 	if code := post("agents.halt", `{"agent":"NOVA"}`); code != http.StatusAccepted {
 		t.Fatalf("halt: %d", code)
 	}
