@@ -689,6 +689,27 @@ func TestRunTradesOnPaper(t *testing.T) {
 	if code := post("agents.halt", `{"agent":"NOPE"}`); code != http.StatusBadRequest {
 		t.Fatalf("halt of an agent the engine does not run: %d", code)
 	}
+	for _, q := range []string{"positions?agent=NOPE", "fills?agent=NOPE", "order_list?agent=NOPE", "equity?agent=NOPE", "montecarlo?agent=NOPE"} {
+		resp, err := http.Get("http://" + addr + "/api/v1/queries/" + q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusBadRequest || !strings.Contains(string(body), `\"NOPE\" is not an agent of this engine (ATLAS, ORION, NOVA)`) {
+			t.Errorf("%s: %d %s", q, resp.StatusCode, body)
+		}
+	}
+	for _, a := range agents { // an agent named in lower case is the agent: fills only grow
+		if a.Fills == 0 {
+			continue
+		}
+		var lower struct{ Total int64 }
+		if err := getJSON(addr, "/api/v1/queries/fills?limit=1&agent="+strings.ToLower(a.Name), &lower); err != nil || lower.Total < a.Fills {
+			t.Errorf("fills of %s, in lower case: %+v %v, want at least %d", strings.ToLower(a.Name), lower, err, a.Fills)
+		}
+		break
+	}
 	for _, q := range []string{"orders?agent=NOPE", "orders?limit=abc", "agents?x=1", "risk?limit=1"} { // they take no parameters
 		resp, err := http.Get("http://" + addr + "/api/v1/queries/" + q)
 		if err != nil {

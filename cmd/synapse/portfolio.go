@@ -33,6 +33,23 @@ type PortfolioQueryOptions struct {
 	// Threshold is the drift tolerated when the query gives none. Default
 	// portfolio.DefaultThreshold, as the desk's.
 	Threshold decimal.Decimal
+	// Agents are the agents the engine runs: an agent parameter naming another is a 400,
+	// and one named in another case reads as the agent's own name. Empty: not checked.
+	Agents []string
+}
+
+// agent reads the agent parameter: "" when absent, else the name of an agent the engine runs.
+func (o *PortfolioQueryOptions) agent(p query) (string, error) {
+	name := p.Get("agent")
+	if name == "" || len(o.Agents) == 0 {
+		return name, nil
+	}
+	for _, a := range o.Agents {
+		if strings.EqualFold(a, name) {
+			return a, nil
+		}
+	}
+	return "", badParam("agent", fmt.Sprintf("%q is not an agent of this engine (%s)", name, strings.Join(o.Agents, ", ")))
 }
 
 func (o *PortfolioQueryOptions) defaults() {
@@ -41,13 +58,14 @@ func (o *PortfolioQueryOptions) defaults() {
 
 // agentRange reads the agent, since and until parameters (the equity and capital_moves
 // queries); a bad one is a portfolio.ErrQuery naming it.
-func agentRange(r *http.Request) (agent string, since, until int64, err error) {
+func agentRange(r *http.Request, opts *PortfolioQueryOptions) (agent string, since, until int64, err error) {
 	p, err := params(r, "agent", "since", "until")
 	if err != nil {
 		return "", 0, 0, err
 	}
-	err = errors.Join(p.int64("since", &since), p.int64("until", &until))
-	return p.Get("agent"), since, until, err
+	agent, aerr := opts.agent(p)
+	err = errors.Join(aerr, p.int64("since", &since), p.int64("until", &until))
+	return agent, since, until, err
 }
 
 // followReadModel builds the in-memory read model and folds the log into it until ctx ends;
@@ -84,15 +102,21 @@ func handlePortfolioQueries(gw *web.Gateway, rm portfolio.ReadModel, opts Portfo
 		if err != nil {
 			return nil, err
 		}
-		return positions(r.Context(), rm, p.Get("agent"))
+		agent, err := opts.agent(p)
+		if err != nil {
+			return nil, err
+		}
+		return positions(r.Context(), rm, agent)
 	})
 	reg.HandleQuery("order_list", func(r *http.Request) (any, error) {
 		p, err := params(r, "agent", "venue", "symbol", "status", "since", "until", "limit", "offset")
 		if err != nil {
 			return nil, err
 		}
-		q := portfolio.OrderQuery{Agent: p.Get("agent"), Venue: p.Get("venue"), Symbol: p.Get("symbol"), Status: portfolio.Status(p.Get("status"))}
-		if err := errors.Join(p.int64("since", &q.Since), p.int64("until", &q.Until), p.int("limit", &q.Limit), p.int("offset", &q.Offset)); err != nil {
+		q := portfolio.OrderQuery{Venue: p.Get("venue"), Symbol: p.Get("symbol"), Status: portfolio.Status(p.Get("status"))}
+		var aerr error
+		q.Agent, aerr = opts.agent(p)
+		if err := errors.Join(aerr, p.int64("since", &q.Since), p.int64("until", &q.Until), p.int("limit", &q.Limit), p.int("offset", &q.Offset)); err != nil {
 			return nil, err
 		}
 		return rm.Orders(r.Context(), q)
@@ -102,14 +126,16 @@ func handlePortfolioQueries(gw *web.Gateway, rm portfolio.ReadModel, opts Portfo
 		if err != nil {
 			return nil, err
 		}
-		q := portfolio.FillQuery{Agent: p.Get("agent"), Venue: p.Get("venue"), Symbol: p.Get("symbol")}
-		if err := errors.Join(p.int64("since", &q.Since), p.int64("until", &q.Until), p.int("limit", &q.Limit), p.int("offset", &q.Offset)); err != nil {
+		q := portfolio.FillQuery{Venue: p.Get("venue"), Symbol: p.Get("symbol")}
+		var aerr error
+		q.Agent, aerr = opts.agent(p)
+		if err := errors.Join(aerr, p.int64("since", &q.Since), p.int64("until", &q.Until), p.int("limit", &q.Limit), p.int("offset", &q.Offset)); err != nil {
 			return nil, err
 		}
 		return rm.Fills(r.Context(), q)
 	})
 	reg.HandleQuery("equity", func(r *http.Request) (any, error) {
-		agent, since, until, err := agentRange(r)
+		agent, since, until, err := agentRange(r, &opts)
 		if err != nil {
 			return nil, err
 		}
@@ -123,7 +149,7 @@ func handlePortfolioQueries(gw *web.Gateway, rm portfolio.ReadModel, opts Portfo
 		return allocation(r.Context(), rm, opts, p)
 	})
 	reg.HandleQuery("capital_moves", func(r *http.Request) (any, error) {
-		agent, since, until, err := agentRange(r)
+		agent, since, until, err := agentRange(r, &opts)
 		if err != nil {
 			return nil, err
 		}
@@ -134,7 +160,7 @@ func handlePortfolioQueries(gw *web.Gateway, rm portfolio.ReadModel, opts Portfo
 		if err != nil {
 			return nil, err
 		}
-		return monteCarlo(r.Context(), rm, p)
+		return monteCarlo(r.Context(), rm, p, &opts)
 	})
 	reg.HandleQuery("summary", func(r *http.Request) (any, error) {
 		if _, err := params(r); err != nil {
@@ -309,8 +335,11 @@ func allocation(ctx context.Context, rm portfolio.ReadModel, opts PortfolioQuery
 	return v, nil
 }
 
-func monteCarlo(ctx context.Context, rm portfolio.ReadModel, p query) (portfolio.Projection, error) {
-	agent := p.Get("agent")
+func monteCarlo(ctx context.Context, rm portfolio.ReadModel, p query, o *PortfolioQueryOptions) (portfolio.Projection, error) {
+	agent, err := o.agent(p)
+	if err != nil {
+		return portfolio.Projection{}, err
+	}
 	if agent == "" {
 		return portfolio.Projection{}, badParam("agent", "required: whose equity to project")
 	}

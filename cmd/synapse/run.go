@@ -258,6 +258,9 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	handleDeskQueries(gw, hub, desk, agents)
 	checkAgentCommands(gw, agents)
 	portfolioOpts := PortfolioQueryOptions{Profile: alloc.profile, Threshold: alloc.threshold}
+	for _, a := range agents {
+		portfolioOpts.Agents = append(portfolioOpts.Agents, a.Name)
+	}
 	checkPortfolioCommands(gw, agents, portfolioOpts)
 	var readModel portfolio.ReadModel
 	var projector *postgres.Projector
