@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"time"
@@ -162,7 +164,22 @@ func (a *DeployArgs) Validate() error {
 	if a.Mode == "" {
 		a.Mode = "live"
 	}
-	return oneOf("mode", a.Mode, deployModes)
+	if err := oneOf("mode", a.Mode, deployModes); err != nil {
+		return err
+	}
+	// The engine loads the model from this machine's disk after the command is accepted: a
+	// folder without the files would be a 202 for a deployment that cannot happen.
+	for _, ext := range []string{".json", ".onnx"} {
+		if f := filepath.Join(a.Dir, a.Model+ext); !isFile(f) {
+			return &FieldError{Field: "dir", Msg: fmt.Sprintf("holds no %s on the engine's machine: give the folder `synapse train --out` wrote", f)}
+		}
+	}
+	return nil
+}
+
+func isFile(path string) bool {
+	st, err := os.Stat(path)
+	return err == nil && st.Mode().IsRegular()
 }
 
 // ModelArgs are the arguments of models.promote and models.retire_shadow.

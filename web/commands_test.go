@@ -5,6 +5,8 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -20,6 +22,8 @@ func TestEveryCommandValidatesItsArguments(t *testing.T) {
 		{"models.deploy", `{"model":"direction","dir":"d","mode":"paper"}`, "mode"},
 		{"models.deploy", `{"model":"direction","dir":"d","force":true}`, "force"},
 		{"models.deploy", `{"model":7,"dir":"d"}`, "model"},
+		{"models.deploy", `{"model":"direction","dir":"/nonexistent"}`, "dir"},
+		{"models.deploy", `{"model":"range","dir":"` + modelDir(t, "direction") + `"}`, "dir"}, // another model's folder
 		{"models.promote", `{}`, "model"},
 		{"models.promote", `{"model":"range","x":1}`, "x"},
 		{"models.retire_shadow", `{"model":"tp-sl"}`, "model"},
@@ -59,13 +63,29 @@ func TestEveryCommandValidatesItsArguments(t *testing.T) {
 	}
 }
 
+// modelDir makes a folder holding the files of the models named, as synapse train writes
+// them (their content is the engine's to check when it loads them).
+func modelDir(t *testing.T, models ...string) string {
+	t.Helper()
+	dir := t.TempDir()
+	for _, m := range models {
+		for _, ext := range []string{".json", ".onnx"} {
+			if err := os.WriteFile(filepath.Join(dir, m+ext), []byte("{}"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	return dir
+}
+
 func TestValidCommandsAreSubmittedOnce(t *testing.T) {
 	e := newEnv(t, Options{})
+	v2, v3 := modelDir(t, "direction"), modelDir(t, "tp_sl")
 	for i, tc := range []struct {
 		name, token, body, args string
 	}{
-		{"models.deploy", e.admin, `{"model":"direction","dir":"models/v2","mode":"shadow"}`, `{"model":"direction","dir":"models/v2","mode":"shadow"}`},
-		{"models.deploy", e.admin, `{"model":"tp_sl","dir":"models/v3"}`, `{"model":"tp_sl","dir":"models/v3","mode":"live"}`},
+		{"models.deploy", e.admin, `{"model":"direction","dir":"` + v2 + `","mode":"shadow"}`, `{"model":"direction","dir":"` + v2 + `","mode":"shadow"}`},
+		{"models.deploy", e.admin, `{"model":"tp_sl","dir":"` + v3 + `"}`, `{"model":"tp_sl","dir":"` + v3 + `","mode":"live"}`},
 		{"models.promote", e.admin, `{"model":"direction"}`, `{"model":"direction"}`},
 		{"models.retire_shadow", e.admin, `{"model":"range"}`, `{"model":"range"}`},
 		{"killswitch.on", e.trader, `{"reason":"exchange down"}`, `{"reason":"exchange down"}`},
