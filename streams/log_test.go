@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"net"
 	"strings"
 	"testing"
@@ -82,6 +83,11 @@ func TestTailPrintsEventsAsJSONLines(t *testing.T) {
 	}
 	if err := l.Flush(ctx); err != nil {
 		t.Fatal(err)
+	}
+	for subject, says := range map[string]string{"md..>": "empty token", "md.>.kline": "last token", "md.bin*": "whole token", "md.a b": "space"} {
+		if _, err := Tail(ctx, l.JS, subject, TailOptions{}, io.Discard); err == nil || !strings.Contains(err.Error(), says) {
+			t.Errorf("tail %q: %v, want it to say %q", subject, err, says)
+		}
 	}
 	var out bytes.Buffer
 	n, err := Tail(ctx, l.JS, "md.binance.btcusdt.>", TailOptions{FromSeq: 2}, &out)

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -34,6 +35,9 @@ type TailLine struct {
 // Tail writes the events on subject (wildcards allowed) as JSON lines to w, oldest first.
 // It returns the number of lines written.
 func Tail(ctx context.Context, js jetstream.JetStream, subject string, opts TailOptions, w io.Writer) (int, error) {
+	if err := checkFilter(subject); err != nil {
+		return 0, err
+	}
 	stream := StreamFor(subject)
 	if stream == "" {
 		return 0, fmt.Errorf("no stream holds %q: subjects start with md., feat., corr., sig., ord., pf., sys. or cmd. (see SUBJECTS.md)", subject)
@@ -99,4 +103,24 @@ func Tail(ctx context.Context, js jetstream.JetStream, subject string, opts Tail
 			return n, nil // nothing (more) matches up to the end
 		}
 	}
+}
+
+// checkFilter says what is wrong with a subject filter that NATS would refuse with a
+// message naming none of it ("no responders"): an empty token, a '>' before the end, a
+// space, or a wildcard inside a token.
+func checkFilter(subject string) error {
+	tokens := strings.Split(subject, ".")
+	for i, t := range tokens {
+		switch {
+		case t == "":
+			return fmt.Errorf("subject %q has an empty token (two dots, or a dot at an end)", subject)
+		case t == ">" && i != len(tokens)-1:
+			return fmt.Errorf("subject %q: '>' matches the rest of a subject and must be its last token", subject)
+		case strings.ContainsAny(t, " \t\r\n"):
+			return fmt.Errorf("subject %q holds a space", subject)
+		case len(t) > 1 && strings.ContainsAny(t, "*>"):
+			return fmt.Errorf("subject %q: a wildcard (* or >) is a whole token, as in md.*.btcusdt.>", subject)
+		}
+	}
+	return nil
 }

@@ -13,7 +13,8 @@ import (
 
 func cmdFeatures(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("features", stderr)
-	data := fs.String("data", "", "market data file: a Binance kline CSV (.csv, .csv.gz, or Binance Vision's .zip) or a websocket capture")
+	var files listFlag
+	fs.Var(&files, "data", "market data file: a Binance kline CSV (.csv, .csv.gz, or Binance Vision's .zip) or a websocket capture")
 	format := fs.String("format", "csv", "output format: csv or json")
 	symbol := fs.String("symbol", "", "symbol, when the file name does not tell it (e.g. BTCUSDT)")
 	fs.Usage = func() {
@@ -24,13 +25,16 @@ func cmdFeatures(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if err != nil {
 		return err
 	}
-	if *data == "" && len(pos) == 1 {
-		*data = pos[0]
-	}
-	if *data == "" {
+	files = append(files, pos...)
+	switch len(files) {
+	case 0:
 		fs.Usage()
 		return fmt.Errorf("%w: --data FILE is required", errUsage)
+	case 1:
+	default: // the features of one symbol's file: several would be merged into one series
+		return fmt.Errorf("%w: features reads one file, %d given (%s): run it once a file", errUsage, len(files), strings.Join(files, ", "))
 	}
+	data := &files[0]
 	if *format != "csv" && *format != "json" {
 		return fmt.Errorf("%w: --format %q: use csv or json", errUsage, *format)
 	}

@@ -108,7 +108,7 @@ func TestFeaturesJSONAndBadArguments(t *testing.T) {
 	if n != 1440 || f.Symbol != "BTCUSDT" || f.Venue != "binance-um" {
 		t.Fatalf("%d rows, last %+v", n, f)
 	}
-	for _, args := range [][]string{{"features"}, {"features", "--data", "x.csv", "--format", "xml"}, {"nope"}, {"tail"},
+	for _, args := range [][]string{{"features"}, {"features", "--data", "x.csv", "--format", "xml"}, {"features", "--data", "a.csv", "--data", "b.csv"}, {"nope"}, {"tail"},
 		{"run", "--inference-ep", "gpu", "--data-dir", t.TempDir()}, {"bench", "inference", "--inference-ep", "gpu"}, {"bench", "fanout", "--clients", "-5"}} {
 		if code, _, _ := synapse(t, args...); code != 2 {
 			t.Errorf("%v: exit %d, want 2", args, code)
@@ -972,4 +972,13 @@ func num(t *testing.T, s string) float64 {
 		t.Fatal(err)
 	}
 	return f
+}
+
+// --no-auth is warned of unless the UI listens on this machine only.
+func TestIsLoopback(t *testing.T) {
+	for host, want := range map[string]bool{"127.0.0.1": true, "localhost": true, "::1": true, "0.0.0.0": false, "": false, "10.0.0.5": false, "::": false} {
+		if isLoopback(host) != want {
+			t.Errorf("%q: %v, want %v", host, !want, want)
+		}
+	}
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -144,6 +145,9 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		if err := inference.InitRuntime(*ortLib); err != nil {
 			return fmt.Errorf("%w (or run with --no-models)", err)
 		}
+	}
+	if host, _, err := net.SplitHostPort(cfg.HTTP); *noAuth && err == nil && !isLoopback(host) {
+		fmt.Fprintf(stderr, "warning: --no-auth on %s: anyone who can reach this address can halt agents, flip the kill switch and deploy models; bind 127.0.0.1 or drop --no-auth\n", cfg.HTTP)
 	}
 	var tokens *web.TokenStore
 	if !*noAuth {
@@ -475,4 +479,13 @@ func reportEngine(ctx context.Context, hub *web.Hub, state func() EngineState) {
 			_ = hub.Set("engine", state())
 		}
 	}
+}
+
+// isLoopback reports whether host (from --http) is reachable from this machine only.
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }

@@ -18,11 +18,11 @@ func ParseSpeed(s string) (float64, error) {
 	v, err := strconv.ParseFloat(strings.TrimSuffix(text, "x"), 64)
 	switch {
 	case err != nil:
-		return 0, fmt.Errorf("%w: %q: want \"max\" or a positive multiple of real time such as 1, 60 or 0.5", ErrBadSpeed, s)
+		return 0, fmt.Errorf("%w: %q: want \"max\" (or 0: as fast as possible) or a positive multiple of real time such as 1, 60 or 0.5", ErrBadSpeed, s)
 	case math.IsNaN(v) || math.IsInf(v, 0):
 		return 0, fmt.Errorf("%w: %q is not a finite number; use \"max\" to replay as fast as possible", ErrBadSpeed, s)
 	case v < 0:
-		return 0, fmt.Errorf("%w: %q is negative; want \"max\" or a positive multiple of real time", ErrBadSpeed, s)
+		return 0, fmt.Errorf("%w: %q is negative; want \"max\" (or 0) or a positive multiple of real time", ErrBadSpeed, s)
 	}
 	return v, nil
 }
