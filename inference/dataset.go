@@ -226,10 +226,6 @@ func BuildDataset(ctx context.Context, files []string, opts DatasetOptions) (*Da
 		return nil, err
 	}
 	defer rp.Close()
-	captures := map[string]bool{} // the files that are websocket captures, by Record.Source
-	for _, f := range rp.Stats().Files {
-		captures[f.Source] = f.Format == replay.FormatCapture
-	}
 	bySymbol := map[string]*series{}
 	for {
 		rec, err := rp.Next(ctx)
@@ -240,7 +236,7 @@ func BuildDataset(ctx context.Context, files []string, opts DatasetOptions) (*Da
 			return nil, err
 		}
 		if err := actors.CheckKline(rec.Event); err != nil {
-			if captures[rec.Source] {
+			if rec.Format == replay.FormatCapture {
 				continue // a capture's klines of another interval, as backtest and features leave them out
 			}
 			return nil, fmt.Errorf("%s line %d: %w", rec.Source, rec.Line, err)

@@ -56,7 +56,6 @@ func cmdFeatures(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	}
 	// A capture's kline frames of other intervals than 1m are left out, as the engine's symbol
 	// actors refuse them: they build 5m, 15m and 1h from the 1m candles.
-	capture := rp.Stats().Files[0].Format == replay.FormatCapture
 	var otherKlines int64
 	for {
 		rec, err := rp.Next(ctx)
@@ -66,7 +65,7 @@ func cmdFeatures(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		if err != nil {
 			return err
 		}
-		if capture && actors.CheckKline(rec.Event) != nil {
+		if rec.Format == replay.FormatCapture && actors.CheckKline(rec.Event) != nil {
 			otherKlines++
 			continue
 		}

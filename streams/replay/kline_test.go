@@ -368,7 +368,11 @@ func TestKlineSpanAndSymbolOption(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	k := readAll(t, r)[0].Event.(*streams.Kline)
+	rec := readAll(t, r)[0]
+	if rec.Format != FormatKlines {
+		t.Errorf("record format %q", rec.Format)
+	}
+	k := rec.Event.(*streams.Kline)
 	if k.Interval != "5m" || k.Symbol != "ETHUSDT" {
 		t.Errorf("5m candles in a -1m- file named ETHUSDT, --symbol BTCUSDT: read as %s %s", k.Symbol, k.Interval)
 	}

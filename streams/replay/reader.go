@@ -35,6 +35,7 @@ type Record struct {
 	At     int64
 	Event  streams.Event
 	Source string // the file the event came from, as named to Open
+	Format Format // that file's format
 	Line   int    // its 1-based line in that file
 }
 
@@ -369,9 +370,11 @@ func (r *Reader) nextKline() (Record, error) {
 		k.Symbol = firstOf(r.hints.Symbol, r.opts.Symbol)
 		// The candle's own span tells its interval before the file name does: a file of 5m
 		// candles named -1m- (or the reverse) holds 5m candles.
-		k.Interval = firstOf(r.opts.Interval, binanceInterval(k.OpenTime, k.CloseTime), r.hints.Interval,
-			intervalFromSpan(k.OpenTime, k.CloseTime))
-		return Record{At: k.CloseTime * 1_000_000, Event: k, Source: r.name, Line: n}, nil
+		k.Interval = firstOf(r.opts.Interval, binanceInterval(k.OpenTime, k.CloseTime), r.hints.Interval)
+		if k.Interval == "" {
+			k.Interval = intervalFromSpan(k.OpenTime, k.CloseTime)
+		}
+		return Record{At: k.CloseTime * 1_000_000, Event: k, Source: r.name, Format: FormatKlines, Line: n}, nil
 	}
 }
 
@@ -427,7 +430,7 @@ func (r *Reader) nextCapture() (Record, error) {
 			r.malformed(n, err)
 			continue
 		}
-		return Record{At: recvNs, Event: ev, Source: r.name, Line: n}, nil
+		return Record{At: recvNs, Event: ev, Source: r.name, Format: FormatCapture, Line: n}, nil
 	}
 }
 
