@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -166,10 +167,6 @@ func cmdBacktest(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		return err
 	}
 	defer rp.Close()
-	captures := map[string]bool{} // the files that are websocket captures, by Record.Source
-	for _, f := range rp.Stats().Files {
-		captures[f.Source] = f.Format == replay.FormatCapture
-	}
 	if err := inference.InitRuntime(*ortLib); err != nil {
 		return err
 	}
@@ -264,7 +261,7 @@ func cmdBacktest(ctx context.Context, args []string, stdout, stderr io.Writer) e
 			return err
 		}
 		if err := actors.CheckKline(rec.Event); err != nil {
-			if captures[rec.Source] { // as `synapse features` does; the engine's symbol actors skip them too
+			if rec.Format == replay.FormatCapture { // as `synapse features` does; the engine's symbol actors skip them too
 				otherKlines++
 				continue
 			}
@@ -344,7 +341,7 @@ func cmdBacktest(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		report.Agents = append(report.Agents, ba)
 		report.Total = addTotals(report.Total, v.Totals)
 	}
-	report.Total.Peak = totalPeak(agents, views, report.Total.Equity)
+	report.Total.Peak = totalPeak(agents, views)
 	report.Total.Drawdown = portfolio.Drawdown(report.Total.Peak, report.Total.Equity)
 	if err := report.Total.Identity(); err != nil {
 		problems = append(problems, "total: "+err.Error())
@@ -380,10 +377,8 @@ func noMarketData(files []string, st replay.Stats, otherKlines int64) error {
 	if otherKlines > 0 {
 		err = fmt.Errorf("%w, %d of them kline frames of other intervals than 1m: the symbol actors build the longer intervals from 1m candles; record @kline_1m (or @trade, @aggTrade)", err, otherKlines)
 	}
-	for _, f := range st.Files {
-		if n := len(f.LastErrors); n > 0 {
-			return fmt.Errorf("%w; the last: %s", err, f.LastErrors[n-1])
-		}
+	if last := skippedOf(st).LastError; last != "" {
+		return fmt.Errorf("%w; the last: %s", err, last)
 	}
 	return err
 }
@@ -531,42 +526,21 @@ func addTotals(a, b portfolio.Totals) portfolio.Totals {
 	return a
 }
 
-// totalPeak is the highest equity of the agents together: at the start (their capital), at
-// each point of their curves (the first mark of each hour, an agent counting its last point
-// before it when it has none then) and at the end (equity). The curves keep the last 840
+// totalPeak is the highest equity of the agents together, by the read model's own rule
+// (portfolio.TotalCurve): at the start (their capital), at each point of their curves (the
+// first mark of each hour) and at the end (their equity). The curves keep the last 840
 // hours: a backtest longer than 35 days finds its peak among those, the start and the end.
-func totalPeak(agents []*actors.Agent, views map[string]actors.AgentView, equity decimal.Decimal) decimal.Decimal {
-	add := func(x, y decimal.Decimal) decimal.Decimal { s, _ := x.Add(y); return s }
-	var times []int64
-	var peak decimal.Decimal
+func totalPeak(agents []*actors.Agent, views map[string]actors.AgentView) decimal.Decimal {
+	var snaps []streams.EquitySnapshot
 	for _, a := range agents {
 		v := views[a.Name]
-		peak = add(peak, v.Totals.Capital)
+		c := v.Totals.Capital // a backtest moves no capital
+		snaps = append(snaps, streams.EquitySnapshot{Agent: a.Name, Time: 0, Capital: c, Equity: c})
 		for _, p := range v.Curve {
-			times = append(times, p.Time)
+			snaps = append(snaps, streams.EquitySnapshot{Agent: a.Name, Time: p.Time, Capital: c, Equity: p.Equity})
 		}
+		snaps = append(snaps, streams.EquitySnapshot{Agent: a.Name, Time: math.MaxInt64, Capital: c, Equity: v.Totals.Equity})
 	}
-	slices.Sort(times)
-	times = slices.Compact(times)
-	for _, t := range times {
-		var sum decimal.Decimal
-		for _, a := range agents {
-			v := views[a.Name]
-			at := v.Totals.Capital
-			for _, p := range v.Curve {
-				if p.Time > t {
-					break
-				}
-				at = p.Equity
-			}
-			sum = add(sum, at)
-		}
-		if sum.Cmp(peak) > 0 {
-			peak = sum
-		}
-	}
-	if equity.Cmp(peak) > 0 {
-		peak = equity
-	}
+	_, peak, _ := portfolio.TotalCurve(snaps)
 	return peak
 }
