@@ -156,7 +156,7 @@ func ParseAgent(c AgentConfig) (*Agent, error) {
 		{"capital", c.Capital, "10000", &a.capital},
 		{"position_fraction", c.PositionFraction, "0.1", &a.fraction},
 		{"max_drawdown", c.MaxDrawdown, "0.1", &a.maxDrawdown},
-		{"min_notional", c.MinNotional, cmp.Or(minNotionals[a.Quote], "0.00000001"), &a.minNotional},
+		{"min_notional", c.MinNotional, minNotionalOf(a.Quote), &a.minNotional},
 		{"risk.max_order_notional", c.Risk.MaxOrderNotional, "1000", &a.limits.MaxOrderNotional},
 		{"risk.max_position_notional", c.Risk.MaxPositionNotional, "2000", &a.limits.MaxPositionNotional},
 		{"risk.price_band", c.Risk.PriceBand, "0.02", &a.limits.PriceBand},
@@ -245,8 +245,15 @@ func (a *Agent) Trades(venue, symbol string) bool {
 
 // minNotionals are the default smallest orders per quote asset, about Binance's own
 // minimums (10 USDT, 0.0001 BTC, ...); an asset not listed has next to none.
-var minNotionals = map[string]string{"USD": "10", "USDT": "10", "USDC": "10", "FDUSD": "10", "BUSD": "10", "TUSD": "10", "EUR": "10",
-	"BTC": "0.0001", "ETH": "0.001", "BNB": "0.01", "TRY": "100"}
+var minNotionals = map[string]string{"USD": "10", "EUR": "10", "BTC": "0.0001", "ETH": "0.001", "BNB": "0.01", "TRY": "100"}
+
+// minNotionalOf is the default smallest order in quote asset q: a USD stablecoin's is USD's.
+func minNotionalOf(q string) string {
+	if slices.Contains(usdStablecoins, q) {
+		q = "USD"
+	}
+	return cmp.Or(minNotionals[q], "0.00000001")
+}
 
 // usdStablecoins are the quote assets an agent whose capital is in USD trades.
 var usdStablecoins = []string{"USDT", "USDC", "FDUSD", "BUSD", "TUSD"}
