@@ -57,25 +57,29 @@ type SymbolOptions struct {
 
 // SymbolState is what a symbol actor shows of itself (the UI's "symbol/<venue>/<symbol>" topic).
 type SymbolState struct {
-	Venue       string           `json:"venue"`
-	Symbol      string           `json:"symbol"`
-	LastPrice   string           `json:"last_price,omitempty"`
-	Bid         string           `json:"bid,omitempty"` // the synced book's best, else the newest bookTicker's
-	Ask         string           `json:"ask,omitempty"`
-	BookLevels  int              `json:"book_levels"`
-	BookSynced  bool             `json:"book_synced"`
-	Candle      *streams.Kline   `json:"candle,omitempty"`   // last closed 1m candle
-	Features    *streams.Feature `json:"features,omitempty"` // of the last closed 1m candle
-	Closes      []string         `json:"closes"`             // last closes of 1m candles, oldest first
-	Events      int64            `json:"events"`
-	LastSeq     uint64           `json:"last_seq"`
-	EventTime   int64            `json:"event_time"`
-	Malformed   int64            `json:"malformed"`    // events that could not be applied
-	OutOfOrder  int64            `json:"out_of_order"` // events older than the symbol's state
-	Duplicates  int64            `json:"duplicates"`
-	Rebuilt     int64            `json:"rebuilt"`  // events re-applied from the log after a restart
-	Restarts    int              `json:"restarts"` // times this actor was restarted after a panic
-	LastProblem string           `json:"last_problem,omitempty"`
+	Venue      string           `json:"venue"`
+	Symbol     string           `json:"symbol"`
+	LastPrice  string           `json:"last_price,omitempty"`
+	Bid        string           `json:"bid,omitempty"` // the synced book's best, else the newest bookTicker's
+	Ask        string           `json:"ask,omitempty"`
+	BookLevels int              `json:"book_levels"`
+	BookSynced bool             `json:"book_synced"`
+	Candle     *streams.Kline   `json:"candle,omitempty"`   // last closed 1m candle
+	Features   *streams.Feature `json:"features,omitempty"` // of the last closed 1m candle
+	Closes     []string         `json:"closes"`             // last closes of 1m candles, oldest first
+	Events     int64            `json:"events"`
+	LastSeq    uint64           `json:"last_seq"`
+	EventTime  int64            `json:"event_time"`
+	Malformed  int64            `json:"malformed"`    // events that could not be applied
+	OutOfOrder int64            `json:"out_of_order"` // events older than the symbol's state
+	Duplicates int64            `json:"duplicates"`
+	// OtherTrades counts the trades of a second trade stream of this symbol (@aggTrade
+	// beside @trade, or the reverse), left out: both views of the same volume would count
+	// it twice. The stream seen first builds the candles.
+	OtherTrades int64  `json:"other_trades,omitempty"`
+	Rebuilt     int64  `json:"rebuilt"`  // events re-applied from the log after a restart
+	Restarts    int    `json:"restarts"` // times this actor was restarted after a panic
+	LastProblem string `json:"last_problem,omitempty"`
 }
 
 // Symbol is the state of one symbol, free of any actor machinery, so that a command
@@ -87,6 +91,7 @@ type Symbol struct {
 	sets          map[string]*indicator.Set
 	book          *orderbook.Book
 	klineSource   bool // 1m klines arrive from the venue: trades do not build candles
+	tradeSource   tradeSource
 	last1m        int64
 	lastPrice     decimal.Decimal
 	lastCandle    streams.Kline         // the last closed 1m candle (OpenTime 0: none yet)
@@ -134,6 +139,10 @@ func (s *Symbol) Apply(ev streams.Event, emit func(*streams.Feature)) error {
 	case *streams.Kline:
 		err = s.applyKline(e, emit)
 	case *streams.Trade:
+		if !s.tradeSource.takes(e) {
+			s.state.OtherTrades++
+			return nil
+		}
 		s.lastPrice = e.Price
 		if !s.klineSource {
 			var k streams.Kline
@@ -151,6 +160,29 @@ func (s *Symbol) Apply(ev streams.Event, emit func(*streams.Feature)) error {
 		s.count(err)
 	}
 	return err
+}
+
+// tradeSource is the trade stream a symbol builds its candles from: its trades (@trade) or
+// its aggregate trades (@aggTrade), whichever comes first. Their IDs are different series,
+// so the candle builder cannot tell the same volume seen twice.
+type tradeSource uint8
+
+const (
+	noTrades tradeSource = iota
+	rawTrades
+	aggTrades
+)
+
+// takes reports whether t is from the source, choosing it on the first trade.
+func (src *tradeSource) takes(t *streams.Trade) bool {
+	got := rawTrades
+	if t.Aggregate {
+		got = aggTrades
+	}
+	if *src == noTrades {
+		*src = got
+	}
+	return *src == got
 }
 
 // CheckKline says, naming the fix, why a symbol actor would refuse ev when it is a kline of

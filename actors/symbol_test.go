@@ -144,3 +144,46 @@ func TestSymbolShowsTheTickerWithoutABook(t *testing.T) {
 		t.Fatalf("state %+v: want the ticker's bid and ask while the book waits for a snapshot", st)
 	}
 }
+
+// A capture holding both @trade and @aggTrade of a symbol builds its candles from the
+// stream seen first; the other stream's trades are counted, not added to the volume a
+// second time. Aggregate IDs are a different series from trade IDs, larger here, so the
+// candle builder's own ID checks would have taken every one of them.
+func TestSymbolBuildsCandlesFromOneTradeStream(t *testing.T) {
+	for _, first := range []bool{false, true} {
+		s, err := NewSymbol("binance", "BTCUSDT")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var feats []*streams.Feature
+		emit := func(f *streams.Feature) { feats = append(feats, f) }
+		const minute = 1_700_000_040_000
+		trade := func(id int64, agg bool, price, qty string, at int64) *streams.Trade {
+			return &streams.Trade{Venue: "binance", Symbol: "BTCUSDT", TradeID: id, Aggregate: agg,
+				Price: decimal.MustParse(price), Qty: decimal.MustParse(qty), Time: at}
+		}
+		events := []*streams.Trade{
+			trade(100, first, "100", "1", minute+1),
+			trade(9_000, !first, "100", "1", minute+1),
+			trade(101, first, "101", "2", minute+2),
+			trade(9_001, !first, "101", "2", minute+2),
+			trade(102, first, "102", "1", minute+60_001), // closes the first minute
+			trade(9_002, !first, "102", "1", minute+60_001),
+		}
+		for _, ev := range events {
+			if err := s.Apply(ev, emit); err != nil {
+				t.Fatal(err)
+			}
+		}
+		st := s.State()
+		if st.Candle == nil {
+			t.Fatalf("aggregate first %v: no 1m candle closed", first)
+		}
+		if got := st.Candle.Volume.String(); got != "3" || st.Candle.Trades != 2 {
+			t.Fatalf("aggregate first %v: candle volume %s from %d trades, want 3 from 2 (one stream)", first, got, st.Candle.Trades)
+		}
+		if st.OtherTrades != 3 || st.Malformed+st.OutOfOrder+st.Duplicates != 0 {
+			t.Fatalf("aggregate first %v: state %+v: want 3 trades of the other stream counted and nothing else", first, st)
+		}
+	}
+}

@@ -38,6 +38,9 @@ func appendJSON(b []byte, ev Event) ([]byte, bool) {
 		b = append(b, `,"buyer_maker":`...)
 		b = strconv.AppendBool(b, e.BuyerMaker)
 		b = appendInt(b, `,"time":`, e.Time)
+		if e.Aggregate {
+			b = append(b, `,"aggregate":true`...)
+		}
 	case *Depth:
 		b = appendStr(b, `{"venue":`, e.Venue)
 		b = appendStr(b, `,"symbol":`, e.Symbol)

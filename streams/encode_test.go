@@ -40,6 +40,7 @@ func TestAppendJSONEqualsEncodingJSON(t *testing.T) {
 	}
 	// Strings that need escaping, nil and empty slices, a negative decimal.
 	checkEncoding(t, &streams.Trade{Venue: `odd"<venue>&`, Symbol: "BTC\u00e9\n", Price: decimal.MustParse("-1.50")})
+	checkEncoding(t, &streams.Trade{Venue: "binance", Symbol: "BTCUSDT", TradeID: 7, Price: decimal.MustParse("1.5"), Qty: decimal.MustParse("2"), Time: 9, Aggregate: true})
 	checkEncoding(t, &streams.Depth{Venue: "binance", Symbol: "X", Bids: []streams.Level{}, PrevFinalID: 3})
 	checkEncoding(t, &streams.Snapshot{})
 }

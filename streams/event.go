@@ -67,6 +67,9 @@ type Trade struct {
 	Qty        decimal.Decimal `json:"qty"`
 	BuyerMaker bool            `json:"buyer_maker"` // true: the seller was the aggressor
 	Time       int64           `json:"time"`        // trade time, epoch ms
+	// Aggregate marks an @aggTrade (TradeID is then the aggregate ID): the trades and the
+	// aggregate trades of one symbol are two views of the same volume, never to be added.
+	Aggregate bool `json:"aggregate,omitempty"`
 }
 
 // Level is one price level of an order book. A zero quantity in a depth update removes the level.
@@ -124,8 +127,16 @@ func (k *Kline) Key() (venue, symbol string) { return k.Venue, k.Symbol }
 // EventTime of a kline is its close time: the moment it became known.
 func (k *Kline) EventTime() int64 { return k.CloseTime }
 
-func (t *Trade) Subject() string             { return mdSubject(t.Venue, t.Symbol, "trade") }
-func (t *Trade) ID() string                  { return mdID(t.Venue, t.Symbol, "trade", t.TradeID) }
+func (t *Trade) Subject() string { return mdSubject(t.Venue, t.Symbol, "trade") }
+
+// ID keys an aggregate trade apart from a trade: their IDs are separate series that can meet.
+func (t *Trade) ID() string {
+	if t.Aggregate {
+		return mdID(t.Venue, t.Symbol, "aggTrade", t.TradeID)
+	}
+	return mdID(t.Venue, t.Symbol, "trade", t.TradeID)
+}
+
 func (t *Trade) Kind() Kind                  { return KindTrade }
 func (t *Trade) Key() (venue, symbol string) { return t.Venue, t.Symbol }
 func (t *Trade) EventTime() int64            { return t.Time }

@@ -87,3 +87,14 @@ func FuzzDecode(f *testing.F) {
 		}
 	})
 }
+
+// A trade and an aggregate trade with the same number are two events: JetStream's
+// deduplication, keyed by ID, must not drop the second.
+func TestTradeAndAggregateTradeIDsDiffer(t *testing.T) {
+	tr := &Trade{Venue: "binance", Symbol: "BTCUSDT", TradeID: 42}
+	agg := *tr
+	agg.Aggregate = true
+	if tr.ID() == agg.ID() {
+		t.Fatalf("both %s", tr.ID())
+	}
+}

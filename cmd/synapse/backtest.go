@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"os"
 	"path/filepath"
@@ -73,8 +74,11 @@ type BacktestSkipped struct {
 	// OtherStreams counts the frames of streams a backtest does not read (mark price,
 	// liquidations, subscription replies, …), and a capture's kline frames of other
 	// intervals than 1m: the symbol actors build 5m, 15m and 1h from the 1m candles.
-	OtherStreams int64  `json:"other_streams"`
-	LastError    string `json:"last_error,omitempty"` // the last malformed line, "file:line: problem"
+	OtherStreams int64 `json:"other_streams"`
+	// OtherTrades counts the trades of a second trade stream of a symbol (@aggTrade beside
+	// @trade): its candles are built from the stream seen first.
+	OtherTrades int64  `json:"other_trades"`
+	LastError   string `json:"last_error,omitempty"` // the last malformed line, "file:line: problem"
 }
 
 // BacktestRejected counts the events one symbol's actor could not apply (actors.SymbolState's
@@ -306,6 +310,12 @@ func cmdBacktest(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	}
 
 	report.Skipped = skippedOf(stats)
+	for _, topic := range slices.Sorted(maps.Keys(symbols)) {
+		if st := symbols[topic]; st.OtherTrades > 0 {
+			report.Skipped.OtherTrades += st.OtherTrades
+			fmt.Fprintf(stderr, "backtest: the input holds both @trade and @aggTrade of %s: its candles are built from the stream seen first, %d trades of the other left out\n", st.Symbol, st.OtherTrades)
+		}
+	}
 	if report.Skipped.Malformed > 0 { // a truncated file loses its rest: say so, not only in the report
 		fmt.Fprintf(stderr, "backtest: warning: skipped %d malformed line(s); the last: %s\n", report.Skipped.Malformed, report.Skipped.LastError)
 	}

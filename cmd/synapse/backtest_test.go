@@ -225,3 +225,43 @@ func TestBacktestAndFeaturesReportGaps(t *testing.T) {
 		t.Errorf("features: exit %d: %s", code, errs)
 	}
 }
+
+// A capture of both @trade and @aggTrade of one symbol gives the same candles and features
+// as its @trade frames alone: the aggregate trades are counted as left out, not added to the
+// volume a second time.
+func TestBacktestAndFeaturesTakeOneTradeStream(t *testing.T) {
+	raw, err := recordings.Read("BTCUSDT-wsfeed-2024-08-08.txt.gz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mixed []string
+	var trades int64
+	for _, l := range strings.Split(strings.TrimSpace(string(raw)), "\n") {
+		mixed = append(mixed, l)
+		if !strings.Contains(l, `"btcusdt@trade"`) {
+			continue
+		}
+		// The same trade as Binance's aggregate stream sends it, a microsecond later, with an
+		// aggregate ID from another (larger) series.
+		recv, frame, _ := strings.Cut(l, " ")
+		n, _ := strconv.ParseInt(recv, 10, 64)
+		agg := strings.Replace(strings.Replace(frame, `"btcusdt@trade"`, `"btcusdt@aggTrade"`, 1), `"e":"trade"`, `"e":"aggTrade"`, 1)
+		agg = strings.Replace(agg, `"t":`, fmt.Sprintf(`"a":%d,"f":`, 9_000_000_000+trades), 1)
+		mixed = append(mixed, fmt.Sprintf("%d %s", n+1_000, agg))
+		trades++
+	}
+	dir := t.TempDir()
+	path := filepath.Join(dir, "BTCUSDT-wsfeed-2024-08-08.txt")
+	if err := os.WriteFile(path, []byte(strings.Join(mixed, "\n")+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r, _, errs := backtestReport(t, dir, path)
+	if r.Skipped.OtherTrades != trades || r.Skipped.OutOfOrder+r.Skipped.Duplicates != 0 || r.Events != int64(len(mixed)) || len(r.Rejected) != 0 || !strings.Contains(errs, "both @trade and @aggTrade of BTCUSDT") {
+		t.Errorf("%d trades: skipped %+v, rejected %+v: %s", trades, r.Skipped, r.Rejected, errs)
+	}
+	code, rows, errs := synapse(t, "features", "--data", path)
+	_, want, _ := synapse(t, "features", "--data", recDir+"BTCUSDT-wsfeed-2024-08-08.txt.gz")
+	if code != 0 || rows != want || strings.Count(rows, "\n") < 2 || !strings.Contains(errs, fmt.Sprintf("%d trades of the other left out", trades)) {
+		t.Errorf("features: exit %d, %d lines, want %d: %s", code, strings.Count(rows, "\n"), strings.Count(want, "\n"), errs)
+	}
+}

@@ -83,6 +83,9 @@ func cmdFeatures(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	for _, g := range gapsOf(stats) {
 		fmt.Fprintf(stderr, "synapse features: warning: %s\n", g)
 	}
+	if st.OtherTrades > 0 {
+		fmt.Fprintf(stderr, "synapse features: %s holds both @trade and @aggTrade of %s: candles are built from the stream seen first, %d trades of the other left out\n", *data, st.Symbol, st.OtherTrades)
+	}
 	if rows == 0 {
 		return noFeatures(*data, total, stats.Files[0].LastErrors, otherKlines, st)
 	}

@@ -159,6 +159,7 @@ func aggTradeFromWs(venue, fallback string, w *gobinance.WsAggTradeEvent) (strea
 		TradeID:    w.AggTradeID,
 		BuyerMaker: w.IsBuyerMaker,
 		Time:       w.TradeTime,
+		Aggregate:  true,
 	}
 	if err := parseAll(field{"p", w.Price, &out.Price}, field{"q", w.Quantity, &out.Qty}); err != nil {
 		return nil, fmt.Errorf("aggTrade: %w", err)

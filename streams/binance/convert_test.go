@@ -89,8 +89,8 @@ func TestDecodeRealFrames(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if at := ev.(*streams.Trade); at.TradeID != 2500000001 {
-		t.Errorf("aggTrade ID %d, want the aggregate ID", at.TradeID)
+	if at := ev.(*streams.Trade); at.TradeID != 2500000001 || !at.Aggregate {
+		t.Errorf("aggTrade ID %d, aggregate %v: want the aggregate ID, marked aggregate", at.TradeID, at.Aggregate)
 	}
 }
 

@@ -420,6 +420,7 @@ func (d *fieldDecoder) trade(f *frameFields, venue string) *streams.Trade {
 	t := &streams.Trade{Venue: venue, Symbol: d.str("s", f.s)}
 	if d.kind == frameAggTrade {
 		t.TradeID = d.int("a", f.a)
+		t.Aggregate = true
 	} else {
 		t.TradeID = d.int("t", f.t)
 	}

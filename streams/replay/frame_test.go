@@ -104,7 +104,7 @@ func TestDecodeFrameAggTrade(t *testing.T) {
 			t.Fatal(err)
 		}
 		want := &streams.Trade{Venue: tt.venue, Symbol: "ETHUSDT", TradeID: 987654, Price: dec("2600.10"),
-			Qty: dec("1.5"), BuyerMaker: tt.maker, Time: 1723161255342}
+			Qty: dec("1.5"), BuyerMaker: tt.maker, Time: 1723161255342, Aggregate: true}
 		if !eventsEqual(ev, want) {
 			t.Errorf("got %+v, want %+v", ev, want)
 		}

@@ -162,6 +162,9 @@ func (g *Guard) Stats() []KeyStats {
 	return out
 }
 
+// kindAggTrade keys a symbol's aggregate trades apart from its trades.
+const kindAggTrade streams.Kind = "aggTrade"
+
 // sequenceOf returns the key and sequence number of an event.
 func sequenceOf(ev streams.Event) (Key, int64, bool) {
 	venue, symbol := ev.Key()
@@ -171,6 +174,9 @@ func sequenceOf(ev streams.Event) (Key, int64, bool) {
 		key.Interval = e.Interval
 		return key, e.OpenTime, true
 	case *streams.Trade:
+		if e.Aggregate { // aggregate IDs are their own series beside the trade IDs
+			key.Kind = kindAggTrade
+		}
 		return key, e.TradeID, true
 	case *streams.Depth:
 		return key, e.FinalID, true
