@@ -277,6 +277,17 @@ func (f *frameFields) venue(kind frameKind) string {
 
 // decodeFrame decodes a frame; symbol names the symbol of a bare snapshot ("" if unknown).
 func decodeFrame(venue, symbol string, recvNs int64, data []byte) (streams.Event, error) {
+	var bare func(int64) string
+	if symbol != "" {
+		bare = func(int64) string { return symbol }
+	}
+	return decodeFrameAs(venue, bare, recvNs, data)
+}
+
+// decodeFrameAs decodes a frame; bare names the symbol of a bare snapshot from its
+// lastUpdateId ("" if unknown; nil: never known). bare is called once every field is read,
+// so it may read on from the same input (the Reader does) and reuse data's memory.
+func decodeFrameAs(venue string, bare func(lastUpdateID int64) string, recvNs int64, data []byte) (streams.Event, error) {
 	var f frameFields
 	if err := f.parse(data); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrBadFrame, err)
@@ -313,14 +324,19 @@ func decodeFrame(venue, symbol string, recvNs int64, data []byte) (streams.Event
 		}
 		ev = k
 	case frameSnapshot:
-		if symbol == "" && f.stream != nil {
+		var symbol string
+		if f.stream != nil { // spot's @depth20: the stream names the symbol
 			name, _, _ := bytes.Cut(f.stream, []byte("@"))
 			symbol = strings.ToUpper(string(name))
 		}
-		if symbol == "" {
+		s := d.snapshot(&f, venue, symbol, recvNs)
+		if symbol == "" && bare != nil && d.err == nil {
+			s.Symbol = bare(s.LastUpdateID)
+		}
+		if d.err == nil && s.Symbol == "" {
 			return nil, fmt.Errorf("%w: a bare depth snapshot names no symbol; decode it with DecodeSnapshot", ErrNoSymbol)
 		}
-		ev = d.snapshot(&f, venue, symbol, recvNs)
+		ev = s
 	case framePartialDepth:
 		ev = d.partialDepth(&f, venue)
 	}

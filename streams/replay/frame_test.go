@@ -182,6 +182,10 @@ func TestDecodeFramePartialDepth(t *testing.T) {
 	if !ok || s.Symbol != "ETHUSDT" || s.LastUpdateID != 160 || len(s.Bids) != 1 || s.Time != 1_700_000_000_000 {
 		t.Errorf("got %+v", ev)
 	}
+	// The stream's name wins over the symbol a reader would give a bare snapshot (its file's).
+	if ev, err := decodeFrame(VenueSpot, "BTCUSDT", 1, frame); err != nil || ev.(*streams.Snapshot).Symbol != "ETHUSDT" {
+		t.Errorf("with BTCUSDT for bare snapshots: %+v, %v", ev, err)
+	}
 }
 
 func TestDecodeFrameErrors(t *testing.T) {

@@ -11,6 +11,7 @@ import (
 	"io/fs"
 	"os"
 	"path"
+	"strconv"
 	"strings"
 	"sync/atomic"
 
@@ -87,6 +88,9 @@ type Reader struct {
 
 	venue  string // settled venue ("" until settled)
 	symbol string // settled symbol for capture snapshots (may stay "")
+	// bookIDs holds each symbol's last order-book update ID (depth, bookTicker, snapshot),
+	// so that a bare REST snapshot in a capture of several symbols finds its symbol.
+	bookIDs map[string]int64
 
 	// kline files
 	sawHeader bool
@@ -413,7 +417,8 @@ func (r *Reader) nextCapture() (Record, error) {
 			r.malformed(n, err)
 			continue
 		}
-		ev, err := decodeFrame(r.venue, r.symbol, recvNs, frame)
+		ev, err := decodeFrameAs(r.venue, r.bareSnapshotSymbol, recvNs, frame)
+		r.noteBookID(ev)
 		if errors.Is(err, ErrNotMarketTrade) {
 			r.stats.NonMarket++
 			continue
@@ -432,6 +437,96 @@ func (r *Reader) nextCapture() (Record, error) {
 		}
 		return Record{At: recvNs, Event: ev, Source: r.name, Format: FormatCapture, Line: n}, nil
 	}
+}
+
+// noteBookID keeps ev's order-book update ID for bareSnapshotSymbol.
+func (r *Reader) noteBookID(ev streams.Event) {
+	var id int64
+	switch e := ev.(type) {
+	case *streams.Depth:
+		id = e.FinalID
+	case *streams.Ticker:
+		id = e.UpdateID
+	case *streams.Snapshot:
+		id = e.LastUpdateID
+	default:
+		return
+	}
+	if r.bookIDs == nil {
+		r.bookIDs = map[string]int64{}
+	}
+	_, sym := ev.Key()
+	r.bookIDs[sym] = id
+}
+
+// bareSnapshotSymbol names the symbol of a bare REST depth snapshot, which names none: the
+// symbol whose order-book update IDs are nearest its lastUpdateId (each symbol's IDs are
+// their own series, far apart), among those seen so far, else among the next lines; else
+// the file's symbol. A capture of one symbol gets that symbol, as before.
+func (r *Reader) bareSnapshotSymbol(lastUpdateID int64) string {
+	if sym := nearestBook(r.bookIDs, lastUpdateID); sym != "" {
+		return sym
+	}
+	if sym := nearestBook(r.bookIDsAhead(), lastUpdateID); sym != "" {
+		return sym
+	}
+	return r.symbol
+}
+
+// nearestBook returns the symbol whose update ID is nearest id, if it is within 0.1 % of id
+// (hours of updates on the busiest books); "" if none is.
+func nearestBook(ids map[string]int64, id int64) string {
+	best, bestDist := "", id/1000+1
+	for sym, last := range ids {
+		d := last - id
+		if d < 0 {
+			d = -d
+		}
+		if d < bestDist || (d == bestDist && sym < best) {
+			best, bestDist = sym, d
+		}
+	}
+	return best
+}
+
+// bookIDsAhead reads up to lookaheadLines lines ahead (kept for nextCapture, as
+// settleCapture's are) and returns the first order-book update ID each symbol shows there.
+func (r *Reader) bookIDsAhead() map[string]int64 {
+	ids := map[string]int64{}
+	note := func(line []byte) {
+		_, frame, err := splitCaptureLine(line)
+		if err != nil {
+			return
+		}
+		var f frameFields
+		if f.parse(frame) != nil || f.s == nil {
+			return
+		}
+		if kind, err := f.kind(); err != nil || (kind != frameDepth && kind != frameTicker && kind != framePartialDepth) {
+			return
+		}
+		sym, _ := jsonString(f.s)
+		id, err := strconv.ParseInt(string(f.u), 10, 64)
+		if _, seen := ids[sym]; !seen && err == nil {
+			ids[sym] = id
+		}
+	}
+	for _, p := range r.pending {
+		if p.err == nil {
+			note(p.line)
+		}
+	}
+	for i := 0; i < lookaheadLines; i++ {
+		line, err := r.lines.next()
+		if err == io.EOF {
+			break
+		}
+		r.pending = append(r.pending, pendingLine{n: r.lines.n, line: bytes.Clone(line), err: err})
+		if err == nil {
+			note(line)
+		}
+	}
+	return ids
 }
 
 func (r *Reader) nextCaptureLine() (int, []byte, error) {

@@ -6,8 +6,12 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
+	"regexp"
+	"sort"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -344,5 +348,60 @@ func TestLongLines(t *testing.T) {
 	}
 	if _, err := l.next(); !errors.Is(err, io.EOF) {
 		t.Fatalf("end: %v", err)
+	}
+}
+
+// A capture of several symbols merged into one file, each with its bare REST snapshot
+// (which names no symbol), gives each snapshot to the symbol whose order-book update IDs
+// it continues: from the frames before it, or from the lines after it when it comes first.
+func TestMergedCaptureBareSnapshots(t *testing.T) {
+	lines := recordingLines(t, spotCapture08, 3000)
+	ids := regexp.MustCompile(`"(U|u|lastUpdateId)":(\d+)`)
+	// copyAs is the capture as another symbol's: its own update-ID series, a nanosecond later.
+	copyAs := func(symbol string, idShift int64, recvShift int64) []string {
+		var out []string
+		for _, l := range lines {
+			recv, frame, _ := strings.Cut(l, " ")
+			n, _ := strconv.ParseInt(recv, 10, 64)
+			frame = strings.ReplaceAll(frame, "BTCUSDT", symbol)
+			frame = strings.ReplaceAll(frame, "btcusdt", strings.ToLower(symbol))
+			frame = ids.ReplaceAllStringFunc(frame, func(m string) string {
+				k, v, _ := strings.Cut(m, ":")
+				id, _ := strconv.ParseInt(v, 10, 64)
+				return k + ":" + strconv.FormatInt(id+idShift, 10)
+			})
+			out = append(out, fmt.Sprintf("%d %s", n+recvShift, frame))
+		}
+		return out
+	}
+	merged := append(append([]string(nil), lines...), copyAs("ETHUSDT", -20_000_000_000, 1)...)
+	third := copyAs("SOLUSDT", -45_000_000_000, 2)
+	for i, l := range third {
+		if strings.Contains(l, `"lastUpdateId"`) { // SOL's snapshot first in the file, before any of its frames
+			merged = append(merged, "1 "+strings.SplitN(l, " ", 2)[1])
+			third = append(third[:i:i], third[i+1:]...)
+			break
+		}
+	}
+	merged = append(merged, third...)
+	recv := func(l string) int64 { n, _ := strconv.ParseInt(l[:strings.IndexByte(l, ' ')], 10, 64); return n }
+	sort.SliceStable(merged, func(i, j int) bool { return recv(merged[i]) < recv(merged[j]) })
+
+	r, err := NewReader(strings.NewReader(strings.Join(merged, "\n")+"\n"), "BTCUSDT-merged-2024-08-08.txt", ReaderOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]int64{}
+	for _, rec := range readAll(t, r) {
+		if s, ok := rec.Event.(*streams.Snapshot); ok {
+			got[s.Symbol] = s.LastUpdateID
+		}
+	}
+	want := map[string]int64{"BTCUSDT": 50093239218, "ETHUSDT": 30093239218, "SOLUSDT": 5093239218}
+	if !maps.Equal(got, want) {
+		t.Fatalf("snapshots by symbol %v, want %v", got, want)
+	}
+	if st := r.Stats(); st.Malformed != 0 {
+		t.Fatalf("stats %+v", st)
 	}
 }
