@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -261,3 +263,44 @@ func TestCaughtUpWithTheLogHead(t *testing.T) {
 		return nil
 	})
 }
+
+// A symbol actor logs its 1st, 10th and 100th refused event, and no other: a file whose
+// candles are all refused is said in the log at once, and a flood stays a few lines.
+func TestSymbolActorLogsRefusedEvents(t *testing.T) {
+	var mu sync.Mutex
+	var buf bytes.Buffer
+	logger := slog.New(slog.NewTextHandler(writerFunc(func(p []byte) (int, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		return buf.Write(p)
+	}), nil))
+	g, err := NewGraph(SymbolOptions{Logger: logger})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer g.Stop()
+	var events []Sequenced
+	for i := 0; i < 150; i++ { // 5m klines: the symbol actors take 1m candles only
+		k := pepeKline(i)
+		k.Interval, k.CloseTime = "5m", k.OpenTime+299_999
+		events = append(events, Sequenced{Event: k})
+	}
+	if err := g.Dispatch(context.Background(), events); err != nil {
+		t.Fatal(err)
+	}
+	if err := g.Drain(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	out := buf.String()
+	mu.Unlock()
+	if n := strings.Count(out, "symbol actor refused an event"); n != 3 ||
+		!strings.Contains(out, "refused=1 ") || !strings.Contains(out, "refused=10 ") || !strings.Contains(out, "refused=100 ") ||
+		!strings.Contains(out, "symbol=PEPEUSDT") || !strings.Contains(out, "5m klines") {
+		t.Fatalf("%d lines:\n%s", n, out)
+	}
+}
+
+type writerFunc func([]byte) (int, error)
+
+func (f writerFunc) Write(p []byte) (int, error) { return f(p) }

@@ -484,7 +484,9 @@ func (a *symbolActor) apply(events []Sequenced) {
 		if ev.Seq != 0 {
 			a.lastSeq = ev.Seq
 		}
-		_ = a.sym.Apply(ev.Event, a.publishFeat)
+		if err := a.sym.Apply(ev.Event, a.publishFeat); err != nil {
+			a.warn(err)
+		}
 	}
 	a.sym.state.LastSeq = a.lastSeq
 	a.dirty = true
@@ -502,6 +504,26 @@ func (a *symbolActor) observe(force bool) {
 	a.lastObserved = now
 	a.dirty = false
 	a.opts.Observe(SymbolTopic(a.venue, a.symbol), a.sym.State())
+}
+
+// warn logs the symbol's 1st, 10th, 100th, … problem with the event it refused: an operator
+// replaying a file whose candles are all refused learns it at once, from the log and not
+// only from the symbol's state, and a flood of bad events does not flood the log.
+func (a *symbolActor) warn(err error) {
+	st := &a.sym.state
+	n := st.Malformed + st.OutOfOrder + st.Duplicates
+	if n != 1 && !isPowerOf10(n) {
+		return
+	}
+	a.logger().Warn("symbol actor refused an event", "venue", a.venue, "symbol", a.symbol,
+		"refused", n, "malformed", st.Malformed, "out_of_order", st.OutOfOrder, "duplicates", st.Duplicates, "err", err)
+}
+
+func isPowerOf10(n int64) bool {
+	for n >= 10 && n%10 == 0 {
+		n /= 10
+	}
+	return n == 1
 }
 
 func (a *symbolActor) logger() *slog.Logger {
