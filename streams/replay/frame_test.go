@@ -321,7 +321,7 @@ func FuzzDecodeFrame(f *testing.F) {
 	f.Fuzz(func(t *testing.T, frame []byte) {
 		ev, err := decodeFrame("", "SYM", 1_700_000_000_000_000_000, frame)
 		if err != nil {
-			if !errors.Is(err, ErrBadFrame) && !errors.Is(err, ErrNoSymbol) && !errors.Is(err, ErrNotMarketTrade) && !errors.Is(err, ErrOpenKline) {
+			if !errors.Is(err, ErrBadFrame) && !errors.Is(err, ErrNoSymbol) && !errors.Is(err, ErrNotMarketTrade) && !errors.Is(err, ErrOpenKline) && !errors.Is(err, ErrOtherStream) {
 				t.Fatalf("error %v wraps no sentinel", err)
 			}
 			return
