@@ -234,3 +234,41 @@ func TestCCIOfAFlatWindowIsZero(t *testing.T) {
 		}
 	}
 }
+
+// A flat window after a moving stretch has a standard deviation of exactly 0 and bands
+// that meet the middle, at any price: the running sums carry rounding error relative to the
+// moves they have seen, and are recomputed once the window calms. So does a correlation
+// with a flat series.
+func TestSpreadOfAFlatWindowAfterMovesIsZero(t *testing.T) {
+	all := loadCandles(t, "BTCUSDT-1m-2022-09-05.csv.gz")
+	sd, up, low := slices.Index(indicator.Columns, "stddev_20"), slices.Index(indicator.Columns, "bb_upper_20_2"), slices.Index(indicator.Columns, "bb_lower_20_2")
+	for k, price := range []float64{2002.49, 20000.01, 1.546, 0.0123, 0.00001234, 2002.49, 20000.01, 1.546, 0.0123, 0.00001234} {
+		base := all[:300+3*k] // the flat spell starts at every phase of the windows' recomputation
+		f := price / base[len(base)-1].Close
+		var candles []indicator.Candle
+		for _, c := range base {
+			c.Open, c.High, c.Low, c.Close = c.Open*f, c.High*f, c.Low*f, c.Close*f
+			candles = append(candles, c)
+		}
+		for i := range 40 {
+			candles = append(candles, indicator.Candle{OpenTime: base[len(base)-1].OpenTime + int64(i+1)*60_000,
+				Open: price, High: price, Low: price, Close: price})
+		}
+		rows := setRows(t, candles)
+		for i := len(base) + 19; i < len(rows); i++ {
+			if r := rows[i]; r[sd] != 0 || r[up] != price || r[low] != price {
+				t.Fatalf("price %g: flat row %d: stddev %v, bands %v / %v, want 0 and %v", price, i, r[sd], r[up], r[low], price)
+			}
+		}
+		corr, err := indicator.NewCorrelation(20)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, c := range candles {
+			corr.Update(c.Close, base[i%len(base)].Close)
+			if v, ok := corr.Value(); ok && i >= len(base)+19 && v != 0 {
+				t.Fatalf("price %g: correlation %v with a flat window at %d, want 0", price, v, i)
+			}
+		}
+	}
+}

@@ -85,6 +85,7 @@ type Correlation struct {
 	sumX, sumY     float64 // Σ dx, Σ dy
 	sumXX, sumYY   float64 // Σ dx², Σ dy²
 	sumXY          float64 // Σ dx·dy
+	peakXX, peakYY float64 // the largest Σ dx², Σ dy² since the last recomputation (see moments)
 }
 
 // NewCorrelation returns a Correlation over period pairs, 2 <= period <= 100000.
@@ -112,6 +113,10 @@ func (c *Correlation) Update(x, y float64) {
 	c.sumXX += dx*dx - ox*ox
 	c.sumYY += dy*dy - oy*oy
 	c.sumXY += dx*dy - ox*oy
+	c.peakXX, c.peakYY = max(c.peakXX, c.sumXX), max(c.peakYY, c.sumYY)
+	if c.sumXX < c.peakXX*calmed || c.sumYY < c.peakYY*calmed {
+		c.recompute()
+	}
 }
 
 func (c *Correlation) recompute() {
@@ -125,6 +130,7 @@ func (c *Correlation) recompute() {
 		c.sumYY += dy * dy
 		c.sumXY += dx * dy
 	}
+	c.peakXX, c.peakYY = c.sumXX, c.sumYY
 }
 
 // Value returns the correlation in [−1, 1] and whether period pairs have been seen.

@@ -49,12 +49,19 @@ func (r *ring) at(age int) float64 {
 // is the newest value at the last recomputation. Summing differences from a nearby value
 // keeps the variance free of cancellation (prices of 20,000 moving by cents), and
 // recomputing the sums every time the window wraps keeps rounding error from building up.
+// The error a running Σd² carries is relative to the largest it has been, not to what it
+// is: when the window calms (a flat spell after a move) the sums are recomputed early, so
+// that a flat window's variance is exactly 0 and a quiet one's keeps its digits.
 type moments struct {
-	win   ring
-	shift float64
-	sum   float64 // Σ (x − shift)
-	sumSq float64 // Σ (x − shift)²
+	win    ring
+	shift  float64
+	sum    float64 // Σ (x − shift)
+	sumSq  float64 // Σ (x − shift)²
+	peakSq float64 // the largest sumSq since the last recomputation
 }
+
+// calmed is the share of its peak below which a running sum of squares is recomputed.
+const calmed = 1e-2
 
 func newMoments(n int) moments { return moments{win: newRing(n)} }
 
@@ -70,6 +77,10 @@ func (m *moments) push(x float64) {
 	dNew, dOld := x-m.shift, old-m.shift
 	m.sum += dNew - dOld
 	m.sumSq += dNew*dNew - dOld*dOld
+	m.peakSq = max(m.peakSq, m.sumSq)
+	if m.sumSq < m.peakSq*calmed {
+		m.recompute()
+	}
 }
 
 // recompute sums the window afresh around its newest value. O(n), once every n pushes.
@@ -81,6 +92,7 @@ func (m *moments) recompute() {
 		m.sum += d
 		m.sumSq += d * d
 	}
+	m.peakSq = m.sumSq
 }
 
 func (m *moments) full() bool { return m.win.full() }
