@@ -151,7 +151,15 @@ func (s *Symbol) Apply(ev streams.Event, emit func(*streams.Feature)) error {
 				err = s.close1m(&k, emit)
 			}
 		}
-	case *streams.Depth, *streams.Snapshot, *streams.Ticker:
+	case *streams.Depth:
+		err = s.book.Apply(ev)
+		if cerr := s.closeQuietMinute(e.Time, emit); cerr != nil {
+			if err != nil {
+				s.count(err)
+			}
+			err = cerr
+		}
+	case *streams.Snapshot, *streams.Ticker:
 		err = s.book.Apply(ev)
 	default:
 		err = fmt.Errorf("%w: %T", ErrUnknownEvent, ev)
@@ -160,6 +168,26 @@ func (s *Symbol) Apply(ev streams.Event, emit func(*streams.Feature)) error {
 		s.count(err)
 	}
 	return err
+}
+
+// quietGrace is how long past a minute's end the venue's clock must be, by a depth update's
+// event time, before a trade-built minute is closed without a trade of the next minute: a
+// trade more than a second behind the book is not expected (Binance's own kline stream
+// closes a candle within about a second too).
+const quietGrace int64 = 1_000
+
+// closeQuietMinute closes the trade-built minute once the venue's time (a depth update's
+// event time, never a local receive time) is quietGrace past its end, so that the last
+// minute before a quiet spell, or a capture's last, is not held back until the next trade.
+func (s *Symbol) closeQuietMinute(venueTime int64, emit func(*streams.Feature)) error {
+	if s.klineSource {
+		return nil
+	}
+	k, ok := s.trades.Flush(venueTime - quietGrace)
+	if !ok {
+		return nil
+	}
+	return s.close1m(&k, emit)
 }
 
 // tradeSource is the trade stream a symbol builds its candles from: its trades (@trade) or

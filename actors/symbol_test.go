@@ -187,3 +187,35 @@ func TestSymbolBuildsCandlesFromOneTradeStream(t *testing.T) {
 		}
 	}
 }
+
+// A trade-built minute closes once a depth update's venue time is a second past its end,
+// without waiting for a trade of the next minute; not before.
+func TestSymbolClosesAQuietMinuteOnTheBooksTime(t *testing.T) {
+	s, err := NewSymbol("binance", "BTCUSDT")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const minute = 1_700_000_040_000
+	for i, at := range []int64{minute + 1, minute + 59_643} {
+		tr := &streams.Trade{Venue: "binance", Symbol: "BTCUSDT", TradeID: int64(100 + i), Price: decimal.MustParse("100"), Qty: decimal.MustParse("1"), Time: at}
+		if err := s.Apply(tr, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	depth := func(id, at int64) *streams.Depth {
+		return &streams.Depth{Venue: "binance", Symbol: "BTCUSDT", FirstID: id, FinalID: id, Time: at}
+	}
+	_ = s.Apply(depth(10, minute+60_900), nil) // 0.9 s past the end: a late trade may still come
+	if st := s.State(); st.Candle != nil {
+		t.Fatalf("closed at 0.9 s past the minute: %+v", st.Candle)
+	}
+	_ = s.Apply(depth(11, minute+61_105), nil)
+	st := s.State()
+	if st.Candle == nil || st.Candle.OpenTime != minute || st.Candle.Volume.String() != "2" {
+		t.Fatalf("after the book's time passed 1 s beyond the minute: candle %+v", st.Candle)
+	}
+	late := &streams.Trade{Venue: "binance", Symbol: "BTCUSDT", TradeID: 102, Price: decimal.MustParse("100"), Qty: decimal.MustParse("1"), Time: minute + 59_900}
+	if err := s.Apply(late, nil); !isOutOfOrder(err) {
+		t.Fatalf("a trade of the closed minute: %v, want out of order", err)
+	}
+}

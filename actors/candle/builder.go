@@ -79,8 +79,9 @@ func (b *Builder) Add(t *streams.Trade) (closed streams.Kline, ok bool, err erro
 }
 
 // Flush closes the minute being built if nowMs is past its end (nowMs >= open time + 1
-// minute) and returns it with ok true. Call it from a timer so that the last minute before
-// a quiet spell is not held back. Trades of a flushed minute that arrive later are
+// minute) and returns it with ok true, so that the last minute before a quiet spell is not
+// held back until the next trade (a symbol actor calls it with the venue's time as its depth
+// updates tell it). Trades of a flushed minute that arrive later are
 // rejected with ErrOutOfOrder.
 func (b *Builder) Flush(nowMs int64) (closed streams.Kline, ok bool) {
 	if !b.open || nowMs <= b.cur.CloseTime {
