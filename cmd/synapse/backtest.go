@@ -433,11 +433,15 @@ type BacktestGap struct {
 	Interval string `json:"interval"`
 	Gaps     int64  `json:"gaps"`    // places where candles are missing
 	Missing  int64  `json:"missing"` // candles missing
+	// LargestFrom is the open time (epoch ms) of the first candle the largest gap lacks,
+	// LargestMissing how many it lacks.
+	LargestFrom    int64 `json:"largest_from"`
+	LargestMissing int64 `json:"largest_missing"`
 }
 
 func (g BacktestGap) String() string {
-	return fmt.Sprintf("%s %s klines have %d gap(s), %d candle(s) missing: the indicators and models run across them as if the candles were contiguous",
-		g.Symbol, g.Interval, g.Gaps, g.Missing)
+	return fmt.Sprintf("%s %s klines have %d gap(s), %d candle(s) missing, the largest %d from %s: the indicators and models run across them as if the candles were contiguous",
+		g.Symbol, g.Interval, g.Gaps, g.Missing, g.LargestMissing, time.UnixMilli(g.LargestFrom).UTC().Format("2006-01-02 15:04 UTC"))
 }
 
 // gapsOf lists the kline sequences of the replay that have gaps, sorted as replay sorts them.
@@ -445,7 +449,8 @@ func gapsOf(st replay.Stats) []BacktestGap {
 	out := []BacktestGap{}
 	for _, k := range st.Keys {
 		if k.Gaps > 0 {
-			out = append(out, BacktestGap{Venue: k.Key.Venue, Symbol: k.Key.Symbol, Interval: k.Key.Interval, Gaps: k.Gaps, Missing: k.Missing})
+			out = append(out, BacktestGap{Venue: k.Key.Venue, Symbol: k.Key.Symbol, Interval: k.Key.Interval, Gaps: k.Gaps, Missing: k.Missing,
+				LargestFrom: k.LargestGap, LargestMissing: k.LargestMissing})
 		}
 	}
 	return out

@@ -214,10 +214,10 @@ func TestBacktestAndFeaturesReportGaps(t *testing.T) {
 		t.Fatal(err)
 	}
 	r, _, errs := backtestReport(t, dir, path)
-	if !strings.Contains(errs, "ETHUSDT 1m klines have 1 gap(s), 60 candle(s) missing") {
+	if !strings.Contains(errs, "ETHUSDT 1m klines have 1 gap(s), 60 candle(s) missing, the largest 60 from 2022-08-14 03:20 UTC") {
 		t.Errorf("no warning of the gap: %s", errs)
 	}
-	if len(r.Gaps) != 1 || r.Gaps[0] != (BacktestGap{Venue: "binance", Symbol: "ETHUSDT", Interval: "1m", Gaps: 1, Missing: 60}) {
+	if len(r.Gaps) != 1 || r.Gaps[0] != (BacktestGap{Venue: "binance", Symbol: "ETHUSDT", Interval: "1m", Gaps: 1, Missing: 60, LargestFrom: 1660447200000, LargestMissing: 60}) {
 		t.Errorf("gaps %+v", r.Gaps)
 	}
 	code, _, errs := synapse(t, "features", "--data", path)

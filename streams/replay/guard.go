@@ -49,6 +49,9 @@ type KeyStats struct {
 	// Gaps counts the holes in a kline sequence of a known interval (a candle whose open
 	// time is more than one interval after the one before), Missing the candles they lack.
 	Gaps, Missing int64
+	// LargestGap is the sequence number (a kline's open time) of the first candle of the
+	// largest gap, LargestMissing how many candles it lacks (0: no gap).
+	LargestGap, LargestMissing int64
 }
 
 // recentIDs is how many accepted sequence numbers a Guard remembers per key, to tell a
@@ -102,8 +105,12 @@ func (g *Guard) Check(ev streams.Event) Verdict {
 		st.stats.OutOfOrder++
 	default:
 		if st.step > 0 && seq > st.lastSeq+st.step {
+			missing := (seq-st.lastSeq)/st.step - 1
 			st.stats.Gaps++
-			st.stats.Missing += (seq-st.lastSeq)/st.step - 1
+			st.stats.Missing += missing
+			if missing > st.stats.LargestMissing {
+				st.stats.LargestGap, st.stats.LargestMissing = st.lastSeq+st.step, missing
+			}
 		}
 		st.accept(seq, ev.EventTime())
 	}

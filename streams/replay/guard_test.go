@@ -75,8 +75,8 @@ func TestGuardCountsGaps(t *testing.T) {
 	for _, st := range g.Stats() {
 		switch st.Key.Interval {
 		case "1m":
-			if st.Gaps != 2 || st.Missing != 61 || st.Records != 5 {
-				t.Errorf("1m: %+v, want 2 gaps, 61 missing", st)
+			if st.Gaps != 2 || st.Missing != 61 || st.Records != 5 || st.LargestGap != 360_000 || st.LargestMissing != 59 {
+				t.Errorf("1m: %+v, want 2 gaps, 61 missing, the largest 59 from 360000", st)
 			}
 		case "1M":
 			if st.Gaps != 0 || st.Missing != 0 {
