@@ -469,7 +469,13 @@ func (a *agentActor) sample() {
 		}
 		a.view.Curve = append(a.view.Curve, CurvePoint{Time: hour, Equity: tot.Equity})
 		snap := &streams.EquitySnapshot{Agent: a.cfg.Name, Time: hour, Capital: tot.Capital, Cash: tot.Cash, Equity: tot.Equity,
-			Exposure: tot.Exposure, Realized: tot.Realized, Unrealized: tot.Unrealized, Fees: tot.Fees, Drawdown: tot.Drawdown}
+			Exposure: tot.Exposure, Realized: tot.Realized, Unrealized: tot.Unrealized, Fees: tot.Fees, Drawdown: tot.Drawdown,
+			MarkTime: a.now}
+		for _, p := range a.account.Positions() { // sorted by venue and symbol
+			if !p.Qty.IsZero() {
+				snap.Marks = append(snap.Marks, streams.Mark{Venue: p.Venue, Symbol: p.Symbol, Price: p.Mark})
+			}
+		}
 		if err := a.desk.record(snap); err != nil {
 			a.desk.problem("agent "+a.cfg.Name+": recording its equity", err)
 		}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -1107,5 +1108,55 @@ func TestCapitalCommandsFromBeforeTheStartDoNotAct(t *testing.T) {
 		if m.Amount.Cmp(decimal.MustParse(want[m.Agent])) != 0 || r.view(m.Agent).Totals.Cash.Cmp(cash) != 0 {
 			t.Errorf("%s moved %s (cash %s), want %s", m.Agent, m.Amount, r.view(m.Agent).Totals.Cash, want[m.Agent])
 		}
+	}
+}
+
+// An agent's hourly equity snapshot carries the marks of its open positions, as of the mark
+// that took it: the read models value positions at them (a position's last fill is hours
+// old on a quiet agent).
+func TestEquitySnapshotsMarkOpenPositions(t *testing.T) {
+	log := openLog(t)
+	r := newRig(t, log, testAgent("ATLAS"))
+	ks := klines(t, 125)
+	ctx := context.Background()
+	for i, k := range ks {
+		if err := r.clock.Feed(ctx, k); err != nil {
+			t.Fatal(err)
+		}
+		if i == 30 {
+			r.desk.Signal(signal(k, 0.9)) // buy, and hold
+		}
+		r.settle()
+	}
+	r.stop()
+	var fill *streams.OrderEvent
+	for _, ev := range orderLog(t, log) {
+		if ev.Type == streams.OrderFill {
+			fill = ev
+		}
+	}
+	if fill == nil {
+		t.Fatal("no fill")
+	}
+	var marked int
+	for _, s := range portfolioEvents[*streams.EquitySnapshot](t, log) {
+		if s.MarkTime < s.Time || s.MarkTime >= s.Time+3_600_000 {
+			t.Fatalf("snapshot of %d marked at %d, not within its hour", s.Time, s.MarkTime)
+		}
+		if s.Time < fill.Time {
+			if len(s.Marks) != 0 {
+				t.Fatalf("snapshot of %d, before the fill, marks %+v", s.Time, s.Marks)
+			}
+			continue
+		}
+		// the close of the candle whose close marked the account
+		i := slices.IndexFunc(ks, func(k *streams.Kline) bool { return k.CloseTime+1 == s.MarkTime })
+		if len(s.Marks) != 1 || i < 0 || s.Marks[0] != (streams.Mark{Venue: fill.Venue, Symbol: fill.Symbol, Price: ks[i].Close}) {
+			t.Fatalf("snapshot of %d marks %+v at %d, want the close of the candle ending then", s.Time, s.Marks, s.MarkTime)
+		}
+		marked++
+	}
+	if marked != 2 {
+		t.Fatalf("%d snapshots marked the position, want 2 (hours 1 and 2)", marked)
 	}
 }

@@ -59,7 +59,7 @@ func TestApplyTwice(t *testing.T) {
 		}
 	}
 	got := strings.Join(tables(t, conn, schema), " ")
-	want := "agent_state_events agent_states capital_moves equity_snapshots fills killswitch_events model_deployments orders positions projector_offsets signal_summaries synapse_schema_version"
+	want := "agent_state_events agent_states capital_moves equity_snapshots fills killswitch_events model_deployments orders position_marks positions projector_offsets signal_summaries synapse_schema_version"
 	if got != want {
 		t.Errorf("tables in %s: %s\nwant %s", schema, got, want)
 	}

@@ -44,12 +44,16 @@ type memAgent struct {
 	reason  string
 	equity  []streams.EquitySnapshot // by time, ascending, one per time
 	account *Account                 // capital 0: only its positions are read
-	orders  int
-	open    int
-	fills   int
-	fees    decimal.Decimal
-	moved   decimal.Decimal // Σ its capital moves
-	high    decimal.Decimal // the high-water mark of its latest distribution
+	// filled is each position's newest fill time, marks the newest mark its equity
+	// snapshots gave it (see markedAt): a position is valued at the newer of the two.
+	filled map[[2]string]int64
+	marks  map[[2]string]snapshotMark
+	orders int
+	open   int
+	fills  int
+	fees   decimal.Decimal
+	moved  decimal.Decimal // Σ its capital moves
+	high   decimal.Decimal // the high-water mark of its latest distribution
 	// pending sums the capital moves folded after its newest snapshot (moves counts them):
 	// Latest shows them.
 	pending decimal.Decimal
@@ -192,7 +196,8 @@ func (m *Memory) Problems() (int64, string) {
 func (m *Memory) agent(name string) *memAgent {
 	a, ok := m.agents[name]
 	if !ok {
-		a = &memAgent{state: streams.AgentActive, account: NewAccount(name, decimal.Decimal{})}
+		a = &memAgent{state: streams.AgentActive, account: NewAccount(name, decimal.Decimal{}),
+			filled: map[[2]string]int64{}, marks: map[[2]string]snapshotMark{}}
 		m.agents[name] = a
 	}
 	return a
@@ -213,14 +218,22 @@ func (m *Memory) apply(ev streams.Event) error {
 			return fmt.Errorf("%w: equity snapshot without an agent", streams.ErrBadEvent)
 		}
 		a := m.agent(e.Agent)
+		snap := *e
+		snap.Marks, snap.MarkTime = nil, 0 // the positions hold them
 		i, found := slices.BinarySearchFunc(a.equity, e.Time, func(s streams.EquitySnapshot, t int64) int { return cmp.Compare(s.Time, t) })
 		if found {
-			a.equity[i] = *e // published again for the same hour: the last one wins
+			a.equity[i] = snap // published again for the same hour: the last one wins
 		} else {
-			a.equity = slices.Insert(a.equity, i, *e)
+			a.equity = slices.Insert(a.equity, i, snap)
 		}
 		if i == len(a.equity)-1 { // the newest: it holds every move before it
 			a.pending, a.moves = decimal.Decimal{}, 0
+		}
+		for _, mk := range e.Marks {
+			k := [2]string{mk.Venue, mk.Symbol}
+			if old, ok := a.marks[k]; !ok || e.MarkTime >= old.time {
+				a.marks[k] = snapshotMark{price: mk.Price, time: e.MarkTime}
+			}
 		}
 	case *streams.CapitalMove:
 		return m.applyMove(e)
@@ -286,7 +299,30 @@ func (m *Memory) applyOrder(e *streams.OrderEvent) error {
 	m.fills = slices.Insert(m.fills, i, f)
 	// As the desk does when it rebuilds: the order has the fill whatever the ledger says; a
 	// fill the ledger cannot book (ErrLedger) leaves the account as it was and is reported.
-	return a.account.Fill(e)
+	if err := a.account.Fill(e); err != nil {
+		return err
+	}
+	k := [2]string{e.Venue, e.Symbol}
+	a.filled[k] = max(a.filled[k], e.Time)
+	return nil
+}
+
+// snapshotMark is the price an equity snapshot marked a position at, and the snapshot's
+// MarkTime.
+type snapshotMark struct {
+	price decimal.Decimal
+	time  int64
+}
+
+// markedAt values p at the newer of its last fill's price (at filled, the fill's time) and
+// the mark its agent's equity snapshots gave it (the snapshot's wins a tie: it was taken
+// after every fill of its time). The ORD and PF streams fold in any order between them; the
+// answer does not depend on it.
+func markedAt(p Position, filled int64, mark snapshotMark, marked bool) Position {
+	if marked && mark.time >= filled && mark.price.IsPos() {
+		p.Mark = mark.price
+	}
+	return p
 }
 
 func orderAsc(a, b *Order) int {
@@ -363,14 +399,20 @@ func (m *Memory) Fills(_ context.Context, q FillQuery) (Page[Fill], error) {
 }
 
 // Positions lists the positions ever held by agent ("" for every agent), by agent, venue
-// and symbol. Their Mark is the last fill price.
+// and symbol. Their Mark is the newer of their last fill's price and the price the agent's
+// equity snapshots last marked them at.
 func (m *Memory) Positions(_ context.Context, agent string) ([]Position, error) {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
 	out := []Position{}
 	for _, name := range m.names() {
 		if agent == "" || agent == name {
-			out = append(out, m.agents[name].account.Positions()...)
+			a := m.agents[name]
+			for _, p := range a.account.Positions() {
+				k := [2]string{p.Venue, p.Symbol}
+				mark, marked := a.marks[k]
+				out = append(out, markedAt(p, a.filled[k], mark, marked))
+			}
 		}
 	}
 	return out, nil

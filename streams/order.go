@@ -216,6 +216,18 @@ type EquitySnapshot struct {
 	Unrealized decimal.Decimal `json:"unrealized"`
 	Fees       decimal.Decimal `json:"fees"`
 	Drawdown   decimal.Decimal `json:"drawdown"`
+	// Marks are the prices the account marked its open positions at, as of MarkTime (the
+	// market time of the mark that took the snapshot): the read models value positions at
+	// them, where their last fill is older.
+	Marks    []Mark `json:"marks,omitempty"`
+	MarkTime int64  `json:"mark_time,omitempty"`
+}
+
+// Mark is the price an account marks one position at.
+type Mark struct {
+	Venue  string          `json:"venue"`
+	Symbol string          `json:"symbol"`
+	Price  decimal.Decimal `json:"price"`
 }
 
 func (e *EquitySnapshot) Subject() string { return "pf." + strings.ToLower(e.Agent) + ".equity" }

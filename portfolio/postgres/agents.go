@@ -9,8 +9,8 @@ import (
 )
 
 // portfolioFold folds PF into agent_state_events and agent_states (pf.<agent>.state),
-// equity_snapshots (pf.<agent>.equity), capital_moves (pf.<agent>.capital) and
-// killswitch_events (pf.risk.killswitch). It keeps nothing between batches.
+// equity_snapshots and position_marks (pf.<agent>.equity), capital_moves (pf.<agent>.capital)
+// and killswitch_events (pf.risk.killswitch). It keeps nothing between batches.
 type portfolioFold struct{}
 
 func (portfolioFold) committed() {}
@@ -22,6 +22,7 @@ func (portfolioFold) fold(_ context.Context, _ inTx, items []item, b *pgx.Batch)
 	latest := map[string]int{} // agent → index in states of its newest change
 	equity := map[[2]any]int{} // (agent, time) → index in snaps of the newest snapshot
 	var snaps []equityRow
+	marks := map[posKey]markRow{} // the newest mark per position in the batch
 	var kills []killRow
 	var moves []moveRow
 	for _, it := range items {
@@ -37,6 +38,12 @@ func (portfolioFold) fold(_ context.Context, _ inTx, items []item, b *pgx.Batch)
 			if ev.Agent == "" {
 				refused++
 				continue
+			}
+			for _, mk := range ev.Marks {
+				pk := posKey{ev.Agent, mk.Venue, mk.Symbol}
+				if old, ok := marks[pk]; !ok || ev.MarkTime >= old.time {
+					marks[pk] = markRow{price: mk.Price.String(), time: ev.MarkTime, seq: it.seq}
+				}
 			}
 			k := [2]any{ev.Agent, ev.Time}
 			if i, ok := equity[k]; ok {
@@ -73,6 +80,9 @@ func (portfolioFold) fold(_ context.Context, _ inTx, items []item, b *pgx.Batch)
 	if len(snaps) > 0 {
 		queueEquity(b, snaps)
 	}
+	if len(marks) > 0 {
+		queueMarks(b, marks)
+	}
 	if len(moves) > 0 {
 		queueMoves(b, moves)
 	}
@@ -91,6 +101,29 @@ type agentStateRow struct {
 type equityRow struct {
 	ev  *streams.EquitySnapshot
 	seq uint64
+}
+
+type markRow struct {
+	price string
+	time  int64
+	seq   uint64
+}
+
+// queueMarks keeps the newest mark of each position (a tie: the later snapshot's).
+func queueMarks(b *pgx.Batch, marks map[posKey]markRow) {
+	n := len(marks)
+	agents, venues, symbols, prices := make([]string, 0, n), make([]string, 0, n), make([]string, 0, n), make([]string, 0, n)
+	times, seqs := make([]int64, 0, n), make([]int64, 0, n)
+	for k, m := range marks {
+		agents, venues, symbols, prices = append(agents, k.agent), append(venues, k.venue), append(symbols, k.symbol), append(prices, m.price)
+		times, seqs = append(times, m.time), append(seqs, int64(m.seq))
+	}
+	b.Queue(`insert into position_marks (agent, venue, symbol, mark, time, seq)
+		select agent, venue, symbol, mark::numeric, time, seq
+		from unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::int8[], $6::int8[]) as u(agent, venue, symbol, mark, time, seq)
+		on conflict (agent, venue, symbol) do update set mark = excluded.mark, time = excluded.time, seq = excluded.seq
+			where excluded.time >= position_marks.time`,
+		agents, venues, symbols, prices, times, seqs)
 }
 
 type moveRow struct {

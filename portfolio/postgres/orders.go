@@ -78,7 +78,7 @@ func (f *orderFold) fold(ctx context.Context, tx inTx, items []item, b *pgx.Batc
 	refused := 0
 	dirty := map[string]uint64{} // order ID → the sequence of its last event in the batch
 	var touched []string         // the dirty order IDs in the order of their first event
-	positions := map[posKey]uint64{}
+	positions := map[posKey]posChange{}
 	var fills []fillRow
 	for _, it := range items {
 		ev, ok := it.ev.(*streams.OrderEvent)
@@ -129,7 +129,7 @@ func (f *orderFold) fold(ctx context.Context, tx inTx, items []item, b *pgx.Batc
 			refused++
 			continue
 		}
-		positions[k] = it.seq
+		positions[k] = posChange{seq: it.seq, fillTime: max(positions[k].fillTime, ev.Time)}
 	}
 	// New orders and fills are copied in (COPY, as fast as Postgres loads rows); orders
 	// whose row exists are updated in one statement, positions upserted.
@@ -331,7 +331,14 @@ func copyFills(ctx context.Context, tx inTx, fills []fillRow) error {
 	return err
 }
 
-func queuePositions(b *pgx.Batch, accounts map[posKey]*portfolio.Account, dirty map[posKey]uint64) {
+// posChange is a position a batch changed: the sequence of its last fill in the batch and the
+// newest fill time.
+type posChange struct {
+	seq      uint64
+	fillTime int64
+}
+
+func queuePositions(b *pgx.Batch, accounts map[posKey]*portfolio.Account, dirty map[posKey]posChange) {
 	if len(dirty) == 0 {
 		return
 	}
@@ -340,21 +347,22 @@ func queuePositions(b *pgx.Batch, accounts map[posKey]*portfolio.Account, dirty 
 		agents, venues, symbols            = make([]string, 0, n), make([]string, 0, n), make([]string, 0, n)
 		qtys, costs, realized, fees, marks = make([]string, 0, n), make([]string, 0, n), make([]string, 0, n), make([]string, 0, n), make([]string, 0, n)
 		nfills                             = make([]int32, 0, n)
-		seqs                               = make([]int64, 0, n)
+		seqs, fillTimes                    = make([]int64, 0, n), make([]int64, 0, n)
 	)
-	for k, seq := range dirty {
+	for k, c := range dirty {
 		p := accounts[k].Position(k.venue, k.symbol)
 		agents, venues, symbols = append(agents, k.agent), append(venues, k.venue), append(symbols, k.symbol)
 		qtys, costs, realized, fees, marks = append(qtys, p.Qty.String()), append(costs, p.Cost.String()), append(realized, p.Realized.String()), append(fees, p.Fees.String()), append(marks, p.Mark.String())
-		nfills, seqs = append(nfills, int32(p.Fills)), append(seqs, int64(seq))
+		nfills, seqs, fillTimes = append(nfills, int32(p.Fills)), append(seqs, int64(c.seq)), append(fillTimes, c.fillTime)
 	}
-	b.Queue(`insert into positions (agent, venue, symbol, qty, cost, realized, fees, mark, fills, seq)
-		select agent, venue, symbol, qty::numeric, cost::numeric, realized::numeric, fees::numeric, mark::numeric, fills, seq
-		from unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::int4[], $10::int8[])
-			as u(agent, venue, symbol, qty, cost, realized, fees, mark, fills, seq)
+	b.Queue(`insert into positions (agent, venue, symbol, qty, cost, realized, fees, mark, fills, seq, fill_time)
+		select agent, venue, symbol, qty::numeric, cost::numeric, realized::numeric, fees::numeric, mark::numeric, fills, seq, fill_time
+		from unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::int4[], $10::int8[], $11::int8[])
+			as u(agent, venue, symbol, qty, cost, realized, fees, mark, fills, seq, fill_time)
 		on conflict (agent, venue, symbol) do update set qty = excluded.qty, cost = excluded.cost, realized = excluded.realized,
-			fees = excluded.fees, mark = excluded.mark, fills = excluded.fills, seq = excluded.seq`,
-		agents, venues, symbols, qtys, costs, realized, fees, marks, nfills, seqs)
+			fees = excluded.fees, mark = excluded.mark, fills = excluded.fills, seq = excluded.seq,
+			fill_time = greatest(positions.fill_time, excluded.fill_time)`,
+		agents, venues, symbols, qtys, costs, realized, fees, marks, nfills, seqs, fillTimes)
 }
 
 func parseDecimal(s string) (decimal.Decimal, error) {

@@ -111,14 +111,17 @@ func (r *ReadModel) Fills(ctx context.Context, q portfolio.FillQuery) (portfolio
 }
 
 // Positions lists the positions ever held by agent ("" for every agent), by agent, venue and
-// symbol.
+// symbol. Their Mark is the newer of their last fill's price and the price the agent's equity
+// snapshots last marked them at (position_marks; the mark on a tie).
 func (r *ReadModel) Positions(ctx context.Context, agent string) ([]portfolio.Position, error) {
 	var w where
-	w.eq("agent", agent)
+	w.eq("p.agent", agent)
 	out := []portfolio.Position{}
 	err := r.read(ctx, func(b *pgx.Batch) {
-		b.Queue(`select venue, symbol, qty::text, cost::text, realized::text, fees::text, mark::text, fills
-			from positions`+w.sql()+" order by agent, venue, symbol", w.args...).Query(func(rows pgx.Rows) error {
+		b.Queue(`select p.venue, p.symbol, p.qty::text, p.cost::text, p.realized::text, p.fees::text,
+				(case when m.time >= p.fill_time and m.mark > 0 then m.mark else p.mark end)::text, p.fills
+			from positions p left join position_marks m on m.agent = p.agent and m.venue = p.venue and m.symbol = p.symbol`+
+			w.sql()+" order by p.agent, p.venue, p.symbol", w.args...).Query(func(rows pgx.Rows) error {
 			for rows.Next() {
 				var p portfolio.Position
 				var qty, cost, realized, fees, mark string

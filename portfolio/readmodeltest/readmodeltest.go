@@ -40,10 +40,14 @@ import (
 //     of Created (orders) or Time (fills, equity); 0 leaves that side open.
 //   - A page holds Total (every match), Limit (the normalized limit: 0 becomes 100), Offset,
 //     and the Items from Offset on; an offset past the end gives no items and the same Total.
-//   - Positions are those of a portfolio.Account fed the applied fills in log order (Mark is
-//     the last fill price; flat positions stay listed), by agent, venue, symbol; agent ""
-//     lists every agent's; an unknown agent has none (no error).
-//   - Equity lists snapshots oldest first; agent "" lists every agent's, by time then agent.
+//   - Positions are those of a portfolio.Account fed the applied fills in log order (flat
+//     positions stay listed), by agent, venue, symbol; agent "" lists every agent's; an
+//     unknown agent has none (no error). Mark is the last fill's price unless the agent's
+//     equity snapshots marked the position later: the mark with the greatest MarkTime (the
+//     later snapshot's on a tie) wins when its MarkTime is at or after the position's newest
+//     fill time.
+//   - Equity lists snapshots oldest first, without their marks (the positions carry them);
+//     agent "" lists every agent's, by time then agent.
 //     A second snapshot of the same agent and time (a resend past the dedup window) replaces
 //     the first.
 //   - Agents lists, by name, every agent named by an intent that started an order, an agent

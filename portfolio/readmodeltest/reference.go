@@ -21,6 +21,15 @@ type reference struct {
 	equity   []refSnapshot
 	moves    []refMove
 	folded   int // items folded so far: the position in log order
+	// filled is each position's newest fill time, marks the newest mark the equity snapshots
+	// gave it, by agent, venue and symbol.
+	filled map[[3]string]int64
+	marks  map[[3]string]refMark
+}
+
+type refMark struct {
+	price decimal.Decimal
+	time  int64
 }
 
 // refSnapshot and refMove are an equity snapshot and a capital move with their position in
@@ -44,7 +53,8 @@ type refAgent struct {
 }
 
 func newReference() *reference {
-	return &reference{orders: map[string]*portfolio.Order{}, accounts: map[string]*portfolio.Account{}, agents: map[string]*refAgent{}}
+	return &reference{orders: map[string]*portfolio.Order{}, accounts: map[string]*portfolio.Account{}, agents: map[string]*refAgent{},
+		filled: map[[3]string]int64{}, marks: map[[3]string]refMark{}}
 }
 
 func (r *reference) agent(name string) *refAgent {
@@ -82,7 +92,10 @@ func (r *reference) fold(items []item) {
 			a := r.agent(o.Agent)
 			a.fills++
 			a.fees, _ = a.fees.Add(e.Fee)
-			_ = r.accounts[o.Agent].Fill(e)
+			if r.accounts[o.Agent].Fill(e) == nil {
+				k := [3]string{e.Agent, e.Venue, e.Symbol}
+				r.filled[k] = max(r.filled[k], e.Time)
+			}
 			r.fills = append(r.fills, portfolio.Fill{ClientOrderID: e.ClientOrderID, TradeID: e.TradeID, Agent: e.Agent, Venue: e.Venue,
 				Symbol: e.Symbol, Side: e.Side, Qty: e.FillQty, Price: e.FillPrice, Fee: e.Fee, Maker: e.Maker, Time: e.Time})
 		case *streams.AgentEvent:
@@ -90,8 +103,16 @@ func (r *reference) fold(items []item) {
 			a.state, a.reason = e.State, e.Reason
 		case *streams.EquitySnapshot:
 			r.agent(e.Agent)
+			for _, mk := range e.Marks {
+				k := [3]string{e.Agent, mk.Venue, mk.Symbol}
+				if old, ok := r.marks[k]; !ok || e.MarkTime >= old.time {
+					r.marks[k] = refMark{mk.Price, e.MarkTime}
+				}
+			}
 			r.equity = slices.DeleteFunc(r.equity, func(s refSnapshot) bool { return s.Agent == e.Agent && s.Time == e.Time })
-			r.equity = append(r.equity, refSnapshot{*e, r.folded})
+			snap := *e
+			snap.Marks, snap.MarkTime = nil, 0
+			r.equity = append(r.equity, refSnapshot{snap, r.folded})
 		case *streams.CapitalMove:
 			if e.Check() != nil || slices.ContainsFunc(r.moves, func(m refMove) bool { return m.Agent == e.Agent && m.Cause == e.Cause }) {
 				continue
@@ -155,7 +176,13 @@ func (r *reference) Positions(agent string) []portfolio.Position {
 	var out []portfolio.Position
 	for _, name := range slices.Sorted(mapKeys(r.accounts)) {
 		if agent == "" || agent == name {
-			out = append(out, r.accounts[name].Positions()...)
+			for _, p := range r.accounts[name].Positions() {
+				k := [3]string{name, p.Venue, p.Symbol}
+				if m, ok := r.marks[k]; ok && m.time >= r.filled[k] {
+					p.Mark = m.price
+				}
+				out = append(out, p)
+			}
 		}
 	}
 	return out

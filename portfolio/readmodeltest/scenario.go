@@ -2,6 +2,7 @@ package readmodeltest
 
 import (
 	"encoding/json"
+	"strings"
 
 	"github.com/govalues/decimal"
 	"github.com/nats-io/nats.go"
@@ -73,6 +74,18 @@ func (o *order) fill(venueID, tradeID, qty, price, fee string, maker bool, cum s
 func equity(agent string, t int64, capital, cash, eq, exposure, realized, unrealized, fees, drawdown string) item {
 	return item{ev: &streams.EquitySnapshot{Agent: agent, Time: t, Capital: dec(capital), Cash: dec(cash), Equity: dec(eq),
 		Exposure: dec(exposure), Realized: dec(realized), Unrealized: dec(unrealized), Fees: dec(fees), Drawdown: dec(drawdown)}}
+}
+
+// marked gives an equity snapshot the marks of positions, as of markTime; each mark is
+// "venue symbol price".
+func marked(it item, markTime int64, marks ...string) item {
+	s := it.ev.(*streams.EquitySnapshot)
+	s.MarkTime = markTime
+	for _, m := range marks {
+		f := strings.Fields(m)
+		s.Marks = append(s.Marks, streams.Mark{Venue: f[0], Symbol: f[1], Price: dec(f[2])})
+	}
+	return it
 }
 
 func command(name, id string, args any, t int64) item {
@@ -182,9 +195,13 @@ func scenario() (phase1, phase2 []item) {
 		command("agents.resume", resumeO, map[string]string{"agent": "ORION"}, T0+65*minute),
 		state("ORION", streams.AgentActive, streams.AgentHalted, "agents.resume"+byTrader, resumeO, 2, "10001.27", "0", T0+65*minute),
 
-		equity("ATLAS", T0+hour, "10000", "9951.29952", "10000.85", "1569.74", "2.60212", "-0.47", "2.07", "0"),
+		// marks newer than the positions' fills value them (ATLAS's BTCUSDT and SOLUSDT); a fill
+		// after the snapshot values its position again (NOVA's SOLUSDT, filled at T0+81m)
+		marked(equity("ATLAS", T0+hour, "10000", "9951.29952", "10000.85", "1569.74", "2.60212", "-0.47", "2.07", "0"),
+			T0+hour, bn+" BTCUSDT 62010.50", um+" SOLUSDT 141.95"),
 		equity("ORION", T0+hour, "10000", "7878.615808", "9999.95", "2121.33", "0", "0.37", "0.42", "0.000005"),
-		equity("NOVA", T0+hour, "5000", "1462.21575", "4990.62", "3528.40", "0", "-5.85", "3.53", "0.001876"),
+		marked(equity("NOVA", T0+hour, "5000", "1462.21575", "4990.62", "3528.40", "0", "-5.85", "3.53", "0.001876"),
+			T0+hour, bn+" SOLUSDT 141.14"),
 		equity("VEGA", T0+hour, "2500", "2500", "2500", "0", "0", "0", "0", "0"),
 
 		o3.at(T0 + 70*minute), o3.step(streams.OrderSubmitted, "", "", T0+70*minute),
