@@ -116,7 +116,7 @@ func handlePortfolioQueries(gw *web.Gateway, rm portfolio.ReadModel, opts Portfo
 		q := portfolio.OrderQuery{Venue: p.Get("venue"), Symbol: p.Get("symbol"), Status: portfolio.Status(p.Get("status"))}
 		var aerr error
 		q.Agent, aerr = opts.agent(p)
-		if err := errors.Join(aerr, p.int64("since", &q.Since), p.int64("until", &q.Until), p.int("limit", &q.Limit), p.int("offset", &q.Offset)); err != nil {
+		if err := errors.Join(aerr, p.int64("since", &q.Since), p.int64("until", &q.Until), p.limit(&q.Limit), p.int("offset", &q.Offset)); err != nil {
 			return nil, err
 		}
 		return rm.Orders(r.Context(), q)
@@ -129,7 +129,7 @@ func handlePortfolioQueries(gw *web.Gateway, rm portfolio.ReadModel, opts Portfo
 		q := portfolio.FillQuery{Venue: p.Get("venue"), Symbol: p.Get("symbol")}
 		var aerr error
 		q.Agent, aerr = opts.agent(p)
-		if err := errors.Join(aerr, p.int64("since", &q.Since), p.int64("until", &q.Until), p.int("limit", &q.Limit), p.int("offset", &q.Offset)); err != nil {
+		if err := errors.Join(aerr, p.int64("since", &q.Since), p.int64("until", &q.Until), p.limit(&q.Limit), p.int("offset", &q.Offset)); err != nil {
 			return nil, err
 		}
 		return rm.Fills(r.Context(), q)
@@ -207,6 +207,18 @@ func params(r *http.Request, allowed ...string) (query, error) {
 }
 
 func badParam(name, msg string) error { return fmt.Errorf("%w: %s: %s", portfolio.ErrQuery, name, msg) }
+
+// limit reads the page size: 1 to 1000 when given (0 is refused, not read as the default
+// of 100 that leaving it out gives).
+func (q query) limit(v *int) error {
+	if err := q.int("limit", v); err != nil {
+		return err
+	}
+	if q.Get("limit") != "" && *v == 0 {
+		return badParam("limit", "must be 1 to 1000 (leave it out for 100)")
+	}
+	return nil
+}
 
 // int64 reads an integer parameter into v, which keeps its value when the parameter is absent.
 func (q query) int64(name string, v *int64) error {

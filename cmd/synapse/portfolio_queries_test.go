@@ -77,7 +77,7 @@ func TestPortfolioQueries(t *testing.T) {
 		}
 		t.Logf("%s → %s", path, body)
 	}
-	for path, param := range map[string]string{"order_list?limit=-1": "limit", "order_list?limit=x": "limit", "order_list?status=done": "status",
+	for path, param := range map[string]string{"order_list?limit=-1": "limit", "order_list?limit=0": "limit", "fills?limit=0": "limit", "order_list?limit=x": "limit", "order_list?status=done": "status",
 		"order_list?agnet=ATLAS": "agnet", "fills?offset=-2": "offset", "fills?since=5&until=1": "until", "equity?since=-1": "since",
 		"allocation?profile=yolo": "profile", "allocation?threshold=2": "threshold", "montecarlo": "agent", "montecarlo?agent=ATLAS&paths=10001": "paths",
 		"montecarlo?agent=ATLAS&horizon=0": "horizon", "montecarlo?agent=ATLAS&goal=-1": "goal", "montecarlo?agent=ATLAS&seed=-1": "seed",
