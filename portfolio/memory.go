@@ -46,14 +46,15 @@ type memAgent struct {
 	account *Account                 // capital 0: only its positions are read
 	// filled is each position's newest fill time, marks the newest mark its equity
 	// snapshots gave it (see markedAt): a position is valued at the newer of the two.
-	filled map[[2]string]int64
-	marks  map[[2]string]snapshotMark
-	orders int
-	open   int
-	fills  int
-	fees   decimal.Decimal
-	moved  decimal.Decimal // Σ its capital moves
-	high   decimal.Decimal // the high-water mark of its latest distribution
+	filled   map[[2]string]int64
+	marks    map[[2]string]snapshotMark
+	orders   int
+	open     int
+	fills    int
+	fees     decimal.Decimal
+	moved    decimal.Decimal // Σ its capital moves
+	high     decimal.Decimal // the high-water mark of its latest capital move
+	hasMoves bool            // a capital move of it was folded
 	// pending sums the capital moves folded after its newest snapshot (moves counts them):
 	// Latest shows them.
 	pending decimal.Decimal
@@ -253,7 +254,7 @@ func (m *Memory) applyMove(e *streams.CapitalMove) error {
 	m.moves = append(m.moves, *e)
 	a := m.agent(e.Agent)
 	a.moved, _ = a.moved.Add(e.Amount)
-	a.high = e.HighWater
+	a.high, a.hasMoves = e.HighWater, true
 	if len(a.equity) > 0 {
 		a.pending, _ = a.pending.Add(e.Amount)
 		a.moves++
@@ -461,6 +462,9 @@ func (m *Memory) summaries() []AgentSummary {
 		}
 		if a.moves > 0 {
 			s.Latest = LatestAfterMoves(s.Latest, a.pending)
+		}
+		if !a.hasMoves {
+			s.HighWater = s.Latest.Capital // the mark starts at the capital
 		}
 		out = append(out, s)
 	}

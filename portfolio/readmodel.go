@@ -105,8 +105,9 @@ type AgentSummary struct {
 	Fees       decimal.Decimal        `json:"fees"`     // Σ fill fees
 	Realized   decimal.Decimal        `json:"realized"` // Σ positions' realized PnL
 	Moved      decimal.Decimal        `json:"moved"`    // Σ its capital moves: capital moved in, less out
-	// HighWater is the high-water mark its newest capital move left (0 before any): the next
-	// distribution sweeps only what is above it.
+	// HighWater is the high-water mark its newest capital move left; before any, its capital
+	// (Latest's; 0 before its first snapshot). The next distribution sweeps only what is above
+	// it.
 	HighWater decimal.Decimal `json:"high_water"`
 }
 

@@ -228,7 +228,7 @@ func queueAgents(b *pgx.Batch, out *[]portfolio.AgentSummary) {
 				(select coalesce(sum(f.fee), 0)::text from fills f where f.agent = n.agent),
 				(select coalesce(sum(p.realized), 0)::text from positions p where p.agent = n.agent),
 				(select coalesce(sum(m.amount), 0)::text from capital_moves m where m.agent = n.agent),
-				(select coalesce((select m.high_water::text from capital_moves m where m.agent = n.agent order by m.seq desc limit 1), '0')),
+				coalesce((select m.high_water::text from capital_moves m where m.agent = n.agent order by m.seq desc limit 1), e.capital::text, '0'),
 				(select count(*) from capital_moves m where m.agent = n.agent and m.seq > e.seq),
 				(select coalesce(sum(m.amount), 0)::text from capital_moves m where m.agent = n.agent and m.seq > e.seq),
 				e.agent is not null, coalesce(e.agent, ''), coalesce(e.time, 0), coalesce(e.capital::text, '0'), coalesce(e.cash::text, '0'),

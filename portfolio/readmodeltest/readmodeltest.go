@@ -58,7 +58,7 @@ import (
 //     that snapshot); Orders and OpenOrders count its orders (open: not terminal), Fills and
 //     Fees its applied fills, Realized the Σ of its positions' realized PnL, Moved the Σ of
 //     its capital moves; HighWater is the high-water mark its newest capital move carries
-//     (0: none).
+//     (none: Latest's capital, 0 without a snapshot).
 //   - Capital moves fold in log order, once per agent and cause (a resend past the dedup
 //     window is not a second move); one that fails CapitalMove.Check is skipped. CapitalMoves
 //     lists them in log order, filtered by agent and [since, until) of Time.

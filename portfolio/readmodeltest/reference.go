@@ -216,6 +216,7 @@ func (r *reference) Agents() []portfolio.AgentSummary {
 		if latest.at >= 0 {
 			s.Latest = latest.EquitySnapshot
 		}
+		s.HighWater = s.Latest.Capital // before any move
 		for _, m := range r.moves {
 			if m.Agent != name {
 				continue
