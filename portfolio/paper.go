@@ -158,7 +158,8 @@ func (p *Paper) Name() string { return PaperName }
 func (p *Paper) Close() error { return nil }
 
 // Submit accepts an order (or rejects a malformed one, returning nil) at the latest event
-// time of its market. Nothing fills inside Submit: the order waits for the next market
+// time of its market, or at the order's own newest event time if that is later (an order
+// decided on a candle's close is submitted after the market's last event). Nothing fills inside Submit: the order waits for the next market
 // event of its market. The order given is not modified. Submitting an order that is
 // already open on the paper exchange changes nothing.
 func (p *Paper) Submit(_ context.Context, o *Order) error {
@@ -171,13 +172,13 @@ func (p *Paper) Submit(_ context.Context, o *Order) error {
 	}
 	c := o.Clone()
 	if reason := paperCheck(c); reason != "" {
-		ev := c.Event(streams.OrderRejected, m.last)
+		ev := c.Event(streams.OrderRejected, max(m.last, c.Updated))
 		ev.Reason = reason
 		p.emit(c, ev)
 		return nil
 	}
 	c.VenueOrderID = paperOrderID(c)
-	if !p.emit(c, c.Event(streams.OrderAccepted, m.last)) {
+	if !p.emit(c, c.Event(streams.OrderAccepted, max(m.last, c.Updated))) {
 		return nil
 	}
 	p.rest(m, c)
@@ -237,7 +238,7 @@ func (p *Paper) Reconcile(_ context.Context, open []*Order) (map[string]decimal.
 			if c.VenueOrderID == "" {
 				c.VenueOrderID = paperOrderID(c)
 			}
-			ev := c.Event(streams.OrderAccepted, m.last)
+			ev := c.Event(streams.OrderAccepted, max(m.last, c.Updated))
 			ev.Source = "reconcile"
 			if !p.emit(c, ev) {
 				continue

@@ -530,8 +530,9 @@ func TestPaperExpiresMarketOrdersThatWaitTooLong(t *testing.T) {
 	lim := paperOrder(t, "patient", streams.Buy, streams.Limit, "1", "1")
 	r.submit(mkt)
 	r.submit(lim)
-	if acc := r.wantReports(0, "accepted,accepted"); acc[0].Time != 0 {
-		t.Fatalf("accepted at %d with no market data", acc[0].Time)
+	// With no market data the venue's clock is the order's own: accepted at its submission.
+	if acc := r.wantReports(0, "accepted,accepted"); acc[0].Time != mkt.Updated {
+		t.Fatalf("accepted at %d with no market data, want %d", acc[0].Time, mkt.Updated)
 	}
 	r.p.Market(paperTrade(1, "100", "1", t0))
 	r.p.Market(paperTrade(2, "100", "1", t0+60_000)) // exactly the timeout: still fills
@@ -913,5 +914,26 @@ func TestPaperIgnoresBadMarketData(t *testing.T) {
 	r.wantReports(2, "")
 	if len(r.p.Open()) != 2 {
 		t.Fatal("bad market data changed the resting orders")
+	}
+}
+
+// An order decided on a candle's close reaches the venue after the market's last event: the
+// venue accepts (or rejects) it at its submission time, never before it.
+func TestPaperAcceptsNoEarlierThanTheSubmission(t *testing.T) {
+	r := newPaperRig(t, PaperOptions{})
+	const t0 = 1_700_000_000_000
+	r.p.Market(paperTrade(1, "100", "1", t0-1)) // the last trade of the candle closing at t0
+	o, err := NewOrder(&streams.OrderEvent{Type: streams.OrderIntent, ClientOrderID: streams.ClientOrderID("ATLAS", "binance", "BTCUSDT", "after-close"),
+		Agent: "ATLAS", Venue: "binance", Symbol: "BTCUSDT", Side: streams.Buy, OrderType: streams.Limit, Qty: decimal.MustParse("1"),
+		Price: decimal.MustParse("99"), Time: t0})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := o.Apply(o.Event(streams.OrderSubmitted, t0)); err != nil {
+		t.Fatal(err)
+	}
+	r.submit(o)
+	if acc := r.wantReports(0, "accepted"); acc[0].Time != t0 {
+		t.Fatalf("accepted at %d, submitted at %d", acc[0].Time, t0)
 	}
 }
