@@ -209,21 +209,26 @@ func TestSpreadOfTinyPrices(t *testing.T) {
 // TestCCIOfAFlatWindowIsZero feeds 100 real candles, then 60 flat ones (open, high, low and
 // close equal, no volume) at prices from BTC's to below PEPE's: once the 20-candle window is
 // flat, CCI(20) reads 0, not the ±66.67 of a rounding ulp divided by itself.
+// thenFlat is the real candles scaled to end at price, then n flat candles at price.
+func thenFlat(base []indicator.Candle, price float64, n int) []indicator.Candle {
+	f := price / base[len(base)-1].Close
+	var candles []indicator.Candle
+	for _, c := range base {
+		c.Open, c.High, c.Low, c.Close = c.Open*f, c.High*f, c.Low*f, c.Close*f
+		candles = append(candles, c)
+	}
+	for i := range n {
+		candles = append(candles, indicator.Candle{OpenTime: base[len(base)-1].OpenTime + int64(i+1)*60_000,
+			Open: price, High: price, Low: price, Close: price})
+	}
+	return candles
+}
+
 func TestCCIOfAFlatWindowIsZero(t *testing.T) {
 	base := loadCandles(t, "BTCUSDT-1m-2022-09-05.csv.gz")[:100]
 	cci := slices.Index(indicator.Columns, "cci_20")
 	for _, price := range []float64{20000.01, 63123.45, 1.546, 0.3, 0.0123, 0.00001234, 2e-8, 2.1e-8, 1.23e-8} {
-		f := price / base[len(base)-1].Close // the real candles scaled to end at price
-		var candles []indicator.Candle
-		for _, c := range base {
-			c.Open, c.High, c.Low, c.Close = c.Open*f, c.High*f, c.Low*f, c.Close*f
-			candles = append(candles, c)
-		}
-		for i := range 60 {
-			candles = append(candles, indicator.Candle{OpenTime: base[len(base)-1].OpenTime + int64(i+1)*60_000,
-				Open: price, High: price, Low: price, Close: price})
-		}
-		rows := setRows(t, candles)
+		rows := setRows(t, thenFlat(base, price, 60))
 		if rows[99][cci] == 0 {
 			t.Fatalf("price %g: CCI 0 on real candles", price)
 		}
@@ -244,16 +249,7 @@ func TestSpreadOfAFlatWindowAfterMovesIsZero(t *testing.T) {
 	sd, up, low := slices.Index(indicator.Columns, "stddev_20"), slices.Index(indicator.Columns, "bb_upper_20_2"), slices.Index(indicator.Columns, "bb_lower_20_2")
 	for k, price := range []float64{2002.49, 20000.01, 1.546, 0.0123, 0.00001234, 2002.49, 20000.01, 1.546, 0.0123, 0.00001234} {
 		base := all[:300+3*k] // the flat spell starts at every phase of the windows' recomputation
-		f := price / base[len(base)-1].Close
-		var candles []indicator.Candle
-		for _, c := range base {
-			c.Open, c.High, c.Low, c.Close = c.Open*f, c.High*f, c.Low*f, c.Close*f
-			candles = append(candles, c)
-		}
-		for i := range 40 {
-			candles = append(candles, indicator.Candle{OpenTime: base[len(base)-1].OpenTime + int64(i+1)*60_000,
-				Open: price, High: price, Low: price, Close: price})
-		}
+		candles := thenFlat(base, price, 40)
 		rows := setRows(t, candles)
 		for i := len(base) + 19; i < len(rows); i++ {
 			if r := rows[i]; r[sd] != 0 || r[up] != price || r[low] != price {
