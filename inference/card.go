@@ -7,7 +7,11 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
+	"slices"
 	"strings"
+
+	ort "github.com/yalue/onnxruntime_go"
 )
 
 // ErrCardMismatch means a model card does not describe the .onnx file beside it (another
@@ -99,8 +103,66 @@ func (c *Card) Check() error {
 		return bad("kind %q: want classifier or regressor", c.Kind)
 	case len(c.SHA256) != 64:
 		return bad("sha256 %q is not 64 hex digits", c.SHA256)
+	case c.Inputs[0].Type != "float32" || c.Outputs[0].Type != "float32":
+		return bad("input type %q, output type %q: the models take and give float32", c.Inputs[0].Type, c.Outputs[0].Type)
+	}
+	// A model of a known name serves its signals by its kind: a direction card saying
+	// regressor would score and weigh its signals wrongly.
+	if spec, err := specOf(c.Model); err == nil {
+		switch {
+		case c.Kind != spec.kind:
+			return bad("kind %q: a %s model is a %s", c.Kind, c.Model, spec.kind)
+		case c.Outputs[0].Name != spec.output || !slices.Equal(c.OutputNames, spec.outputs):
+			return bad("output %q %v: a %s model answers %q %v", c.Outputs[0].Name, c.OutputNames, c.Model, spec.output, spec.outputs)
+		}
 	}
 	return nil
+}
+
+// CheckGraph reports whether the graph of model (the .onnx bytes) takes and gives what c
+// says: the same input and output names, float32 elements, and the same shapes (-1 for the
+// batch axis). ONNX Runtime must be initialized (InitRuntime).
+func (c *Card) CheckGraph(model []byte) error {
+	ins, outs, err := ort.GetInputOutputInfoWithONNXData(model)
+	if err != nil {
+		return fmt.Errorf("%w: card %q: ONNX Runtime cannot read the model: %v", ErrCardMismatch, c.Name, err)
+	}
+	same := func(what string, specs []TensorSpec, infos []ort.InputOutputInfo) error {
+		if len(specs) != len(infos) {
+			return fmt.Errorf("%w: card %q lists %d %ss, the graph has %d: retrain, or copy the .onnx and .json that were written together",
+				ErrCardMismatch, c.Name, len(specs), what, len(infos))
+		}
+		for i, s := range specs {
+			info := infos[i]
+			if info.Name != s.Name || info.DataType != ort.TensorElementDataTypeFloat || !slices.Equal([]int64(info.Dimensions), s.Shape) {
+				return fmt.Errorf("%w: card %q says %s %d is %s %s %v, the graph's is %s %s %v: retrain, or copy the .onnx and .json that were written together",
+					ErrCardMismatch, c.Name, what, i, s.Name, s.Type, s.Shape, info.Name, info.DataType, []int64(info.Dimensions))
+			}
+		}
+		return nil
+	}
+	if err := same("input", c.Inputs, ins); err != nil {
+		return err
+	}
+	return same("output", c.Outputs, outs)
+}
+
+// LoadDeployable reads DIR/MODEL.json and DIR/MODEL.onnx for a deployment of model, and
+// checks all that can be checked before serving: the card (LoadCard), that it is a card of
+// model, and that the graph is the one it describes (CheckGraph).
+func LoadDeployable(dir, model string) (*Card, []byte, error) {
+	path := filepath.Join(dir, model+".json")
+	card, onnx, err := LoadCard(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	if card.Model != model {
+		return nil, nil, fmt.Errorf("%s: %w: card %q is a %s model, not %s", path, ErrCardMismatch, card.Name, card.Model, model)
+	}
+	if err := card.CheckGraph(onnx); err != nil {
+		return nil, nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return card, onnx, nil
 }
 
 // Marshal writes the card as indented JSON with a final newline.

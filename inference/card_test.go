@@ -22,6 +22,8 @@ func TestParseCardRejectsInconsistentCards(t *testing.T) {
 		"no name":      {`"name": "direction"`, `"name": ""`},
 		"not json":     {`{`, `[`},
 		"output names": {`"output_names": [` + "\n    \"probability\"", `"output_names": [` + "\n    \"probability\", \"x\""},
+		"its kind":     {`"kind": "classifier"`, `"kind": "regressor"`},
+		"input type":   {`"type": "float32"`, `"type": "float64"`},
 	} {
 		bad := strings.Replace(string(good), edit[0], edit[1], 1)
 		if bad == string(good) {
@@ -30,6 +32,29 @@ func TestParseCardRejectsInconsistentCards(t *testing.T) {
 		if _, err := ParseCard([]byte(bad)); !errors.Is(err, ErrCardMismatch) {
 			t.Errorf("%s: %v", name, err)
 		}
+	}
+}
+
+// CheckGraph compares a card with the graph ONNX Runtime reads: the bundled pair agrees; a
+// card of another model's graph does not, even with the right hash.
+func TestCheckGraph(t *testing.T) {
+	needRuntime(t)
+	card, model, err := LoadDeployable("models", "direction")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, rangeModel, err := LoadDeployable("models", "range")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := card.CheckGraph(rangeModel); !errors.Is(err, ErrCardMismatch) || !strings.Contains(err.Error(), "the graph's is range") {
+		t.Fatalf("direction card on the range graph: %v", err)
+	}
+	if err := card.CheckGraph(model[:len(model)/2]); !errors.Is(err, ErrCardMismatch) {
+		t.Fatalf("half a model: %v", err)
+	}
+	if _, _, err := LoadDeployable("models", "ensemble"); err == nil {
+		t.Fatal("a model without files deployed")
 	}
 }
 

@@ -161,6 +161,9 @@ type SymbolStats struct {
 	WarmUp  int      `json:"warm_up"` // candles before the first complete input vector
 	Gaps    int      `json:"gaps"`    // rows dropped because their label window spans missing candles
 	Rows    int      `json:"rows"`    // labelled rows
+	// Missing counts the 1m candles the klines lack (holes the indicators run across, as if
+	// the candles were contiguous).
+	Missing int64 `json:"missing,omitempty"`
 }
 
 // Dataset is the labelled rows of several symbols, merged and ordered by time (then
@@ -270,11 +273,18 @@ func BuildDataset(ctx context.Context, files []string, opts DatasetOptions) (*Da
 	if len(keys) == 0 {
 		return nil, fmt.Errorf("%w: %s hold no market data", ErrNotEnoughData, strings.Join(files, ", "))
 	}
+	missing := map[string]int64{}
+	for _, ks := range rp.Stats().Keys {
+		if ks.Key.Kind == streams.KindKline && ks.Key.Interval == "1m" {
+			missing[ks.Key.Venue+":"+ks.Key.Symbol] += ks.Missing
+		}
+	}
 	for _, k := range keys {
 		rows, st, err := bySymbol[k].label(opts)
 		if err != nil {
 			return nil, err
 		}
+		st.Missing = missing[k]
 		ds.Rows = append(ds.Rows, rows...)
 		ds.Symbols = append(ds.Symbols, st)
 	}

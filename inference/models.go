@@ -88,7 +88,7 @@ type TrainOptions struct {
 	// LibraryPath).
 	RuntimeLib string
 	// Progress is told of every epoch.
-	Progress func(epoch int, trainLoss, validLoss float64)
+	Progress func(epoch int, trainLoss, holdoutLoss, validLoss float64)
 }
 
 // Trained is a trained, exported and verified model.

@@ -148,7 +148,7 @@ func (r *Registry) Apply(cmd streams.SequencedCommand) error {
 			return fmt.Errorf("%w: unknown model %q (have %v)", ErrDeploy, a.Model, ModelNames)
 		}
 		path := filepath.Join(a.Dir, a.Model+".json")
-		card, onnx, err := LoadCard(path)
+		card, onnx, err := LoadDeployable(a.Dir, a.Model)
 		if err != nil {
 			return fmt.Errorf("%w: %v", ErrDeploy, err)
 		}

@@ -30,9 +30,10 @@ type FitConfig struct {
 	LearningRate float64    // Adam's step size [0.001]
 	Patience     int        // epochs without a better holdout loss before stopping [5]
 	Seed         uint64     // of weight initialisation and shuffling
-	// Progress, when set, is called after every epoch with the mean training loss and the
-	// loss on the validation rows (shown only: early stopping looks at the holdout rows).
-	Progress func(epoch int, trainLoss, validLoss float64)
+	// Progress, when set, is called after every epoch with the mean training loss, the loss
+	// on the holdout rows (what early stopping looks at) and on the validation rows (shown
+	// only: nothing is chosen by it).
+	Progress func(epoch int, trainLoss, holdoutLoss, validLoss float64)
 }
 
 func (c *FitConfig) defaults() error {
@@ -297,7 +298,7 @@ func Fit(ctx context.Context, fit, holdout, valid Samples, cfg FitConfig) (*Fitt
 		res.ValidLoss = append(res.ValidLoss, vl)
 		res.Epochs = epoch
 		if cfg.Progress != nil {
-			cfg.Progress(epoch, res.TrainLoss[epoch-1], vl)
+			cfg.Progress(epoch, res.TrainLoss[epoch-1], hl, vl)
 		}
 		if hl < bestLoss {
 			best, bestLoss, res.BestEpoch, since = n.clone(), hl, epoch, 0

@@ -27,7 +27,7 @@ func TestFitLearnsASeparableProblem(t *testing.T) {
 	fit, hold, valid := synthetic(2000, 1), synthetic(300, 2), synthetic(500, 3)
 	var epochs int
 	res, err := Fit(context.Background(), fit, hold, valid, FitConfig{Loss: BCE, Epochs: 40, Seed: 7,
-		Progress: func(epoch int, trainLoss, validLoss float64) { epochs = epoch }})
+		Progress: func(epoch int, trainLoss, holdoutLoss, validLoss float64) { epochs = epoch }})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -199,7 +199,7 @@ func TestBacktestLeavesOutACapturesOtherKlineIntervals(t *testing.T) {
 	}
 }
 
-// Holes in the klines are reported and warned of by backtest and features: the indicators
+// Holes in the klines are reported and warned of by backtest, features and train: the indicators
 // run across them as if the candles were contiguous.
 func TestBacktestAndFeaturesReportGaps(t *testing.T) {
 	raw, err := recordings.Read("ETHUSDT-1m-2022-08-14.csv.gz")
@@ -223,6 +223,10 @@ func TestBacktestAndFeaturesReportGaps(t *testing.T) {
 	code, _, errs := synapse(t, "features", "--data", path)
 	if code != 0 || !strings.Contains(errs, "1 gap(s), 60 candle(s) missing") {
 		t.Errorf("features: exit %d: %s", code, errs)
+	}
+	code, _, errs = synapse(t, "train", "--data", path, "--model", "direction", "--epochs", "2", "--out", t.TempDir(), "--quiet")
+	if code != 0 || !strings.Contains(errs, "binance:ETHUSDT 1m klines lack 60 candle(s)") {
+		t.Errorf("train: exit %d: %s", code, errs)
 	}
 }
 

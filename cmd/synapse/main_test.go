@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -549,6 +550,41 @@ func TestRunWithTokensAndACommand(t *testing.T) {
 	models := t.TempDir()
 	if code, _, errs := synapse(t, "train", "--data", recDir+"ETHUSDT-1m-2022-08-14.csv.gz", "--model", "direction", "--version", "2", "--epochs", "3", "--out", models, "--quiet"); code != 0 {
 		t.Fatal(errs)
+	}
+	// The same pair with the card edited, or with another model's .onnx, is a 400 naming the
+	// fix: nothing goes on the log for the engine to refuse.
+	card, err := os.ReadFile(filepath.Join(models, "direction.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rangeOnnx, err := os.ReadFile("../../inference/models/range.onnx")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, files := range map[string]map[string][]byte{
+		"kind":   {"direction.json": []byte(strings.Replace(string(card), `"kind": "classifier"`, `"kind": "regressor"`, 1))},
+		"type":   {"direction.json": []byte(strings.Replace(string(card), `"type": "float32"`, `"type": "float64"`, 1))},
+		"sha256": {"direction.onnx": rangeOnnx},
+		// the card's hash made to match: only the graph tells it takes no such output
+		"graph": {"direction.onnx": rangeOnnx, "direction.json": regexp.MustCompile(`"sha256": "[0-9a-f]+"`).ReplaceAll(card,
+			[]byte(fmt.Sprintf(`"sha256": "%x"`, sha256.Sum256(rangeOnnx))))},
+	} {
+		broken := t.TempDir()
+		for _, f := range []string{"direction.json", "direction.onnx"} {
+			data, err := os.ReadFile(filepath.Join(models, f))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if b, ok := files[f]; ok {
+				data = b
+			}
+			if err := os.WriteFile(filepath.Join(broken, f), data, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if code := call("POST", "/api/v1/commands/models.deploy", token, fmt.Sprintf(`{"model":"direction","dir":%q,"mode":"live"}`, broken)); code != http.StatusBadRequest {
+			t.Errorf("deploy of a %s mismatch: %d, want 400", name, code)
+		}
 	}
 	if code := call("POST", "/api/v1/commands/models.deploy", token, fmt.Sprintf(`{"model":"direction","dir":%q,"mode":"live"}`, models)); code != http.StatusAccepted {
 		t.Fatalf("deploy: %d", code)

@@ -305,6 +305,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 			return err
 		}
 		graph.SubscribeFeatures(subscribers...)
+		gw.HandleCommand("models.deploy", web.RoleAdmin, deployArgs)
 		gw.HandleQuery("models", func(*http.Request) (any, error) {
 			live, shadow := models.Deployed()
 			stats, err := batcher.Stats(2 * time.Second)
@@ -488,4 +489,19 @@ func isLoopback(host string) bool {
 	}
 	ip := net.ParseIP(host)
 	return ip != nil && ip.IsLoopback()
+}
+
+// deployArgs checks a models.deploy as the gateway does, then the model itself, as the
+// registry will: a card that does not describe its .onnx is a 400 naming the fix, not a 202
+// for a deployment the engine then refuses in its log.
+func deployArgs(body []byte) (any, error) {
+	v, err := web.Args[web.DeployArgs]()(body)
+	if err != nil {
+		return nil, err
+	}
+	a := v.(*web.DeployArgs)
+	if _, _, err := inference.LoadDeployable(a.Dir, a.Model); err != nil {
+		return nil, &web.FieldError{Field: "dir", Msg: err.Error()}
+	}
+	return v, nil
 }

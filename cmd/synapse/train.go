@@ -55,8 +55,9 @@ func cmdTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	opts := inference.TrainOptions{Symbol: *symbol, Model: *model, Version: *version, Horizon: *horizon, Epochs: *epochs, Hidden: *hidden, Seed: *seed, RuntimeLib: *ortLib}
 	if !*quiet {
-		opts.Progress = func(epoch int, trainLoss, validLoss float64) {
-			fmt.Fprintf(stderr, "epoch %3d/%d  train loss %.5f  holdout loss %.5f\n", epoch, *epochs, trainLoss, validLoss)
+		opts.Progress = func(epoch int, trainLoss, holdoutLoss, validLoss float64) {
+			fmt.Fprintf(stderr, "epoch %3d/%d  train loss %.5f  holdout loss %.5f (early stopping)  validation loss %.5f\n",
+				epoch, *epochs, trainLoss, holdoutLoss, validLoss)
 		}
 	}
 	trained, err := inference.Train(ctx, files, opts)
@@ -66,6 +67,12 @@ func cmdTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	modelPath, cardPath, err := trained.Write(*out)
 	if err != nil {
 		return err
+	}
+	for _, s := range trained.Card.Symbols {
+		if s.Missing > 0 {
+			fmt.Fprintf(stderr, "synapse train: warning: %s 1m klines lack %d candle(s): the indicators run across the holes as if the candles were contiguous; %d row(s) whose label window spans them were left out\n",
+				s.Symbol, s.Missing, s.Gaps)
+		}
 	}
 	metrics, _ := json.Marshal(trained.Card.Metrics.Validation)
 	baseline, _ := json.Marshal(trained.Card.BaselineMetrics.Validation)
