@@ -54,10 +54,19 @@ type SequencedCommand struct {
 	*Command
 }
 
+// ErrDuplicateCommand means a command's ID was on the CMD stream already: the command acted
+// (or was refused) then, and is not applied again.
+var ErrDuplicateCommand = errors.New("command sent again")
+
 // ConsumeCommands calls apply for every command on the CMD stream, oldest first, then for
 // each new one until ctx ends: a restart re-applies every command in order. A command that
-// does not decode, or that apply rejects, is reported to onError and skipped.
+// does not decode, whose subject is not cmd.<its name>, or that apply rejects, is reported to
+// onError and skipped. So is a command whose ID an earlier command had (published on NATS
+// without the Nats-Msg-Id header, or after the log's dedup window): the ID, not the log,
+// makes it one command, live and on every restart alike. A command without a time takes the
+// time the log stored it.
 func ConsumeCommands(ctx context.Context, js jetstream.JetStream, apply func(SequencedCommand) error, onError func(SequencedCommand, error)) error {
+	seen := map[string]uint64{} // command ID → the seq it was first on
 	return Follow(ctx, js, StreamCommands, jetstream.OrderedConsumerConfig{}, 64, func(msgs []jetstream.Msg) error {
 		for _, msg := range msgs {
 			meta, err := msg.Metadata()
@@ -72,6 +81,20 @@ func ConsumeCommands(ctx context.Context, js jetstream.JetStream, apply func(Seq
 				cmd.Name = strings.TrimPrefix(msg.Subject(), "cmd.")
 				onError(cmd, fmt.Errorf("%w: %v", ErrBadEvent, err))
 				continue
+			}
+			if msg.Subject() != cmd.Subject() {
+				onError(cmd, fmt.Errorf("%w: command %q on %s: publish it on %s", ErrBadEvent, cmd.Name, msg.Subject(), cmd.Subject()))
+				continue
+			}
+			if cmd.CommandID != "" {
+				if first, dup := seen[cmd.CommandID]; dup {
+					onError(cmd, fmt.Errorf("%w: id %q was command seq %d: give a new id to act again", ErrDuplicateCommand, cmd.CommandID, first))
+					continue
+				}
+				seen[cmd.CommandID] = cmd.Seq
+			}
+			if cmd.Time == 0 {
+				cmd.Time = meta.Timestamp.UnixMilli()
 			}
 			if err := apply(cmd); err != nil {
 				onError(cmd, err)
