@@ -11,6 +11,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -212,13 +213,34 @@ func splitListen(addr string) (string, int, error) {
 	return host, port, nil
 }
 
-// users grants the engine everything, the reader market data, features and signals, and the
-// trader what the reader has plus commands and order requests.
+// users grants the engine everything, the reader market data, features and signals (their
+// streams read through JetStream too), and the trader what the reader has plus the orders
+// and portfolio streams, the desk's commands and order requests. The models.* commands are
+// the admin's (the HTTP API asks for an admin token): the trader may not publish them.
 func users(engine, reader, trader Credential) []*server.User {
-	readStreams := []string{StreamMarketData, StreamFeatures, StreamSignals}
-	readAPI := []string{"$JS.API.INFO", "$JS.API.STREAM.NAMES", "$JS.API.STREAM.LIST", "$JS.ACK.>", "$JS.FC.>"}
-	for _, s := range readStreams {
-		readAPI = append(readAPI,
+	api := []string{"$JS.API.INFO", "$JS.API.STREAM.NAMES", "$JS.API.STREAM.LIST", "$JS.ACK.>", "$JS.FC.>"}
+	readAPI := append(slices.Clone(api), streamReadAPI(StreamMarketData, StreamFeatures, StreamSignals)...)
+	traderAPI := append(append(slices.Clone(readAPI), streamReadAPI(StreamOrders, StreamPortfolio)...), "cmd.>", "req.orders.>")
+	readSubs := []string{"md.>", "feat.>", "corr.>", "sig.>", "_INBOX.>"}
+	return []*server.User{
+		{Username: engine.User, Password: engine.Password},
+		{Username: userOr(reader.User, "reader"), Password: reader.Password, Permissions: &server.Permissions{
+			Publish:   &server.SubjectPermission{Allow: readAPI},
+			Subscribe: &server.SubjectPermission{Allow: readSubs},
+		}},
+		{Username: userOr(trader.User, "trader"), Password: trader.Password, Permissions: &server.Permissions{
+			Publish:   &server.SubjectPermission{Allow: traderAPI, Deny: []string{"cmd.models.>"}},
+			Subscribe: &server.SubjectPermission{Allow: append(readSubs, "ord.>", "pf.>")},
+		}},
+	}
+}
+
+// streamReadAPI is the JetStream API a reader of the streams needs: their info, a message by
+// sequence, and consumers of its own.
+func streamReadAPI(streams ...string) []string {
+	var out []string
+	for _, s := range streams {
+		out = append(out,
 			"$JS.API.STREAM.INFO."+s,
 			"$JS.API.STREAM.MSG.GET."+s,
 			"$JS.API.CONSUMER.CREATE."+s, "$JS.API.CONSUMER.CREATE."+s+".>",
@@ -227,19 +249,7 @@ func users(engine, reader, trader Credential) []*server.User {
 			"$JS.API.CONSUMER.MSG.NEXT."+s+".>",
 		)
 	}
-	readSubs := []string{"md.>", "feat.>", "corr.>", "sig.>", "_INBOX.>"}
-	traderAPI := append(append([]string{}, readAPI...), "cmd.>", "req.orders.>", "$JS.API.STREAM.INFO."+StreamOrders, "$JS.API.CONSUMER.CREATE."+StreamOrders+".>", "$JS.API.CONSUMER.MSG.NEXT."+StreamOrders+".>")
-	return []*server.User{
-		{Username: engine.User, Password: engine.Password},
-		{Username: userOr(reader.User, "reader"), Password: reader.Password, Permissions: &server.Permissions{
-			Publish:   &server.SubjectPermission{Allow: readAPI},
-			Subscribe: &server.SubjectPermission{Allow: readSubs},
-		}},
-		{Username: userOr(trader.User, "trader"), Password: trader.Password, Permissions: &server.Permissions{
-			Publish:   &server.SubjectPermission{Allow: traderAPI},
-			Subscribe: &server.SubjectPermission{Allow: append(readSubs, "ord.>", "pf.>")},
-		}},
-	}
+	return out
 }
 
 func userOr(u, def string) string {

@@ -14,6 +14,7 @@ import (
 	"github.com/govalues/decimal"
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 )
 
 func openTestLog(t *testing.T, opts Options) *Log {
@@ -192,6 +193,34 @@ func TestBotListenerEnforcesCredentials(t *testing.T) {
 	case err := <-errs:
 		t.Fatalf("trader publishing a command was refused: %v", err)
 	case <-time.After(300 * time.Millisecond):
+	}
+	// ... but not the admin's models.* commands.
+	if err := tc.Publish("cmd.models.deploy", []byte(`{}`)); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-errs:
+		if !strings.Contains(strings.ToLower(err.Error()), "permissions violation") {
+			t.Fatalf("unexpected error: %v", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("trader publishing models.deploy was not refused")
+	}
+	// The trader reads the orders and portfolio streams through JetStream, from the start.
+	tjs, err := jetstream.New(tc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []string{StreamOrders, StreamPortfolio} {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		cons, err := tjs.OrderedConsumer(ctx, s, jetstream.OrderedConsumerConfig{})
+		if err == nil {
+			_, err = cons.Info(ctx)
+		}
+		cancel()
+		if err != nil {
+			t.Errorf("trader reading %s through JetStream: %v", s, err)
+		}
 	}
 }
 
