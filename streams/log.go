@@ -41,6 +41,9 @@ type Options struct {
 	Listen string
 	// URL connects to an existing NATS server or cluster instead of embedding one.
 	URL string
+	// Attach, with URL, uses the streams as the server has them, without creating or
+	// updating them: a reader (synapse tail) with a bot credential may not.
+	Attach bool
 	// Reader may subscribe to market data, features and signals. Trader may also publish
 	// commands and order requests.
 	Reader, Trader Credential
@@ -117,6 +120,9 @@ func Open(ctx context.Context, opts Options) (*Log, error) {
 	if err != nil {
 		l.Close()
 		return nil, fmt.Errorf("%w: jetstream: %v", ErrConnect, err)
+	}
+	if opts.Attach && opts.URL != "" {
+		return l, nil
 	}
 	for _, s := range Catalog() {
 		if _, err := l.JS.CreateOrUpdateStream(ctx, s.config()); err != nil {

@@ -206,6 +206,18 @@ func TestBotListenerEnforcesCredentials(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("trader publishing models.deploy was not refused")
 	}
+	// synapse tail with the reader's credential attaches to the streams as they are: it may
+	// not create or update them.
+	withReader := strings.Replace(url, "nats://", "nats://"+reader.User+":"+reader.Password+"@", 1)
+	rl, err := Open(context.Background(), Options{URL: withReader, Attach: true})
+	if err != nil {
+		t.Fatalf("attaching with the reader's credential: %v", err)
+	}
+	var out strings.Builder
+	if n, err := Tail(context.Background(), rl.JS, "md.>", TailOptions{Limit: 1}, &out); err != nil || n != 1 {
+		t.Errorf("tail md.> as the reader: %d events, %v", n, err)
+	}
+	rl.Close()
 	// The trader reads the orders and portfolio streams through JetStream, from the start.
 	tjs, err := jetstream.New(tc)
 	if err != nil {

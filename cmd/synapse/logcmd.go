@@ -61,12 +61,20 @@ func cmdTail(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	if len(pos) != 1 {
 		fs.Usage()
+		if len(pos) > 1 {
+			return fmt.Errorf("%w: name one subject, not %d (%s): quote a subject with wildcards, e.g. 'md.>'", errUsage, len(pos), strings.Join(pos, " "))
+		}
 		return fmt.Errorf("%w: name one subject, e.g. 'md.>'", errUsage)
+	}
+	if *limit < 0 {
+		return fmt.Errorf("%w: --limit %d: give a number of events, or 0 for no limit", errUsage, *limit)
 	}
 	if err := lf.mustHoldLog(); err != nil {
 		return err
 	}
-	l, err := lf.open(ctx, quietLogger(stderr))
+	// Against a running engine, tail reads the streams as they are: a bot credential may
+	// read them, not create or update them.
+	l, err := streams.Open(ctx, streams.Options{DataDir: lf.dataDir, URL: lf.natsURL, Attach: true, Logger: quietLogger(stderr)})
 	if err != nil {
 		return err
 	}

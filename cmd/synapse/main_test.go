@@ -109,7 +109,7 @@ func TestFeaturesJSONAndBadArguments(t *testing.T) {
 	if n != 1440 || f.Symbol != "BTCUSDT" || f.Venue != "binance-um" {
 		t.Fatalf("%d rows, last %+v", n, f)
 	}
-	for _, args := range [][]string{{"features"}, {"features", "--data", "x.csv", "--format", "xml"}, {"features", "--data", "a.csv", "--data", "b.csv"}, {"nope"}, {"tail"},
+	for _, args := range [][]string{{"features"}, {"features", "--data", "x.csv", "--format", "xml"}, {"features", "--data", "a.csv", "--data", "b.csv"}, {"nope"}, {"tail"}, {"tail", "md.>", "--limit", "-1"}, {"tail", "md.>", "sig.>"},
 		{"run", "--inference-ep", "gpu", "--data-dir", t.TempDir()}, {"bench", "inference", "--inference-ep", "gpu"}, {"bench", "fanout", "--clients", "-5"}} {
 		if code, _, _ := synapse(t, args...); code != 2 {
 			t.Errorf("%v: exit %d, want 2", args, code)
