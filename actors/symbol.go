@@ -92,6 +92,8 @@ type Symbol struct {
 	book          *orderbook.Book
 	klineSource   bool // 1m klines arrive from the venue: trades do not build candles
 	tradeSource   tradeSource
+	firstSeen     int64 // the event time of the symbol's first event (0: none yet)
+	tradeMinutes  bool  // a trade-built minute was closed (the first is judged by firstSeen)
 	last1m        int64
 	lastPrice     decimal.Decimal
 	lastCandle    streams.Kline         // the last closed 1m candle (OpenTime 0: none yet)
@@ -131,6 +133,9 @@ func NewSymbol(venue, symbol string) (*Symbol, error) {
 // event that cannot be applied is counted and reported; the state is left as it was.
 func (s *Symbol) Apply(ev streams.Event, emit func(*streams.Feature)) error {
 	s.state.Events++
+	if s.firstSeen == 0 {
+		s.firstSeen = ev.EventTime()
+	}
 	if t := ev.EventTime(); t > s.state.EventTime {
 		s.state.EventTime = t
 	}
@@ -148,7 +153,7 @@ func (s *Symbol) Apply(ev streams.Event, emit func(*streams.Feature)) error {
 			var k streams.Kline
 			var closed bool
 			if k, closed, err = s.trades.Add(e); err == nil && closed {
-				err = s.close1m(&k, emit)
+				err = s.closeTradeMinute(&k, emit)
 			}
 		}
 	case *streams.Depth:
@@ -187,7 +192,19 @@ func (s *Symbol) closeQuietMinute(venueTime int64, emit func(*streams.Feature)) 
 	if !ok {
 		return nil
 	}
-	return s.close1m(&k, emit)
+	return s.closeTradeMinute(&k, emit)
+}
+
+// closeTradeMinute takes a minute built from trades, except the first when the symbol's data
+// began inside it (a capture started at 05:54:13 holds the minute's trades from :13 on
+// only): its open, high, low and volume would not be the minute's.
+func (s *Symbol) closeTradeMinute(k *streams.Kline, emit func(*streams.Feature)) error {
+	first := !s.tradeMinutes
+	s.tradeMinutes = true
+	if first && s.firstSeen > k.OpenTime {
+		return nil
+	}
+	return s.close1m(k, emit)
 }
 
 // tradeSource is the trade stream a symbol builds its candles from: its trades (@trade) or

@@ -162,6 +162,8 @@ func TestSymbolBuildsCandlesFromOneTradeStream(t *testing.T) {
 			return &streams.Trade{Venue: "binance", Symbol: "BTCUSDT", TradeID: id, Aggregate: agg,
 				Price: decimal.MustParse(price), Qty: decimal.MustParse(qty), Time: at}
 		}
+		// the book's first update, before the minute: the capture holds all of its trades
+		_ = s.Apply(&streams.Depth{Venue: "binance", Symbol: "BTCUSDT", FirstID: 1, FinalID: 1, Time: minute - 1000}, nil)
 		events := []*streams.Trade{
 			trade(100, first, "100", "1", minute+1),
 			trade(9_000, !first, "100", "1", minute+1),
@@ -196,14 +198,15 @@ func TestSymbolClosesAQuietMinuteOnTheBooksTime(t *testing.T) {
 		t.Fatal(err)
 	}
 	const minute = 1_700_000_040_000
+	depth := func(id, at int64) *streams.Depth {
+		return &streams.Depth{Venue: "binance", Symbol: "BTCUSDT", FirstID: id, FinalID: id, Time: at}
+	}
+	_ = s.Apply(depth(9, minute-1000), nil) // the capture began before the minute
 	for i, at := range []int64{minute + 1, minute + 59_643} {
 		tr := &streams.Trade{Venue: "binance", Symbol: "BTCUSDT", TradeID: int64(100 + i), Price: decimal.MustParse("100"), Qty: decimal.MustParse("1"), Time: at}
 		if err := s.Apply(tr, nil); err != nil {
 			t.Fatal(err)
 		}
-	}
-	depth := func(id, at int64) *streams.Depth {
-		return &streams.Depth{Venue: "binance", Symbol: "BTCUSDT", FirstID: id, FinalID: id, Time: at}
 	}
 	_ = s.Apply(depth(10, minute+60_900), nil) // 0.9 s past the end: a late trade may still come
 	if st := s.State(); st.Candle != nil {
@@ -217,5 +220,29 @@ func TestSymbolClosesAQuietMinuteOnTheBooksTime(t *testing.T) {
 	late := &streams.Trade{Venue: "binance", Symbol: "BTCUSDT", TradeID: 102, Price: decimal.MustParse("100"), Qty: decimal.MustParse("1"), Time: minute + 59_900}
 	if err := s.Apply(late, nil); !isOutOfOrder(err) {
 		t.Fatalf("a trade of the closed minute: %v, want out of order", err)
+	}
+}
+
+// A capture that began inside a minute holds only that minute's later trades: the symbol
+// does not take it as the minute's candle, and takes the next whole.
+func TestSymbolLeavesOutTheMinuteItJoined(t *testing.T) {
+	s, err := NewSymbol("binance", "BTCUSDT")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const minute = 1_700_000_040_000
+	var closed []int64
+	for i, at := range []int64{minute + 13_000, minute + 59_000, minute + 60_001, minute + 119_000, minute + 120_001} {
+		tr := &streams.Trade{Venue: "binance", Symbol: "BTCUSDT", TradeID: int64(100 + i), Price: decimal.MustParse("100"), Qty: decimal.MustParse("1"), Time: at}
+		if err := s.Apply(tr, func(f *streams.Feature) {
+			if f.Interval == "1m" {
+				closed = append(closed, f.OpenTime)
+			}
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(closed) != 1 || closed[0] != minute+60_000 {
+		t.Fatalf("1m candles %v, want only the second minute's (%d)", closed, minute+60_000)
 	}
 }

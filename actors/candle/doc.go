@@ -16,7 +16,10 @@
 //     the period is over. Every emitted Candle says how many 1m candles went into it
 //     (Candle.Minutes); one with fewer minutes than the period holds is partial
 //     (Candle.Complete reports false) and is also counted in RollerStats.Partial. A period
-//     with no 1m candle at all produces no candle.
+//     with no 1m candle at all produces no candle. The first period is the exception: when
+//     the 1m stream begins inside it (a capture started at 23:54, a file from 00:30), its
+//     few minutes say nothing of the period's open, high or low, and it is not emitted
+//     (RollerStats.Leading).
 //
 // All prices and volumes are exact decimals (github.com/govalues/decimal). Sums and
 // products are computed exactly; if an exact result would not fit in a 19-digit decimal

@@ -43,6 +43,7 @@ type RollerStats struct {
 	Updates    uint64 // 1m candles consumed
 	Emitted    uint64 // rolled candles emitted
 	Partial    uint64 // of those, how many were partial (missing minutes)
+	Leading    uint64 // periods not emitted: the first, joined after it began
 	OutOfOrder uint64 // 1m candles rejected with ErrOutOfOrder
 	Duplicates uint64 // 1m candles rejected with ErrDuplicate
 	Rejected   uint64 // 1m candles rejected for any other reason
@@ -57,6 +58,7 @@ type Roller struct {
 	cur     streams.Kline // the period being built, valid when open is true
 	minutes int           // 1m candles in cur
 	open    bool
+	leading bool // cur is the first period, joined after it began: it is never emitted
 
 	last1m    int64 // open time of the last consumed 1m candle, valid when hasLast is true
 	hasLast   bool
@@ -109,6 +111,7 @@ func (r *Roller) add(dst []Candle, k *streams.Kline) ([]Candle, error) {
 		if r.open { // a 1m of a later period: the current one has a gap at its end
 			dst = r.emit(dst)
 		}
+		r.leading = !r.hasLast && k.OpenTime != start
 		r.cur = *k
 		r.cur.Interval = r.interval
 		r.cur.OpenTime = start
@@ -134,11 +137,18 @@ func (r *Roller) Flush(dst []Candle, nowMs int64) []Candle {
 	return dst
 }
 
-// emit appends the current period to dst and closes it.
+// emit appends the current period to dst and closes it; the leading period (the data began
+// inside it: a capture started at 23:54 holds 6 minutes of the 23:00 hour) is closed
+// without being appended, as what it would say of its period is not known.
 func (r *Roller) emit(dst []Candle) []Candle {
 	c := Candle{Kline: r.cur, Minutes: r.minutes}
 	r.emittedTo = r.cur.OpenTime
 	r.open = false
+	if r.leading {
+		r.leading = false
+		r.stats.Leading++
+		return dst
+	}
 	r.stats.Emitted++
 	if !c.Complete() {
 		r.stats.Partial++

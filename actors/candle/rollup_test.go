@@ -198,6 +198,29 @@ func TestRollerEmitsOnLastMinuteAndOnGap(t *testing.T) {
 	}
 }
 
+// A 1m stream that begins inside a period (a capture started at 00:03) does not emit that
+// period: its minutes say nothing of the period's open, high or low. The next is emitted
+// whole; a later gap still emits its partial candle.
+func TestRollerSkipsTheLeadingPeriod(t *testing.T) {
+	klines := readKlines(t, realDays[2].file, realDays[2].venue, realDays[2].symbol)[:20]
+	r, _ := NewRoller("binance", "ETHUSDT", "5m")
+	var out []Candle
+	for i := 3; i < 10; i++ {
+		var err error
+		if out, err = r.Add(out, &klines[i]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(out) != 1 || !out[0].Complete() || out[0].Kline.OpenTime != klines[5].OpenTime || r.Stats().Leading != 1 {
+		t.Fatalf("from minute 3 to 9: %+v, stats %+v: want only the 00:05 candle, whole", out, r.Stats())
+	}
+	out, _ = r.Add(out[:0], &klines[10])
+	out, _ = r.Add(out, &klines[16]) // a gap: 00:10 emitted with one minute
+	if len(out) != 1 || out[0].Minutes != 1 || out[0].Kline.OpenTime != klines[10].OpenTime {
+		t.Fatalf("after a gap: %+v", out)
+	}
+}
+
 // Rejected 1m candles (duplicate, out of order, malformed, too big to add exactly) never
 // change the state: interleaving them with a real day gives exactly the clean result.
 func TestRollUpRejectsWithoutCorruption(t *testing.T) {
