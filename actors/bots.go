@@ -107,7 +107,16 @@ func (d *Desk) botOrder(req BotOrder, now int64) BotReply {
 	if req.Type == "" {
 		req.Type = streams.Market
 	}
-	intent := &streams.OrderEvent{Type: streams.OrderIntent, Agent: agent, Venue: strings.ToLower(req.Venue), Symbol: strings.ToUpper(req.Symbol),
+	venue, symbol := strings.ToLower(req.Venue), strings.ToUpper(req.Symbol)
+	d.add(1) // the risk actor counts it done
+	known, err := d.engine.Request(d.risk, riskMarketKnown{Venue: venue, Symbol: symbol}, 5*time.Second).Result()
+	if err != nil {
+		return BotReply{Status: "rejected", Reason: err.Error()}
+	}
+	if !known.(bool) {
+		return BotReply{Status: "rejected", Reason: fmt.Sprintf("venue, symbol: the engine has no market %s:%s (venues are binance and binance-um; the symbol must be one the engine trades and has a price of)", venue, symbol)}
+	}
+	intent := &streams.OrderEvent{Type: streams.OrderIntent, Agent: agent, Venue: venue, Symbol: symbol,
 		Side: req.Side, OrderType: req.Type, Qty: req.Qty, Price: req.Price, Reason: "bot order " + req.Key, Source: "bot", Time: now}
 	intent.ClientOrderID = streams.ClientOrderID(agent, intent.Venue, intent.Symbol, "bot."+req.Key)
 	o, err := portfolio.NewOrder(intent)

@@ -602,7 +602,10 @@ func TestBotOrdersByRequest(t *testing.T) {
 		`{"agent":"ATLAS","venue":"binance","symbol":"BTCUSDT","side":"HOLD","qty":"1","key":"y"}`:   "side",
 		`{"agent":"ATLAS","venue":"binance","symbol":"BTCUSDT","side":"BUY","qty":"1000","key":"z"}`: "risk:",
 		`not json`: "bad request",
+		`{"agent":"ATLAS","venue":"kraken","symbol":"BTCUSDT","side":"BUY","qty":"0.01","key":"k"}`:           "no market kraken:BTCUSDT",
+		`{"agent":"ATLAS","venue":"binance","symbol":"BTCUSDT","side":"BUY","qty":"0.00000001","key":"dust"}`: "min_notional",
 	} {
+		body = strings.Replace(body, `"venue":"binance"`, fmt.Sprintf(`"venue":%q`, ks[0].Venue), 1) // the klines' market
 		if got := ask(SubjectSubmitOrder, body); got.Status != "rejected" || !strings.Contains(got.Reason, want) {
 			t.Errorf("%s: %+v, want a rejection naming %q", body, got, want)
 		}
@@ -628,6 +631,9 @@ func TestBotOrdersByRequest(t *testing.T) {
 		}
 		if ev.Type == streams.OrderIntent && ev.ClientOrderID == first.ClientOrderID && ev.Source != "bot" {
 			t.Errorf("a bot's intent without source bot: %+v", ev)
+		}
+		if ev.Venue == "kraken" {
+			t.Errorf("an order for a market the engine does not have went on the log: %+v", ev)
 		}
 	}
 	if fills != 1 || r.view("ATLAS").Positions[0].Qty.Cmp(decimal.MustParse("0.01")) != 0 {

@@ -131,6 +131,11 @@ func (g *Gate) Check(o *portfolio.Order, reference decimal.Decimal) (check, reas
 	if err != nil || notional.Cmp(a.limits.MaxOrderNotional) > 0 {
 		return "max_order_notional", fmt.Sprintf("notional %s above %s", notional.Round(2), a.limits.MaxOrderNotional)
 	}
+	// Dust is refused as the venue would refuse it; an order that shrinks a position may be
+	// smaller, so that a remnant can always be closed.
+	if !reduces && notional.Cmp(a.minNotional) < 0 {
+		return "min_notional", fmt.Sprintf("notional %s below the agent's min_notional %s", notional, a.minNotional)
+	}
 	if !reduces {
 		value, err := after.Abs().Mul(last)
 		if err != nil || value.Cmp(a.limits.MaxPositionNotional) > 0 {
@@ -259,6 +264,9 @@ func (r *riskActor) Receive(c *actor.Context) {
 				r.desk.toVenue(o, venueCancel{Order: o, Reason: msg.Reason})
 			}
 		}
+	case riskMarketKnown:
+		_, known := r.gate.prices[[2]string{msg.Venue, msg.Symbol}]
+		c.Respond(known)
 	case riskKillSwitch:
 		r.gate.killSwitch = msg.On
 		r.view.KillSwitch = msg.On
@@ -282,6 +290,10 @@ func (r *riskActor) Receive(c *actor.Context) {
 	r.show()
 	r.desk.done()
 }
+
+// riskMarketKnown asks whether the gate has a price of venue and symbol: a bot's order for a
+// market the engine does not trade is refused before its intent goes on the log.
+type riskMarketKnown struct{ Venue, Symbol string }
 
 // riskRestore hands the gate the state rebuilt from the log after a restart.
 type riskRestore struct {
