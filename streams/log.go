@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -90,8 +91,12 @@ func Open(ctx context.Context, opts Options) (*Log, error) {
 	l := &Log{opts: opts, logger: opts.Logger}
 	var err error
 	if opts.URL != "" {
+		copts := []nats.Option{nats.MaxReconnects(-1)}
+		if u, err := url.Parse(opts.URL); err == nil && u.User != nil && u.User.Username() != "" {
+			copts = append(copts, nats.CustomInboxPrefix(InboxPrefix(u.User.Username())))
+		}
 		l.connect = func(name string) (*nats.Conn, error) {
-			return nats.Connect(opts.URL, nats.Name(name), nats.MaxReconnects(-1))
+			return nats.Connect(opts.URL, append(copts, nats.Name(name))...)
 		}
 		l.Conn, err = l.connect("synapse")
 		if err != nil {
@@ -227,19 +232,25 @@ func users(engine, reader, trader Credential) []*server.User {
 	api := []string{"$JS.API.INFO", "$JS.API.STREAM.NAMES", "$JS.API.STREAM.LIST", "$JS.ACK.>", "$JS.FC.>"}
 	readAPI := append(slices.Clone(api), streamReadAPI(StreamMarketData, StreamFeatures, StreamSignals)...)
 	traderAPI := append(append(slices.Clone(readAPI), streamReadAPI(StreamOrders, StreamPortfolio)...), "cmd.>", "req.orders.>")
-	readSubs := []string{"md.>", "feat.>", "corr.>", "sig.>", "_INBOX.>"}
+	readSubs := []string{"md.>", "feat.>", "corr.>", "sig.>"}
+	readerUser, traderUser := userOr(reader.User, "reader"), userOr(trader.User, "trader")
 	return []*server.User{
 		{Username: engine.User, Password: engine.Password},
-		{Username: userOr(reader.User, "reader"), Password: reader.Password, Permissions: &server.Permissions{
+		{Username: readerUser, Password: reader.Password, Permissions: &server.Permissions{
 			Publish:   &server.SubjectPermission{Allow: readAPI},
-			Subscribe: &server.SubjectPermission{Allow: readSubs},
+			Subscribe: &server.SubjectPermission{Allow: append(slices.Clone(readSubs), InboxPrefix(readerUser)+".>")},
 		}},
-		{Username: userOr(trader.User, "trader"), Password: trader.Password, Permissions: &server.Permissions{
+		{Username: traderUser, Password: trader.Password, Permissions: &server.Permissions{
 			Publish:   &server.SubjectPermission{Allow: traderAPI, Deny: []string{"cmd.models.>"}},
-			Subscribe: &server.SubjectPermission{Allow: append(readSubs, "ord.>", "pf.>")},
+			Subscribe: &server.SubjectPermission{Allow: append(slices.Clone(readSubs), "ord.>", "pf.>", InboxPrefix(traderUser)+".>")},
 		}},
 	}
 }
+
+// InboxPrefix is the inbox prefix a bot credential's user must connect with (nats.go:
+// nats.CustomInboxPrefix; the nats CLI: --inbox-prefix): each user may subscribe to its own
+// inboxes only, so that no bot sees another's replies and JetStream deliveries.
+func InboxPrefix(user string) string { return "_INBOX_" + user }
 
 // streamReadAPI is the JetStream API a reader of the streams needs: their info, a message by
 // sequence, and consumers of its own.

@@ -176,8 +176,21 @@ func TestBotListenerEnforcesCredentials(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("reader publishing a command was not refused")
 	}
+	// Nor read other clients' inboxes (JetStream deliveries of ORD to the trader, order
+	// replies): only its own, under InboxPrefix.
+	if _, err := rc.SubscribeSync("_INBOX.>"); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-errs:
+		if !strings.Contains(strings.ToLower(err.Error()), "permissions violation") {
+			t.Fatalf("unexpected error: %v", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the reader subscribing to every inbox was not refused")
+	}
 	// The trader may.
-	tc, err := nats.Connect(url, nats.UserInfo(trader.User, trader.Password))
+	tc, err := nats.Connect(url, nats.UserInfo(trader.User, trader.Password), nats.CustomInboxPrefix(InboxPrefix(trader.User)))
 	if err != nil {
 		t.Fatal(err)
 	}
