@@ -164,31 +164,29 @@ func TestBotListenerEnforcesCredentials(t *testing.T) {
 	if _, err := sub.NextMsg(5 * time.Second); err != nil {
 		t.Fatalf("reader did not receive market data: %v", err)
 	}
+	// refused waits for the server's refusal of what was just asked.
+	refused := func(what string) {
+		t.Helper()
+		select {
+		case err := <-errs:
+			if !errors.Is(err, nats.ErrPermissionViolation) && !strings.Contains(strings.ToLower(err.Error()), "permissions violation") {
+				t.Fatalf("%s: unexpected error: %v", what, err)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("%s was not refused", what)
+		}
+	}
 	// The reader may not publish commands.
 	if err := rc.Publish("cmd.agents.halt", []byte(`{}`)); err != nil {
 		t.Fatal(err)
 	}
-	select {
-	case err := <-errs:
-		if !errors.Is(err, nats.ErrPermissionViolation) && !strings.Contains(strings.ToLower(err.Error()), "permissions violation") {
-			t.Fatalf("unexpected error: %v", err)
-		}
-	case <-time.After(5 * time.Second):
-		t.Fatal("reader publishing a command was not refused")
-	}
+	refused("the reader publishing a command")
 	// Nor read other clients' inboxes (JetStream deliveries of ORD to the trader, order
 	// replies): only its own, under InboxPrefix.
 	if _, err := rc.SubscribeSync("_INBOX.>"); err != nil {
 		t.Fatal(err)
 	}
-	select {
-	case err := <-errs:
-		if !strings.Contains(strings.ToLower(err.Error()), "permissions violation") {
-			t.Fatalf("unexpected error: %v", err)
-		}
-	case <-time.After(5 * time.Second):
-		t.Fatal("the reader subscribing to every inbox was not refused")
-	}
+	refused("the reader subscribing to every inbox")
 	// The trader may.
 	tc, err := nats.Connect(url, nats.UserInfo(trader.User, trader.Password), nats.CustomInboxPrefix(InboxPrefix(trader.User)))
 	if err != nil {
@@ -211,14 +209,7 @@ func TestBotListenerEnforcesCredentials(t *testing.T) {
 	if err := tc.Publish("cmd.models.deploy", []byte(`{}`)); err != nil {
 		t.Fatal(err)
 	}
-	select {
-	case err := <-errs:
-		if !strings.Contains(strings.ToLower(err.Error()), "permissions violation") {
-			t.Fatalf("unexpected error: %v", err)
-		}
-	case <-time.After(5 * time.Second):
-		t.Fatal("trader publishing models.deploy was not refused")
-	}
+	refused("the trader publishing models.deploy")
 	// synapse tail with the reader's credential attaches to the streams as they are: it may
 	// not create or update them.
 	withReader := strings.Replace(url, "nats://", "nats://"+reader.User+":"+reader.Password+"@", 1)
