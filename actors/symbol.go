@@ -82,6 +82,9 @@ type SymbolState struct {
 	LastProblem string `json:"last_problem,omitempty"`
 }
 
+// Refused counts the events the symbol could not apply.
+func (s SymbolState) Refused() int64 { return s.Malformed + s.OutOfOrder + s.Duplicates }
+
 // Symbol is the state of one symbol, free of any actor machinery, so that a command
 // (synapse features) and the actor share exactly the same logic.
 type Symbol struct {
@@ -556,8 +559,8 @@ func (a *symbolActor) observe(force bool) {
 // only from the symbol's state, and a flood of bad events does not flood the log.
 func (a *symbolActor) warn(err error) {
 	st := &a.sym.state
-	n := st.Malformed + st.OutOfOrder + st.Duplicates
-	if n != 1 && !isPowerOf10(n) {
+	n := st.Refused()
+	if !isPowerOf10(n) {
 		return
 	}
 	a.logger().Warn("symbol actor refused an event", "venue", a.venue, "symbol", a.symbol,

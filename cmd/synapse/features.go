@@ -89,7 +89,7 @@ func cmdFeatures(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if rows == 0 {
 		return noFeatures(*data, total, stats.Files[0].LastErrors, otherKlines, st)
 	}
-	applied, refused := total.Records-otherKlines, st.Malformed+st.OutOfOrder+st.Duplicates
+	applied, refused := total.Records-otherKlines, st.Refused()
 	if skipped := total.Malformed + total.OutOfOrder + total.Duplicates; skipped > 0 || refused > 0 {
 		fmt.Fprintf(stderr, "synapse features: %d rows; skipped %d malformed lines, %d out-of-order and %d duplicate events",
 			rows, total.Malformed, total.OutOfOrder, total.Duplicates)
@@ -115,7 +115,7 @@ func cmdFeatures(ctx context.Context, args []string, stdout, stderr io.Writer) e
 func noFeatures(file string, t replay.FileStats, lastErrors []string, otherKlines int64, st actors.SymbolState) error {
 	applied := t.Records - otherKlines
 	fix := "give a Binance kline CSV (12 columns, open_time,open,high,low,close,volume,close_time,..., as Binance Vision writes them) or a websocket capture"
-	switch refused := st.Malformed + st.OutOfOrder + st.Duplicates; {
+	switch refused := st.Refused(); {
 	case applied == 0 && otherKlines > 0:
 		return fmt.Errorf("no features from %s: its %d kline frame(s) of other intervals than 1m are left out (the symbol actors build the longer intervals from 1m candles): record @kline_1m (or @trade, @aggTrade)", file, otherKlines)
 	case applied == 0 && t.Malformed == 0 && t.OtherStreams == 0:
