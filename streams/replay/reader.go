@@ -493,40 +493,56 @@ func nearestBook(ids map[string]int64, id int64) string {
 // settleCapture's are) and returns the first order-book update ID each symbol shows there.
 func (r *Reader) bookIDsAhead() map[string]int64 {
 	ids := map[string]int64{}
-	note := func(line []byte) {
-		_, frame, err := splitCaptureLine(line)
-		if err != nil {
-			return
-		}
-		var f frameFields
-		if f.parse(frame) != nil || f.s == nil {
-			return
-		}
-		if kind, err := f.kind(); err != nil || (kind != frameDepth && kind != frameTicker && kind != framePartialDepth) {
-			return
+	note := func(f *frameFields, kind frameKind) bool {
+		if f.s == nil || (kind != frameDepth && kind != frameTicker && kind != framePartialDepth) {
+			return true
 		}
 		sym, _ := jsonString(f.s)
 		id, err := strconv.ParseInt(string(f.u), 10, 64)
 		if _, seen := ids[sym]; !seen && err == nil {
 			ids[sym] = id
 		}
+		return true
 	}
 	for _, p := range r.pending {
-		if p.err == nil {
-			note(p.line)
+		if f, kind, ok := peekFrame(p.line, p.err); ok {
+			note(f, kind)
 		}
 	}
+	r.readAhead(note)
+	return ids
+}
+
+// readAhead reads up to lookaheadLines lines, keeping them for nextCapture, and shows visit
+// each frame whose kind it can tell, until visit returns false.
+func (r *Reader) readAhead(visit func(f *frameFields, kind frameKind) (more bool)) {
 	for i := 0; i < lookaheadLines; i++ {
 		line, err := r.lines.next()
 		if err == io.EOF {
-			break
+			return
 		}
 		r.pending = append(r.pending, pendingLine{n: r.lines.n, line: bytes.Clone(line), err: err})
-		if err == nil {
-			note(line)
+		if f, kind, ok := peekFrame(line, err); ok && !visit(f, kind) {
+			return
 		}
 	}
-	return ids
+}
+
+// peekFrame parses a capture line's frame far enough to tell its kind (ok false: it cannot).
+func peekFrame(line []byte, err error) (*frameFields, frameKind, bool) {
+	if err != nil {
+		return nil, 0, false
+	}
+	_, frame, err := splitCaptureLine(line)
+	if err != nil {
+		return nil, 0, false
+	}
+	var f frameFields
+	if f.parse(frame) != nil {
+		return nil, 0, false
+	}
+	kind, err := f.kind()
+	return &f, kind, err == nil
 }
 
 func (r *Reader) nextCaptureLine() (int, []byte, error) {
@@ -544,33 +560,16 @@ func (r *Reader) nextCaptureLine() (int, []byte, error) {
 // name is the fallback, then spot. Options override both.
 func (r *Reader) settleCapture() {
 	venue, symbol := r.opts.Venue, r.hints.Symbol
-	for i := 0; i < lookaheadLines && (venue == "" || symbol == ""); i++ {
-		line, err := r.lines.next()
-		if err == io.EOF {
-			break
-		}
-		r.pending = append(r.pending, pendingLine{n: r.lines.n, line: bytes.Clone(line), err: err})
-		if err != nil {
-			continue
-		}
-		_, frame, err := splitCaptureLine(line)
-		if err != nil {
-			continue
-		}
-		var f frameFields
-		if f.parse(frame) != nil {
-			continue
-		}
-		kind, err := f.kind()
-		if err != nil {
-			continue
-		}
-		if venue == "" {
-			venue = f.venue(kind)
-		}
-		if symbol == "" && f.s != nil {
-			symbol, _ = jsonString(f.s)
-		}
+	if venue == "" || symbol == "" {
+		r.readAhead(func(f *frameFields, kind frameKind) bool {
+			if venue == "" {
+				venue = f.venue(kind)
+			}
+			if symbol == "" && f.s != nil {
+				symbol, _ = jsonString(f.s)
+			}
+			return venue == "" || symbol == ""
+		})
 	}
 	r.venue = firstOf(venue, r.hints.Venue, VenueSpot)
 	r.symbol = firstOf(symbol, r.opts.Symbol)
