@@ -12,10 +12,11 @@ import (
 	"github.com/synapse-trading/synapse/streams"
 )
 
-// FeatureHeader is the header of `synapse features --format csv`: open_time, close, then
-// the indicator columns in the contract's order.
+// FeatureHeader is the header of `synapse features --format csv`: open_time, close, the
+// indicator columns in the contract's order, then the candle's volume (last, so the
+// indicators keep their places for readers that count columns).
 func FeatureHeader() []string {
-	return append([]string{"open_time", "close"}, indicator.Columns...)
+	return append(append([]string{"open_time", "close"}, indicator.Columns...), "volume")
 }
 
 // FeatureWriter writes the 1m features of one symbol's events, the same way a symbol actor
@@ -141,6 +142,8 @@ func (fw *FeatureWriter) write(f *streams.Feature) {
 			fw.row = strconv.AppendFloat(fw.row, v, 'g', -1, 64)
 		}
 	}
+	fw.row = append(fw.row, ',')
+	fw.row = append(fw.row, f.Volume.String()...)
 	fw.row = append(fw.row, '\n')
 	_, fw.err = fw.w.Write(fw.row)
 }

@@ -18,7 +18,7 @@ func cmdFeatures(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	format := fs.String("format", "csv", "output format: csv or json")
 	symbol := fs.String("symbol", "", "symbol, when the file name does not tell it (e.g. BTCUSDT)")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: synapse features --data FILE [--format csv|json]\n\nprints one row per 1m candle: open_time,close and the indicator columns (empty while warming up)")
+		fmt.Fprintln(stderr, "usage: synapse features --data FILE [--format csv|json]\n\nprints one row per 1m candle: open_time,close, the indicator columns (empty while warming up) and volume")
 		fs.PrintDefaults()
 	}
 	pos, err := parse(fs, args)

@@ -72,7 +72,7 @@ func TestFeaturesCSVContract(t *testing.T) {
 		t.Fatalf("exit %d: %s", code, errs)
 	}
 	lines := strings.Split(strings.TrimSpace(out), "\n")
-	const header = "open_time,close,sma_20,ema_20,rsi_14,macd_12_26_9,macd_signal_12_26_9,macd_hist_12_26_9,bb_upper_20_2,bb_middle_20_2,bb_lower_20_2,atr_14,adx_14,cci_20,obv,stoch_k_14_3_3,stoch_d_14_3_3,sar_002_02,mom_10,stddev_20,linreg_slope_20"
+	const header = "open_time,close,sma_20,ema_20,rsi_14,macd_12_26_9,macd_signal_12_26_9,macd_hist_12_26_9,bb_upper_20_2,bb_middle_20_2,bb_lower_20_2,atr_14,adx_14,cci_20,obv,stoch_k_14_3_3,stoch_d_14_3_3,sar_002_02,mom_10,stddev_20,linreg_slope_20,volume"
 	if lines[0] != header {
 		t.Fatalf("header:\n%s\nwant\n%s", lines[0], header)
 	}
@@ -80,8 +80,8 @@ func TestFeaturesCSVContract(t *testing.T) {
 		t.Fatalf("%d rows, want 1440", len(lines)-1)
 	}
 	first := strings.Split(lines[1], ",")
-	if first[0] != "1660435200000" || first[1] != "1982.29000000" || first[2] != "" || first[14] == "" {
-		t.Fatalf("first row %q: open time, close, empty sma_20 while warming up, obv from the first candle", lines[1])
+	if first[0] != "1660435200000" || first[1] != "1982.29000000" || first[2] != "" || first[14] == "" || first[21] != "205.13100000" {
+		t.Fatalf("first row %q: open time, close, empty sma_20 while warming up, obv from the first candle, volume", lines[1])
 	}
 	last := strings.Split(lines[1440], ",")
 	for i, cell := range last {
