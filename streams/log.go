@@ -1,6 +1,7 @@
 package streams
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -22,6 +23,12 @@ import (
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+)
+
+// The bot credentials' user names when the configuration gives none.
+const (
+	DefaultReader = "reader"
+	DefaultTrader = "trader"
 )
 
 // Credential is a user name and password for the bot listener. Credentials come from the
@@ -226,14 +233,15 @@ func splitListen(addr string) (string, int, error) {
 
 // users grants the engine everything, the reader market data, features and signals (their
 // streams read through JetStream too), and the trader what the reader has plus the orders
-// and portfolio streams, the desk's commands and order requests. The models.* commands are
-// the admin's (the HTTP API asks for an admin token): the trader may not publish them.
+// and portfolio streams, the desk's commands and order requests, and command requests. The
+// models.* commands are the admin's (the HTTP API asks for an admin token): the trader may
+// not publish them (a request for one is refused by the engine, with the reason).
 func users(engine, reader, trader Credential) []*server.User {
 	api := []string{"$JS.API.INFO", "$JS.API.STREAM.NAMES", "$JS.API.STREAM.LIST", "$JS.ACK.>", "$JS.FC.>"}
 	readAPI := append(slices.Clone(api), streamReadAPI(StreamMarketData, StreamFeatures, StreamSignals)...)
-	traderAPI := append(append(slices.Clone(readAPI), streamReadAPI(StreamOrders, StreamPortfolio)...), "cmd.>", "req.orders.>")
+	traderAPI := append(append(slices.Clone(readAPI), streamReadAPI(StreamOrders, StreamPortfolio)...), "cmd.>", "req.orders.>", "req.commands.>")
 	readSubs := []string{"md.>", "feat.>", "corr.>", "sig.>"}
-	readerUser, traderUser := userOr(reader.User, "reader"), userOr(trader.User, "trader")
+	readerUser, traderUser := cmp.Or(reader.User, DefaultReader), cmp.Or(trader.User, DefaultTrader)
 	return []*server.User{
 		{Username: engine.User, Password: engine.Password},
 		{Username: readerUser, Password: reader.Password, Permissions: &server.Permissions{
@@ -267,13 +275,6 @@ func streamReadAPI(streams ...string) []string {
 		)
 	}
 	return out
-}
-
-func userOr(u, def string) string {
-	if u == "" {
-		return def
-	}
-	return u
 }
 
 func randomSecret() string {

@@ -63,6 +63,15 @@ func ParseRole(s string) (Role, error) {
 type Identity struct {
 	Name string `json:"name"`
 	Role Role   `json:"role"`
+	nats bool   // a NATS user (a bot's command request), not an API token
+}
+
+// credential names what the identity comes from, for error messages.
+func (id Identity) credential() string {
+	if id.nats {
+		return "NATS user"
+	}
+	return "token"
 }
 
 // TokenInfo describes a stored token (never the token itself).

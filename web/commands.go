@@ -348,7 +348,28 @@ func readBody(w http.ResponseWriter, r *http.Request) ([]byte, *apiError) {
 // Nothing reaches the log unless every check passed.
 func (g *Gateway) serveCommand(w http.ResponseWriter, r *http.Request) {
 	id, _ := IdentityOf(r)
-	name := r.PathValue("name")
+	issued, aerr, wait := g.issue(r.Context(), id, r.PathValue("name"), func() ([]byte, *apiError) { return readBody(w, r) })
+	switch {
+	case wait > 0:
+		writeRateLimited(w, wait)
+	case aerr != nil:
+		writeError(w, aerr)
+	default:
+		writeJSON(w, http.StatusAccepted, issued)
+	}
+}
+
+// issuedCommand is the answer to a command the log stored.
+type issuedCommand struct {
+	ID   string `json:"id"`
+	Seq  uint64 `json:"seq"`
+	Name string `json:"name"`
+}
+
+// issue checks the command name from id (rate limit, role, then the arguments body reads)
+// and puts it on the log. It returns what was stored, or why not: an error with its HTTP
+// status, or how long to wait when over the rate limit.
+func (g *Gateway) issue(ctx context.Context, id Identity, name string, body func() ([]byte, *apiError)) (issuedCommand, *apiError, time.Duration) {
 	spec, known := g.commands[name]
 	label := name
 	if !known {
@@ -357,54 +378,46 @@ func (g *Gateway) serveCommand(w http.ResponseWriter, r *http.Request) {
 	result := func(res string) { g.metrics.commands.WithLabelValues(label, res).Inc() }
 	if wait, ok := g.limiter.allow(id.Name); !ok {
 		result("rate_limited")
-		writeRateLimited(w, wait)
-		return
+		return issuedCommand{}, nil, max(wait, time.Millisecond)
 	}
 	if !known {
 		result("unknown")
-		writeError(w, &apiError{http.StatusNotFound, fmt.Sprintf("no command %q (GET /api/v1/commands lists them)", name), ""})
-		return
+		return issuedCommand{}, &apiError{http.StatusNotFound, fmt.Sprintf("no command %q (GET /api/v1/commands lists them)", name), ""}, 0
 	}
 	if !id.Role.Allows(spec.Role) {
 		result("forbidden")
-		writeError(w, &apiError{http.StatusForbidden, fmt.Sprintf("token %q has role %s; %s needs %s", id.Name, id.Role, name, spec.Role), ""})
-		return
+		return issuedCommand{}, &apiError{http.StatusForbidden, fmt.Sprintf("%s %q has role %s; %s needs %s", id.credential(), id.Name, id.Role, name, spec.Role), ""}, 0
 	}
-	body, aerr := readBody(w, r)
+	data, aerr := body()
 	if aerr != nil {
 		result("invalid")
-		writeError(w, aerr)
-		return
+		return issuedCommand{}, aerr, 0
 	}
-	args, err := spec.Decode(body)
+	args, err := spec.Decode(data)
 	if err != nil {
 		result("invalid")
-		writeError(w, badRequest(err))
-		return
+		return issuedCommand{}, badRequest(err), 0
 	}
 	cmd, err := streams.NewCommand(name, args, id.Name)
 	if err != nil {
 		result("invalid")
-		writeError(w, badRequest(err))
-		return
+		return issuedCommand{}, badRequest(err), 0
 	}
 	if g.opts.Submit == nil {
 		result("refused")
-		writeError(w, &apiError{http.StatusServiceUnavailable, "commands are not enabled on this server (no log to put them on)", ""})
-		return
+		return issuedCommand{}, &apiError{http.StatusServiceUnavailable, "commands are not enabled on this server (no log to put them on)", ""}, 0
 	}
-	ctx, cancel := context.WithTimeout(r.Context(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	seq, err := g.opts.Submit(ctx, cmd)
 	if err != nil {
 		result("refused")
 		g.opts.Logger.Warn("command not stored", "command", name, "id", cmd.CommandID, "issuer", id.Name, "err", err)
-		writeError(w, &apiError{http.StatusServiceUnavailable, "the log did not store the command, nothing was changed; retry: " + err.Error(), ""})
-		return
+		return issuedCommand{}, &apiError{http.StatusServiceUnavailable, "the log did not store the command, nothing was changed; retry: " + err.Error(), ""}, 0
 	}
 	result("accepted")
 	g.opts.Logger.Info("command accepted", "command", name, "id", cmd.CommandID, "seq", seq, "issuer", id.Name)
-	writeJSON(w, http.StatusAccepted, map[string]any{"id": cmd.CommandID, "seq": seq, "name": name})
+	return issuedCommand{ID: cmd.CommandID, Seq: seq, Name: name}, nil, 0
 }
 
 // serveListCommands answers GET /api/v1/commands with each command and the role it needs.

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -332,7 +333,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	wg.Add(2)
 	go func() { defer wg.Done(); errs <- gw.Serve(ctx) }()
 	go func() { defer wg.Done(); consuming.Store(true); errs <- graph.ConsumeLog(ctx, log.JS) }()
-	wg.Add(2)
+	wg.Add(3)
 	go func() {
 		defer wg.Done()
 		apply := desk.Apply
@@ -348,6 +349,10 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	go func() {
 		defer wg.Done()
 		errs <- desk.ServeBots(ctx, log.Conn, func() int64 { return graph.Stats().EventTime })
+	}()
+	go func() { // the trader credential's commands, checked as a trader token's
+		defer wg.Done()
+		errs <- gw.ServeCommandRequests(ctx, log.Conn, cmp.Or(cfg.NATS.Trader.User, streams.DefaultTrader), web.RoleTrader)
 	}()
 	if projector != nil {
 		wg.Add(1)
