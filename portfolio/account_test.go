@@ -1,6 +1,7 @@
 package portfolio
 
 import (
+	"fmt"
 	"testing"
 
 	"github.com/govalues/decimal"
@@ -120,6 +121,31 @@ func TestOrderLifecycle(t *testing.T) {
 		t.Fatalf("filled %s avg %s", o.Filled, o.AvgPrice())
 	}
 	step(o.Event(streams.OrderRejected, 5), StatusCanceled, false)
+}
+
+// An order's notional is what the ledger booked for its fills, each fill's qty × price at
+// the money scale: the orders and the positions read models agree to the last digit.
+func TestOrderNotionalIsTheLedgersCost(t *testing.T) {
+	intent := &streams.OrderEvent{Type: streams.OrderIntent, ClientOrderID: "syn-n", Agent: "NOVA", Venue: "paper", Symbol: "ETHUSDT",
+		Side: streams.Buy, OrderType: streams.Market, Qty: decimal.MustParse("0.52914"), Time: 1}
+	o, err := NewOrder(intent)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := NewAccount("NOVA", decimal.MustParse("10000"))
+	for i, part := range [][2]string{{"0.26457", "1908.088306"}, {"0.26457", "1908.123457"}} { // 11 decimals each
+		f := o.Event(streams.OrderFill, int64(2+i))
+		f.TradeID, f.FillQty, f.FillPrice = fmt.Sprint("t", i), decimal.MustParse(part[0]), decimal.MustParse(part[1])
+		if _, err := o.Apply(f); err != nil {
+			t.Fatal(err)
+		}
+		if err := a.Fill(f); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if cost := a.Position("paper", "ETHUSDT").Cost; o.Notional.Cmp(cost) != 0 || !eq(cost, "1009.65514614") {
+		t.Fatalf("order notional %s, ledger cost %s", o.Notional, cost)
+	}
 }
 
 func TestClientOrderIDIsDeterministicAndFitsBinance(t *testing.T) {

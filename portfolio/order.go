@@ -42,7 +42,7 @@ type Order struct {
 	ReduceOnly    bool                `json:"reduce_only,omitempty"`
 	Status        Status              `json:"status"`
 	Filled        decimal.Decimal     `json:"filled"`
-	Notional      decimal.Decimal     `json:"notional"` // Σ fill qty × price, in the quote asset
+	Notional      decimal.Decimal     `json:"notional"` // Σ fill qty × price, each at MoneyScale as booked, in the quote asset
 	Fees          decimal.Decimal     `json:"fees"`
 	Reason        string              `json:"reason,omitempty"`
 	Created       int64               `json:"created"` // event time of the intent
@@ -131,7 +131,9 @@ func (o *Order) Apply(ev *streams.OrderEvent) (applied bool, err error) {
 		if err != nil {
 			return false, fmt.Errorf("%w: fill %s: %v", ErrTransition, ev.TradeID, err)
 		}
-		if o.Notional, err = o.Notional.Add(notional); err != nil {
+		// Each fill's notional to the money scale, as the ledger books it (Account.Fill) and as
+		// Binance reports a quote quantity: the order's notional is the sum of its fills' costs.
+		if o.Notional, err = o.Notional.Add(notional.Round(MoneyScale)); err != nil {
 			return false, fmt.Errorf("%w: fill %s: %v", ErrTransition, ev.TradeID, err)
 		}
 		if o.Fees, err = o.Fees.Add(ev.Fee); err != nil {
