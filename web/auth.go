@@ -105,6 +105,12 @@ type TokenStore struct {
 
 var tokenNameRE = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
 
+// validTokenName says whether a new token may be called name: "." and ".." could not be
+// revoked by their path (DELETE /api/v1/tokens/..).
+func validTokenName(name string) bool {
+	return tokenNameRE.MatchString(name) && name != "." && name != ".."
+}
+
 // OpenTokens reads the token file at path; a missing file is an empty store (the file is
 // written on the first change).
 func OpenTokens(path string) (*TokenStore, error) {
@@ -227,8 +233,8 @@ func (s *TokenStore) Create(name string, role Role) (string, error) {
 }
 
 func (s *TokenStore) createLocked(name string, role Role) (string, error) {
-	if !tokenNameRE.MatchString(name) {
-		return "", fmt.Errorf("%w %q: use 1-64 letters, digits, '.', '_' or '-'", ErrTokenName, name)
+	if !validTokenName(name) {
+		return "", fmt.Errorf("%w %q: use 1-64 letters, digits, '.', '_' or '-' (not . or ..)", ErrTokenName, name)
 	}
 	if role.rank() == 0 {
 		return "", fmt.Errorf("%w %q: want viewer, trader or admin", ErrBadRole, role)
@@ -365,7 +371,7 @@ func (g *Gateway) authenticate(r *http.Request) (id Identity, byCookie bool, err
 		token = strings.TrimSpace(t)
 	} else if c, cerr := r.Cookie(CookieName); cerr == nil && c.Value != "" {
 		token, byCookie = c.Value, true
-	} else if isUpgrade(r) {
+	} else if isWebsocket(r) {
 		token = r.URL.Query().Get("token")
 	}
 	if token == "" {
@@ -380,6 +386,13 @@ func (g *Gateway) authenticate(r *http.Request) (id Identity, byCookie bool, err
 
 func isUpgrade(r *http.Request) bool {
 	return strings.EqualFold(r.Header.Get("Upgrade"), "websocket")
+}
+
+// isWebsocket reports a websocket handshake on /ws, the one request that may carry its
+// token in the URL (a browser cannot give it a header): anywhere else a token in a URL
+// would end up in logs and histories.
+func isWebsocket(r *http.Request) bool {
+	return r.Method == http.MethodGet && r.URL.Path == "/ws" && isUpgrade(r)
 }
 
 // requireRole wraps h so that only identities with at least role need reach it: 401 without
@@ -439,10 +452,16 @@ func (g *Gateway) tokenLogin(next http.Handler) http.Handler {
 			HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: r.TLS != nil,
 		})
 		q.Del("token")
-		clean := *r.URL
-		clean.RawQuery = q.Encode()
-		clean.Scheme, clean.Host = "", ""
-		http.Redirect(w, r, clean.RequestURI(), http.StatusSeeOther)
+		// Back to the same page without the token, on this server: a path that begins with
+		// "//" or "/\\" would be read by the browser as another host's address.
+		path := r.URL.EscapedPath()
+		if !strings.HasPrefix(path, "/") || strings.HasPrefix(path, "//") || strings.HasPrefix(path, "/\\") {
+			path = "/"
+		}
+		if rq := q.Encode(); rq != "" {
+			path += "?" + rq
+		}
+		http.Redirect(w, r, path, http.StatusSeeOther)
 	})
 }
 
@@ -453,8 +472,8 @@ type createTokenArgs struct {
 }
 
 func (a *createTokenArgs) Validate() error {
-	if !tokenNameRE.MatchString(a.Name) {
-		return &FieldError{Field: "name", Msg: "must be 1-64 letters, digits, '.', '_' or '-'"}
+	if !validTokenName(a.Name) {
+		return &FieldError{Field: "name", Msg: "must be 1-64 letters, digits, '.', '_' or '-' (not . or ..)"}
 	}
 	if Role(a.Role).rank() == 0 {
 		return &FieldError{Field: "role", Msg: "must be viewer, trader or admin"}

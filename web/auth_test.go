@@ -299,6 +299,28 @@ func TestTokenInURLBecomesCookie(t *testing.T) {
 		t.Fatalf("websocket with ?token=: %v", err)
 	}
 	c.CloseNow()
+	// ... and nowhere else, even with an Upgrade header: a command in a URL is not authenticated.
+	req, _ = http.NewRequest("POST", e.srv.URL+"/api/v1/commands/killswitch.off?token="+e.trader, nil)
+	req.Header.Set("Upgrade", "websocket")
+	if resp, err = noFollow.Do(req); err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 401 || len(e.sub.all()) != 0 {
+		t.Errorf("a command with ?token= and Upgrade: websocket: %d, %d commands submitted; want 401 and none", resp.StatusCode, len(e.sub.all()))
+	}
+	// The login's redirect stays on this server: a path beginning with // would be another host.
+	for _, path := range []string{"//evil.example/x", "/%2F/evil.example/x", "/\\evil.example/x"} {
+		resp, err = noFollow.Get(e.srv.URL + path + "?token=" + e.viewer + "&x=1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		loc := resp.Header.Get("Location")
+		if resp.StatusCode != http.StatusSeeOther || !strings.HasPrefix(loc, "/") || strings.HasPrefix(loc, "//") || strings.HasPrefix(loc, "/\\") {
+			t.Errorf("login at %s redirects to %q", path, loc)
+		}
+	}
 }
 
 func TestAdminTokenCreatedOnceAndPersisted(t *testing.T) {
@@ -342,8 +364,10 @@ func TestAdminTokenCreatedOnceAndPersisted(t *testing.T) {
 	if _, err := s2.Create("ci", RoleViewer); !errors.Is(err, ErrTokenExists) {
 		t.Errorf("duplicate: %v", err)
 	}
-	if _, err := s2.Create("bad name", RoleViewer); !errors.Is(err, ErrTokenName) {
-		t.Errorf("bad name: %v", err)
+	for _, name := range []string{"bad name", ".", ".."} { // the dots could not be revoked by their path
+		if _, err := s2.Create(name, RoleViewer); !errors.Is(err, ErrTokenName) {
+			t.Errorf("bad name %q: %v", name, err)
+		}
 	}
 	if _, err := s2.Create("x", Role("root")); !errors.Is(err, ErrBadRole) {
 		t.Errorf("bad role: %v", err)
