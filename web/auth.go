@@ -20,6 +20,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/coder/websocket"
 )
 
 // Role is what a token may do. Each role may do everything the weaker ones may.
@@ -531,9 +533,11 @@ func (g *Gateway) serveRevokeToken(w http.ResponseWriter, r *http.Request) {
 		writeError(w, &apiError{http.StatusInternalServerError, err.Error(), ""})
 		return
 	}
+	// Its websocket streams end too: it authenticated them at their handshake.
+	ended := g.endClients(func(c *wsClient) bool { return c.token == name }, websocket.StatusPolicyViolation, "the API token was revoked")
 	id, _ := IdentityOf(r)
-	g.opts.Logger.Info("api token revoked", "name", name, "by", id.Name)
-	writeJSON(w, http.StatusOK, map[string]string{"revoked": name})
+	g.opts.Logger.Info("api token revoked", "name", name, "by", id.Name, "websockets_closed", ended)
+	writeJSON(w, http.StatusOK, map[string]any{"revoked": name, "websockets_closed": ended})
 }
 
 // serveListTokens answers GET /api/v1/tokens with the names, roles and creation times.

@@ -499,3 +499,50 @@ func BenchmarkAuthenticatedQuery(b *testing.B) {
 		}
 	}
 }
+
+// Revoking a token ends the websocket streams it opened (they authenticated at their
+// handshake), with a close reason saying why; other tokens' streams go on.
+func TestRevokedTokenEndsItsWebsockets(t *testing.T) {
+	e := newEnv(t, Options{})
+	doomed, err := e.tokens.Create("revme", RoleViewer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	dial := func(token string) *websocket.Conn {
+		t.Helper()
+		c, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(e.srv.URL, "http")+"/ws",
+			&websocket.DialOptions{HTTPHeader: http.Header{"Authorization": {"Bearer " + token}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	gone, stays := dial(doomed), dial(e.viewer)
+	defer gone.CloseNow()
+	defer stays.CloseNow()
+	if err := e.hub.Set("engine", map[string]int{"n": 1}); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []*websocket.Conn{gone, stays} {
+		if _, _, err := c.Read(ctx); err != nil {
+			t.Fatalf("first frame: %v", err)
+		}
+	}
+	a := e.call(t, "DELETE", "/api/v1/tokens/revme", e.admin, "")
+	if a.status != 200 || a.body["websockets_closed"] != float64(1) {
+		t.Fatalf("revoke: %d %s", a.status, a.raw)
+	}
+	_, _, err = gone.Read(ctx)
+	var ce websocket.CloseError
+	if !errors.As(err, &ce) || ce.Code != websocket.StatusPolicyViolation || !strings.Contains(ce.Reason, "revoked") {
+		t.Fatalf("the revoked token's stream: %v, want 1008 naming the revocation", err)
+	}
+	if err := e.hub.Set("engine", map[string]int{"n": 2}); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := stays.Read(ctx); err != nil {
+		t.Fatalf("another token's stream ended with it: %v", err)
+	}
+}

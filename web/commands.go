@@ -330,12 +330,20 @@ func (g *Gateway) Commands() map[string]Role {
 // maxBody is the largest request body the API reads.
 const maxBody = 64 << 10
 
+// bodyTimeout bounds reading a request's body: a client that trickles one holds a
+// connection and a goroutine for no longer.
+var bodyTimeout = 10 * time.Second
+
 func readBody(w http.ResponseWriter, r *http.Request) ([]byte, *apiError) {
+	_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(bodyTimeout)) // the next request's is the server's again
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
 			return nil, &apiError{http.StatusRequestEntityTooLarge, fmt.Sprintf("the body is over %d bytes", maxBody), ""}
+		}
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			return nil, &apiError{http.StatusRequestTimeout, fmt.Sprintf("the body did not arrive within %s", bodyTimeout), ""}
 		}
 		return nil, &apiError{http.StatusBadRequest, "reading the body: " + err.Error(), ""}
 	}

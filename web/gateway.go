@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/coder/websocket"
@@ -75,6 +76,8 @@ type Gateway struct {
 	slots     [pulseSlots]map[*wsClient]struct{}
 	joined    int // clients ever joined: the next one's slot
 	pulsing   sync.Once
+
+	stopping atomic.Bool // Serve's context ended: not ready, shutting down
 }
 
 // wsClient is one websocket client as the pulse sees it: the topic prefixes it subscribed
@@ -86,6 +89,34 @@ type wsClient struct {
 	frames   chan []byte // capacity 1, filled by the pulse only when empty
 	version  uint64
 	slot     int
+	token    string     // the name of the token it authenticated with
+	ended    chan wsEnd // capacity 1: why the gateway ends the stream (token revoked, shutdown)
+}
+
+// wsEnd is the close code and reason the gateway ends a client's stream with.
+type wsEnd struct {
+	code   websocket.StatusCode
+	reason string
+}
+
+// endClients ends the streams of the clients that match with code and reason; it returns
+// how many it ended.
+func (g *Gateway) endClients(match func(*wsClient) bool, code websocket.StatusCode, reason string) int {
+	g.clientsMu.Lock()
+	defer g.clientsMu.Unlock()
+	n := 0
+	for _, slot := range g.slots {
+		for c := range slot {
+			if match(c) {
+				select {
+				case c.ended <- wsEnd{code, reason}:
+					n++
+				default: // ended already
+				}
+			}
+		}
+	}
+	return n
 }
 
 // Pages are the UI's pages besides the dashboard at /: each is served the same index.html
@@ -193,9 +224,15 @@ func (g *Gateway) Serve(ctx context.Context) error {
 			return err
 		}
 	}
-	g.srv = &http.Server{Handler: g.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	// A connection idle between requests is closed after IdleTimeout; a request body is read
+	// within its own deadline (readBody), and a websocket, once accepted, is the stream's.
+	g.srv = &http.Server{Handler: g.Handler(), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
 	go func() {
 		<-ctx.Done()
+		// /readyz answers 503 from now on, and the websocket clients are told the server goes
+		// away (1001) rather than losing the connection: the UI reconnects.
+		g.stopping.Store(true)
+		g.endClients(func(*wsClient) bool { return true }, websocket.StatusGoingAway, "the server is shutting down; reconnect")
 		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		_ = g.srv.Shutdown(sctx)
@@ -246,7 +283,8 @@ func (g *Gateway) serveWS(w http.ResponseWriter, r *http.Request) {
 	if t := r.URL.Query().Get("topics"); t != "" {
 		prefixes = strings.Split(t, ",")
 	}
-	client := &wsClient{prefixes: prefixes, key: strings.Join(prefixes, ","), frames: make(chan []byte, 1)}
+	id, _ := IdentityOf(r)
+	client := &wsClient{prefixes: prefixes, key: strings.Join(prefixes, ","), frames: make(chan []byte, 1), token: id.Name, ended: make(chan wsEnd, 1)}
 	first := g.join(client)
 	defer g.leave(client)
 	out := g.newWriter(c, r)
@@ -259,6 +297,9 @@ func (g *Gateway) serveWS(w http.ResponseWriter, r *http.Request) {
 	for {
 		select {
 		case <-ctx.Done():
+			return
+		case end := <-client.ended:
+			_ = c.Close(end.code, end.reason)
 			return
 		case frame := <-client.frames:
 			if err := out.send(ctx, frame); err != nil {
