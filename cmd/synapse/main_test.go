@@ -507,7 +507,8 @@ func TestRunPublishesSignals(t *testing.T) {
 }
 
 // With tokens (the default): no token, no data; the printed admin token reads and commands;
-// a models.deploy command goes on the log and hot-swaps the model.
+// a models.deploy command goes on the log and runs the model in shadow, and models.promote
+// hot-swaps it live.
 func TestRunWithTokensAndACommand(t *testing.T) {
 	dir := t.TempDir()
 	addr, printed, stop := runEngineOut(t, "--data-dir", dir, "--speed", "1", "--replay", recDir+"ETHUSDT-1m-2022-08-14.csv.gz")
@@ -586,8 +587,18 @@ func TestRunWithTokensAndACommand(t *testing.T) {
 			t.Errorf("deploy of a %s mismatch: %d, want 400", name, code)
 		}
 	}
-	if code := call("POST", "/api/v1/commands/models.deploy", token, fmt.Sprintf(`{"model":"direction","dir":%q,"mode":"live"}`, models)); code != http.StatusAccepted {
+	// Nothing runs in shadow yet: a promotion is a 400, not a 202 for the engine to refuse.
+	for _, name := range []string{"models.promote", "models.retire_shadow"} {
+		if code := call("POST", "/api/v1/commands/"+name, token, `{"model":"direction"}`); code != http.StatusBadRequest {
+			t.Errorf("%s with no shadow: %d, want 400", name, code)
+		}
+	}
+	if code := call("POST", "/api/v1/commands/models.deploy", token, fmt.Sprintf(`{"model":"direction","dir":%q,"mode":"shadow"}`, models)); code != http.StatusAccepted {
 		t.Fatalf("deploy: %d", code)
+	}
+	// At once: the check reads the state after the deployment before it.
+	if code := call("POST", "/api/v1/commands/models.promote", token, `{"model":"direction"}`); code != http.StatusAccepted {
+		t.Fatalf("promote right after the shadow's deployment: %d", code)
 	}
 	checkFor(t, 20*time.Second, func() error {
 		req, _ := http.NewRequest("GET", "http://"+addr+"/api/v1/queries/models", nil)

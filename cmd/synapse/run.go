@@ -15,6 +15,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
@@ -168,8 +169,9 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	metrics := prometheus.NewRegistry()
 	// The Go runtime's and the process's own: memory, goroutines, GC pauses, CPU, open files.
 	metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	var consuming atomic.Bool // the graph reads the log
-	var caughtUp atomic.Bool  // and has applied what the log held at the start
+	var consuming atomic.Bool  // the graph reads the log
+	var caughtUp atomic.Bool   // and has applied what the log held at the start
+	var cmdsDone atomic.Uint64 // the last command applied or refused (its CMD sequence)
 	var catchingUp func() error
 	hub := web.NewHub()
 	submit := func(ctx context.Context, cmd *streams.Command) (uint64, error) {
@@ -307,6 +309,9 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		}
 		graph.SubscribeFeatures(subscribers...)
 		gw.HandleCommand("models.deploy", web.RoleAdmin, deployArgs)
+		for _, name := range []string{"models.promote", "models.retire_shadow"} {
+			gw.HandleCommand(name, web.RoleAdmin, shadowArgs(models, func() { commandsSettled(ctx, log.JS, &cmdsDone) }))
+		}
 		gw.HandleQuery("models", func(*http.Request) (any, error) {
 			live, shadow := models.Deployed()
 			stats, err := batcher.Stats(2 * time.Second)
@@ -342,7 +347,11 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 				return errors.Join(models.Apply(c), desk.Apply(c))
 			}
 		}
-		errs <- streams.ConsumeCommands(ctx, log.JS, apply, func(c streams.SequencedCommand, err error) {
+		errs <- streams.ConsumeCommands(ctx, log.JS, func(c streams.SequencedCommand) error {
+			defer cmdsDone.Store(c.Seq)
+			return apply(c)
+		}, func(c streams.SequencedCommand, err error) {
+			cmdsDone.Store(c.Seq)
 			logger.Error("command rejected", "command", c.Name, "seq", c.Seq, "err", err)
 		})
 	}()
@@ -494,6 +503,38 @@ func isLoopback(host string) bool {
 	}
 	ip := net.ParseIP(host)
 	return ip != nil && ip.IsLoopback()
+}
+
+// shadowArgs checks a models.promote or models.retire_shadow as the gateway does, then that
+// a version of the model runs in shadow once the commands before it are applied (settled):
+// a promotion of nothing is a 400, not a 202 the registry then refuses in its log.
+func shadowArgs(models *inference.Registry, settled func()) web.DecodeArgs {
+	return func(body []byte) (any, error) {
+		v, err := web.Args[web.ModelArgs]()(body)
+		if err != nil {
+			return nil, err
+		}
+		a := v.(*web.ModelArgs)
+		settled()
+		_, shadow := models.Deployed()
+		for _, d := range shadow {
+			if d.Model == a.Model {
+				return v, nil
+			}
+		}
+		return nil, &web.FieldError{Field: "model", Msg: fmt.Sprintf("no %s model runs in shadow: deploy one with {\"mode\":\"shadow\"} first", a.Model)}
+	}
+}
+
+// commandsSettled waits (up to 5 s) until the commands on CMD when it was called are applied
+// or refused (done holds the last one's sequence), so a check reads the state they made.
+func commandsSettled(ctx context.Context, js jetstream.JetStream, done *atomic.Uint64) {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	head, err := streams.LastSeq(ctx, js, streams.StreamCommands)
+	for err == nil && done.Load() < head {
+		err = streams.Sleep(ctx, 5*time.Millisecond)
+	}
 }
 
 // deployArgs checks a models.deploy as the gateway does, then the model itself, as the
