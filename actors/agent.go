@@ -142,7 +142,7 @@ func ParseAgent(c AgentConfig) (*Agent, error) {
 		if s == "" {
 			s = def
 		}
-		d, err := decimal.Parse(s)
+		d, err := streams.ParseDecimal(s)
 		if err != nil || d.IsNeg() || positive && d.IsZero() {
 			return fmt.Errorf("agent %q: %s: %q is not a positive decimal", c.Name, field, s)
 		}

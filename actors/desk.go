@@ -377,7 +377,7 @@ func (d *Desk) rebalance(cmd streams.SequencedCommand) error {
 	}
 	threshold := d.opts.Threshold
 	if args.Threshold != "" {
-		if threshold, err = decimal.Parse(args.Threshold); err != nil {
+		if threshold, err = streams.ParseDecimal(args.Threshold); err != nil {
 			return d.refuse(cmd, fmt.Errorf("%w: %s: threshold %q is not a decimal", ErrCommand, cmd.Name, args.Threshold))
 		}
 	}
@@ -432,7 +432,7 @@ func (d *Desk) distribute(cmd streams.SequencedCommand) error {
 	if err != nil {
 		return err
 	}
-	keep, err := decimal.Parse(args.Keep)
+	keep, err := streams.ParseDecimal(args.Keep)
 	if err != nil {
 		return d.refuse(cmd, fmt.Errorf("%w: %s: keep %q is not a decimal (0.05: each agent keeps 5%% growth above its high-water mark)", ErrCommand, cmd.Name, args.Keep))
 	}

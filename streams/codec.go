@@ -3,9 +3,11 @@ package streams
 import (
 	"encoding/json"
 	"fmt"
+	"math/big"
 	"strconv"
 	"strings"
 
+	"github.com/govalues/decimal"
 	jsonv2 "github.com/go-json-experiment/json"
 	"github.com/go-json-experiment/json/jsontext"
 	"github.com/nats-io/nats.go"
@@ -146,4 +148,20 @@ func kindOf(subject string, header nats.Header) (Kind, error) {
 		return KindPeak, nil
 	}
 	return "", fmt.Errorf("%w: %s: no %s header and the subject names no known kind", ErrBadEvent, subject, HeaderSchema)
+}
+
+// ParseDecimal parses a decimal a person or a bot wrote (a command's argument, a query
+// parameter, a config value), refusing one a Decimal cannot hold exactly: decimal.Parse
+// rounds past 19 significant digits, so 1e-39 would become 0, which means something else.
+func ParseDecimal(s string) (decimal.Decimal, error) {
+	d, err := decimal.Parse(s)
+	if err != nil {
+		return decimal.Decimal{}, err
+	}
+	exact, ok := new(big.Rat).SetString(s)
+	held, _ := new(big.Rat).SetString(d.String())
+	if !ok || held == nil || exact.Cmp(held) != 0 {
+		return decimal.Decimal{}, fmt.Errorf("%q has more significant digits than a decimal holds (19)", s)
+	}
+	return d, nil
 }

@@ -6,6 +6,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/govalues/decimal"
 )
 
 // Commands published straight on NATS, as a bot may: one with an ID sent before is not
@@ -61,5 +63,20 @@ func TestConsumeCommandsAppliesEachIDOnce(t *testing.T) {
 	}
 	if len(refused) != 2 || !errors.Is(refused[0], ErrDuplicateCommand) || !errors.Is(refused[1], ErrBadEvent) {
 		t.Fatalf("refused %v, want the resent dup-A and the command on another's subject", refused)
+	}
+}
+
+func TestParseDecimalRefusesWhatItWouldRound(t *testing.T) {
+	for s, want := range map[string]string{"0.05": "0.05", "1e-3": "0.001", "0.10000000000000000000000000": "0.1", "-12.5": "-12.5",
+		"1234567890.123456789": "1234567890.123456789"} {
+		d, err := ParseDecimal(s)
+		if err != nil || d.Cmp(decimal.MustParse(want)) != 0 {
+			t.Errorf("%s: %s, %v; want %s", s, d, err, want)
+		}
+	}
+	for _, s := range []string{"0.000000000000000000000000000000000000001", "0.1111111111111111111111", "1234567890.1234567891", "", "1/3", "0x10", "NaN", "lots"} {
+		if d, err := ParseDecimal(s); err == nil {
+			t.Errorf("%q parsed as %s", s, d)
+		}
 	}
 }

@@ -283,9 +283,9 @@ func (a *DistributeArgs) Validate() error {
 
 // fraction checks that s is a decimal from 0 to 1.
 func fraction(field, s, example string) error {
-	d, err := decimal.Parse(s)
+	d, err := streams.ParseDecimal(s)
 	if err != nil || d.IsNeg() || d.Cmp(decimal.One) > 0 {
-		return &FieldError{Field: field, Msg: fmt.Sprintf("%q is not a decimal from 0 to 1 (%s)", s, example)}
+		return &FieldError{Field: field, Msg: fmt.Sprintf("%q is not a decimal from 0 to 1 of at most 19 significant digits (%s)", s, example)}
 	}
 	return nil
 }

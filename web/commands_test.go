@@ -45,6 +45,8 @@ func TestEveryCommandValidatesItsArguments(t *testing.T) {
 		{"portfolio.distribute", `{}`, "keep"},
 		{"portfolio.distribute", `{"keep":"lots"}`, "keep"},
 		{"portfolio.distribute", `{"keep":"-0.01"}`, "keep"},
+		{"portfolio.distribute", `{"keep":"0.000000000000000000000000000000000000001"}`, "keep"}, // would round to 0
+		{"portfolio.rebalance", `{"threshold":"0.1111111111111111111111"}`, "threshold"},
 		// Whole-body errors name no field.
 		{"agents.halt", `{"agent":"a1"} {"agent":"a2"}`, ""},
 		{"agents.halt", `["a1"]`, ""},

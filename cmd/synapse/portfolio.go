@@ -303,8 +303,8 @@ func allocation(ctx context.Context, rm portfolio.ReadModel, opts PortfolioQuery
 	}
 	threshold := opts.Threshold
 	if s := p.Get("threshold"); s != "" {
-		if threshold, err = decimal.Parse(s); err != nil || threshold.IsNeg() || threshold.Cmp(decimal.One) > 0 {
-			return allocationView{}, badParam("threshold", fmt.Sprintf("%q is not a fraction between 0 and 1 (0.05: five points of weight)", s))
+		if threshold, err = streams.ParseDecimal(s); err != nil || threshold.IsNeg() || threshold.Cmp(decimal.One) > 0 {
+			return allocationView{}, badParam("threshold", fmt.Sprintf("%q is not a fraction between 0 and 1 of at most 19 significant digits (0.05: five points of weight)", s))
 		}
 	}
 	agents, err := rm.Agents(ctx)

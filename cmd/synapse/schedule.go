@@ -49,12 +49,12 @@ func (c PortfolioConfig) check() (allocSettings, error) {
 	}
 	var err error
 	if c.RebalanceThreshold != "" {
-		if a.threshold, err = decimal.Parse(c.RebalanceThreshold); err != nil || !a.threshold.IsPos() || a.threshold.Cmp(decimal.One) >= 0 {
+		if a.threshold, err = streams.ParseDecimal(c.RebalanceThreshold); err != nil || !a.threshold.IsPos() || a.threshold.Cmp(decimal.One) >= 0 {
 			return a, fmt.Errorf("config portfolio.rebalance_threshold: %q is not a drift between 0 and 1 (0.05: five points of weight)", c.RebalanceThreshold)
 		}
 	}
 	if c.DistributeKeep != "" {
-		if a.keep, err = decimal.Parse(c.DistributeKeep); err != nil || a.keep.IsNeg() || a.keep.Cmp(decimal.One) > 0 {
+		if a.keep, err = streams.ParseDecimal(c.DistributeKeep); err != nil || a.keep.IsNeg() || a.keep.Cmp(decimal.One) > 0 {
 			return a, fmt.Errorf("config portfolio.distribute_keep: %q is not a growth from 0 to 1 (0.05: each agent keeps 5%% above its high-water mark)", c.DistributeKeep)
 		}
 	}
