@@ -104,6 +104,12 @@ func (d *Desk) botOrder(req BotOrder, now int64) BotReply {
 	if req.Key == "" {
 		return BotReply{Status: "rejected", Reason: "key: required (it makes a retried request idempotent)"}
 	}
+	if len(req.Key) > 128 {
+		return BotReply{Status: "rejected", Reason: fmt.Sprintf("key: %d bytes, the most is 128", len(req.Key))}
+	}
+	if err := streams.CheckText(req.Key); err != nil {
+		return BotReply{Status: "rejected", Reason: "key: " + err.Error()}
+	}
 	if req.Type == "" {
 		req.Type = streams.Market
 	}

@@ -597,10 +597,11 @@ func TestBotOrdersByRequest(t *testing.T) {
 		t.Fatalf("the retry: %+v", again)
 	}
 	for body, want := range map[string]string{
-		`{"agent":"VEGA","venue":"binance","symbol":"BTCUSDT","side":"BUY","qty":"1","key":"x"}`:     "no agent",
-		`{"agent":"ATLAS","venue":"binance","symbol":"BTCUSDT","side":"BUY","qty":"1"}`:              "key",
-		`{"agent":"ATLAS","venue":"binance","symbol":"BTCUSDT","side":"HOLD","qty":"1","key":"y"}`:   "side",
-		`{"agent":"ATLAS","venue":"binance","symbol":"BTCUSDT","side":"BUY","qty":"1000","key":"z"}`: "risk:",
+		`{"agent":"VEGA","venue":"binance","symbol":"BTCUSDT","side":"BUY","qty":"1","key":"x"}`:         "no agent",
+		`{"agent":"ATLAS","venue":"binance","symbol":"BTCUSDT","side":"BUY","qty":"1"}`:                  "key",
+		`{"agent":"ATLAS","venue":"binance","symbol":"BTCUSDT","side":"BUY","qty":"1","key":"a\u001bb"}`: "key: has the control character",
+		`{"agent":"ATLAS","venue":"binance","symbol":"BTCUSDT","side":"HOLD","qty":"1","key":"y"}`:       "side",
+		`{"agent":"ATLAS","venue":"binance","symbol":"BTCUSDT","side":"BUY","qty":"1000","key":"z"}`:     "risk:",
 		`not json`: "bad request",
 		`{"agent":"ATLAS","venue":"kraken","symbol":"BTCUSDT","side":"BUY","qty":"0.01","key":"k"}`:           "no market kraken:BTCUSDT",
 		`{"agent":"ATLAS","venue":"binance","symbol":"BTCUSDT","side":"BUY","qty":"0.00000001","key":"dust"}`: "min_notional",

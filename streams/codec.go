@@ -6,10 +6,12 @@ import (
 	"math/big"
 	"strconv"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
-	"github.com/govalues/decimal"
 	jsonv2 "github.com/go-json-experiment/json"
 	"github.com/go-json-experiment/json/jsontext"
+	"github.com/govalues/decimal"
 	"github.com/nats-io/nats.go"
 )
 
@@ -164,4 +166,20 @@ func ParseDecimal(s string) (decimal.Decimal, error) {
 		return decimal.Decimal{}, fmt.Errorf("%q has more significant digits than a decimal holds (19)", s)
 	}
 	return d, nil
+}
+
+// CheckText checks free text a person or a bot gives the engine (a kill switch's reason, a
+// bot order's key), which goes on the log and into every agent's state, the UI and the
+// logs: valid UTF-8 without control characters (a newline, an escape sequence, NUL) or the
+// bidirectional controls that make text read otherwise than it is stored.
+func CheckText(s string) error {
+	if !utf8.ValidString(s) {
+		return fmt.Errorf("is not valid UTF-8")
+	}
+	for i, r := range s {
+		if unicode.IsControl(r) || unicode.Is(unicode.Bidi_Control, r) {
+			return fmt.Errorf("has the control character %U at byte %d: give plain text", r, i)
+		}
+	}
+	return nil
 }

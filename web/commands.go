@@ -198,10 +198,13 @@ type KillSwitchArgs struct {
 	Reason string `json:"reason,omitempty"` // optional, at most MaxReasonLen characters
 }
 
-// Validate checks the reason's length.
+// Validate checks the reason's length and characters.
 func (a *KillSwitchArgs) Validate() error {
 	if n := utf8.RuneCountInString(a.Reason); n > MaxReasonLen {
 		return &FieldError{Field: "reason", Msg: fmt.Sprintf("is %d characters, the most is %d", n, MaxReasonLen)}
+	}
+	if err := streams.CheckText(a.Reason); err != nil {
+		return &FieldError{Field: "reason", Msg: err.Error()}
 	}
 	return nil
 }
