@@ -155,10 +155,19 @@ func handlePortfolioQueries(gw *web.Gateway, rm portfolio.ReadModel, opts Portfo
 		}
 		return rm.CapitalMoves(r.Context(), agent, since, until)
 	})
+	// One projection runs at a time (up to 10⁸ steps, seconds of a core): more requests wait
+	// their turn, or leave, rather than taking every core from the engine.
+	simulating := make(chan struct{}, 1)
 	reg.HandleQuery("montecarlo", func(r *http.Request) (any, error) {
 		p, err := params(r, "agent", "paths", "horizon", "goal", "seed")
 		if err != nil {
 			return nil, err
+		}
+		select {
+		case simulating <- struct{}{}:
+			defer func() { <-simulating }()
+		case <-r.Context().Done():
+			return nil, r.Context().Err()
 		}
 		return monteCarlo(r.Context(), rm, p, &opts)
 	})

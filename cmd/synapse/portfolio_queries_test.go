@@ -82,12 +82,50 @@ func TestPortfolioQueries(t *testing.T) {
 		"allocation?profile=yolo": "profile", "allocation?threshold=2": "threshold", "montecarlo": "agent", "montecarlo?agent=ATLAS&paths=10001": "paths",
 		"montecarlo?agent=ATLAS&horizon=0": "horizon", "montecarlo?agent=ATLAS&goal=-1": "goal", "montecarlo?agent=ATLAS&seed=-1": "seed",
 		"montecarlo?agent=VEGA": "agent", "summary?x=1": "x", "positions?agent=A&agent=B": "agent", "capital_moves?since=-1": "since",
-		"capital_moves?since=9&until=2": "until", "capital_moves?amount=1": "amount"} {
+		"capital_moves?since=9&until=2": "until", "capital_moves?amount=1": "amount", "allocation?threshold=0.1111111111111111111111": "threshold"} {
 		code, body := get(path)
 		if code != 400 || !strings.Contains(body, param) {
 			t.Errorf("%s: %d %s, want 400 naming %s", path, code, body, param)
 		}
 		t.Logf("%s → %d %s", path, code, strings.TrimSpace(body))
+	}
+
+	// One projection runs at a time: a small one waits while the biggest runs (seconds of a
+	// core), and runs once it has gone (its client left).
+	heavy, leave := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		req, _ := http.NewRequestWithContext(heavy, "GET", srv.URL+"/api/v1/queries/montecarlo?agent=ATLAS&paths=10000&horizon=10000", nil)
+		r, err := http.DefaultClient.Do(req)
+		if err == nil {
+			r.Body.Close()
+		}
+		done <- err
+	}()
+	time.Sleep(200 * time.Millisecond)
+	small := func(wait time.Duration) error {
+		ctx, cancel := context.WithTimeout(context.Background(), wait)
+		defer cancel()
+		req, _ := http.NewRequestWithContext(ctx, "GET", srv.URL+"/api/v1/queries/montecarlo?agent=ATLAS&paths=10&horizon=3", nil)
+		r, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return err
+		}
+		r.Body.Close()
+		if r.StatusCode != 200 {
+			return fmt.Errorf("status %d", r.StatusCode)
+		}
+		return nil
+	}
+	if err := small(300 * time.Millisecond); err == nil {
+		t.Error("a projection ran beside the biggest one")
+	}
+	leave()
+	if err := <-done; err == nil {
+		t.Error("the biggest projection ended within 200 ms")
+	}
+	if err := small(10 * time.Second); err != nil {
+		t.Errorf("a projection after the biggest one left: %v", err)
 	}
 }
 
