@@ -196,7 +196,29 @@ func (g *Gateway) Handler() http.Handler {
 	mux.HandleFunc("POST /api/v1/tokens", g.requireRole(RoleAdmin, g.serveCreateToken))
 	mux.HandleFunc("DELETE /api/v1/tokens/{name}", g.requireRole(RoleAdmin, g.serveRevokeToken))
 	mux.HandleFunc("GET /ws", g.requireRole(RoleViewer, g.serveWS))
+	for _, m := range []string{"GET", "POST", "PUT", "PATCH", "DELETE"} { // what no endpoint above takes
+		mux.HandleFunc(m+" /api/", func(w http.ResponseWriter, r *http.Request) { apiNotFound(mux, w, r) })
+	}
 	return g.instrument(g.tokenLogin(mux))
+}
+
+// apiNotFound answers a request under /api/ that no endpoint takes, in JSON as the API's
+// other errors: 405 with Allow when the path is an endpoint's with another method, else 404.
+func apiNotFound(mux *http.ServeMux, w http.ResponseWriter, r *http.Request) {
+	var allow []string
+	for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodDelete} {
+		probe := r.Clone(r.Context())
+		probe.Method = m
+		if _, pattern := mux.Handler(probe); pattern != "" && !strings.HasSuffix(pattern, " /api/") {
+			allow = append(allow, m)
+		}
+	}
+	if len(allow) > 0 {
+		w.Header().Set("Allow", strings.Join(allow, ", "))
+		writeError(w, &apiError{http.StatusMethodNotAllowed, fmt.Sprintf("%s %s: this endpoint takes %s", r.Method, r.URL.Path, strings.Join(allow, " or ")), ""})
+		return
+	}
+	writeError(w, &apiError{http.StatusNotFound, fmt.Sprintf("no endpoint %s %s (queries: GET /api/v1/queries/{name}; commands: POST /api/v1/commands/{name}; see README.md, HTTP API)", r.Method, r.URL.Path), ""})
 }
 
 // Listen opens the listen address; a taken port is an error naming the fix.

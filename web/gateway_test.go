@@ -313,3 +313,30 @@ func TestEncodeFrameIsTheJSONOfTheUpdates(t *testing.T) {
 		t.Fatalf("empty frame %s", got)
 	}
 }
+
+// Under /api/ a wrong method or path is answered in JSON like the API's other errors: 405
+// naming the methods the endpoint takes, or 404 pointing at the API.
+func TestAPIAnswersWrongRoutesInJSON(t *testing.T) {
+	e := newEnv(t, Options{})
+	for _, tc := range []struct {
+		method, path string
+		status       int
+		allow        string
+	}{
+		{"POST", "/api/v1/queries/engine", 405, "GET"},
+		{"DELETE", "/api/v1/queries/engine", 405, "GET"},
+		{"GET", "/api/v1/commands/killswitch.on", 405, "POST"},
+		{"PUT", "/api/v1/tokens", 405, "GET, POST"},
+		{"GET", "/api/v2/queries/engine", 404, ""},
+		{"POST", "/api/v1/commands/", 404, ""},
+		{"GET", "/api/nothing", 404, ""},
+	} {
+		a := e.call(t, tc.method, tc.path, e.admin, "")
+		if msg, _ := a.body["error"].(string); a.status != tc.status || msg == "" || a.header.Get("Allow") != tc.allow {
+			t.Errorf("%s %s: %d Allow %q %s; want %d Allow %q and a JSON error", tc.method, tc.path, a.status, a.header.Get("Allow"), a.raw, tc.status, tc.allow)
+		}
+	}
+	if a := e.call(t, "GET", "/api/v1/queries/symbols", e.admin, ""); a.status != 200 {
+		t.Errorf("a query: %d %s", a.status, a.raw)
+	}
+}
