@@ -339,11 +339,11 @@ func fillAsc(a, b Fill) int {
 func CheckRange(since, until int64) error {
 	switch {
 	case since < 0:
-		return fmt.Errorf("%w: since: must not be negative", ErrQuery)
+		return BadParam("since", "must not be negative")
 	case until < 0:
-		return fmt.Errorf("%w: until: must not be negative (0: no end)", ErrQuery)
+		return BadParam("until", "must not be negative (0: no end)")
 	case until != 0 && until < since:
-		return fmt.Errorf("%w: until: %d is before since %d", ErrQuery, until, since)
+		return BadParam("until", fmt.Sprintf("%d is before since %d", until, since))
 	}
 	return nil
 }

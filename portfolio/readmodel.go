@@ -16,6 +16,23 @@ import (
 // HTTP layer answers 400 with the message.
 var ErrQuery = errors.New("query")
 
+// ParamError is a bad query parameter, named: it wraps ErrQuery, and the HTTP layer's 400
+// gives Name as its field.
+type ParamError struct {
+	Name, Msg string
+}
+
+// BadParam returns the error of a bad parameter.
+func BadParam(name, msg string) error { return &ParamError{Name: name, Msg: msg} }
+
+func (e *ParamError) Error() string { return ErrQuery.Error() + ": " + e.Name + ": " + e.Msg }
+
+// Unwrap makes it an ErrQuery.
+func (e *ParamError) Unwrap() error { return ErrQuery }
+
+// Param names the parameter.
+func (e *ParamError) Param() string { return e.Name }
+
 // ReadModel is the query side of the engine: orders, fills, positions, equity and agent
 // summaries, folded from the ORD, PF and CMD streams. Two implementations answer the same
 // queries the same way: an in-memory one rebuilt from the log (the default) and the
@@ -219,7 +236,7 @@ func (q *OrderQuery) Normalize() error {
 	case "", "open", StatusIntent, StatusSubmitted, StatusAccepted, StatusPartiallyFilled, StatusFilled, StatusCanceled, StatusRejected, StatusExpired:
 		return nil
 	}
-	return fmt.Errorf("%w: status: %s is not an order status (intent, submitted, accepted, partially_filled, filled, canceled, rejected, expired, or open)", ErrQuery, q.Status)
+	return BadParam("status", fmt.Sprintf("%s is not an order status (intent, submitted, accepted, partially_filled, filled, canceled, rejected, expired, or open)", q.Status))
 }
 
 // Normalize checks a query's paging and fills in the default limit.
@@ -228,9 +245,9 @@ func (q *FillQuery) Normalize() error { return page(&q.Limit, q.Offset) }
 func page(limit *int, offset int) error {
 	switch {
 	case *limit < 0 || *limit > 1000:
-		return fmt.Errorf("%w: limit: must be 1 to 1000", ErrQuery)
+		return BadParam("limit", "must be 1 to 1000")
 	case offset < 0:
-		return fmt.Errorf("%w: offset: must not be negative", ErrQuery)
+		return BadParam("offset", "must not be negative")
 	case *limit == 0:
 		*limit = 100
 	}

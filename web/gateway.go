@@ -278,7 +278,12 @@ func (g *Gateway) serveQuery(w http.ResponseWriter, r *http.Request) {
 		if errors.Is(err, ErrQueryFailed) {
 			status = http.StatusInternalServerError
 		}
-		writeError(w, &apiError{status, err.Error(), ""})
+		var bad interface{ Param() string } // a bad parameter, named (portfolio.ParamError)
+		field := ""
+		if errors.As(err, &bad) {
+			field = bad.Param()
+		}
+		writeError(w, &apiError{status, err.Error(), field})
 		return
 	}
 	writeJSON(w, http.StatusOK, v)

@@ -541,6 +541,11 @@ func TestRunWithTokensAndACommand(t *testing.T) {
 	if code := call("GET", "/api/v1/queries/engine", token, ""); code != http.StatusOK {
 		t.Fatalf("admin token: %d", code)
 	}
+	for _, path := range []string{"engine?limit=-1", "symbols?x=1", "models?x=1", "state?topic=engine&extra=1", "state?topic=nope&topic=engine", "state?topic=nope"} {
+		if code := call("GET", "/api/v1/queries/"+path, token, ""); code != http.StatusBadRequest {
+			t.Errorf("%s: %d, want 400", path, code)
+		}
+	}
 	if code := call("POST", "/api/v1/commands/models.deploy", "", `{"model":"direction","dir":"x"}`); code != http.StatusUnauthorized {
 		t.Fatalf("command without a token: %d", code)
 	}

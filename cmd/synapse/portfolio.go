@@ -215,7 +215,8 @@ func params(r *http.Request, allowed ...string) (query, error) {
 	return query{v}, nil
 }
 
-func badParam(name, msg string) error { return fmt.Errorf("%w: %s: %s", portfolio.ErrQuery, name, msg) }
+// badParam is a bad query parameter: a 400 naming it (its "field").
+func badParam(name, msg string) error { return portfolio.BadParam(name, msg) }
 
 // limit reads the page size: 1 to 1000 when given (0 is refused, not read as the default
 // of 100 that leaving it out gives).
@@ -308,7 +309,7 @@ func allocation(ctx context.Context, rm portfolio.ReadModel, opts PortfolioQuery
 	}
 	profile, err := portfolio.FindProfile(opts.Profiles, name)
 	if err != nil {
-		return allocationView{}, fmt.Errorf("%w: profile: %w", portfolio.ErrQuery, err)
+		return allocationView{}, badParam("profile", err.Error())
 	}
 	threshold := opts.Threshold
 	if s := p.Get("threshold"); s != "" {
@@ -375,11 +376,11 @@ func monteCarlo(ctx context.Context, rm portfolio.ReadModel, p query, o *Portfol
 		return portfolio.Projection{}, badParam("horizon", fmt.Sprintf("%d is not between 1 and %d (steps of an hour)", opts.Horizon, portfolio.MaxHorizon))
 	}
 	if s := p.Get("goal"); s != "" {
-		g, err := strconv.ParseFloat(s, 64)
-		if err != nil || g < 0 || math.IsInf(g, 0) || math.IsNaN(g) {
+		d, err := streams.ParseDecimal(s)
+		if err != nil || d.IsNeg() {
 			return portfolio.Projection{}, badParam("goal", fmt.Sprintf("%q is not an equity ≥ 0", s))
 		}
-		opts.Goal = g
+		opts.Goal, _ = d.Float64()
 	}
 	if s := p.Get("seed"); s != "" {
 		seed, err := strconv.ParseUint(s, 10, 64)

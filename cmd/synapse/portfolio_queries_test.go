@@ -84,8 +84,8 @@ func TestPortfolioQueries(t *testing.T) {
 		"montecarlo?agent=VEGA": "agent", "summary?x=1": "x", "positions?agent=A&agent=B": "agent", "capital_moves?since=-1": "since",
 		"capital_moves?since=9&until=2": "until", "capital_moves?amount=1": "amount", "allocation?threshold=0.1111111111111111111111": "threshold"} {
 		code, body := get(path)
-		if code != 400 || !strings.Contains(body, param) {
-			t.Errorf("%s: %d %s, want 400 naming %s", path, code, body, param)
+		if code != 400 || !strings.Contains(body, `"field":"`+param+`"`) {
+			t.Errorf("%s: %d %s, want 400 naming %s as its field", path, code, body, param)
 		}
 		t.Logf("%s → %d %s", path, code, strings.TrimSpace(body))
 	}

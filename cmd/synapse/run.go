@@ -238,7 +238,10 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 			caughtUp.Store(true)
 			return nil
 		}
-		return fmt.Errorf("catching up with the log: the actor graph has applied event %d of %d", graph.Stats().LastSeq, head)
+		if seq := graph.Stats().LastSeq; seq < head {
+			return fmt.Errorf("catching up with the log: the actor graph has routed event %d of %d", seq, head)
+		}
+		return fmt.Errorf("catching up with the log: all %d events routed, the symbol actors are applying what is in their mailboxes", head)
 	}
 	if err := registerEngineMetrics(metrics, log, graph); err != nil {
 		return err
@@ -312,7 +315,10 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		for _, name := range []string{"models.promote", "models.retire_shadow"} {
 			gw.HandleCommand(name, web.RoleAdmin, shadowArgs(models, func() { commandsSettled(ctx, log.JS, &cmdsDone) }))
 		}
-		gw.HandleQuery("models", func(*http.Request) (any, error) {
+		gw.HandleQuery("models", func(r *http.Request) (any, error) {
+			if _, err := params(r); err != nil {
+				return nil, err
+			}
 			live, shadow := models.Deployed()
 			stats, err := batcher.Stats(2 * time.Second)
 			return map[string]any{"live": live, "shadow": shadow, "batcher": stats, "runtime": inference.RuntimeVersion()}, err
@@ -323,14 +329,28 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		gs := graph.Stats()
 		return EngineState{EventTime: gs.EventTime, FeedFinished: feedFinished.Load(), Log: log.Stats(), Graph: gs}
 	}
-	gw.HandleQuery("symbols", func(*http.Request) (any, error) { return graph.Symbols(), nil })
-	gw.HandleQuery("engine", func(*http.Request) (any, error) { return engineState(), nil })
+	gw.HandleQuery("symbols", func(r *http.Request) (any, error) {
+		if _, err := params(r); err != nil {
+			return nil, err
+		}
+		return graph.Symbols(), nil
+	})
+	gw.HandleQuery("engine", func(r *http.Request) (any, error) {
+		if _, err := params(r); err != nil {
+			return nil, err
+		}
+		return engineState(), nil
+	})
 	gw.HandleQuery("state", func(r *http.Request) (any, error) {
-		topic := r.URL.Query().Get("topic")
+		p, err := params(r, "topic")
+		if err != nil {
+			return nil, err
+		}
+		topic := p.Get("topic")
 		if v, ok := hub.Get(topic); ok {
 			return v, nil
 		}
-		return nil, fmt.Errorf("no state for topic %q (topics: symbol/<venue>/<SYMBOL>, engine)", topic)
+		return nil, badParam("topic", fmt.Sprintf("no state for topic %q (topics: symbol/<venue>/<SYMBOL>, model/<name>, agent/<NAME>, engine)", topic))
 	})
 
 	var wg sync.WaitGroup
