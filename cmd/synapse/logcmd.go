@@ -111,7 +111,11 @@ func cmdIngest(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err := checkSymbols("--symbol", *symbol); err != nil {
 		return err
 	}
-	rp, err := replay.Open(files, replay.Options{Symbol: *symbol})
+	// What the log holds already is left out: ingesting a file again, or a file that
+	// overlaps one ingested before, adds only what is new, whenever it runs (the stream's
+	// deduplication window lasts an hour).
+	var onLog streams.Stored
+	rp, err := replay.Open(files, replay.Options{Symbol: *symbol, Skip: func(ev streams.Event) bool { return onLog.Older(ev) }})
 	if err != nil {
 		return err
 	}
@@ -121,6 +125,9 @@ func cmdIngest(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 	defer l.Close()
+	if onLog, err = streams.ReadStored(ctx, l.JS, streams.StreamMarketData); err != nil {
+		return fmt.Errorf("reading what the log holds: %w", err)
+	}
 
 	bar := progressbar.NewOptions64(rp.Size(),
 		progressbar.OptionSetWriter(stderr), progressbar.OptionSetDescription("ingesting"),
@@ -130,6 +137,15 @@ func cmdIngest(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	n, err := putOnLog(ctx, rp, l, func() { _ = bar.Set64(rp.Consumed()) }, func(source string, why error) {
 		fmt.Fprintf(stderr, "warning: %s: %v (they go on the log; the engine will skip them)\n", source, why)
 	})
+	if ctx.Err() != nil { // interrupted: say what is on the log, and how to go on
+		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		_ = l.Flush(fctx)
+		_ = bar.Exit()
+		ps := l.Stats()
+		return fmt.Errorf("interrupted after %d events: %d new on the log; run the same ingest again to go on (what the log holds is skipped)",
+			n, ps.Published-ps.Duplicates)
+	}
 	if err != nil {
 		return err
 	}
@@ -139,15 +155,15 @@ func cmdIngest(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	_ = bar.Finish()
 	st := rp.Stats()
 	ps := l.Stats()
-	fmt.Fprintf(stdout, "ingested %d events from %d file(s) in %s: %d new on the log, %d already there (deduplicated); skipped %d malformed, %d out of order, %d duplicate, %d of other streams\n",
-		n, len(files), time.Since(start).Round(time.Millisecond), ps.Published-ps.Duplicates, ps.Duplicates,
+	fmt.Fprintf(stdout, "ingested %d events from %d file(s) in %s: %d new on the log, %d already there; skipped %d malformed, %d out of order, %d duplicate, %d of other streams\n",
+		n+int(st.Total.Stored), len(files), time.Since(start).Round(time.Millisecond), ps.Published-ps.Duplicates, ps.Duplicates+st.Total.Stored,
 		st.Total.Malformed, st.Total.OutOfOrder, st.Total.Duplicates, st.Total.OtherStreams)
 	for _, f := range st.Files {
 		for _, e := range f.LastErrors {
 			fmt.Fprintf(stderr, "  %s\n", e)
 		}
 	}
-	if n == 0 { // as backtest and features: nothing ingested is not a success
+	if n == 0 && st.Total.Stored == 0 { // as backtest and features: nothing ingested is not a success
 		return fmt.Errorf("no market data in %s: nothing was put on the log (the lines above say why); give Binance kline CSVs or websocket captures",
 			strings.Join(files, ", "))
 	}

@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -1032,5 +1033,87 @@ func TestIsLoopback(t *testing.T) {
 		if isLoopback(host) != want {
 			t.Errorf("%q: %v, want %v", host, !want, want)
 		}
+	}
+}
+
+// A restart long after a run puts nothing on the log twice: the replay skips what MD holds,
+// and the features and signals the graph derives again are not published again. The
+// streams' deduplication windows (10 minutes, an hour) are shrunk between the runs so that
+// the test need not wait them out.
+func TestRestartAfterTheDedupWindowAddsNothing(t *testing.T) {
+	dir := t.TempDir()
+	args := []string{"--data-dir", dir, "--speed", "max", "--replay", recDir + "ETHUSDT-1m-2022-08-14.csv.gz"}
+	names := []string{streams.StreamMarketData, streams.StreamFeatures, streams.StreamSignals}
+	heads := func() []uint64 {
+		t.Helper()
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		l, err := streams.Open(ctx, streams.Options{DataDir: dir})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer l.Close()
+		var out []uint64
+		for _, name := range names {
+			seq, err := streams.LastSeq(ctx, l.JS, name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, seq)
+		}
+		return out
+	}
+	// settled runs the engine until it has replayed the file and its signals stopped coming.
+	settled := func() {
+		addr, stop := runEngine(t, args...)
+		last, same := "", 0
+		checkFor(t, 90*time.Second, func() error {
+			var e EngineState
+			if err := getJSON(addr, "/api/v1/queries/engine", &e); err != nil {
+				return err
+			}
+			var m map[string]any
+			if err := getJSON(addr, "/api/v1/queries/models", &m); err != nil {
+				return err
+			}
+			now := fmt.Sprint(e.Graph.LastSeq, m["batcher"])
+			if !e.FeedFinished || now != last {
+				last, same = now, 0
+				return fmt.Errorf("replaying: %s", now)
+			}
+			if same++; same < 5 {
+				return fmt.Errorf("settling")
+			}
+			return nil
+		})
+		stop()
+	}
+	settled()
+	first := heads()
+	if first[0] < 1440 || first[1] == 0 || first[2] == 0 {
+		t.Fatalf("the first run left MD, FEAT, SIG at %v", first)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	l, err := streams.Open(ctx, streams.Options{DataDir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range names {
+		s, err := l.JS.Stream(ctx, name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg := s.CachedInfo().Config
+		cfg.Duplicates = 100 * time.Millisecond
+		if _, err := l.JS.UpdateStream(ctx, cfg); err != nil {
+			t.Fatal(err)
+		}
+	}
+	time.Sleep(1500 * time.Millisecond) // the IDs of the first run leave the windows
+	l.Close()
+	settled()
+	if again := heads(); !slices.Equal(again, first) {
+		t.Fatalf("after the restart MD, FEAT, SIG end at %v, before it at %v", again, first)
 	}
 }

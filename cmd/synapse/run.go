@@ -123,6 +123,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	defer cancel()
 
 	// Open everything that can fail on bad configuration before starting anything else.
+	var onLog streams.Stored // what the log holds already, read once it is open
 	var rp *replay.Replay
 	var gen *synthetic.Generator
 	if *synth > 0 {
@@ -132,7 +133,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 			return fmt.Errorf("%w: %v", errUsage, err)
 		}
 	} else if !cfg.Live.Enabled {
-		ropts := replay.Options{Speed: sp, MaxIdle: 2 * time.Second, Symbol: *symbol}
+		ropts := replay.Options{Speed: sp, MaxIdle: 2 * time.Second, Symbol: *symbol, Skip: func(ev streams.Event) bool { return onLog.Older(ev) }}
 		if len(cfg.Replay) > 0 {
 			rp, err = replay.Open(cfg.Replay, ropts)
 		} else {
@@ -166,6 +167,13 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return err
 	}
 	defer log.Close()
+	// After a restart, the replay puts on the log only what it lacks, and the graph derives
+	// features and signals again (to rebuild the actors' state) without publishing twice
+	// what the log has: the streams' deduplication windows last minutes, a restart may come
+	// days later.
+	if onLog, err = streams.ReadStored(ctx, log.JS, streams.StreamMarketData, streams.StreamFeatures, streams.StreamSignals); err != nil {
+		return fmt.Errorf("reading what the log holds: %w", err)
+	}
 	metrics := prometheus.NewRegistry()
 	// The Go runtime's and the process's own: memory, goroutines, GC pauses, CPU, open files.
 	metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -207,9 +215,11 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	var publishErrs sync.Map
 	var desk *actors.Desk // set before any signal is published
 	publish := func(ev streams.Event) {
-		if err := log.Publish(ctx, ev); err != nil && ctx.Err() == nil {
-			if _, seen := publishErrs.LoadOrStore(err.Error(), true); !seen {
-				logger.Error("publishing a derived event", "subject", ev.Subject(), "err", err)
+		if !onLog.Held(ev) { // else derived again after a restart: the log has it
+			if err := log.Publish(ctx, ev); err != nil && ctx.Err() == nil {
+				if _, seen := publishErrs.LoadOrStore(err.Error(), true); !seen {
+					logger.Error("publishing a derived event", "subject", ev.Subject(), "err", err)
+				}
 			}
 		}
 		if sig, ok := ev.(*streams.Signal); ok && desk != nil {
@@ -490,7 +500,7 @@ func runReplay(ctx context.Context, rp *replay.Replay, log *streams.Log, hub *we
 		return err
 	}
 	st := rp.Stats().Total
-	logger.Info("replay finished; the engine keeps serving (Ctrl-C stops it)", "events", st.Records, "took", time.Since(start).Round(time.Millisecond),
+	logger.Info("replay finished; the engine keeps serving (Ctrl-C stops it)", "events", st.Records, "already_on_the_log", st.Stored, "took", time.Since(start).Round(time.Millisecond),
 		"malformed", st.Malformed, "out_of_order", st.OutOfOrder, "duplicates", st.Duplicates, "other_streams", st.OtherStreams)
 	return nil
 }

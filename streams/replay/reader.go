@@ -65,6 +65,7 @@ type FileStats struct {
 	Malformed  int64  // lines skipped because they could not be decoded (or read)
 	OutOfOrder int64  // events dropped because their time or sequence went backwards
 	Duplicates int64  // events dropped because their ID was already seen
+	Stored     int64  // events left out because the log holds them already (Options.Skip)
 	NonMarket  int64  // futures trades skipped because they are not order-book trades (X != MARKET)
 	OpenKlines int64  // kline frames skipped because their candle was still open
 	// OtherStreams counts frames of streams a replay does not read and replies to

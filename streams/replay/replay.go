@@ -25,6 +25,10 @@ type Options struct {
 	// at most this long, so that files from different days replay back to back instead of
 	// waiting out the days between them. 0 keeps every pause.
 	MaxIdle time.Duration
+	// Skip, if set, tells the events to leave out because the log holds them already (a
+	// replay restarted on the same log): counted as Stored, and not paced, so the replay
+	// goes on at its speed from the first event the log lacks.
+	Skip func(streams.Event) bool
 	// Clock returns the current time; nil means time.Now. For tests.
 	Clock func() time.Time
 	// Sleep waits for d or until ctx is done, returning ctx.Err() then; nil waits on a
@@ -138,6 +142,10 @@ func (r *Replay) pop() (Record, error) {
 		case OutOfOrder:
 			rd.stats.OutOfOrder++
 		default:
+			if r.opts.Skip != nil && r.opts.Skip(q.rec.Event) {
+				rd.stats.Stored++
+				continue
+			}
 			rd.stats.Records++
 			return q.rec, nil
 		}
@@ -178,6 +186,7 @@ func (r *Replay) Stats() Stats {
 		s.Total.Malformed += st.Malformed
 		s.Total.OutOfOrder += st.OutOfOrder
 		s.Total.Duplicates += st.Duplicates
+		s.Total.Stored += st.Stored
 		s.Total.NonMarket += st.NonMarket
 		s.Total.OpenKlines += st.OpenKlines
 		s.Total.OtherStreams += st.OtherStreams

@@ -1,0 +1,55 @@
+package streams
+
+import (
+	"context"
+	"testing"
+)
+
+// Stored knows each subject's last event on the log: market data before it (or it) is
+// there, a later one is not; a derived event at or before the last time is there.
+func TestStoredTellsWhatTheLogHolds(t *testing.T) {
+	l := openTestLog(t, Options{})
+	ctx := context.Background()
+	const t0 = 1723161240000
+	for i := range int64(3) {
+		if err := l.Publish(ctx, testKline(t0+i*60_000)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	eth := testKline(t0)
+	eth.Symbol = "ETHUSDT"
+	feature := &Feature{Venue: "binance", Symbol: "BTCUSDT", Interval: "1m", OpenTime: t0 + 60_000}
+	for _, ev := range []Event{eth, feature} {
+		if err := l.Publish(ctx, ev); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := l.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	s, err := ReadStored(ctx, l.JS, StreamMarketData, StreamFeatures)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(s) != 3 {
+		t.Fatalf("stored %v: want BTCUSDT's and ETHUSDT's klines and BTCUSDT's features", s)
+	}
+	for ev, want := range map[Event]bool{
+		testKline(t0): true, testKline(t0 + 2*60_000): true, testKline(t0 + 3*60_000): false, eth: true,
+	} {
+		if got := s.Older(ev); got != want {
+			t.Errorf("Older(%s at %d) = %v, want %v", ev.Subject(), ev.EventTime(), got, want)
+		}
+	}
+	later := *feature
+	later.OpenTime += 60_000
+	earlier := *feature
+	earlier.OpenTime -= 60_000
+	other := *feature
+	other.Symbol = "SOLUSDT"
+	for ev, want := range map[*Feature]bool{feature: true, &earlier: true, &later: false, &other: false} {
+		if got := s.Held(ev); got != want {
+			t.Errorf("Held(%s at %d) = %v, want %v", ev.Subject(), ev.EventTime(), got, want)
+		}
+	}
+}
