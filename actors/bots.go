@@ -129,6 +129,15 @@ func (d *Desk) botOrder(req BotOrder, now int64) BotReply {
 	if err != nil {
 		return BotReply{Status: "rejected", Reason: err.Error()}
 	}
+	d.add(1)
+	seen, err := d.engine.Request(d.risk, riskSeen{ClientOrderID: o.ClientOrderID}, 5*time.Second).Result()
+	if err != nil {
+		return BotReply{Status: "rejected", Reason: err.Error()}
+	}
+	if seen.(bool) { // a retry: the same order, which went through the gate before
+		return BotReply{ClientOrderID: o.ClientOrderID, Status: "submitted",
+			Reason: "a retry of key " + req.Key + ": the order was submitted before (its events are on ord.>); nothing new was sent"}
+	}
 	if err := d.record(intent); err != nil {
 		return BotReply{ClientOrderID: o.ClientOrderID, Status: "rejected", Reason: "the log refused the intent: " + err.Error()}
 	}

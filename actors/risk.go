@@ -267,6 +267,9 @@ func (r *riskActor) Receive(c *actor.Context) {
 	case riskMarketKnown:
 		_, known := r.gate.prices[[2]string{msg.Venue, msg.Symbol}]
 		c.Respond(known)
+	case riskSeen:
+		_, seen := r.gate.seen[msg.ClientOrderID]
+		c.Respond(seen)
 	case riskKillSwitch:
 		r.gate.killSwitch = msg.On
 		r.view.KillSwitch = msg.On
@@ -295,6 +298,10 @@ func (r *riskActor) Receive(c *actor.Context) {
 // market the engine does not trade is refused before its intent goes on the log.
 type riskMarketKnown struct{ Venue, Symbol string }
 
+// riskSeen asks whether the gate has passed an order with this client order ID: a bot's
+// retried request is the same order, answered without a second intent on the log.
+type riskSeen struct{ ClientOrderID string }
+
 // riskRestore hands the gate the state rebuilt from the log after a restart.
 type riskRestore struct {
 	Seen       []string
@@ -307,6 +314,11 @@ type riskRestore struct {
 func (r *riskActor) intent(m riskIntent) riskDecision {
 	o := m.Order
 	check, reason := r.gate.Check(o, m.Reference)
+	if check == "duplicate" {
+		// The order is on its way already (or done): a rejection on the log would contradict
+		// its lifecycle there. Nothing goes on the log; the sender is told.
+		return riskDecision{ClientOrderID: o.ClientOrderID, Status: "rejected", Reason: "risk: " + check + ": " + reason}
+	}
 	if check != "" {
 		r.view.Rejected[check]++
 		r.view.LastReject = o.Agent + " " + o.Symbol + ": " + reason
