@@ -13,6 +13,8 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+
+	"github.com/google/renameio/v2"
 )
 
 // ErrUnknownKind means a model kind to train is not one of ModelNames.
@@ -281,10 +283,12 @@ func (t *Trained) Write(dir string) (modelPath, cardPath string, err error) {
 	}
 	cardPath = filepath.Join(dir, t.Card.Name+".json")
 	modelPath = ModelPath(cardPath)
-	if err := os.WriteFile(modelPath, t.ONNX, 0o644); err != nil {
+	// Each file is replaced whole (written aside, then renamed): an engine deploying from
+	// dir, or a train interrupted, never meets half a model.
+	if err := renameio.WriteFile(modelPath, t.ONNX, 0o644); err != nil {
 		return "", "", err
 	}
-	if err := os.WriteFile(cardPath, card, 0o644); err != nil {
+	if err := renameio.WriteFile(cardPath, card, 0o644); err != nil {
 		return "", "", err
 	}
 	return modelPath, cardPath, nil

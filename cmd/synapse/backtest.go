@@ -19,6 +19,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/google/renameio/v2"
 	"github.com/govalues/decimal"
 	"github.com/schollz/progressbar/v3"
 
@@ -174,14 +175,16 @@ func cmdBacktest(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if err := inference.InitRuntime(*ortLib); err != nil {
 		return err
 	}
+	// The report replaces --out only once it is whole: an interrupted or failed backtest
+	// leaves the file that was there.
 	var w io.Writer = stdout
+	var outFile *renameio.PendingFile
 	if *out != "" {
-		f, err := os.Create(*out)
-		if err != nil {
-			return err
+		if outFile, err = renameio.NewPendingFile(*out, renameio.WithPermissions(0o644)); err != nil {
+			return fmt.Errorf("--out %s: %w", *out, err)
 		}
-		defer f.Close()
-		w = f
+		defer outFile.Cleanup()
+		w = outFile
 	}
 
 	logger := quietLogger(stderr)
@@ -369,6 +372,9 @@ func cmdBacktest(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	} else {
 		_, err = w.Write(data)
 	}
+	if err == nil && outFile != nil {
+		err = outFile.CloseAtomicallyReplace()
+	}
 	if err != nil {
 		return err
 	}
@@ -519,15 +525,15 @@ func countOrders(ctx context.Context, log *streams.Log, path string) (map[string
 	if err != nil || path == "" {
 		return out, err
 	}
-	f, err := os.Create(path)
+	f, err := renameio.NewPendingFile(path, renameio.WithPermissions(0o644))
 	if err != nil {
 		return nil, err
 	}
+	defer f.Cleanup()
 	if _, err := streams.Tail(ctx, log.JS, "ord.>", streams.TailOptions{}, f); err != nil {
-		f.Close()
 		return nil, err
 	}
-	return out, f.Close()
+	return out, f.CloseAtomicallyReplace()
 }
 
 // addTotals sums two totals but for their peak and drawdown: the total's peak is not the sum

@@ -697,6 +697,21 @@ func TestBacktestIsDeterministic(t *testing.T) {
 	if code, _, errs := synapse(t, "backtest", "--data", junk, "--quiet"); code != 1 || !strings.Contains(errs, "no market data") || !strings.Contains(errs, "2 malformed") {
 		t.Errorf("junk file: exit %d, %q", code, errs)
 	}
+	// An interrupted backtest (Ctrl-C) leaves the report that was at --out.
+	kept := filepath.Join(dir, "report-0.json")
+	ctx, cancel := context.WithTimeout(context.Background(), 150*time.Millisecond)
+	defer cancel()
+	var out, errs syncBuffer
+	if code := run(ctx, []string{"backtest", "--data", recDir + "ETHUSDT-1m-2022-08-14.csv.gz", "--data", recDir + "ETHUSDT-1m-2022-08-15.csv.gz",
+		"--out", kept, "--quiet"}, &out, &errs); code == 0 {
+		t.Fatal("the interrupted backtest exited 0")
+	}
+	if data, err := os.ReadFile(kept); err != nil || !bytes.Equal(data, reports[0]) {
+		t.Errorf("after an interrupted backtest --out holds %d bytes (%v), the report before it %d", len(data), err, len(reports[0]))
+	}
+	if tmps, _ := filepath.Glob(filepath.Join(dir, ".report-0.json*")); len(tmps) > 0 {
+		t.Errorf("the interrupted backtest left %v", tmps)
+	}
 }
 
 // `synapse run` trades on paper from the model signals: the agents' intents and fills are on
