@@ -335,6 +335,7 @@ type (
 		Open    map[string]*portfolio.Order // by client order ID
 		Last    map[[2]string]int64         // last order time per venue/symbol
 		Now     int64                       // market time of its newest event on the log
+		View    AgentView                   // its counts, last order and equity curve as the log tells them
 	}
 )
 
@@ -401,6 +402,8 @@ func (a *agentActor) Receive(c *actor.Context) {
 		c.Respond(a.moveCapital(msg.Move))
 	case agentRestore:
 		a.account, a.state, a.reason, a.open, a.last = msg.Account, msg.State, msg.Reason, msg.Open, msg.Last
+		a.view.Intents, a.view.Fills, a.view.Rejected, a.view.LastOrder = msg.View.Intents, msg.View.Fills, msg.View.Rejected, msg.View.LastOrder
+		a.view.Curve, a.view.MaxDrawdown = msg.View.Curve, msg.View.MaxDrawdown
 		a.restored, a.now, a.peak = msg.Now, max(a.now, msg.Now), msg.Account.Peak
 		a.show(true)
 	case actor.Stopped:

@@ -147,7 +147,8 @@ func (d *Desk) Start(ctx context.Context) error {
 		d.agents[a.Name] = d.engine.Spawn(newAgentActor(a, d), "agent", actor.WithID(a.Name))
 	}
 	// Hand every actor its rebuilt state before anything else reaches it.
-	d.send(d.risk, riskRestore{Seen: rb.submitted(), Orders: rb.gateOrders(), Positions: rb.positions(), States: rb.states, KillSwitch: rb.killSwitch})
+	d.send(d.risk, riskRestore{Seen: rb.submitted(), Orders: rb.gateOrders(), Positions: rb.positions(), States: rb.states, KillSwitch: rb.killSwitch,
+		View: rb.risk})
 	for _, a := range d.opts.Agents {
 		d.send(d.agents[a.Name], rb.agentRestore(a))
 	}
@@ -751,19 +752,26 @@ type rebuilt struct {
 	// peaks are each agent's newest peak on PF: a streams.Peak, a capital move's equity, or
 	// the equity it resumed at after a halt.
 	peaks map[string]decimal.Decimal
+	// views are what each agent showed (its counts, last order, equity curve) and risk what
+	// the gate showed, as the log tells them: a restart answers the same.
+	views map[string]*AgentView
+	risk  RiskView
+	bots  map[string]bool // client order IDs of bots' orders
 }
 
 func (d *Desk) rebuild(ctx context.Context) (*rebuilt, error) {
 	rb := &rebuilt{orders: map[string]*portfolio.Order{}, accounts: map[string]*portfolio.Account{},
 		last: map[string]map[[2]string]int64{}, seen: map[string]int64{}, balances: map[string]*streams.BalanceCheck{},
 		net: map[string]map[string]decimal.Decimal{}, states: map[string]streams.AgentState{}, reasons: map[string]string{},
-		moves: map[string][]*streams.CapitalMove{}, highWater: map[string]decimal.Decimal{}, peaks: map[string]decimal.Decimal{}}
+		moves: map[string][]*streams.CapitalMove{}, highWater: map[string]decimal.Decimal{}, peaks: map[string]decimal.Decimal{},
+		views: map[string]*AgentView{}, risk: RiskView{Rejected: map[string]int64{}}, bots: map[string]bool{}}
 	movedIDs := map[string]bool{}
 	rebalances := map[string]decimal.Decimal{} // Σ of each rebalance's moves, by cause
 	for _, a := range d.opts.Agents {
 		rb.accounts[a.Name] = portfolio.NewAccount(a.Name, a.capital)
 		rb.last[a.Name] = map[[2]string]int64{}
 		rb.states[a.Name] = streams.AgentActive
+		rb.views[a.Name] = &AgentView{}
 	}
 	err := streams.ReadAll(ctx, d.opts.Log, streams.StreamPortfolio, func(_ uint64, ev streams.Event) {
 		switch e := ev.(type) {
@@ -782,6 +790,14 @@ func (d *Desk) rebuild(ctx context.Context) (*rebuilt, error) {
 		case *streams.EquitySnapshot:
 			if _, ok := rb.states[e.Agent]; ok {
 				rb.seen[e.Agent] = max(rb.seen[e.Agent], e.Time)
+				v := rb.views[e.Agent]
+				if n := len(v.Curve); n == curvePoints {
+					v.Curve = append(v.Curve[:0], v.Curve[1:]...)
+				}
+				v.Curve = append(v.Curve, CurvePoint{Time: e.Time, Equity: e.Equity})
+				if e.Drawdown.Cmp(v.MaxDrawdown) > 0 {
+					v.MaxDrawdown = e.Drawdown
+				}
 			}
 		case *streams.Peak:
 			if _, ok := rb.states[e.Agent]; ok && e.Peak.IsPos() {
@@ -837,10 +853,12 @@ func (d *Desk) rebuild(ctx context.Context) (*rebuilt, error) {
 		if _, ok := rb.states[e.Agent]; ok && e.Type == streams.OrderIntent {
 			rb.seen[e.Agent] = max(rb.seen[e.Agent], e.Time)
 		}
-		if err := rb.apply(e); err != nil {
+		booked, err := rb.apply(e)
+		if err != nil {
 			rb.bad++
 			d.problem("rebuilding orders from the log", err)
 		}
+		rb.count(e, booked)
 		if e.Type == streams.OrderFill {
 			rb.replayMoves(d, e.Agent, false)
 		}
@@ -864,31 +882,66 @@ func (d *Desk) rebuild(ctx context.Context) (*rebuilt, error) {
 	return rb, nil
 }
 
-func (rb *rebuilt) apply(e *streams.OrderEvent) error {
+// count counts an order event as the agent and the gate counted it live: an agent its own
+// intents, the rejections of its own orders and every fill it booked; the gate the orders
+// it passed and its rejections by check.
+func (rb *rebuilt) count(e *streams.OrderEvent, booked bool) {
+	switch e.Type {
+	case streams.OrderSubmitted:
+		rb.risk.Passed++
+	case streams.OrderRejected:
+		if check, reason, ok := strings.Cut(strings.TrimPrefix(e.Reason, "risk: "), ": "); ok && strings.HasPrefix(e.Reason, "risk: ") {
+			rb.risk.Rejected[check]++
+			rb.risk.LastReject = e.Agent + " " + e.Symbol + ": " + reason
+		}
+	}
+	v := rb.views[e.Agent]
+	if v == nil {
+		return
+	}
+	if e.Type == streams.OrderIntent && e.Source == "bot" {
+		rb.bots[e.ClientOrderID] = true
+	}
+	bot := rb.bots[e.ClientOrderID]
+	switch {
+	case e.Type == streams.OrderIntent && !bot:
+		v.Intents++
+	case e.Type == streams.OrderFill && booked:
+		v.Fills++
+	case e.Type == streams.OrderRejected && !bot:
+		v.Rejected++
+	case bot:
+		return // the agent did not follow its bots' orders but for their fills
+	}
+	v.LastOrder = e
+}
+
+// apply folds an order event into its order and a fill into the agent's ledger; booked says
+// a fill was booked.
+func (rb *rebuilt) apply(e *streams.OrderEvent) (booked bool, err error) {
 	o, ok := rb.orders[e.ClientOrderID]
 	if !ok {
 		if e.Type != streams.OrderIntent {
-			return fmt.Errorf("%s of order %s without its intent", e.Type, e.ClientOrderID)
+			return false, fmt.Errorf("%s of order %s without its intent", e.Type, e.ClientOrderID)
 		}
-		var err error
 		if o, err = portfolio.NewOrder(e); err != nil {
-			return err
+			return false, err
 		}
 		rb.orders[e.ClientOrderID] = o
 		rb.order = append(rb.order, e.ClientOrderID)
 		if m := rb.last[e.Agent]; m != nil {
 			m[[2]string{e.Venue, e.Symbol}] = e.Time
 		}
-		return nil
+		return false, nil
 	}
 	applied, err := o.Apply(e)
 	if err != nil || !applied || e.Type != streams.OrderFill {
-		return err
+		return false, err
 	}
 	if acc := rb.accounts[e.Agent]; acc != nil {
-		return acc.Fill(e)
+		return true, acc.Fill(e)
 	}
-	return nil
+	return false, nil
 }
 
 // replayMoves applies the agent's pending capital moves whose fill count its ledger has
@@ -952,5 +1005,5 @@ func (rb *rebuilt) agentRestore(a *Agent) agentRestore {
 		}
 	}
 	return agentRestore{Account: rb.accounts[a.Name], State: rb.states[a.Name], Reason: rb.reasons[a.Name], Open: open, Last: rb.last[a.Name],
-		Now: rb.seen[a.Name]}
+		Now: rb.seen[a.Name], View: *rb.views[a.Name]}
 }

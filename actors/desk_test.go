@@ -705,7 +705,11 @@ func TestRestartKeepsThePeak(t *testing.T) {
 				ks = ks[:c.halt+1]
 			}
 			ctx := context.Background()
-			run := func(signals bool) portfolio.Totals {
+			type shown struct {
+				agent AgentView
+				risk  RiskView
+			}
+			run := func(signals bool) shown {
 				r := newRig(t, log, testAgent("ATLAS"))
 				r.log = log
 				for i, k := range ks {
@@ -728,16 +732,29 @@ func TestRestartKeepsThePeak(t *testing.T) {
 					}
 				}
 				r.stop()
-				return r.view("ATLAS").Totals
+				r.mu.Lock()
+				defer r.mu.Unlock()
+				return shown{r.views["ATLAS"], r.risk}
 			}
 			before := run(true)
 			peaks := len(portfolioEvents[*streams.Peak](t, log)) // ATLAS's: the only agent
-			if peaks == 0 || before.Peak.Cmp(decimal.MustParse("10000")) == 0 {
-				t.Fatalf("peak %s, %d peaks on the log: the run was meant to move the peak off the capital", before.Peak, peaks)
+			if peaks == 0 || before.agent.Totals.Peak.Cmp(decimal.MustParse("10000")) == 0 {
+				t.Fatalf("peak %s, %d peaks on the log: the run was meant to move the peak off the capital", before.agent.Totals.Peak, peaks)
 			}
 			after := run(false)
-			if fmt.Sprintf("%+v", after) != fmt.Sprintf("%+v", before) {
-				t.Fatalf("after a restart:\n got %+v\nwant %+v", after, before)
+			if fmt.Sprintf("%+v", after.agent.Totals) != fmt.Sprintf("%+v", before.agent.Totals) {
+				t.Fatalf("after a restart:\n got %+v\nwant %+v", after.agent.Totals, before.agent.Totals)
+			}
+			// What the agent and the gate show is rebuilt too: their counts, the last order,
+			// the equity curve (the deepest drawdown from the hourly snapshots).
+			b, a := before.agent, after.agent
+			if a.Intents != b.Intents || a.Fills != b.Fills || a.Rejected != b.Rejected || b.Intents == 0 ||
+				fmt.Sprint(a.LastOrder) != fmt.Sprint(b.LastOrder) || fmt.Sprint(a.Curve) != fmt.Sprint(b.Curve) || len(b.Curve) == 0 {
+				t.Errorf("the agent after a restart: intents %d fills %d rejected %d, last %v, curve %v\nbefore: intents %d fills %d rejected %d, last %v, curve %v",
+					a.Intents, a.Fills, a.Rejected, a.LastOrder, a.Curve, b.Intents, b.Fills, b.Rejected, b.LastOrder, b.Curve)
+			}
+			if after.risk.Passed != before.risk.Passed || fmt.Sprint(after.risk.Rejected) != fmt.Sprint(before.risk.Rejected) || before.risk.Passed == 0 {
+				t.Errorf("the gate after a restart: %+v, before %+v", after.risk, before.risk)
 			}
 		})
 	}

@@ -283,6 +283,7 @@ func (r *riskActor) Receive(c *actor.Context) {
 			r.gate.seen[id] = struct{}{}
 		}
 		r.gate.killSwitch, r.view.KillSwitch = msg.KillSwitch, msg.KillSwitch
+		r.view.Passed, r.view.Rejected, r.view.LastReject = msg.View.Passed, msg.View.Rejected, msg.View.LastReject
 		for name, s := range msg.States {
 			r.gate.states[name] = s
 		}
@@ -309,6 +310,7 @@ type riskRestore struct {
 	Positions  map[[3]string]decimal.Decimal
 	States     map[string]streams.AgentState
 	KillSwitch bool
+	View       RiskView // its counts as the log tells them
 }
 
 func (r *riskActor) intent(m riskIntent) riskDecision {
