@@ -56,6 +56,9 @@ func Apply(ctx context.Context, databaseURL string) error {
 		return err
 	}
 	defer conn.Close(context.WithoutCancel(ctx))
+	if err := createSchema(ctx, conn); err != nil {
+		return err
+	}
 	m, err := migrate.NewMigrator(ctx, conn, VersionTable)
 	if err != nil {
 		return Explain(conn.Config(), err)
@@ -169,6 +172,32 @@ func Explain(cfg *pgx.ConnConfig, err error) error {
 		return fmt.Errorf("%w: cannot reach Postgres for %s: %s: is it running, and are the host and port in --database-url right?", ErrConnect, where, detail)
 	}
 	return fmt.Errorf("%w: %s: %v", ErrMigrate, where, err)
+}
+
+// createSchema creates the schema the URL's search_path names first, if it is missing: a
+// read model of its own is one parameter in --database-url, nothing to prepare.
+func createSchema(ctx context.Context, conn *pgx.Conn) error {
+	cfg := conn.Config()
+	schema := schemaOf(cfg)
+	if schema == "public" || strings.Contains(schema, "$") {
+		return nil
+	}
+	var exists bool
+	if err := conn.QueryRow(ctx, "select exists (select from pg_namespace where nspname = $1)", schema).Scan(&exists); err != nil {
+		return Explain(cfg, err)
+	}
+	if exists {
+		return nil
+	}
+	if _, err := conn.Exec(ctx, "create schema if not exists "+pgx.Identifier{schema}.Sanitize()); err != nil {
+		var pgErr *pgconn.PgError
+		if errors.As(err, &pgErr) && pgErr.Code == "42501" {
+			return fmt.Errorf("%w: user %q may not create the schema %q named by search_path in --database-url: create it (CREATE SCHEMA %s AUTHORIZATION %s) or grant CREATE on database %q",
+				ErrPermission, cfg.User, schema, pgx.Identifier{schema}.Sanitize(), pgx.Identifier{cfg.User}.Sanitize(), cfg.Database)
+		}
+		return Explain(cfg, err)
+	}
+	return nil
 }
 
 // schemaOf is the first schema of the URL's search_path, or public.
