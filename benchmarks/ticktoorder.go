@@ -76,7 +76,7 @@ func TickToOrder(ctx context.Context, opts TickToOrderOptions) (Result, error) {
 	fig, base := LatencyOf(probe.toIntent), LatencyOf(floor.latency)
 	if fig.Count == 0 {
 		if opts.NATSURL != "" {
-			return Result{}, fmt.Errorf("tick-to-order: no intent was measured in %s (%d candles closed): the engine at %s made no intent on this run's symbols; start it with agents that trade every symbol, e.g. --config benchmarks/engine.yaml, and with its models", opts.Duration, probe.closed, opts.NATSURL)
+			return Result{}, fmt.Errorf("tick-to-order: no intent was measured in %s (%d candles closed): the engine at %s made no intent on this run's symbols; start it with agents that trade every symbol, e.g. --config benchmarks/engine.yaml, and with its models", opts.Duration, probe.closed, streams.Redacted(opts.NATSURL))
 		}
 		return Result{}, fmt.Errorf("tick-to-order: no intent was measured in %s (%d candles closed): the bench agents never acted", opts.Duration, probe.closed)
 	}

@@ -107,7 +107,11 @@ func Open(ctx context.Context, opts Options) (*Log, error) {
 		}
 		l.Conn, err = l.connect("synapse")
 		if err != nil {
-			return nil, fmt.Errorf("%w: %s: %v (is the server running? drop --nats-url to use the embedded one)", ErrConnect, opts.URL, err)
+			hint := "is the server running? drop --nats-url to use the embedded one"
+			if errors.Is(err, nats.ErrAuthorization) {
+				hint = "check the user and password in --nats-url: an engine's --nats-listen takes its reader and trader credentials"
+			}
+			return nil, fmt.Errorf("%w: %s: %v (%s)", ErrConnect, Redacted(opts.URL), err, hint)
 		}
 	} else if err := l.startEmbedded(); err != nil {
 		return nil, err
@@ -139,7 +143,7 @@ func Open(ctx context.Context, opts Options) (*Log, error) {
 	for _, s := range Catalog() {
 		if _, err := l.JS.CreateOrUpdateStream(ctx, s.config()); err != nil {
 			l.Close()
-			return nil, fmt.Errorf("%w: creating stream %s: %v", ErrConnect, s.Name, err)
+			return nil, fmt.Errorf("%w: creating stream %s: %w", ErrConnect, s.Name, explainAPI(err, "create streams"))
 		}
 	}
 	return l, nil
@@ -253,6 +257,25 @@ func users(engine, reader, trader Credential) []*server.User {
 			Subscribe: &server.SubjectPermission{Allow: append(slices.Clone(readSubs), "ord.>", "pf.>", InboxPrefix(traderUser)+".>")},
 		}},
 	}
+}
+
+// Redacted is a NATS URL without its password, for messages.
+func Redacted(natsURL string) string {
+	u, err := url.Parse(natsURL)
+	if err != nil || u.User == nil {
+		return natsURL
+	}
+	return u.Redacted()
+}
+
+// explainAPI adds to a JetStream API call that got no answer in time the likely reason: a
+// permission the user lacks makes the server drop the request, which looks like a timeout.
+// what is what the call needed, e.g. "read stream ORD".
+func explainAPI(err error, what string) error {
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, nats.ErrTimeout) || errors.Is(err, nats.ErrNoResponders) {
+		return fmt.Errorf("%w (no answer from JetStream: is it enabled there, and may this user %s? an engine's reader credential reads MD, FEAT and SIG, its trader ORD and PF too, and neither creates streams)", err, what)
+	}
+	return err
 }
 
 // InboxPrefix is the inbox prefix a bot credential's user must connect with (nats.go:

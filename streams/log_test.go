@@ -221,7 +221,19 @@ func TestBotListenerEnforcesCredentials(t *testing.T) {
 	if n, err := Tail(context.Background(), rl.JS, "md.>", TailOptions{Limit: 1}, &out); err != nil || n != 1 {
 		t.Errorf("tail md.> as the reader: %d events, %v", n, err)
 	}
+	// ... but not ORD: the error says why the server did not answer.
+	tctx, tcancel := context.WithTimeout(context.Background(), 2*time.Second)
+	if _, err := Tail(tctx, rl.JS, "ord.>", TailOptions{Limit: 1}, &out); err == nil || !strings.Contains(err.Error(), "may this user read stream ORD") {
+		t.Errorf("tail ord.> as the reader: %v", err)
+	}
+	tcancel()
 	rl.Close()
+	// A wrong password is named as such, and not printed.
+	wrong := strings.Replace(url, "nats://", "nats://"+reader.User+":not-"+reader.Password+"@", 1)
+	if _, err := Open(context.Background(), Options{URL: wrong, Attach: true}); err == nil || !strings.Contains(err.Error(), "check the user and password") ||
+		strings.Contains(err.Error(), reader.Password) {
+		t.Errorf("a wrong password: %v", err)
+	}
 	// The trader reads the orders and portfolio streams through JetStream, from the start.
 	tjs, err := jetstream.New(tc)
 	if err != nil {

@@ -44,11 +44,11 @@ func Tail(ctx context.Context, js jetstream.JetStream, subject string, opts Tail
 	}
 	s, err := js.Stream(ctx, stream)
 	if err != nil {
-		return 0, fmt.Errorf("stream %s: %w", stream, err)
+		return 0, fmt.Errorf("stream %s: %w", stream, explainAPI(err, "read stream "+stream))
 	}
 	info, err := s.Info(ctx, jetstream.WithSubjectFilter(subject))
 	if err != nil {
-		return 0, fmt.Errorf("stream %s: %w", stream, err)
+		return 0, fmt.Errorf("stream %s: %w", stream, explainAPI(err, "read stream "+stream))
 	}
 	cfg := jetstream.OrderedConsumerConfig{FilterSubjects: []string{subject}}
 	if opts.FromSeq > 0 {
