@@ -264,6 +264,17 @@ func (s *TokenStore) Revoke(name string) error {
 	if !ok {
 		return fmt.Errorf("%w: %q", ErrNoSuchToken, name)
 	}
+	if t.Role == RoleAdmin {
+		admins := 0
+		for _, o := range s.byName {
+			if o.Role == RoleAdmin {
+				admins++
+			}
+		}
+		if admins == 1 {
+			return fmt.Errorf("%w: %q is the only admin token: create another admin token first (POST /api/v1/tokens)", ErrLastAdmin, name)
+		}
+	}
 	delete(s.byName, name)
 	delete(s.byHash, t.SHA256)
 	if err := s.saveLocked(); err != nil {
@@ -528,6 +539,9 @@ func (g *Gateway) serveRevokeToken(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case errors.Is(err, ErrNoSuchToken):
 		writeError(w, &apiError{http.StatusNotFound, err.Error(), "name"})
+		return
+	case errors.Is(err, ErrLastAdmin):
+		writeError(w, &apiError{http.StatusConflict, err.Error(), "name"})
 		return
 	case err != nil:
 		writeError(w, &apiError{http.StatusInternalServerError, err.Error(), ""})

@@ -386,11 +386,28 @@ func TestAdminTokenCreatedOnceAndPersisted(t *testing.T) {
 	if _, ok := s4.Lookup(tok); ok {
 		t.Fatal("revoked token still works after restart")
 	}
-	// Revoking every admin makes the next start create one again.
-	if err := s4.Revoke("admin"); err != nil {
+	// The only admin token cannot be revoked: no one could manage tokens any more.
+	if err := s4.Revoke("admin"); !errors.Is(err, ErrLastAdmin) {
+		t.Fatalf("revoking the only admin: %v", err)
+	}
+	if _, err := s4.Create("admin2", RoleAdmin); err != nil {
 		t.Fatal(err)
 	}
-	if tok, created, _ := s4.EnsureAdmin(); !created || tok == "" {
+	if err := s4.Revoke("admin"); err != nil {
+		t.Fatalf("revoking an admin with another left: %v", err)
+	}
+	if _, created, _ := s4.EnsureAdmin(); created {
+		t.Fatal("EnsureAdmin made an admin while one is left")
+	}
+	// A token file without admin (edited by hand) makes the next start create one again.
+	if err := os.WriteFile(path, []byte(`{"tokens":[]}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s5, err := OpenTokens(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tok, created, _ := s5.EnsureAdmin(); !created || tok == "" {
 		t.Fatal("no admin left, yet EnsureAdmin made none")
 	}
 }
@@ -544,5 +561,8 @@ func TestRevokedTokenEndsItsWebsockets(t *testing.T) {
 	}
 	if _, _, err := stays.Read(ctx); err != nil {
 		t.Fatalf("another token's stream ended with it: %v", err)
+	}
+	if a := e.call(t, "DELETE", "/api/v1/tokens/admin", e.admin, ""); a.status != 409 || !strings.Contains(a.raw, "only admin") {
+		t.Errorf("revoking the only admin token: %d %s, want 409", a.status, a.raw)
 	}
 }

@@ -14,6 +14,9 @@ var (
 	ErrTokenExists = errors.New("token name taken")
 	// ErrNoSuchToken means no token has that name.
 	ErrNoSuchToken = errors.New("no such token")
+	// ErrLastAdmin means the token is the last admin token: revoking it would leave no one
+	// able to manage tokens or deploy models.
+	ErrLastAdmin = errors.New("last admin token")
 	// ErrBadRole means a role is not one of viewer, trader, admin.
 	ErrBadRole = errors.New("bad role")
 	// ErrBadCommand means a command's arguments are invalid; the error is a *FieldError
