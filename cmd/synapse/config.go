@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"os"
+	"regexp"
 	"strings"
 
 	"gopkg.in/yaml.v3"
@@ -60,6 +61,8 @@ func defaultConfig() Config {
 }
 
 // loadConfig reads path (if any) over the defaults, then the environment's secrets.
+var unknownField = regexp.MustCompile(`field (\S+) not found in type \S+`)
+
 func loadConfig(path string) (Config, error) {
 	c := defaultConfig()
 	if path != "" {
@@ -70,7 +73,9 @@ func loadConfig(path string) (Config, error) {
 		dec := yaml.NewDecoder(strings.NewReader(string(data)))
 		dec.KnownFields(true)
 		if err := dec.Decode(&c); err != nil {
-			return c, fmt.Errorf("config %s: %w (see README.md, Configuration)", path, err)
+			// yaml names Go types ("field x not found in type main.Config"); a user wrote keys.
+			msg := unknownField.ReplaceAllString(err.Error(), `unknown key "$1"`)
+			return c, fmt.Errorf("config %s: %s (see README.md, Configuration, for the keys)", path, msg)
 		}
 	}
 	if v := os.Getenv("SYNAPSE_NATS_READER_USER"); v != "" {

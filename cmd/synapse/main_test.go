@@ -111,7 +111,7 @@ func TestFeaturesJSONAndBadArguments(t *testing.T) {
 		t.Fatalf("%d rows, last %+v", n, f)
 	}
 	for _, args := range [][]string{{"features"}, {"features", "--data", "x.csv", "--format", "xml"}, {"features", "--data", "a.csv", "--data", "b.csv"}, {"nope"}, {"tail"}, {"tail", "md.>", "--limit", "-1"}, {"tail", "md.>", "sig.>"},
-		{"run", "--inference-ep", "gpu", "--data-dir", t.TempDir()}, {"bench", "inference", "--inference-ep", "gpu"}, {"bench", "fanout", "--clients", "-5"}} {
+		{"train", "--data", "x.csv", "--model", "foo", "--out", t.TempDir()}, {"run", "--inference-ep", "gpu", "--data-dir", t.TempDir()}, {"bench", "inference", "--inference-ep", "gpu"}, {"bench", "fanout", "--clients", "-5"}} {
 		if code, _, _ := synapse(t, args...); code != 2 {
 			t.Errorf("%v: exit %d, want 2", args, code)
 		}
@@ -359,7 +359,7 @@ func TestRunLiveFromAFakeBinance(t *testing.T) {
 func TestConfigErrorsAreClear(t *testing.T) {
 	cfg := filepath.Join(t.TempDir(), "bad.yaml")
 	os.WriteFile(cfg, []byte("speeed: 60\n"), 0o644)
-	if code, _, errs := synapse(t, "run", "--config", cfg); code != 1 || !strings.Contains(errs, "speeed") {
+	if code, _, errs := synapse(t, "run", "--config", cfg); code != 1 || !strings.Contains(errs, `unknown key "speeed"`) || strings.Contains(errs, "main.") {
 		t.Fatalf("unknown field: exit %d, %s", code, errs)
 	}
 	if code, _, errs := synapse(t, "ingest", "x.csv", "--symbol", "BTC.USDT"); code != 2 || !strings.Contains(errs, "--symbol") {

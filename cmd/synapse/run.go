@@ -50,7 +50,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	natsURL := fs.String("nats-url", "", "use an existing NATS server or cluster instead of the embedded one")
 	databaseURL := fs.String("database-url", os.Getenv("SYNAPSE_DATABASE_URL"),
 		"Postgres read model: migrate it, project the log into it and serve the queries from it (default $SYNAPSE_DATABASE_URL; none: in memory)")
-	ortLib := fs.String("onnxruntime-lib", "", "ONNX Runtime's libonnxruntime.so.1 (default: $SYNAPSE_ONNXRUNTIME_LIB, else .cache/onnxruntime from `make onnxruntime`)")
+	ortLib := fs.String("onnxruntime-lib", "", "the `PATH` of ONNX Runtime's libonnxruntime.so.1 (default: $SYNAPSE_ONNXRUNTIME_LIB, else .cache/onnxruntime from make onnxruntime)")
 	ep := fs.String("inference-ep", "cpu", "execution provider for the models: cpu or cuda")
 	epFallback := fs.Bool("inference-fallback", true, "with --inference-ep cuda: run on the CPU with a loud warning when CUDA is unavailable, instead of failing")
 	noModels := fs.Bool("no-models", false, "run without the model tier (no ONNX Runtime needed)")
@@ -115,7 +115,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	}
 	sp, err := replay.ParseSpeed(cfg.Speed)
 	if err != nil {
-		return fmt.Errorf("%w: --speed: %v", errUsage, err)
+		return fmt.Errorf("%w: speed (--speed, or speed: in the config): %v", errUsage, err)
 	}
 
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))

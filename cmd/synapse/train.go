@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 
 	"github.com/synapse-trading/synapse/inference"
@@ -39,6 +40,8 @@ func cmdTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return fmt.Errorf("%w: --data FILE is required", errUsage)
 	case *model == "":
 		return fmt.Errorf("%w: --model is required: one of %s", errUsage, strings.Join(inference.ModelNames, ", "))
+	case !slices.Contains(inference.ModelNames, *model):
+		return fmt.Errorf("%w: --model %q: one of %s", errUsage, *model, strings.Join(inference.ModelNames, ", "))
 	case *out == "":
 		return fmt.Errorf("%w: --out DIR is required", errUsage)
 	}
