@@ -253,7 +253,7 @@ func cmdBacktest(ctx context.Context, args []string, stdout, stderr io.Writer) e
 
 	bar := progressbar.NewOptions64(rp.Size(),
 		progressbar.OptionSetWriter(stderr), progressbar.OptionSetDescription("backtest"),
-		progressbar.OptionShowBytes(true), progressbar.OptionThrottle(200*time.Millisecond),
+		progressbar.OptionThrottle(200*time.Millisecond), // no byte rate: the files are read ahead, the graph sets the pace
 		progressbar.OptionSetVisibility(!*quiet), progressbar.OptionClearOnFinish())
 	clock := actors.NewClock(graph, &inFlight)
 	report := BacktestReport{Schema: "backtest/v1", Inputs: inputs}
