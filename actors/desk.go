@@ -269,7 +269,7 @@ func (d *Desk) Apply(cmd streams.SequencedCommand) error {
 	switch cmd.Name {
 	case "portfolio.rebalance", "portfolio.distribute":
 		if cmd.Seq != 0 && cmd.Seq <= d.cmdHead {
-			d.opts.Logger.Info("a capital command from before the start is not applied (send it again to act now)", "command", cmd.Name,
+			d.opts.Logger.Info("a capital command from before the start moved nothing then, and is not applied again (if it came as the engine stopped, send it again)", "command", cmd.Name,
 				"id", cmd.CommandID, "seq", cmd.Seq)
 			return nil
 		}

@@ -360,7 +360,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		if v, ok := hub.Get(topic); ok {
 			return v, nil
 		}
-		return nil, badParam("topic", fmt.Sprintf("no state for topic %q (topics: symbol/<venue>/<SYMBOL>, model/<name>, agent/<NAME>, engine)", topic))
+		return nil, badParam("topic", fmt.Sprintf("no state for topic %q (topics: symbol/<venue>/<SYMBOL>, model/<name>, agent/<NAME>, pair/<venue>:<SYMBOL>/<venue>:<SYMBOL>, engine)", topic))
 	})
 
 	var wg sync.WaitGroup
