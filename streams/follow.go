@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"runtime"
 	"sync"
+	"sync/atomic"
+	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 )
@@ -65,7 +67,9 @@ var errRead = errors.New("read to the end")
 
 // ReadAll decodes every message of stream, oldest first, up to its last sequence when
 // ReadAll is called, handing each to fn with its sequence; a message that does not decode is
-// skipped. A restart's rebuild reads the log with it.
+// skipped. A restart's rebuild reads the log with it. It ends at the last message there is
+// (messages deleted at the end are no wait), and a stream that stops delivering before its
+// end (a damaged store) is an error naming where, not a wait without end.
 func ReadAll(ctx context.Context, js jetstream.JetStream, stream string, fn func(seq uint64, ev Event)) error {
 	s, err := js.Stream(ctx, stream)
 	if err != nil {
@@ -79,20 +83,55 @@ func ReadAll(ctx context.Context, js jetstream.JetStream, stream string, fn func
 	if info.State.Msgs == 0 {
 		return nil
 	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var at atomic.Uint64 // the last sequence read
+	progress := make(chan struct{}, 1)
+	stalled := make(chan error, 1)
+	go func() { // the stall guard
+		timer := time.NewTimer(readStall)
+		defer timer.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-progress:
+				timer.Reset(readStall)
+			case <-timer.C:
+				stalled <- fmt.Errorf("reading %s: no message for %s after sequence %d, and the stream says it ends at %d: its store in the data dir may be damaged (restore it from a copy, or start on an empty --data-dir)",
+					stream, readStall, at.Load(), last)
+				cancel()
+				return
+			}
+		}
+	}()
 	err = Follow(ctx, js, stream, jetstream.OrderedConsumerConfig{}, 1024, func(msgs []jetstream.Msg) error {
+		select {
+		case progress <- struct{}{}:
+		default:
+		}
 		for _, d := range DecodeAll(msgs) {
 			if d.Seq == 0 {
 				continue // no metadata
 			}
+			at.Store(d.Seq)
+			if d.Seq > last {
+				return errRead // past where the stream ended when ReadAll was called
+			}
 			if d.Err == nil {
 				fn(d.Seq, d.Event)
 			}
-			if d.Seq >= last {
+			if d.Seq >= last || d.Pending == 0 {
 				return errRead
 			}
 		}
 		return nil
 	})
+	select {
+	case err := <-stalled:
+		return err
+	default:
+	}
 	if errors.Is(err, errRead) {
 		return nil
 	}
@@ -101,6 +140,10 @@ func ReadAll(ctx context.Context, js jetstream.JetStream, stream string, fn func
 	}
 	return err
 }
+
+// readStall is how long ReadAll waits for the next message of a stream it has not read to
+// its end.
+var readStall = 15 * time.Second
 
 // Deliver consumes cons, pulling up to pull messages at a time, and hands each message to
 // msgs (capacity buffer) as it arrives. A send blocks while the reader does not keep up, and
@@ -129,9 +172,10 @@ func Deliver(ctx context.Context, cons jetstream.Consumer, buffer, pull int) (ms
 // Decoded is one message of the log, decoded: its stream sequence and its event. Err says
 // why there is no event; Seq is 0 when the message carries no JetStream metadata.
 type Decoded struct {
-	Seq   uint64
-	Event Event
-	Err   error
+	Seq     uint64
+	Pending uint64 // messages of the consumer after this one, as the server counted them
+	Event   Event
+	Err     error
 }
 
 // DecodeAll decodes a batch that Follow handed on, in order. A batch of 256 messages or more
@@ -166,7 +210,7 @@ func DecodeMsg(m jetstream.Msg) Decoded {
 	if err != nil {
 		return Decoded{Err: err}
 	}
-	d := Decoded{Seq: meta.Sequence.Stream}
+	d := Decoded{Seq: meta.Sequence.Stream, Pending: meta.NumPending}
 	d.Event, d.Err = Decode(m.Subject(), m.Headers(), m.Data())
 	return d
 }

@@ -3,6 +3,7 @@ package streams
 import (
 	"context"
 	"testing"
+	"time"
 )
 
 // Stored knows each subject's last event on the log: market data before it (or it) is
@@ -51,5 +52,39 @@ func TestStoredTellsWhatTheLogHolds(t *testing.T) {
 		if got := s.Held(ev); got != want {
 			t.Errorf("Held(%s at %d) = %v, want %v", ev.Subject(), ev.EventTime(), got, want)
 		}
+	}
+}
+
+// ReadAll ends at the last message there is: messages deleted at the end of a stream (its
+// last sequence is past what it holds) are not waited for.
+func TestReadAllEndsAtADeletedTail(t *testing.T) {
+	l := openTestLog(t, Options{})
+	ctx := context.Background()
+	const t0 = 1723161240000
+	for i := range int64(4) {
+		if err := l.Publish(ctx, testKline(t0+i*60_000)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := l.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	s, err := l.JS.Stream(ctx, StreamMarketData)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, seq := range []uint64{3, 4} {
+		if err := s.DeleteMsg(ctx, seq); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	var seqs []uint64
+	if err := ReadAll(rctx, l.JS, StreamMarketData, func(seq uint64, _ Event) { seqs = append(seqs, seq) }); err != nil {
+		t.Fatalf("ReadAll: %v (read %v)", err, seqs)
+	}
+	if len(seqs) != 2 || seqs[1] != 2 {
+		t.Fatalf("read %v, want 1 and 2", seqs)
 	}
 }
