@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -171,7 +172,6 @@ func (l *Log) startEmbedded() error {
 		JetStream:  true,
 		StoreDir:   l.opts.DataDir,
 		NoSigs:     true,
-		NoLog:      true,
 		MaxPayload: 8 << 20,
 	}
 	engine := Credential{User: "synapse-engine", Password: randomSecret()}
@@ -198,10 +198,20 @@ func (l *Log) startEmbedded() error {
 	if err != nil {
 		return fmt.Errorf("%w: embedded server: %v", ErrConnect, err)
 	}
+	// The server's warnings and errors (a damaged store, a directory it cannot write) go to
+	// the engine's log; its notices do not.
+	sl := &serverLog{logger: l.logger}
+	ns.SetLoggerV2(sl, false, false, false)
 	go ns.Start()
-	if !ns.ReadyForConnections(30 * time.Second) {
-		ns.Shutdown()
-		return fmt.Errorf("%w: embedded server in %s not ready after 30s (is another synapse using this --data-dir?)", ErrConnect, l.opts.DataDir)
+	for deadline := time.Now().Add(30 * time.Second); !ns.ReadyForConnections(100 * time.Millisecond); {
+		if last := sl.fatalError(); last != "" { // it will not start
+			ns.Shutdown()
+			return fmt.Errorf("%w: embedded server in %s: %s (check that the user may write there, or choose another --data-dir)", ErrConnect, l.opts.DataDir, last)
+		}
+		if time.Now().After(deadline) {
+			ns.Shutdown()
+			return fmt.Errorf("%w: embedded server in %s not ready after 30s (is another synapse using this --data-dir?)", ErrConnect, l.opts.DataDir)
+		}
 	}
 	l.server = ns
 	l.connect = func(name string) (*nats.Conn, error) {
@@ -217,6 +227,44 @@ func (l *Log) startEmbedded() error {
 		return fmt.Errorf("%w: in-process connection: %v", ErrConnect, err)
 	}
 	return nil
+}
+
+// serverLog passes the embedded NATS server's warnings and errors to the engine's logger
+// and keeps its fatal error, which says why a server that does not start did not.
+type serverLog struct {
+	logger *slog.Logger
+	mu     sync.Mutex
+	fatal  string
+}
+
+func (s *serverLog) Noticef(string, ...any) {}
+func (s *serverLog) Debugf(string, ...any)  {}
+func (s *serverLog) Tracef(string, ...any)  {}
+
+func (s *serverLog) Warnf(format string, v ...any) {
+	msg := fmt.Sprintf(format, v...)
+	if strings.HasPrefix(msg, "Plaintext passwords detected") {
+		return // the bot credentials are random per start, or the operator's own
+	}
+	s.logger.Warn("nats-server: " + msg)
+}
+
+func (s *serverLog) Errorf(format string, v ...any) {
+	s.logger.Error("nats-server: " + fmt.Sprintf(format, v...))
+}
+
+func (s *serverLog) Fatalf(format string, v ...any) {
+	msg := fmt.Sprintf(format, v...)
+	s.mu.Lock()
+	s.fatal = msg
+	s.mu.Unlock()
+	s.logger.Error("nats-server: " + msg)
+}
+
+func (s *serverLog) fatalError() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.fatal
 }
 
 func splitListen(addr string) (string, int, error) {

@@ -6,7 +6,10 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"log/slog"
 	"net"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -363,5 +366,22 @@ func TestRecorderHasItsOwnConnection(t *testing.T) {
 	l.Close()
 	if !rec.Conn().IsClosed() {
 		t.Fatal("the recorder's connection outlived the log")
+	}
+}
+
+// A store the embedded server cannot use is an error at once, with the server's reason, not
+// a wait of 30 seconds and a guess.
+func TestUnusableStoreIsAClearError(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "jetstream"), []byte("not a directory"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	_, err := Open(context.Background(), Options{DataDir: dir, Logger: slog.New(slog.DiscardHandler)})
+	if err == nil || !strings.Contains(err.Error(), "JetStream") || !strings.Contains(err.Error(), "--data-dir") {
+		t.Fatalf("a store that is a file: %v", err)
+	}
+	if d := time.Since(start); d > 10*time.Second {
+		t.Errorf("the error took %s", d)
 	}
 }
