@@ -152,7 +152,43 @@ func (d *Desk) Start(ctx context.Context) error {
 	for _, a := range d.opts.Agents {
 		d.send(d.agents[a.Name], rb.agentRestore(a))
 	}
-	return d.reconcile(ctx, rb)
+	if err := d.reconcile(ctx, rb); err != nil {
+		return err
+	}
+	d.complete(rb.unfinished)
+	return nil
+}
+
+// complete makes the moves of decisions the engine stopped in the middle of (a kill between
+// a rebalance's moves would leave capital that was never there): each is the one its plan
+// on the log says, as if it had gone then.
+func (d *Desk) complete(moves []streams.CapitalMove) {
+	for _, m := range moves {
+		if m.Type != streams.MoveDistribution {
+			mark := d.highWater[m.Agent]
+			if !mark.IsPos() {
+				held, _, err := d.holdings([]string{m.Agent})
+				if err != nil {
+					d.problem("completing "+m.ID(), err)
+					continue
+				}
+				mark = held[m.Agent].Capital
+			}
+			m.HighWater, _ = mark.Add(m.Amount)
+		}
+		d.add(1)
+		res, err := d.engine.Request(d.agents[m.Agent], agentMove{Move: m}, 10*time.Second).Result()
+		if err == nil {
+			err = res.(agentMoved).Err
+		}
+		if err != nil {
+			d.problem("completing "+m.ID(), err)
+			continue
+		}
+		d.highWater[m.Agent] = m.HighWater
+		d.opts.Logger.Warn("capital moved to complete a decision the engine stopped in the middle of", "agent", m.Agent, "amount", m.Amount,
+			"type", m.Type, "cause", m.Cause)
+	}
 }
 
 // reconcile settles what the crash left in between: intents the risk gate never decided on
@@ -464,9 +500,16 @@ func (d *Desk) distribute(cmd streams.SequencedCommand) error {
 // shifts its agent's high-water mark by its amount.
 func (d *Desk) move(cmd streams.SequencedCommand, moves []streams.CapitalMove, held map[string]portfolio.Totals) error {
 	who := issuedBy(cmd)
+	plan := make([]streams.PlannedMove, len(moves))
+	for i, m := range moves {
+		plan[i] = streams.PlannedMove{Agent: m.Agent, Amount: m.Amount}
+		if m.Type == streams.MoveDistribution {
+			plan[i].HighWater = m.HighWater
+		}
+	}
 	for i := range moves {
 		m := &moves[i]
-		m.CommandSeq, m.Reason = cmd.Seq, who+": "+m.Reason
+		m.CommandSeq, m.Reason, m.Plan = cmd.Seq, who+": "+m.Reason, plan
 		if m.Type != streams.MoveDistribution {
 			mark := d.highWater[m.Agent]
 			if !mark.IsPos() {
@@ -752,6 +795,9 @@ type rebuilt struct {
 	// peaks are each agent's newest peak on PF: a streams.Peak, a capital move's equity, or
 	// the equity it resumed at after a halt.
 	peaks map[string]decimal.Decimal
+	// unfinished are the moves of decisions the engine stopped in the middle of: in their
+	// plans, not on the log. Start completes them.
+	unfinished []streams.CapitalMove
 	// views are what each agent showed (its counts, last order, equity curve) and risk what
 	// the gate showed, as the log tells them: a restart answers the same.
 	views map[string]*AgentView
@@ -767,6 +813,7 @@ func (d *Desk) rebuild(ctx context.Context) (*rebuilt, error) {
 		views: map[string]*AgentView{}, risk: RiskView{Rejected: map[string]int64{}}, bots: map[string]bool{}}
 	movedIDs := map[string]bool{}
 	rebalances := map[string]decimal.Decimal{} // Σ of each rebalance's moves, by cause
+	plans := map[string]*streams.CapitalMove{} // a move of each decision with a plan, by cause
 	for _, a := range d.opts.Agents {
 		rb.accounts[a.Name] = portfolio.NewAccount(a.Name, a.capital)
 		rb.last[a.Name] = map[[2]string]int64{}
@@ -817,6 +864,9 @@ func (d *Desk) rebuild(ctx context.Context) (*rebuilt, error) {
 				return
 			}
 			movedIDs[e.ID()] = true
+			if len(e.Plan) > 0 && plans[e.Cause] == nil {
+				plans[e.Cause] = e
+			}
 			rb.moves[e.Agent] = append(rb.moves[e.Agent], e)
 			rb.highWater[e.Agent] = e.HighWater
 			if e.Equity.IsPos() {
@@ -830,8 +880,22 @@ func (d *Desk) rebuild(ctx context.Context) (*rebuilt, error) {
 	if err != nil {
 		return nil, err
 	}
+	for _, cause := range slices.Sorted(maps.Keys(plans)) { // the engine stopped between two moves of a decision
+		first := plans[cause]
+		for _, p := range first.Plan {
+			probe := streams.CapitalMove{Agent: p.Agent, Cause: cause}
+			if _, ok := rb.accounts[p.Agent]; ok && !movedIDs[probe.ID()] {
+				m := *first
+				m.Agent, m.Amount, m.HighWater, m.Equity, m.AfterFills = p.Agent, p.Amount, p.HighWater, decimal.Decimal{}, 0
+				who, _, _ := strings.Cut(first.Reason, ": ")
+				m.Reason = who + ": " + string(m.Type) + " completed when the engine started again (it stopped between the moves)"
+				rb.unfinished = append(rb.unfinished, m)
+				rebalances[cause], _ = rebalances[cause].Add(p.Amount) // completed at the start
+			}
+		}
+	}
 	for cause, sum := range rebalances {
-		if !sum.IsZero() { // the engine stopped between two of its moves: the log has the rest
+		if !sum.IsZero() { // a rebalance without a plan (an older log) the engine stopped in the middle of
 			d.problem("rebuilding capital from the log", fmt.Errorf("rebalance %s is on the log only in part: its moves sum to %s; run portfolio.rebalance again", cause, sum))
 		}
 	}

@@ -1193,3 +1193,95 @@ func TestEquitySnapshotsMarkOpenPositions(t *testing.T) {
 		t.Fatalf("%d snapshots marked the position, want 2 (hours 1 and 2)", marked)
 	}
 }
+
+// An engine killed between a rebalance's moves left only some on the log: capital that was
+// never there. Every move carries its decision's plan, and the next start makes the missing
+// ones: the moves sum to zero again, the agents' capital to what it was, and a second restart
+// moves nothing more.
+func TestRestartCompletesAnInterruptedRebalance(t *testing.T) {
+	log := openLog(t)
+	configs := []AgentConfig{testAgent("ATLAS"), testAgent("ORION"), testAgent("NOVA")}
+	ks := klines(t, 5)
+	ctx := context.Background()
+	feed := func(r *rig) {
+		for _, k := range ks {
+			if err := r.clock.Feed(ctx, k); err != nil {
+				t.Fatal(err)
+			}
+		}
+		r.settle()
+	}
+	r := newRig(t, log, configs...)
+	r.log = log
+	feed(r)
+	rebalance, err := r.command("portfolio.rebalance", `{"profile":"moderate","threshold":"0.01"}`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.stop()
+	// The kill: every move of the rebalance but the first is lost.
+	stream, err := log.JS.Stream(ctx, streams.StreamPortfolio)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var seqs []uint64
+	err = streams.ReadAll(ctx, log.JS, streams.StreamPortfolio, func(seq uint64, ev streams.Event) {
+		if m, ok := ev.(*streams.CapitalMove); ok && m.Cause == rebalance.CommandID {
+			seqs = append(seqs, seq)
+		}
+	})
+	if err != nil || len(seqs) < 2 {
+		t.Fatalf("the rebalance made %d moves (%v): the test needs two or more", len(seqs), err)
+	}
+	for _, seq := range seqs[1:] {
+		if err := stream.DeleteMsg(ctx, seq); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Moves that never reached the log left no ID in its deduplication window either.
+	cfg := stream.CachedInfo().Config
+	cfg.Duplicates = 100 * time.Millisecond
+	if _, err := log.JS.UpdateStream(ctx, cfg); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(1200 * time.Millisecond)
+	capital := func(r *rig) (sum decimal.Decimal, each string) {
+		for _, c := range configs {
+			tot := r.view(c.Name).Totals
+			sum, _ = sum.Add(tot.Capital)
+			each += c.Name + " " + tot.Capital.String() + " "
+		}
+		return sum, each
+	}
+	r2 := newRig(t, log, configs...)
+	feed(r2)
+	r2.stop()
+	if sum, each := capital(r2); sum.Cmp(decimal.MustParse("30000")) != 0 {
+		n, last := r2.desk.Problems()
+		t.Fatalf("after the restart the agents' capital sums to %s (%s), want 30000 (%d problems, the last: %s)", sum, each, n, last)
+	}
+	var moved decimal.Decimal
+	n := 0
+	for _, m := range portfolioEvents[*streams.CapitalMove](t, log) {
+		if m.Cause == rebalance.CommandID {
+			moved, _ = moved.Add(m.Amount)
+			n++
+		}
+	}
+	if n != len(seqs) || !moved.IsZero() {
+		t.Fatalf("the rebalance's moves on the log after the restart: %d summing to %s, want %d summing to 0", n, moved, len(seqs))
+	}
+	if n, last := r2.desk.Problems(); n != 0 {
+		t.Fatalf("%d problems, the last: %s", n, last)
+	}
+	_, before := capital(r2)
+	r3 := newRig(t, log, configs...)
+	feed(r3)
+	r3.stop()
+	if _, after := capital(r3); after != before {
+		t.Fatalf("a second restart: %s, want %s", after, before)
+	}
+	if moves := portfolioEvents[*streams.CapitalMove](t, log); len(moves) != len(seqs) {
+		t.Fatalf("%d moves on the log after a second restart, want %d", len(moves), len(seqs))
+	}
+}

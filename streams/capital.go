@@ -49,6 +49,17 @@ type CapitalMove struct {
 	// ledger equals the one that lived.
 	AfterFills int   `json:"after_fills"`
 	Time       int64 `json:"time"` // market time, epoch ms
+	// Plan is every move of the decision, this one included (a rebalance's moves sum to
+	// zero): an engine that stopped between them completes the rest when it starts again.
+	Plan []PlannedMove `json:"plan,omitempty"`
+}
+
+// PlannedMove is one move of a decision's plan; a distribution's with the high-water mark
+// it sets.
+type PlannedMove struct {
+	Agent     string          `json:"agent"`
+	Amount    decimal.Decimal `json:"amount"`
+	HighWater decimal.Decimal `json:"high_water,omitzero"`
 }
 
 // Subject returns pf.<agent>.capital, lower case.
@@ -75,6 +86,20 @@ func (c *CapitalMove) Check() error {
 		return fmt.Errorf("%w: capital move %s moves nothing", ErrBadEvent, c.ID())
 	case c.AfterFills < 0:
 		return fmt.Errorf("%w: capital move %s: after_fills %d", ErrBadEvent, c.ID(), c.AfterFills)
+	}
+	if len(c.Plan) == 0 {
+		return nil
+	}
+	mine, sum := false, decimal.Zero
+	for _, p := range c.Plan {
+		mine = mine || p.Agent == c.Agent && p.Amount.Cmp(c.Amount) == 0
+		sum, _ = sum.Add(p.Amount)
+	}
+	switch {
+	case !mine:
+		return fmt.Errorf("%w: capital move %s is not in its own plan", ErrBadEvent, c.ID())
+	case c.Type == MoveRebalance && !sum.IsZero():
+		return fmt.Errorf("%w: capital move %s: its rebalance's plan sums to %s, not zero", ErrBadEvent, c.ID(), sum)
 	}
 	return nil
 }
