@@ -160,7 +160,7 @@ func HoldsLog(dataDir string) bool {
 
 func (l *Log) startEmbedded() error {
 	if err := os.MkdirAll(l.opts.DataDir, 0o755); err != nil {
-		return fmt.Errorf("%w: data dir: %v", ErrConnect, err)
+		return fmt.Errorf("%w: data dir: %v (choose a --data-dir this user may create and write)", ErrConnect, err)
 	}
 	lock, err := lockDir(l.opts.DataDir)
 	if err != nil {
@@ -468,7 +468,7 @@ func lockDir(dir string) (*os.File, error) {
 	path := filepath.Join(dir, "synapse.lock")
 	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o644)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrConnect, err)
+		return nil, fmt.Errorf("%w: %v (choose a --data-dir this user may write)", ErrConnect, err)
 	}
 	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
 		f.Close()

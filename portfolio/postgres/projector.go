@@ -220,7 +220,7 @@ func (p *Projector) start(ctx context.Context) error {
 			return err
 		}
 		if a := pr.applied.Load(); a > head {
-			return fmt.Errorf("%w: projector_offsets says %s is applied up to %d, but the log's %s ends at %d", ErrDiverged, pr.stream, a, pr.stream, head)
+			return fmt.Errorf("%w: projector_offsets says %s is applied up to %d, but the log's %s ends at %d: this database was projected from another log; give the --data-dir it came from, or a read model of its own for this one (another database, or ?search_path=NEW_SCHEMA in --database-url)", ErrDiverged, pr.stream, a, pr.stream, head)
 		}
 	}
 	return nil
