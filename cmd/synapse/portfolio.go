@@ -175,15 +175,17 @@ func handlePortfolioQueries(gw *web.Gateway, rm portfolio.ReadModel, opts Portfo
 		if _, err := params(r); err != nil {
 			return nil, err
 		}
+		// applied first: the read model folds on while the summary is read, so the counts
+		// beside it hold at least what it says (read after them, it could run ahead of them).
+		applied, err := rm.Applied(r.Context())
+		if err != nil {
+			return nil, err
+		}
 		agents, err := rm.Agents(r.Context())
 		if err != nil {
 			return nil, err
 		}
 		total, err := rm.Total(r.Context())
-		if err != nil {
-			return nil, err
-		}
-		applied, err := rm.Applied(r.Context())
 		if err != nil {
 			return nil, err
 		}
