@@ -48,14 +48,7 @@ func TestPublishDeduplicatesByEventID(t *testing.T) {
 	l := openTestLog(t, Options{})
 	ctx := context.Background()
 	for i := 0; i < 3; i++ { // a feed that restarts and sends the same klines again
-		for _, ot := range []int64{1723161240000, 1723161300000} {
-			if err := l.Publish(ctx, testKline(ot)); err != nil {
-				t.Fatal(err)
-			}
-		}
-		if err := l.Flush(ctx); err != nil {
-			t.Fatal(err)
-		}
+		publishKlines(t, l, 1723161240000, 1723161300000)
 	}
 	s, err := l.JS.Stream(ctx, StreamMarketData)
 	if err != nil {

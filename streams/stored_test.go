@@ -12,11 +12,7 @@ func TestStoredTellsWhatTheLogHolds(t *testing.T) {
 	l := openTestLog(t, Options{})
 	ctx := context.Background()
 	const t0 = 1723161240000
-	for i := range int64(3) {
-		if err := l.Publish(ctx, testKline(t0+i*60_000)); err != nil {
-			t.Fatal(err)
-		}
-	}
+	publishKlines(t, l, t0, t0+60_000, t0+2*60_000)
 	eth := testKline(t0)
 	eth.Symbol = "ETHUSDT"
 	feature := &Feature{Venue: "binance", Symbol: "BTCUSDT", Interval: "1m", OpenTime: t0 + 60_000}
@@ -61,14 +57,7 @@ func TestReadAllEndsAtADeletedTail(t *testing.T) {
 	l := openTestLog(t, Options{})
 	ctx := context.Background()
 	const t0 = 1723161240000
-	for i := range int64(4) {
-		if err := l.Publish(ctx, testKline(t0+i*60_000)); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := l.Flush(ctx); err != nil {
-		t.Fatal(err)
-	}
+	publishKlines(t, l, t0, t0+60_000, t0+2*60_000, t0+3*60_000)
 	s, err := l.JS.Stream(ctx, StreamMarketData)
 	if err != nil {
 		t.Fatal(err)
@@ -86,5 +75,20 @@ func TestReadAllEndsAtADeletedTail(t *testing.T) {
 	}
 	if len(seqs) != 2 || seqs[1] != 2 {
 		t.Fatalf("read %v, want 1 and 2", seqs)
+	}
+}
+
+// publishKlines puts BTCUSDT 1m klines opening at each time on the log and waits for the
+// log's acknowledgements.
+func publishKlines(t *testing.T, l *Log, openTimes ...int64) {
+	t.Helper()
+	ctx := context.Background()
+	for _, ot := range openTimes {
+		if err := l.Publish(ctx, testKline(ot)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := l.Flush(ctx); err != nil {
+		t.Fatal(err)
 	}
 }
