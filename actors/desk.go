@@ -820,7 +820,11 @@ func (d *Desk) rebuild(ctx context.Context) (*rebuilt, error) {
 		rb.states[a.Name] = streams.AgentActive
 		rb.views[a.Name] = &AgentView{}
 	}
-	err := streams.ReadAll(ctx, d.opts.Log, streams.StreamPortfolio, func(_ uint64, ev streams.Event) {
+	err := streams.ReadAll(ctx, d.opts.Log, streams.StreamPortfolio, func(seq uint64, ev streams.Event) {
+		if ev == nil {
+			rb.undecodable(d, streams.StreamPortfolio, seq)
+			return
+		}
 		switch e := ev.(type) {
 		case *streams.BalanceCheck:
 			rb.balances[e.Venue] = e
@@ -905,6 +909,10 @@ func (d *Desk) rebuild(ctx context.Context) (*rebuilt, error) {
 		rb.replayMoves(d, name, false)
 	}
 	err = streams.ReadAll(ctx, d.opts.Log, streams.StreamOrders, func(seq uint64, ev streams.Event) {
+		if ev == nil {
+			rb.undecodable(d, streams.StreamOrders, seq)
+			return
+		}
 		e, ok := ev.(*streams.OrderEvent)
 		if !ok {
 			return
@@ -944,6 +952,13 @@ func (d *Desk) rebuild(ctx context.Context) (*rebuilt, error) {
 		d.opts.Logger.Info("desk rebuilt from the log", "order_events", rb.events, "orders", len(rb.orders), "skipped", rb.bad, "kill_switch", rb.killSwitch)
 	}
 	return rb, nil
+}
+
+// undecodable counts a message of the log the rebuild could not read (a damaged store): what
+// it held is missing from the state rebuilt, and the desk says so.
+func (rb *rebuilt) undecodable(d *Desk, stream string, seq uint64) {
+	rb.bad++
+	d.problem("rebuilding from the log", fmt.Errorf("%s message %d does not decode: left out of the rebuilt state (is the data dir damaged?)", stream, seq))
 }
 
 // count counts an order event as the agent and the gate counted it live: an agent its own

@@ -1285,3 +1285,17 @@ func TestRestartCompletesAnInterruptedRebalance(t *testing.T) {
 		t.Fatalf("%d moves on the log after a second restart, want %d", len(moves), len(seqs))
 	}
 }
+
+// A message of ORD that does not decode (a damaged store, a newer schema) is not passed over
+// in silence by the rebuild: it is a problem, named.
+func TestRebuildCountsWhatDoesNotDecode(t *testing.T) {
+	log := openLog(t)
+	if _, err := log.JS.Publish(context.Background(), "ord.atlas.binance.btcusdt.intent", []byte("{not json")); err != nil {
+		t.Fatal(err)
+	}
+	r := newRig(t, log, testAgent("ATLAS"))
+	r.stop()
+	if n, last := r.desk.Problems(); n != 1 || !strings.Contains(last, "does not decode") {
+		t.Fatalf("%d problems, the last: %s", n, last)
+	}
+}

@@ -16,4 +16,7 @@ var (
 	ErrConnect = errors.New("nats connect")
 	// ErrLocked means another synapse process holds the data directory's JetStream store.
 	ErrLocked = errors.New("data dir locked")
+	// ErrUnreadable means a stream delivered fewer messages than it holds (more sequences were
+	// passed over than it has deleted): its store is damaged.
+	ErrUnreadable = errors.New("messages of the log could not be read")
 )

@@ -67,7 +67,7 @@ var errRead = errors.New("read to the end")
 
 // ReadAll decodes every message of stream, oldest first, up to its last sequence when
 // ReadAll is called, handing each to fn with its sequence; a message that does not decode is
-// skipped. A restart's rebuild reads the log with it. It ends at the last message there is
+// handed on as a nil event, for the caller to count. A restart's rebuild reads the log with it. It ends at the last message there is
 // (messages deleted at the end are no wait), and a stream that stops delivering before its
 // end (a damaged store) is an error naming where, not a wait without end.
 func ReadAll(ctx context.Context, js jetstream.JetStream, stream string, fn func(seq uint64, ev Event)) error {
@@ -79,10 +79,11 @@ func ReadAll(ctx context.Context, js jetstream.JetStream, stream string, fn func
 	if err != nil {
 		return fmt.Errorf("reading %s: %w", stream, err)
 	}
-	last := info.State.LastSeq
+	last, deleted := info.State.LastSeq, uint64(info.State.NumDeleted)
 	if info.State.Msgs == 0 {
 		return nil
 	}
+	prev, passed := info.State.FirstSeq-1, uint64(0) // passed: sequences the consumer went past
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var at atomic.Uint64 // the last sequence read
@@ -118,9 +119,14 @@ func ReadAll(ctx context.Context, js jetstream.JetStream, stream string, fn func
 			if d.Seq > last {
 				return errRead // past where the stream ended when ReadAll was called
 			}
-			if d.Err == nil {
-				fn(d.Seq, d.Event)
+			if d.Seq > prev+1 {
+				passed += d.Seq - prev - 1
 			}
+			prev = d.Seq
+			if d.Err != nil {
+				d.Event = nil
+			}
+			fn(d.Seq, d.Event)
 			if d.Seq >= last || d.Pending == 0 {
 				return errRead
 			}
@@ -133,6 +139,13 @@ func ReadAll(ctx context.Context, js jetstream.JetStream, stream string, fn func
 	default:
 	}
 	if errors.Is(err, errRead) {
+		if prev < last {
+			passed += last - prev // the end deleted, or not readable
+		}
+		if passed > deleted {
+			return fmt.Errorf("%w: %s holds %d message(s) it did not deliver (of sequences %d to %d, %d deleted): its store in the data dir is damaged, and a state rebuilt without them would be wrong: restore the data dir from a copy",
+				ErrUnreadable, stream, passed-deleted, info.State.FirstSeq, last, deleted)
+		}
 		return nil
 	}
 	if err == nil { // ctx ended first

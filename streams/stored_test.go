@@ -1,7 +1,12 @@
 package streams
 
 import (
+	"bytes"
 	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strconv"
 	"testing"
 	"time"
 )
@@ -90,5 +95,45 @@ func publishKlines(t *testing.T, l *Log, openTimes ...int64) {
 	}
 	if err := l.Flush(ctx); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// A message the store cannot give back (a damaged block) is not passed over in silence:
+// ReadAll says how many the stream holds and did not deliver.
+func TestReadAllSaysWhatADamagedStoreLost(t *testing.T) {
+	dir := t.TempDir()
+	l := openTestLog(t, Options{DataDir: dir})
+	const t0 = 1723161240000
+	var times []int64
+	for i := range int64(20) {
+		times = append(times, t0+i*60_000)
+	}
+	publishKlines(t, l, times...)
+	l.Close()
+	block := filepath.Join(dir, "jetstream", "$G", "streams", StreamMarketData, "msgs", "1.blk")
+	data, err := os.ReadFile(block)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The payload of a message in the middle, its framing intact: it fails its checksum.
+	at := bytes.Index(data, []byte(strconv.FormatInt(times[10], 10)))
+	if at < 0 {
+		t.Fatal("the 11th kline is not in the block")
+	}
+	copy(data[at:], "XXXX")
+	if err := os.WriteFile(block, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	l = openTestLog(t, Options{DataDir: dir})
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	n := 0
+	err = ReadAll(ctx, l.JS, StreamMarketData, func(_ uint64, ev Event) {
+		if ev != nil {
+			n++
+		}
+	})
+	if !errors.Is(err, ErrUnreadable) || n == 20 {
+		t.Fatalf("read %d of 20 from a damaged store: %v, want ErrUnreadable", n, err)
 	}
 }
