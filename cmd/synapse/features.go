@@ -45,6 +45,9 @@ func cmdFeatures(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if errors.Is(err, replay.ErrNoSymbol) && *symbol == "" {
 		// The features of one file do not depend on its symbol's name.
 		rp, err = replay.Open([]string{*data}, replay.Options{Symbol: "UNKNOWN"})
+		if err == nil && *format == "json" {
+			fmt.Fprintf(stderr, "features: the name of %s names no symbol: the rows say UNKNOWN (--symbol names it)\n", *data)
+		}
 	}
 	if err != nil {
 		return err

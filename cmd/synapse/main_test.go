@@ -418,6 +418,9 @@ func TestFileNamedWithoutSymbol(t *testing.T) {
 	if code != 0 || strings.Count(out, "\n") != 1441 {
 		t.Fatalf("exit %d, %d lines: %s", code, strings.Count(out, "\n"), errs)
 	}
+	if code, out, errs := synapse(t, "features", "--data", path, "--format", "json"); code != 0 || !strings.Contains(out, `"symbol":"UNKNOWN"`) || !strings.Contains(errs, "--symbol") {
+		t.Fatalf("json of a file naming no symbol: exit %d, %s", code, errs)
+	}
 	code, _, errs = synapse(t, "ingest", path, "--data-dir", t.TempDir(), "--quiet")
 	if code != 1 || !strings.Contains(errs, "--symbol") {
 		t.Fatalf("ingest: exit %d: %s", code, errs)
