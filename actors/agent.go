@@ -313,6 +313,14 @@ type CurvePoint struct {
 // curvePoints bounds an agent's equity curve: about five weeks of hours.
 const curvePoints = 840
 
+// appendCurve adds a point to an equity curve, which keeps its last curvePoints.
+func appendCurve(curve []CurvePoint, p CurvePoint) []CurvePoint {
+	if len(curve) == curvePoints {
+		curve = append(curve[:0], curve[1:]...)
+	}
+	return append(curve, p)
+}
+
 // AgentTopic is the UI topic of an agent.
 func AgentTopic(name string) string { return "agent/" + name }
 
@@ -467,10 +475,7 @@ func (a *agentActor) sample() {
 	}
 	hour := a.now - a.now%3_600_000
 	if n := len(a.view.Curve); n == 0 || a.view.Curve[n-1].Time < hour {
-		if n == curvePoints {
-			a.view.Curve = append(a.view.Curve[:0], a.view.Curve[1:]...)
-		}
-		a.view.Curve = append(a.view.Curve, CurvePoint{Time: hour, Equity: tot.Equity})
+		a.view.Curve = appendCurve(a.view.Curve, CurvePoint{Time: hour, Equity: tot.Equity})
 		snap := &streams.EquitySnapshot{Agent: a.cfg.Name, Time: hour, Capital: tot.Capital, Cash: tot.Cash, Equity: tot.Equity,
 			Exposure: tot.Exposure, Realized: tot.Realized, Unrealized: tot.Unrealized, Fees: tot.Fees, Drawdown: tot.Drawdown,
 			MarkTime: a.now}

@@ -161,31 +161,13 @@ func (d *Desk) Start(ctx context.Context) error {
 
 // complete makes the moves of decisions the engine stopped in the middle of (a kill between
 // a rebalance's moves would leave capital that was never there): each is the one its plan
-// on the log says, as if it had gone then.
+// on the log says, high-water mark included, as if it had gone then.
 func (d *Desk) complete(moves []streams.CapitalMove) {
 	for _, m := range moves {
-		if m.Type != streams.MoveDistribution {
-			mark := d.highWater[m.Agent]
-			if !mark.IsPos() {
-				held, _, err := d.holdings([]string{m.Agent})
-				if err != nil {
-					d.problem("completing "+m.ID(), err)
-					continue
-				}
-				mark = held[m.Agent].Capital
-			}
-			m.HighWater, _ = mark.Add(m.Amount)
-		}
-		d.add(1)
-		res, err := d.engine.Request(d.agents[m.Agent], agentMove{Move: m}, 10*time.Second).Result()
-		if err == nil {
-			err = res.(agentMoved).Err
-		}
-		if err != nil {
+		if _, err := d.moveAgent(m); err != nil {
 			d.problem("completing "+m.ID(), err)
 			continue
 		}
-		d.highWater[m.Agent] = m.HighWater
 		d.opts.Logger.Warn("capital moved to complete a decision the engine stopped in the middle of", "agent", m.Agent, "amount", m.Amount,
 			"type", m.Type, "cause", m.Cause)
 	}
@@ -500,16 +482,9 @@ func (d *Desk) distribute(cmd streams.SequencedCommand) error {
 // shifts its agent's high-water mark by its amount.
 func (d *Desk) move(cmd streams.SequencedCommand, moves []streams.CapitalMove, held map[string]portfolio.Totals) error {
 	who := issuedBy(cmd)
-	plan := make([]streams.PlannedMove, len(moves))
-	for i, m := range moves {
-		plan[i] = streams.PlannedMove{Agent: m.Agent, Amount: m.Amount}
-		if m.Type == streams.MoveDistribution {
-			plan[i].HighWater = m.HighWater
-		}
-	}
 	for i := range moves {
 		m := &moves[i]
-		m.CommandSeq, m.Reason, m.Plan = cmd.Seq, who+": "+m.Reason, plan
+		m.CommandSeq, m.Reason = cmd.Seq, who+": "+m.Reason
 		if m.Type != streams.MoveDistribution {
 			mark := d.highWater[m.Agent]
 			if !mark.IsPos() {
@@ -521,21 +496,37 @@ func (d *Desk) move(cmd streams.SequencedCommand, moves []streams.CapitalMove, h
 			return d.refuse(cmd, fmt.Errorf("%s: %s cannot move %s: %w; nothing moved", cmd.Name, m.Agent, m.Amount, err))
 		}
 	}
+	plan := make([]streams.PlannedMove, len(moves))
 	for i, m := range moves {
-		d.add(1)
-		res, err := d.engine.Request(d.agents[m.Agent], agentMove{Move: m}, 10*time.Second).Result()
-		var moved agentMoved
-		if err == nil {
-			moved = res.(agentMoved)
-			err = moved.Err
-		}
+		plan[i] = streams.PlannedMove{Agent: m.Agent, Amount: m.Amount, HighWater: m.HighWater}
+	}
+	for i := range moves {
+		moves[i].Plan = plan
+	}
+	for i, m := range moves {
+		moved, err := d.moveAgent(m)
 		if err != nil {
 			return d.refuse(cmd, fmt.Errorf("%s: moving %s for %s: %w (%d of its %d moves applied)", cmd.Name, m.Amount, m.Agent, err, i, len(moves)))
 		}
-		d.highWater[m.Agent] = moved.Move.HighWater
-		d.opts.Logger.Info("capital moved", "agent", m.Agent, "amount", m.Amount, "type", m.Type, "equity", moved.Move.Equity, "cause", m.Cause)
+		d.opts.Logger.Info("capital moved", "agent", m.Agent, "amount", m.Amount, "type", m.Type, "equity", moved.Equity, "cause", m.Cause)
 	}
 	return nil
+}
+
+// moveAgent has the agent record one move and apply it to its ledger, and keeps the
+// high-water mark the move leaves.
+func (d *Desk) moveAgent(m streams.CapitalMove) (*streams.CapitalMove, error) {
+	d.add(1)
+	res, err := d.engine.Request(d.agents[m.Agent], agentMove{Move: m}, 10*time.Second).Result()
+	if err != nil {
+		return nil, err
+	}
+	moved := res.(agentMoved)
+	if moved.Err != nil {
+		return nil, moved.Err
+	}
+	d.highWater[m.Agent] = moved.Move.HighWater
+	return moved.Move, nil
 }
 
 // holdings asks each of the agents for its ledger's totals; now is the newest market time
@@ -842,10 +833,7 @@ func (d *Desk) rebuild(ctx context.Context) (*rebuilt, error) {
 			if _, ok := rb.states[e.Agent]; ok {
 				rb.seen[e.Agent] = max(rb.seen[e.Agent], e.Time)
 				v := rb.views[e.Agent]
-				if n := len(v.Curve); n == curvePoints {
-					v.Curve = append(v.Curve[:0], v.Curve[1:]...)
-				}
-				v.Curve = append(v.Curve, CurvePoint{Time: e.Time, Equity: e.Equity})
+				v.Curve = appendCurve(v.Curve, CurvePoint{Time: e.Time, Equity: e.Equity})
 				if e.Drawdown.Cmp(v.MaxDrawdown) > 0 {
 					v.MaxDrawdown = e.Drawdown
 				}

@@ -54,8 +54,7 @@ type CapitalMove struct {
 	Plan []PlannedMove `json:"plan,omitempty"`
 }
 
-// PlannedMove is one move of a decision's plan; a distribution's with the high-water mark
-// it sets.
+// PlannedMove is one move of a decision's plan, with the high-water mark it leaves.
 type PlannedMove struct {
 	Agent     string          `json:"agent"`
 	Amount    decimal.Decimal `json:"amount"`
