@@ -500,10 +500,8 @@ func runReplay(ctx context.Context, rp *replay.Replay, log *streams.Log, hub *we
 		return err
 	}
 	st := rp.Stats().Total
-	if st.Stored > 0 {
-		logger.Info("replay: events the log holds already, or older than what it holds for their subject, were left out (a restart goes on where the log ends; to replay earlier data on its own, use another --data-dir)",
-			"left_out", st.Stored)
-	}
+	// already_on_the_log: events left out as the log holds them or later ones of their subject
+	// (a restart goes on where the log ends; earlier data replays on its own in another --data-dir).
 	logger.Info("replay finished; the engine keeps serving (Ctrl-C stops it)", "events", st.Records, "already_on_the_log", st.Stored, "took", time.Since(start).Round(time.Millisecond),
 		"malformed", st.Malformed, "out_of_order", st.OutOfOrder, "duplicates", st.Duplicates, "other_streams", st.OtherStreams)
 	return nil
