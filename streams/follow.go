@@ -67,9 +67,10 @@ var errRead = errors.New("read to the end")
 
 // ReadAll decodes every message of stream, oldest first, up to its last sequence when
 // ReadAll is called, handing each to fn with its sequence; a message that does not decode is
-// handed on as a nil event, for the caller to count. A restart's rebuild reads the log with it. It ends at the last message there is
-// (messages deleted at the end are no wait), and a stream that stops delivering before its
-// end (a damaged store) is an error naming where, not a wait without end.
+// handed on as a nil event, for the caller to count. A restart's rebuild reads the log with
+// it. It ends at the last message there is (messages deleted at the end are no wait); a
+// stream that stops delivering before its end, or delivers fewer messages than it holds (a
+// damaged store), is an error naming it, not a wait without end or a silent gap.
 func ReadAll(ctx context.Context, js jetstream.JetStream, stream string, fn func(seq uint64, ev Event)) error {
 	s, err := js.Stream(ctx, stream)
 	if err != nil {
@@ -83,46 +84,25 @@ func ReadAll(ctx context.Context, js jetstream.JetStream, stream string, fn func
 	if info.State.Msgs == 0 {
 		return nil
 	}
-	prev, passed := info.State.FirstSeq-1, uint64(0) // passed: sequences the consumer went past
+	var at atomic.Uint64 // the last sequence read
+	at.Store(info.State.FirstSeq - 1)
+	passed := uint64(0) // sequences the consumer went past
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	var at atomic.Uint64 // the last sequence read
-	progress := make(chan struct{}, 1)
-	stalled := make(chan error, 1)
-	go func() { // the stall guard
-		timer := time.NewTimer(readStall)
-		defer timer.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-progress:
-				timer.Reset(readStall)
-			case <-timer.C:
-				stalled <- fmt.Errorf("reading %s: no message for %s after sequence %d, and the stream says it ends at %d: its store in the data dir may be damaged (restore it from a copy, or start on an empty --data-dir)",
-					stream, readStall, at.Load(), last)
-				cancel()
-				return
-			}
-		}
-	}()
+	var stalled atomic.Bool
+	watchdog := time.AfterFunc(readStall, func() { stalled.Store(true); cancel() })
+	defer watchdog.Stop()
 	err = Follow(ctx, js, stream, jetstream.OrderedConsumerConfig{}, 1024, func(msgs []jetstream.Msg) error {
-		select {
-		case progress <- struct{}{}:
-		default:
-		}
+		watchdog.Reset(readStall)
 		for _, d := range DecodeAll(msgs) {
 			if d.Seq == 0 {
 				continue // no metadata
 			}
-			at.Store(d.Seq)
 			if d.Seq > last {
 				return errRead // past where the stream ended when ReadAll was called
 			}
-			if d.Seq > prev+1 {
-				passed += d.Seq - prev - 1
-			}
-			prev = d.Seq
+			passed += d.Seq - at.Load() - 1
+			at.Store(d.Seq)
 			if d.Err != nil {
 				d.Event = nil
 			}
@@ -133,22 +113,18 @@ func ReadAll(ctx context.Context, js jetstream.JetStream, stream string, fn func
 		}
 		return nil
 	})
-	select {
-	case err := <-stalled:
-		return err
-	default:
-	}
-	if errors.Is(err, errRead) {
-		if prev < last {
-			passed += last - prev // the end deleted, or not readable
-		}
+	switch {
+	case stalled.Load():
+		return fmt.Errorf("reading %s: no message for %s after sequence %d, and the stream says it ends at %d: its store in the data dir may be damaged (restore it from a copy, or start on an empty --data-dir)",
+			stream, readStall, at.Load(), last)
+	case errors.Is(err, errRead):
+		passed += last - at.Load() // the end deleted, or not readable
 		if passed > deleted {
 			return fmt.Errorf("%w: %s holds %d message(s) it did not deliver (of sequences %d to %d, %d deleted): its store in the data dir is damaged, and a state rebuilt without them would be wrong: restore the data dir from a copy",
 				ErrUnreadable, stream, passed-deleted, info.State.FirstSeq, last, deleted)
 		}
 		return nil
-	}
-	if err == nil { // ctx ended first
+	case err == nil: // ctx ended first
 		return fmt.Errorf("reading %s: %w", stream, ctx.Err())
 	}
 	return err
