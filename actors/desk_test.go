@@ -1239,12 +1239,16 @@ func TestRestartCompletesAnInterruptedRebalance(t *testing.T) {
 		}
 	}
 	// Moves that never reached the log left no ID in its deduplication window either.
+	// Two updates: nats-server re-arms its purge timer before it takes a new window, so the
+	// first purge may run with the old one (a day) and wait as long; the next takes the first's.
 	cfg := stream.CachedInfo().Config
-	cfg.Duplicates = 100 * time.Millisecond
-	if _, err := log.JS.UpdateStream(ctx, cfg); err != nil {
-		t.Fatal(err)
+	for _, window := range []time.Duration{time.Second, 100 * time.Millisecond} {
+		cfg.Duplicates = window
+		if _, err := log.JS.UpdateStream(ctx, cfg); err != nil {
+			t.Fatal(err)
+		}
 	}
-	time.Sleep(1200 * time.Millisecond)
+	time.Sleep(2500 * time.Millisecond)
 	capital := func(r *rig) (sum decimal.Decimal, each string) {
 		for _, c := range configs {
 			tot := r.view(c.Name).Totals

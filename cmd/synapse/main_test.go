@@ -1126,13 +1126,17 @@ func TestRestartAfterTheDedupWindowAddsNothing(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		// Two updates: nats-server re-arms its purge timer before it takes a new window, so
+		// the first purge may run with the old one and wait as long; the next takes the first's.
 		cfg := s.CachedInfo().Config
-		cfg.Duplicates = 100 * time.Millisecond
-		if _, err := l.JS.UpdateStream(ctx, cfg); err != nil {
-			t.Fatal(err)
+		for _, window := range []time.Duration{time.Second, 100 * time.Millisecond} {
+			cfg.Duplicates = window
+			if _, err := l.JS.UpdateStream(ctx, cfg); err != nil {
+				t.Fatal(err)
+			}
 		}
 	}
-	time.Sleep(1500 * time.Millisecond) // the IDs of the first run leave the windows
+	time.Sleep(2500 * time.Millisecond) // the IDs of the first run leave the windows
 	l.Close()
 	settled()
 	if again := heads(); !slices.Equal(again, first) {
