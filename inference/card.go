@@ -149,7 +149,8 @@ func (c *Card) CheckGraph(model []byte) error {
 
 // LoadDeployable reads DIR/MODEL.json and DIR/MODEL.onnx for a deployment of model, and
 // checks all that can be checked before serving: the card (LoadCard), that it is a card of
-// model, and that the graph is the one it describes (CheckGraph).
+// model, that the graph is the one it describes (CheckGraph), and that its inputs are the
+// features this build computes.
 func LoadDeployable(dir, model string) (*Card, []byte, error) {
 	path := filepath.Join(dir, model+".json")
 	card, onnx, err := LoadCard(path)
@@ -161,6 +162,10 @@ func LoadDeployable(dir, model string) (*Card, []byte, error) {
 	}
 	if err := card.CheckGraph(onnx); err != nil {
 		return nil, nil, fmt.Errorf("%s: %w", path, err)
+	}
+	if !slices.Equal(card.Features, InputNames) {
+		return nil, nil, fmt.Errorf("%s: %w: the model takes the inputs %v; this build computes %v: retrain it with this build's `synapse train`",
+			path, ErrCardMismatch, card.Features, InputNames)
 	}
 	return card, onnx, nil
 }

@@ -578,6 +578,8 @@ func TestRunWithTokensAndACommand(t *testing.T) {
 		// the card's hash made to match: only the graph tells it takes no such output
 		"graph": {"direction.onnx": rangeOnnx, "direction.json": regexp.MustCompile(`"sha256": "[0-9a-f]+"`).ReplaceAll(card,
 			[]byte(fmt.Sprintf(`"sha256": "%x"`, sha256.Sum256(rangeOnnx))))},
+		// the graph and the card agree, but on inputs this build does not compute
+		"features": {"direction.json": swapFirstFeatures(t, card)},
 	} {
 		broken := t.TempDir()
 		for _, f := range []string{"direction.json", "direction.onnx"} {
@@ -595,6 +597,10 @@ func TestRunWithTokensAndACommand(t *testing.T) {
 		if code := call("POST", "/api/v1/commands/models.deploy", token, fmt.Sprintf(`{"model":"direction","dir":%q,"mode":"live"}`, broken)); code != http.StatusBadRequest {
 			t.Errorf("deploy of a %s mismatch: %d, want 400", name, code)
 		}
+	}
+	// A deployment pinned to another model than the folder holds.
+	if code := call("POST", "/api/v1/commands/models.deploy", token, fmt.Sprintf(`{"model":"direction","dir":%q,"sha256":"%064x"}`, models, 7)); code != http.StatusBadRequest {
+		t.Errorf("deploy pinned to another sha256: %d, want 400", code)
 	}
 	// Nothing runs in shadow yet: a promotion is a 400, not a 202 for the engine to refuse.
 	for _, name := range []string{"models.promote", "models.retire_shadow"} {
@@ -1142,4 +1148,20 @@ func TestRestartAfterTheDedupWindowAddsNothing(t *testing.T) {
 	if again := heads(); !slices.Equal(again, first) {
 		t.Fatalf("after the restart MD, FEAT, SIG end at %v, before it at %v", again, first)
 	}
+}
+
+// swapFirstFeatures returns the card with its first two feature names swapped.
+func swapFirstFeatures(t *testing.T, card []byte) []byte {
+	t.Helper()
+	var c map[string]any
+	if err := json.Unmarshal(card, &c); err != nil {
+		t.Fatal(err)
+	}
+	f := c["features"].([]any)
+	f[0], f[1] = f[1], f[0]
+	out, err := json.MarshalIndent(c, "", "  ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
 }
