@@ -55,6 +55,7 @@ type Deployment struct {
 	Model   string `json:"model"`
 	Version string `json:"version"`
 	Source  string `json:"source"` // the card's path, or "bundled"
+	SHA256  string `json:"sha256"` // of the .onnx
 	Card    *Card  `json:"-"`
 	onnx    []byte
 }
@@ -79,7 +80,7 @@ func (r *Registry) Start() ([]*actor.PID, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%w: bundled %s model: %v", ErrDeploy, name, err)
 		}
-		d := &Deployment{Model: name, Version: card.Version, Source: "bundled", Card: card, onnx: onnx}
+		d := &Deployment{Model: name, Version: card.Version, Source: "bundled", SHA256: card.SHA256, Card: card, onnx: onnx}
 		if err := r.deployLocked(d, name); err != nil {
 			return nil, err
 		}
@@ -127,6 +128,10 @@ type DeployArgs struct {
 	Model string `json:"model"`
 	Dir   string `json:"dir"`  // holds <model>.json and <model>.onnx
 	Mode  string `json:"mode"` // live (default) or shadow
+	// SHA256 pins the deployment to the .onnx the command was accepted for (the gateway
+	// fills it in): a folder whose model changed since is refused when the log is
+	// replayed, rather than served under the old version's name.
+	SHA256 string `json:"sha256,omitempty"`
 }
 
 // ModelArgs are the arguments of models.promote and models.retire_shadow.
@@ -152,7 +157,11 @@ func (r *Registry) Apply(cmd streams.SequencedCommand) error {
 		if err != nil {
 			return fmt.Errorf("%w: %v", ErrDeploy, err)
 		}
-		d := &Deployment{Model: a.Model, Version: card.Version, Source: path, Card: card, onnx: onnx}
+		if a.SHA256 != "" && a.SHA256 != card.SHA256 {
+			return fmt.Errorf("%w: %s holds another model than the one this command deployed (sha256 %s, now %s): the folder changed since; deploy it again to serve it",
+				ErrDeploy, path, a.SHA256, card.SHA256)
+		}
+		d := &Deployment{Model: a.Model, Version: card.Version, Source: path, SHA256: card.SHA256, Card: card, onnx: onnx}
 		switch a.Mode {
 		case "", "live":
 			if err := r.deployLocked(d, a.Model); err != nil {

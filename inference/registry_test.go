@@ -216,6 +216,8 @@ func TestRegistryRefusesBrokenDeployments(t *testing.T) {
 		"missing files":   DeployArgs{Model: "direction", Dir: t.TempDir()},
 		"unknown model":   DeployArgs{Model: "weather", Dir: dir},
 		"bad mode":        DeployArgs{Model: "direction", Dir: writeVersion(t, "direction", "4"), Mode: "sometimes"},
+		// the folder's model is not the one the command was accepted for
+		"changed since": DeployArgs{Model: "direction", Dir: writeVersion(t, "direction", "5"), SHA256: strings.Repeat("ab", 32)},
 	} {
 		if err := reg.Apply(command(t, "models.deploy", args)); !errors.Is(err, ErrDeploy) {
 			t.Errorf("%s: err = %v, want ErrDeploy", name, err)
@@ -231,6 +233,14 @@ func TestRegistryRefusesBrokenDeployments(t *testing.T) {
 	}
 	if live, _ := reg.Deployed(); live[0].Version != "1" {
 		t.Fatalf("live direction is %s after refused deployments", live[0].Version)
+	}
+	// Pinned to the model the folder holds: deployed.
+	card, _, _ := LoadDefaultModel("direction")
+	if err := reg.Apply(command(t, "models.deploy", DeployArgs{Model: "direction", Dir: writeVersion(t, "direction", "6"), SHA256: card.SHA256})); err != nil {
+		t.Fatalf("pinned deployment: %v", err)
+	}
+	if live, _ := reg.Deployed(); live[0].Version != "6" || live[0].SHA256 != card.SHA256 {
+		t.Fatalf("live direction %+v after a pinned deployment", live[0])
 	}
 	if err := reg.Apply(command(t, "agents.halt", nil)); err != nil {
 		t.Fatalf("another tier's command: %v", err)
@@ -254,3 +264,4 @@ func TestEnsembleBoundsIncompleteCandles(t *testing.T) {
 		return ok && st.Incomplete >= int64(maxEnsemblePending)
 	})
 }
+

@@ -148,6 +148,9 @@ type DeployArgs struct {
 	Model string `json:"model"` // direction, range or tp_sl
 	Dir   string `json:"dir"`   // the folder, on the server, with <model>.json and <model>.onnx
 	Mode  string `json:"mode"`  // live or shadow; empty means live
+	// SHA256 is the .onnx's hash: given, the folder must hold that model; else the engine
+	// fills it in, so a restart never serves another model from the same folder.
+	SHA256 string `json:"sha256,omitempty"`
 }
 
 // Validate checks the fields and fills in the default mode.
@@ -166,6 +169,9 @@ func (a *DeployArgs) Validate() error {
 	}
 	if err := oneOf("mode", a.Mode, deployModes); err != nil {
 		return err
+	}
+	if a.SHA256 != "" && !isSHA256(a.SHA256) {
+		return &FieldError{Field: "sha256", Msg: "must be 64 lowercase hex digits, the sha256 in the model's card"}
 	}
 	// The engine loads the model from this machine's disk after the command is accepted: a
 	// folder without the files would be a 202 for a deployment that cannot happen.
@@ -457,4 +463,16 @@ func writeError(w http.ResponseWriter, e *apiError) {
 		body["field"] = e.field
 	}
 	writeJSON(w, e.status, body)
+}
+
+func isSHA256(s string) bool {
+	if len(s) != 64 {
+		return false
+	}
+	for _, c := range s {
+		if (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+			return false
+		}
+	}
+	return true
 }

@@ -578,8 +578,13 @@ func deployArgs(body []byte) (any, error) {
 		return nil, err
 	}
 	a := v.(*web.DeployArgs)
-	if _, _, err := inference.LoadDeployable(a.Dir, a.Model); err != nil {
+	card, _, err := inference.LoadDeployable(a.Dir, a.Model)
+	switch {
+	case err != nil:
 		return nil, &web.FieldError{Field: "dir", Msg: err.Error()}
+	case a.SHA256 != "" && a.SHA256 != card.SHA256:
+		return nil, &web.FieldError{Field: "sha256", Msg: fmt.Sprintf("the folder holds the model %s, not %s", card.SHA256, a.SHA256)}
 	}
+	a.SHA256 = card.SHA256 // the log pins the deployment to this model
 	return v, nil
 }

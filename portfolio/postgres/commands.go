@@ -17,12 +17,13 @@ type commandFold struct{}
 func (commandFold) committed() {}
 func (commandFold) reset()     {}
 
-// modelArgs are the arguments of models.deploy (model, dir, mode) and of models.promote and
+// modelArgs are the arguments of models.deploy (model, dir, mode, sha256) and of models.promote and
 // models.retire_shadow (model), as inference.DeployArgs and inference.ModelArgs read them.
 type modelArgs struct {
-	Model string `json:"model"`
-	Dir   string `json:"dir"`
-	Mode  string `json:"mode"`
+	Model  string `json:"model"`
+	Dir    string `json:"dir"`
+	Mode   string `json:"mode"`
+	SHA256 string `json:"sha256"`
 }
 
 func (commandFold) fold(_ context.Context, _ inTx, items []item, b *pgx.Batch) (int, error) {
@@ -45,8 +46,8 @@ func (commandFold) fold(_ context.Context, _ inTx, items []item, b *pgx.Batch) (
 		if action == "deploy" && a.Mode == "" {
 			a.Mode = "live"
 		}
-		b.Queue(`insert into model_deployments (seq, command_id, action, model, dir, mode, issuer, time) values ($1, $2, $3, $4, $5, $6, $7, $8)
-			on conflict (seq) do nothing`, int64(it.seq), cmd.CommandID, action, a.Model, a.Dir, a.Mode, cmd.Issuer, cmd.Time)
+		b.Queue(`insert into model_deployments (seq, command_id, action, model, dir, mode, sha256, issuer, time) values ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+			on conflict (seq) do nothing`, int64(it.seq), cmd.CommandID, action, a.Model, a.Dir, a.Mode, a.SHA256, cmd.Issuer, cmd.Time)
 	}
 	return refused, nil
 }

@@ -108,7 +108,7 @@ func generate(seed uint64, n int) *history {
 		case k < 4: // a model command
 			cmdN++
 			model := genModels[r.IntN(len(genModels))]
-			name, args := "models.deploy", `{"model":"`+model+`","dir":"models/v`+fmt.Sprint(cmdN)+`","mode":"shadow"}`
+			name, args := "models.deploy", `{"model":"`+model+`","dir":"models/v`+fmt.Sprint(cmdN)+`","mode":"shadow","sha256":"`+fmt.Sprintf("%064x", cmdN)+`"}`
 			switch r.IntN(3) {
 			case 1:
 				name, args = "models.promote", `{"model":"`+model+`"}`

@@ -190,7 +190,7 @@ func checkSignals(t *testing.T, rm *ReadModel, h *history) {
 		if i > 0 && d.Seq <= deps[i-1].Seq {
 			t.Errorf("deployments out of order: %+v", deps)
 		}
-		if d.Model == "" || (d.Action == "deploy") != (d.Mode == "shadow") {
+		if d.Model == "" || (d.Action == "deploy") != (d.Mode == "shadow") || (d.Action == "deploy") != (len(d.SHA256) == 64) {
 			t.Errorf("deployment %+v", d)
 		}
 	}

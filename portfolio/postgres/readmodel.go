@@ -335,7 +335,8 @@ type Deployment struct {
 	Action    string `json:"action" db:"action"` // deploy, promote or retire_shadow
 	Model     string `json:"model" db:"model"`
 	Dir       string `json:"dir,omitempty" db:"dir"`
-	Mode      string `json:"mode,omitempty" db:"mode"` // deploy: live or shadow
+	Mode      string `json:"mode,omitempty" db:"mode"`     // deploy: live or shadow
+	SHA256    string `json:"sha256,omitempty" db:"sha256"` // deploy: the .onnx's, when the command named it
 	Issuer    string `json:"issuer,omitempty" db:"issuer"`
 	Time      int64  `json:"time" db:"time"`
 }
@@ -346,12 +347,12 @@ func (r *ReadModel) Deployments(ctx context.Context, model string) ([]Deployment
 	w.eq("model", model)
 	out := []Deployment{}
 	err := r.read(ctx, func(b *pgx.Batch) {
-		b.Queue("select seq, command_id, action, model, dir, mode, issuer, time from model_deployments"+w.sql()+" order by seq", w.args...).
+		b.Queue("select seq, command_id, action, model, dir, mode, sha256, issuer, time from model_deployments"+w.sql()+" order by seq", w.args...).
 			Query(func(rows pgx.Rows) error {
 				for rows.Next() {
 					var d Deployment
 					var seq int64
-					if err := rows.Scan(&seq, &d.CommandID, &d.Action, &d.Model, &d.Dir, &d.Mode, &d.Issuer, &d.Time); err != nil {
+					if err := rows.Scan(&seq, &d.CommandID, &d.Action, &d.Model, &d.Dir, &d.Mode, &d.SHA256, &d.Issuer, &d.Time); err != nil {
 						return err
 					}
 					d.Seq = uint64(seq)
