@@ -210,6 +210,7 @@ type Batcher struct {
 	queues  *atomic.Pointer[map[string]*incoming]
 	other   *incoming
 	refused *atomic.Int64 // requests Submit refused with ErrOverloaded
+	metrics *batcherMetrics
 }
 
 // incoming is a queue between Submit and the actor.
@@ -221,6 +222,8 @@ type incoming struct {
 	stopped bool
 	cap     int
 	refused *atomic.Int64
+	// overloaded counts this queue's refusals on /metrics (drops_total{reason="overloaded"}).
+	overloaded prometheus.Counter
 }
 
 // wakeUp tells the actor that Submit queued requests on in.
@@ -246,6 +249,7 @@ func (in *incoming) put(r *BatchRequest) int {
 	case len(in.reqs) >= in.cap:
 		in.mu.Unlock()
 		in.refused.Add(1)
+		in.overloaded.Inc()
 		return refusedFull
 	}
 	if len(in.reqs) == cap(in.reqs) {
@@ -321,14 +325,21 @@ func NewBatcher(e *actor.Engine, opts BatcherOptions) (*Batcher, error) {
 	if err != nil {
 		return nil, err
 	}
-	b := &Batcher{engine: e, queues: new(atomic.Pointer[map[string]*incoming]), refused: new(atomic.Int64)}
-	b.other = &incoming{cap: opts.MailboxCap, refused: b.refused}
+	b := &Batcher{engine: e, queues: new(atomic.Pointer[map[string]*incoming]), refused: new(atomic.Int64), metrics: m}
+	b.other = &incoming{cap: opts.MailboxCap, refused: b.refused, overloaded: m.drops.WithLabelValues("unknown", "overloaded")}
 	b.queues.Store(&map[string]*incoming{})
 	b.pid = e.Spawn(func() actor.Receiver {
 		return &batcherActor{opts: opts, metrics: m, queues: b.queues, other: b.other, refused: b.refused,
 			models: map[string]*model{}, requesters: map[pidKey]*requester{}}
 	}, "batcher", actor.WithInboxSize(1024))
 	return b, nil
+}
+
+// Dropped counts on /metrics (synapse_batcher_drops_total) n rows a model actor dropped
+// before asking the batcher for them, for reason (stale: a newer row of the symbol replaced
+// it while the model was behind).
+func (b *Batcher) Dropped(key, reason string, n int) {
+	b.metrics.drops.WithLabelValues(key, reason).Add(float64(n))
 }
 
 // PID is the actor's address: Deploy and Undeploy may also be sent to it directly. Requests
@@ -964,7 +975,7 @@ func (a *batcherActor) queue(key string) *incoming {
 	if in, ok := old[key]; ok {
 		return in
 	}
-	in := &incoming{key: key, cap: a.opts.MailboxCap, refused: a.refused}
+	in := &incoming{key: key, cap: a.opts.MailboxCap, refused: a.refused, overloaded: a.metrics.drops.WithLabelValues(key, "overloaded")}
 	queues := maps.Clone(old)
 	queues[key] = in
 	a.queues.Store(&queues)

@@ -291,6 +291,30 @@ func counterValue(t *testing.T, reg *prometheus.Registry, name, reason string) f
 	return 0
 }
 
+// drops reads synapse_batcher_drops_total{model, reason} from reg, and whether it is there.
+func drops(t *testing.T, reg *prometheus.Registry, model, reason string) (float64, bool) {
+	t.Helper()
+	fams, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range fams {
+		if f.GetName() != "synapse_batcher_drops_total" {
+			continue
+		}
+		for _, m := range f.Metric {
+			labels := map[string]string{}
+			for _, l := range m.Label {
+				labels[l.GetName()] = l.GetValue()
+			}
+			if labels["model"] == model && labels["reason"] == reason {
+				return m.GetCounter().GetValue(), true
+			}
+		}
+	}
+	return 0, false
+}
+
 // The pending queue of a model is capped: requests past QueueCap are answered with
 // ErrQueueFull at once, and Submit refuses past MailboxCap.
 func TestBatcherQueueCap(t *testing.T) {
@@ -318,6 +342,12 @@ func TestBatcherQueueCap(t *testing.T) {
 	if v := counterValue(t, reg, "synapse_batcher_drops_total", "queue_full"); v != 2 {
 		t.Fatalf("drops_total{reason=queue_full} %v, want 2", v)
 	}
+	// Every reason is on /metrics from the deployment on, at 0 until the first drop.
+	for _, reason := range dropReasons {
+		if v, ok := drops(t, reg, "m", reason); !ok || (reason != "queue_full" && v != 0) {
+			t.Fatalf("drops_total{model=m,reason=%s}: %v, present %v", reason, v, ok)
+		}
+	}
 	// Undeploying answers the waiting ones.
 	b.Undeploy("m")
 	for range 4 {
@@ -343,6 +373,9 @@ func TestBatcherQueueCap(t *testing.T) {
 	}
 	if st, _ := b.Stats(5 * time.Second); st.DroppedMailbox != 1 {
 		t.Fatalf("DroppedMailbox %d, want 1", st.DroppedMailbox)
+	}
+	if v, _ := drops(t, reg, "m", "overloaded"); v != 1 {
+		t.Fatalf("drops_total{model=m,reason=overloaded} %v, want 1", v)
 	}
 	e.Send(b.PID(), wakeUp{in})
 	for i := range 3 {
