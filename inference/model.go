@@ -73,7 +73,7 @@ type ModelState struct {
 	Errors    int64            `json:"errors"` // requests answered with an error (deadline, no model, ...)
 	LastError string           `json:"last_error,omitempty"`
 	Scored    int64            `json:"scored"`   // classifier predictions whose outcome is known
-	Accuracy  float64          `json:"accuracy"` // live accuracy of the predicted direction over Scored
+	Accuracy  *float64         `json:"accuracy"` // live accuracy of the predicted direction over Scored; null while none is scored
 	LatencyUs int64            `json:"latency_us"`
 }
 
@@ -171,7 +171,7 @@ func (a *modelActor) Receive(c *actor.Context) {
 	case ShadowOn:
 		a.opts.Card = msg.Card
 		a.active, a.state.Active, a.state.Version = true, true, msg.Version
-		a.state.Scored, a.state.Accuracy = 0, 0
+		a.state.Scored, a.state.Accuracy = 0, nil
 		for _, s := range a.symbols {
 			s.predictions = nil
 		}
@@ -217,6 +217,7 @@ func (a *modelActor) feature(f *streams.Feature) {
 		if len(s.waiting) >= a.opts.MaxInFlight {
 			s.waiting = s.waiting[1:]
 			a.state.Coalesced++
+			a.opts.Batcher.Dropped(a.opts.Key, "stale", 1)
 		}
 		s.waiting = append(s.waiting, in)
 		return
@@ -321,7 +322,11 @@ func (a *modelActor) score(s *symbolModel, openTime int64, closePrice float64) {
 			correct = 1
 		}
 		a.state.Scored++
-		a.state.Accuracy += (correct - a.state.Accuracy) / float64(a.state.Scored)
+		acc := correct // a value of its own: the states already observed keep theirs
+		if a.state.Accuracy != nil {
+			acc = *a.state.Accuracy + (correct-*a.state.Accuracy)/float64(a.state.Scored)
+		}
+		a.state.Accuracy = &acc
 	}
 	s.predictions = s.predictions[settled:]
 }

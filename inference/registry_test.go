@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -265,3 +266,27 @@ func TestEnsembleBoundsIncompleteCandles(t *testing.T) {
 	})
 }
 
+// A classifier's live accuracy is settled once a prediction's horizon has passed, by the
+// first candle at or after it: null until then, the mean of the settled outcomes after.
+func TestModelLiveAccuracy(t *testing.T) {
+	a := &modelActor{opts: ModelOptions{Card: &Card{Kind: "classifier", Horizon: 2}}}
+	s := &symbolModel{predictions: []prediction{
+		{openTime: 0, close: 100, up: true},        // settled at 120_000: 101 > 100, right
+		{openTime: 60_000, close: 102, up: true},   // settled at 180_000: 99 < 102, wrong
+		{openTime: 120_000, close: 101, up: false}, // settled at 240_000: 99 < 101, right
+	}}
+	a.score(s, 60_000, 105)
+	if a.state.Scored != 0 || a.state.Accuracy != nil {
+		t.Fatalf("before any horizon passed: %d scored, accuracy %v", a.state.Scored, a.state.Accuracy)
+	}
+	a.score(s, 120_000, 101)
+	first := a.state.Accuracy
+	a.score(s, 180_000, 99)
+	if a.state.Scored != 2 || *a.state.Accuracy != 0.5 || *first != 1 {
+		t.Fatalf("after two: %d scored, accuracy %v (first %v)", a.state.Scored, *a.state.Accuracy, *first)
+	}
+	a.score(s, 300_000, 99) // a candle missing: the next one settles it
+	if a.state.Scored != 3 || math.Abs(*a.state.Accuracy-2.0/3) > 1e-15 || len(s.predictions) != 0 {
+		t.Fatalf("after three: %d scored, accuracy %v, %d left", a.state.Scored, *a.state.Accuracy, len(s.predictions))
+	}
+}
