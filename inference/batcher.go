@@ -325,6 +325,8 @@ func NewBatcher(e *actor.Engine, opts BatcherOptions) (*Batcher, error) {
 	if err != nil {
 		return nil, err
 	}
+	opts.Logger.Info("inference batcher", "policy", opts.Policy, "max_batch", opts.MaxBatch, "max_wait", opts.MaxWait,
+		"queue_cap", opts.QueueCap, "in_flight", opts.InFlight)
 	b := &Batcher{engine: e, queues: new(atomic.Pointer[map[string]*incoming]), refused: new(atomic.Int64), metrics: m}
 	b.other = &incoming{cap: opts.MailboxCap, refused: b.refused, overloaded: m.drops.WithLabelValues("unknown", "overloaded")}
 	b.queues.Store(&map[string]*incoming{})

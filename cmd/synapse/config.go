@@ -5,10 +5,12 @@ import (
 	"os"
 	"regexp"
 	"strings"
+	"time"
 
 	"gopkg.in/yaml.v3"
 
 	"github.com/synapse-trading/synapse/actors"
+	"github.com/synapse-trading/synapse/inference"
 	"github.com/synapse-trading/synapse/streams"
 )
 
@@ -36,6 +38,8 @@ type Config struct {
 	Agents []actors.AgentConfig `yaml:"agents"`
 	// Portfolio sets the allocation between the agents and its schedules.
 	Portfolio PortfolioConfig `yaml:"portfolio"`
+	// Inference tunes the batching actor (zero values: the defaults).
+	Inference InferenceConfig `yaml:"inference"`
 	// Orders configure live execution (agents with execution: live).
 	Orders struct {
 		Testnet   bool   `yaml:"testnet"`    // Binance's spot testnet
@@ -135,4 +139,41 @@ func (c Config) pairs() ([]actors.Pair, error) {
 		out = append(out, actors.Pair{A: a, B: b})
 	}
 	return out, nil
+}
+
+// InferenceConfig tunes the batching actor that serves the models.
+type InferenceConfig struct {
+	MaxBatch int           `yaml:"max_batch"` // most rows in one ONNX Runtime run (default 64)
+	MaxWait  time.Duration `yaml:"max_wait"`  // window policy: how long the oldest request waits for a fuller batch (default 2ms)
+	Policy   string        `yaml:"policy"`    // adaptive (default) or window
+	Deadline time.Duration `yaml:"deadline"`  // a request not run by then is dropped and counted (default 2s)
+	QueueCap int           `yaml:"queue_cap"` // most requests waiting per model (default 4096)
+	InFlight int           `yaml:"in_flight"` // batches of one model running at once (default 1)
+}
+
+// batcher checks the section and returns the batching actor's options and the requests'
+// deadline.
+func (c InferenceConfig) batcher() (inference.BatcherOptions, time.Duration, error) {
+	o := inference.BatcherOptions{MaxBatch: c.MaxBatch, MaxWait: c.MaxWait, QueueCap: c.QueueCap, InFlight: c.InFlight}
+	switch c.Policy {
+	case "", "adaptive":
+		o.Policy = inference.PolicyAdaptive
+	case "window":
+		o.Policy = inference.PolicyWindow
+	default:
+		return o, 0, fmt.Errorf("inference.policy %q: adaptive or window", c.Policy)
+	}
+	switch {
+	case c.MaxBatch < 0 || c.MaxBatch > 4096:
+		return o, 0, fmt.Errorf("inference.max_batch %d: between 1 and 4096 (0: the default, 64)", c.MaxBatch)
+	case c.MaxWait < 0 || c.MaxWait > time.Second:
+		return o, 0, fmt.Errorf("inference.max_wait %s: between 0 (the default, 2ms) and 1s", c.MaxWait)
+	case c.Deadline < 0 || c.Deadline > time.Hour:
+		return o, 0, fmt.Errorf("inference.deadline %s: between 0 (the default, 2s) and 1h", c.Deadline)
+	case c.QueueCap < 0 || c.QueueCap > 1<<20:
+		return o, 0, fmt.Errorf("inference.queue_cap %d: between 1 and 1048576 (0: the default, 4096)", c.QueueCap)
+	case c.InFlight < 0 || c.InFlight > 16:
+		return o, 0, fmt.Errorf("inference.in_flight %d: between 1 and 16 (0: the default, 1)", c.InFlight)
+	}
+	return o, c.Deadline, nil
 }

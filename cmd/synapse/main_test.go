@@ -376,6 +376,10 @@ func TestConfigErrorsAreClear(t *testing.T) {
 		"portfolio: {rebalance_threshold: '2'}\n": "portfolio.rebalance_threshold",
 		"portfolio: {distribute_keep: '-0.1'}\n":  "portfolio.distribute_keep",
 		"portfolio: {distribute_every: -1h}\n":    "distribute_every",
+		"inference: {policy: greedy}\n":           "inference.policy",
+		"inference: {max_batch: 100000}\n":        "inference.max_batch",
+		"inference: {deadline: -1s}\n":            "inference.deadline",
+		"inference: {max_wait: 5s}\n":             "inference.max_wait",
 	} {
 		os.WriteFile(cfg, []byte(body), 0o644)
 		if code, _, errs := synapse(t, "run", "--config", cfg, "--data-dir", t.TempDir()); code != 2 || !strings.Contains(errs, key) {
@@ -392,8 +396,14 @@ func TestConfigErrorsAreClear(t *testing.T) {
 }
 
 func TestRunSynthetic(t *testing.T) {
-	addr, stop := runEngine(t, "--data-dir", t.TempDir(), "--synthetic", "3", "--rate", "0")
-	defer stop()
+	cfg := filepath.Join(t.TempDir(), "synapse.yaml")
+	os.WriteFile(cfg, []byte("inference: {policy: window, max_batch: 8, max_wait: 1ms, deadline: 3s}\n"), 0o644)
+	addr, stop := runEngine(t, "--config", cfg, "--data-dir", t.TempDir(), "--synthetic", "3", "--rate", "0")
+	defer func() {
+		if out := stop(); !strings.Contains(out, `msg="inference batcher" policy=window max_batch=8 max_wait=1ms`) {
+			t.Errorf("the configured batcher is not the one that ran: %s", out)
+		}
+	}()
 	checkFor(t, 30*time.Second, func() error {
 		var st actors.SymbolState
 		if err := getJSON(addr, "/api/v1/queries/state?topic=symbol/synthetic/SYN0003USDT", &st); err != nil {

@@ -113,6 +113,10 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err != nil {
 		return fmt.Errorf("%w: %v", errUsage, err)
 	}
+	batching, deadline, err := cfg.Inference.batcher()
+	if err != nil {
+		return fmt.Errorf("%w: %v", errUsage, err)
+	}
 	sp, err := replay.ParseSpeed(cfg.Speed)
 	if err != nil {
 		return fmt.Errorf("%w: speed (--speed, or speed: in the config): %v", errUsage, err)
@@ -310,11 +314,12 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	var models *inference.Registry
 	var batcher *inference.Batcher
 	if !*noModels {
-		batcher, err = inference.NewBatcher(graph.Engine, inference.BatcherOptions{Registry: metrics, Logger: logger})
+		batching.Registry, batching.Logger = metrics, logger
+		batcher, err = inference.NewBatcher(graph.Engine, batching)
 		if err != nil {
 			return err
 		}
-		models = inference.NewRegistry(inference.RegistryOptions{Engine: graph.Engine, Batcher: batcher, Publish: publish, Observe: observe, Logger: logger,
+		models = inference.NewRegistry(inference.RegistryOptions{Engine: graph.Engine, Batcher: batcher, Publish: publish, Observe: observe, Logger: logger, Deadline: deadline,
 			Session: inference.SessionOptions{Provider: *ep, FallbackToCPU: *epFallback, Logger: logger}})
 		subscribers, err := models.Start()
 		if err != nil {
