@@ -327,7 +327,7 @@ func (s *Symbol) features(k *streams.Kline, c indicator.Candle, dst *streams.Fea
 	set.Values(dst[:0])
 	if emit != nil {
 		emit(&streams.Feature{Venue: s.venue, Symbol: s.symbol, Interval: k.Interval, OpenTime: k.OpenTime,
-			Close: k.Close, Volume: k.Volume, Values: *dst})
+			Close: k.Close, Volume: k.Volume, Values: *dst, Emitted: time.Now()})
 	}
 	return nil
 }

@@ -211,7 +211,11 @@ func (a *modelActor) feature(f *streams.Feature) {
 	for i, v := range x {
 		row[i] = float32(v)
 	}
-	in := &pendingInput{row: row, feature: f.OpenTime, close: closePrice, received: time.Now()}
+	received := f.Emitted // the candle's features left the symbol actor
+	if received.IsZero() {
+		received = time.Now()
+	}
+	in := &pendingInput{row: row, feature: f.OpenTime, close: closePrice, received: received}
 	a.dirty = true
 	if s.inFlight >= a.opts.MaxInFlight {
 		if len(s.waiting) >= a.opts.MaxInFlight {

@@ -44,6 +44,7 @@ func realFeatures(t *testing.T, path string) []*streams.Feature {
 		}
 		_ = sym.Apply(rec.Event, func(f *streams.Feature) {
 			if f.Interval == "1m" {
+				f.Emitted = time.Time{} // fed later: each request's latency and deadline start when it is
 				out = append(out, f)
 			}
 		})
@@ -178,6 +179,12 @@ func TestRegistryShadowPromoteAndHotSwap(t *testing.T) {
 	}
 	<-done
 	waitFor(t, 10*time.Second, "live signals from the promoted version", func() bool { return out.count(isLive("2")) > 100 })
+	// The ensemble names the member versions it combined.
+	waitFor(t, 10*time.Second, "ensemble signals combining the promoted version", func() bool {
+		return out.count(func(s *streams.Signal) bool {
+			return s.Model == EnsembleName && s.Members[ModelDirection] == "2" && s.Members[ModelTPSL] == "1" && s.Members[ModelRange] == "1"
+		}) > 0
+	})
 	live, shadow := reg.Deployed()
 	if len(shadow) != 0 || live[0].Model != "direction" || live[0].Version != "2" {
 		t.Fatalf("deployed: live %+v, shadow %+v", live, shadow)
@@ -288,5 +295,37 @@ func TestModelLiveAccuracy(t *testing.T) {
 	a.score(s, 300_000, 99) // a candle missing: the next one settles it
 	if a.state.Scored != 3 || math.Abs(*a.state.Accuracy-2.0/3) > 1e-15 || len(s.predictions) != 0 {
 		t.Fatalf("after three: %d scored, accuracy %v, %d left", a.state.Scored, *a.state.Accuracy, len(s.predictions))
+	}
+}
+
+// A signal's latency starts when the symbol actor emitted the candle's features, not when
+// the model actor got them.
+func TestSignalLatencyStartsAtTheFeature(t *testing.T) {
+	initRuntime(t)
+	features := realFeatures(t, "../streams/recordings/ETHUSDT-1m-2022-08-14.csv.gz")[:101]
+	e, _ := actor.NewEngine(actor.NewEngineConfig())
+	b, _ := NewBatcher(e, BatcherOptions{})
+	defer b.Stop()
+	out := &published{states: map[string]any{}}
+	reg := NewRegistry(RegistryOptions{Engine: e, Batcher: b, Publish: out.publish, Observe: out.observe})
+	subs, err := reg.Start()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer reg.Stop()
+	isLast := func(s *streams.Signal) bool { return s.FeatureTime == features[100].OpenTime }
+	features[100].Emitted = time.Now().Add(-50 * time.Millisecond)
+	for _, f := range features { // the first hundred warm the inputs up
+		for _, pid := range subs {
+			e.Send(pid, f)
+		}
+	}
+	waitFor(t, 10*time.Second, "the last candle's signals", func() bool { return out.count(isLast) == 4 })
+	out.mu.Lock()
+	defer out.mu.Unlock()
+	for _, s := range out.signals {
+		if isLast(s) && (s.LatencyUs < 50_000 || s.LatencyUs > 2_000_000) {
+			t.Errorf("%s: latency %d µs, want from the feature's emission 50 ms ago", s.Model, s.LatencyUs)
+		}
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"math"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/govalues/decimal"
 )
@@ -43,6 +44,9 @@ type Feature struct {
 	Close    decimal.Decimal `json:"close"`
 	Volume   decimal.Decimal `json:"volume"`
 	Values   FeatureValues   `json:"values"`
+	// Emitted is when the symbol actor emitted it, on this process's clock: where a signal's
+	// latency starts. Not on the log (zero in a decoded event).
+	Emitted time.Time `json:"-"`
 }
 
 // Get returns the value of the named column, and false while it warms up or if there is

@@ -26,9 +26,12 @@ type Signal struct {
 	// Confidence in [0, 1]: for a classifier |2p - 1|, for the ensemble the agreement of its
 	// members.
 	Confidence float64 `json:"confidence"`
-	// LatencyUs is the time from the feature reaching the model actor to this signal, in µs
-	// (queue wait and the ONNX Runtime run included).
+	// LatencyUs is the time from the symbol actor emitting the candle's features to this
+	// signal, in µs: the hop to the model actor, its queue at the batcher and the ONNX Runtime
+	// run included; for the ensemble, to its combined signal.
 	LatencyUs int64 `json:"latency_us"`
+	// Members are, for the ensemble, the versions of the models whose signals it combined.
+	Members map[string]string `json:"members,omitempty"`
 }
 
 // Subject returns sig.<model>.<venue>.<symbol>, or sig.shadow.<model>.<venue>.<symbol>.
