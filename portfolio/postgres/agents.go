@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"encoding/json"
 
 	"github.com/jackc/pgx/v5"
 
@@ -189,19 +190,34 @@ func queueMoves(b *pgx.Batch, rows []moveRow) {
 	var (
 		seqs, cmdSeqs, times, fills                    = make([]int64, 0, n), make([]int64, 0, n), make([]int64, 0, n), make([]int64, 0, n)
 		agents, causes, types, amounts, highs, reasons = make([]string, 0, n), make([]string, 0, n), make([]string, 0, n), make([]string, 0, n), make([]string, 0, n), make([]string, 0, n)
-		equity                                         = make([]string, 0, n)
+		equity, plans                                  = make([]string, 0, n), make([]*string, 0, n)
 	)
 	for _, r := range rows {
 		e := r.ev
 		seqs, cmdSeqs, times, fills = append(seqs, int64(r.seq)), append(cmdSeqs, int64(e.CommandSeq)), append(times, e.Time), append(fills, int64(e.AfterFills))
 		agents, causes, types, amounts = append(agents, e.Agent), append(causes, e.Cause), append(types, string(e.Type)), append(amounts, e.Amount.String())
 		highs, reasons, equity = append(highs, e.HighWater.String()), append(reasons, e.Reason), append(equity, e.Equity.String())
+		plans = append(plans, planJSON(e.Plan))
 	}
-	b.Queue(`insert into capital_moves (seq, agent, cause, type, amount, high_water, reason, command_seq, equity, after_fills, time)
-		select seq, agent, cause, type, amount::numeric, high_water::numeric, reason, command_seq, equity::numeric, after_fills, time
-		from unnest($1::int8[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::int8[], $9::text[], $10::int8[], $11::int8[])
-			with ordinality as u(seq, agent, cause, type, amount, high_water, reason, command_seq, equity, after_fills, time, n)
+	b.Queue(`insert into capital_moves (seq, agent, cause, type, amount, high_water, reason, command_seq, equity, after_fills, time, plan)
+		select seq, agent, cause, type, amount::numeric, high_water::numeric, reason, command_seq, equity::numeric, after_fills, time, plan::jsonb
+		from unnest($1::int8[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::int8[], $9::text[], $10::int8[], $11::int8[], $12::text[])
+			with ordinality as u(seq, agent, cause, type, amount, high_water, reason, command_seq, equity, after_fills, time, plan, n)
 		order by n
 		on conflict do nothing`,
-		seqs, agents, causes, types, amounts, highs, reasons, cmdSeqs, equity, fills, times)
+		seqs, agents, causes, types, amounts, highs, reasons, cmdSeqs, equity, fills, times, plans)
+}
+
+// planJSON is a move's plan as the plan column keeps it: JSON with the amounts as decimal
+// strings, or null without one.
+func planJSON(plan []streams.PlannedMove) *string {
+	if len(plan) == 0 {
+		return nil
+	}
+	data, err := json.Marshal(plan)
+	if err != nil {
+		panic(err) // decimals and strings always marshal
+	}
+	s := string(data)
+	return &s
 }

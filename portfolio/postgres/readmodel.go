@@ -287,18 +287,24 @@ func (r *ReadModel) CapitalMoves(ctx context.Context, agent string, since, until
 	w.between("time", since, until)
 	out := []streams.CapitalMove{}
 	err := r.read(ctx, func(b *pgx.Batch) {
-		b.Queue(`select agent, cause, type, amount::text, high_water::text, reason, command_seq, equity::text, after_fills, time
+		b.Queue(`select agent, cause, type, amount::text, high_water::text, reason, command_seq, equity::text, after_fills, time, plan::text
 			from capital_moves`+w.sql()+" order by seq", w.args...).Query(func(rows pgx.Rows) error {
 			for rows.Next() {
 				var c streams.CapitalMove
 				var amount, high, equity string
+				var plan *string
 				var cmdSeq int64
-				if err := rows.Scan(&c.Agent, &c.Cause, &c.Type, &amount, &high, &c.Reason, &cmdSeq, &equity, &c.AfterFills, &c.Time); err != nil {
+				if err := rows.Scan(&c.Agent, &c.Cause, &c.Type, &amount, &high, &c.Reason, &cmdSeq, &equity, &c.AfterFills, &c.Time, &plan); err != nil {
 					return err
 				}
 				var err error
 				if c.Amount, c.HighWater, c.Equity, err = decimals3(amount, high, equity); err != nil {
 					return err
+				}
+				if plan != nil {
+					if err := json.Unmarshal([]byte(*plan), &c.Plan); err != nil {
+						return fmt.Errorf("capital_moves: the plan of %s's move %s: %w", c.Agent, c.Cause, err)
+					}
 				}
 				c.CommandSeq = uint64(cmdSeq)
 				out = append(out, c)

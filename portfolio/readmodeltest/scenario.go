@@ -252,11 +252,11 @@ func scenario() (phase1, phase2 []item) {
 
 		// a rebalance after the last snapshots: the summaries show its moves
 		command("portfolio.rebalance", rebal, map[string]string{"profile": "moderate"}, T0+135*minute),
-		move("ATLAS", "500", streams.MoveRebalance, "10500", "rebalance to moderate", rebal, 7, "10503.25", 7, T0+135*minute),
-		move("NOVA", "1500.25", streams.MoveRebalance, "6500.25", "rebalance to moderate", rebal, 7, "6432.12", 3, T0+135*minute),
-		move("ORION", "-2000.25", streams.MoveRebalance, "7999.75", "rebalance to moderate", rebal, 7, "8005.68", 3, T0+135*minute),
+		withPlan(move("ATLAS", "500", streams.MoveRebalance, "10500", "rebalance to moderate", rebal, 7, "10503.25", 7, T0+135*minute), rebalPlan),
+		withPlan(move("NOVA", "1500.25", streams.MoveRebalance, "6500.25", "rebalance to moderate", rebal, 7, "6432.12", 3, T0+135*minute), rebalPlan),
+		withPlan(move("ORION", "-2000.25", streams.MoveRebalance, "7999.75", "rebalance to moderate", rebal, 7, "8005.68", 3, T0+135*minute), rebalPlan),
 		// resent after a restart, past the dedup window: not a second move
-		withID(move("ORION", "-2000.25", streams.MoveRebalance, "7999.75", "rebalance to moderate", rebal, 7, "8005.68", 3, T0+135*minute), "resent.orion.capital"),
+		withID(withPlan(move("ORION", "-2000.25", streams.MoveRebalance, "7999.75", "rebalance to moderate", rebal, 7, "8005.68", 3, T0+135*minute), rebalPlan), "resent.orion.capital"),
 		// ORION's next snapshot holds the move
 		equity("ORION", T0+3*hour, "7999.75", "8006.55", "8005.68", "0", "7.79", "0", "0.85", "0"),
 		command("portfolio.distribute", distr, map[string]string{"keep": "0"}, T0+3*hour+5*minute),
@@ -271,6 +271,18 @@ func scenario() (phase1, phase2 []item) {
 }
 
 func withID(it item, id string) item { it.msgID = id; return it }
+
+// rebalPlan is the plan of the scenario's rebalance: its three moves.
+var rebalPlan = []streams.PlannedMove{
+	{Agent: "ATLAS", Amount: dec("500"), HighWater: dec("10500")},
+	{Agent: "NOVA", Amount: dec("1500.25"), HighWater: dec("6500.25")},
+	{Agent: "ORION", Amount: dec("-2000.25"), HighWater: dec("7999.75")},
+}
+
+func withPlan(it item, plan []streams.PlannedMove) item {
+	it.ev.(*streams.CapitalMove).Plan = plan
+	return it
+}
 
 func move(agent, amount string, typ streams.MoveType, highWater, reason, cause string, cmdSeq uint64, equity string, fills int, t int64) item {
 	m := &streams.CapitalMove{Agent: agent, Amount: dec(amount), Type: typ, Reason: reason, Cause: cause, CommandSeq: cmdSeq,
