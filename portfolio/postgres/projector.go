@@ -2,6 +2,8 @@ package postgres
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -111,6 +113,9 @@ type projection struct {
 	batches atomic.Int64
 	retries atomic.Int64
 	refolds atomic.Int64
+	// lastEvent is the fingerprint of the event at applied as the database recorded it when
+	// the projector started (checkLastEvent).
+	lastEvent string
 }
 
 // item is one event of a batch and its sequence; ev is nil for an undecodable one.
@@ -220,10 +225,50 @@ func (p *Projector) start(ctx context.Context) error {
 			return err
 		}
 		if a := pr.applied.Load(); a > head {
-			return fmt.Errorf("%w: projector_offsets says %s is applied up to %d, but the log's %s ends at %d: this database was projected from another log; give the --data-dir it came from, or a read model of its own for this one (another database, or ?search_path=NEW_SCHEMA in --database-url)", ErrDiverged, pr.stream, a, pr.stream, head)
+			return fmt.Errorf("%w: projector_offsets says %s is applied up to %d, but the log's %s ends at %d: %s", ErrDiverged, pr.stream, a, pr.stream, head, anotherLog)
+		}
+		if err := p.checkLastEvent(ctx, pr); err != nil {
+			return err
 		}
 	}
 	return nil
+}
+
+const anotherLog = "this database was projected from another log; give the --data-dir it came from, or a read model of its own for this one (another database, or ?search_path=NEW_SCHEMA in --database-url)"
+
+// checkLastEvent compares the event at the stream's committed offset with the one the
+// database recorded applying there: another log's event means the tables hold another
+// log's rows. An offset without a record (older rows) or an event the log no longer holds
+// cannot be checked.
+func (p *Projector) checkLastEvent(ctx context.Context, pr *projection) error {
+	seq := pr.applied.Load()
+	if seq == 0 || pr.lastEvent == "" {
+		return nil
+	}
+	stream, err := p.js.Stream(ctx, pr.stream)
+	if err != nil {
+		return fmt.Errorf("reading the stream %s: %w", pr.stream, err)
+	}
+	msg, err := stream.GetMsg(ctx, seq)
+	if errors.Is(err, jetstream.ErrMsgNotFound) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("reading %s's event %d: %w", pr.stream, seq, err)
+	}
+	if fingerprint(msg.Subject, msg.Data) != pr.lastEvent {
+		return fmt.Errorf("%w: the event at %s sequence %d is not the one this database applied there: %s", ErrDiverged, pr.stream, seq, anotherLog)
+	}
+	return nil
+}
+
+// fingerprint names an event by its subject and data, for projector_offsets.last_event.
+func fingerprint(subject string, data []byte) string {
+	h := sha256.New()
+	h.Write([]byte(subject))
+	h.Write([]byte{0})
+	h.Write(data)
+	return hex.EncodeToString(h.Sum(nil)[:12])
 }
 
 func (p *Projector) readOffsets(ctx context.Context) error {
@@ -237,19 +282,17 @@ func (p *Projector) readOffsets(ctx context.Context) error {
 		if _, err := conn.Exec(ctx, "insert into projector_offsets (stream) select unnest($1::text[]) on conflict do nothing", names); err != nil {
 			return err
 		}
-		rows, err := conn.Query(ctx, "select stream, last_seq from projector_offsets where stream = any($1)", names)
+		rows, err := conn.Query(ctx, "select stream, last_seq, last_event from projector_offsets where stream = any($1)", names)
 		if err != nil {
 			return err
 		}
-		offsets, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (struct {
-			stream string
-			seq    int64
-		}, error) {
-			var o struct {
-				stream string
-				seq    int64
-			}
-			return o, r.Scan(&o.stream, &o.seq)
+		type offset struct {
+			stream, event string
+			seq           int64
+		}
+		offsets, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (offset, error) {
+			var o offset
+			return o, r.Scan(&o.stream, &o.seq, &o.event)
 		})
 		if err != nil {
 			return err
@@ -258,6 +301,7 @@ func (p *Projector) readOffsets(ctx context.Context) error {
 			for _, pr := range p.projs {
 				if pr.stream == o.stream {
 					pr.applied.Store(uint64(o.seq))
+					pr.lastEvent = o.event
 				}
 			}
 		}
@@ -325,7 +369,7 @@ func (p *Projector) follow(ctx context.Context, pr *projection) error {
 			return fmt.Errorf("consuming %s: %w", name, f.err)
 		}
 		if f.last > pr.applied.Load() {
-			if err := p.write(ctx, pr, f.items, f.last); err != nil {
+			if err := p.write(ctx, pr, f.items, f.last, fingerprint(f.lastMsg.Subject(), f.lastMsg.Data())); err != nil {
 				return err
 			}
 			if ctx.Err() != nil {
@@ -346,10 +390,11 @@ func (p *Projector) follow(ctx context.Context, pr *projection) error {
 // fetched is one batch: its messages, their events and the last sequence, or the error
 // that ended fetching.
 type fetched struct {
-	msgs  []jetstream.Msg
-	items []item
-	last  uint64
-	err   error
+	msgs    []jetstream.Msg
+	items   []item
+	last    uint64
+	lastMsg jetstream.Msg // the message at last
+	err     error
 }
 
 // fetch hands the writer batches of decoded events until ctx ends or the consumer fails.
@@ -390,7 +435,7 @@ func (p *Projector) fetch(ctx context.Context, pr *projection, cons jetstream.Co
 			f.msgs = append(f.msgs, msg)
 			if it, ok := p.decode(pr, msg); ok {
 				f.items = append(f.items, it)
-				f.last = it.seq
+				f.last, f.lastMsg = it.seq, msg
 			}
 		case writer <- f: // the writer is free: it takes what has come
 			f, window = fetched{}, nil
@@ -417,10 +462,10 @@ func (p *Projector) decode(pr *projection, msg jetstream.Msg) (item, bool) {
 }
 
 // write commits a batch, retrying with backoff until it commits or ctx ends.
-func (p *Projector) write(ctx context.Context, pr *projection, items []item, last uint64) error {
+func (p *Projector) write(ctx context.Context, pr *projection, items []item, last uint64, lastEvent string) error {
 	for attempt := 0; ; attempt++ {
 		attemptCtx, cancel := context.WithTimeout(ctx, p.opts.CommitTimeout)
-		c, err := p.commit(attemptCtx, pr, items, last)
+		c, err := p.commit(attemptCtx, pr, items, last, lastEvent)
 		cancel()
 		if err == nil {
 			pr.fold.committed()
@@ -461,7 +506,7 @@ func (p *Projector) write(ctx context.Context, pr *projection, items []item, las
 //
 // The transaction costs two round trips besides the fold's own: BEGIN goes with the offset's
 // read, COMMIT with the offset's update and the fold's queued writes (pipelined batches).
-func (p *Projector) commit(ctx context.Context, pr *projection, items []item, last uint64) (c counts, err error) {
+func (p *Projector) commit(ctx context.Context, pr *projection, items []item, last uint64, lastEvent string) (c counts, err error) {
 	conn, err := p.db.pool.Acquire(ctx)
 	if err != nil {
 		return c, err
@@ -508,7 +553,7 @@ func (p *Projector) commit(ctx context.Context, pr *projection, items []item, la
 			return counts{}, err
 		}
 	}
-	b.Queue("update projector_offsets set last_seq = $2, updated_at = now() where stream = $1", pr.stream, int64(last))
+	b.Queue("update projector_offsets set last_seq = $2, last_event = $3, updated_at = now() where stream = $1", pr.stream, int64(last), lastEvent)
 	b.Queue("commit").Exec(func(tag pgconn.CommandTag) error {
 		if tag.String() == "ROLLBACK" { // what COMMIT answers in a transaction that failed
 			return pgx.ErrTxCommitRollback

@@ -308,7 +308,7 @@ func TestRedeliveredSkipped(t *testing.T) {
 	items := readItems(t, log, streams.StreamOrders)
 	p := NewProjector(db, log.JS, ProjectorOptions{Logger: quiet, Streams: []string{streams.StreamOrders}})
 	pr := p.projs[0]
-	if c, err := p.commit(ctx, pr, items, items[len(items)-1].seq); err != nil || c.folded != 0 {
+	if c, err := p.commit(ctx, pr, items, items[len(items)-1].seq, ""); err != nil || c.folded != 0 {
 		t.Fatalf("the whole stream again: %+v, %v; want nothing folded", c, err)
 	}
 	// one more order on the log, handed over with the ten events before it
@@ -320,7 +320,7 @@ func TestRedeliveredSkipped(t *testing.T) {
 	publish(t, log, []*nats.Msg{msg})
 	items = readItems(t, log, streams.StreamOrders)
 	tail := items[len(items)-11:]
-	if c, err := p.commit(ctx, pr, tail, tail[len(tail)-1].seq); err != nil || c.folded != 1 {
+	if c, err := p.commit(ctx, pr, tail, tail[len(tail)-1].seq, ""); err != nil || c.folded != 1 {
 		t.Fatalf("overlapping batch: %+v, %v; want 1 folded", c, err)
 	}
 	waitMemory(t, mem, log)
@@ -358,6 +358,44 @@ func readItems(t *testing.T, log *streams.Log, stream string) []item {
 		t.Fatal(err)
 	}
 	return items
+}
+
+// A database projected from one log, then pointed at another that is longer (its offsets
+// are within the new log's streams), is refused: the events at its offsets are not the ones
+// it applied. The same log, restarted, is not.
+func TestAnotherLongerLogIsRefused(t *testing.T) {
+	db := openDB(t, migrated(t))
+	project := func(log *streams.Log) error {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		p := NewProjector(db, log.JS, ProjectorOptions{Logger: quiet})
+		done := make(chan error, 1)
+		go func() { done <- p.Run(ctx) }()
+		for {
+			select {
+			case err := <-done:
+				return err
+			case <-time.After(20 * time.Millisecond):
+			}
+			if lag, err := p.Lag(ctx); err == nil && lag[streams.StreamOrders]+lag[streams.StreamPortfolio]+lag[streams.StreamCommands] == 0 {
+				cancel()
+				return <-done
+			}
+		}
+	}
+	first := openLog(t)
+	publish(t, first, generate(5, 20).msgs)
+	if err := project(first); err != nil {
+		t.Fatal(err)
+	}
+	if err := project(first); err != nil {
+		t.Fatalf("the same log again: %v", err)
+	}
+	other := openLog(t)
+	publish(t, other, generate(6, 60).msgs)
+	if err := project(other); !errors.Is(err, ErrDiverged) || !strings.Contains(err.Error(), "not the one this database applied") {
+		t.Fatalf("a longer log of other events: %v, want ErrDiverged", err)
+	}
 }
 
 // TestSchemaAndDivergence: a database without the tables is refused with the fix named; a
