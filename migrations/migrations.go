@@ -148,8 +148,18 @@ func Explain(cfg *pgx.ConnConfig, err error) error {
 			return fmt.Errorf("%w: Postgres refused %s: %s: check the user and password in --database-url", ErrConnect, where, pgErr.Message)
 		case pgErr.Code == "3D000":
 			return fmt.Errorf("%w: database %q does not exist at %s: create it (createdb %s) or name another one in --database-url", ErrConnect, cfg.Database, net.JoinHostPort(cfg.Host, fmt.Sprint(cfg.Port)), cfg.Database)
+		case pgErr.Code == "42501" && strings.Contains(pgErr.Message, "for database"):
+			return fmt.Errorf("%w: %s: %s: grant the user CONNECT on it (GRANT CONNECT ON DATABASE %s TO %s)", ErrPermission, where, pgErr.Message,
+				pgx.Identifier{cfg.Database}.Sanitize(), pgx.Identifier{cfg.User}.Sanitize())
+		case pgErr.Code == "42501" && (strings.Contains(pgErr.Message, "for table") || strings.Contains(pgErr.Message, "for sequence")):
+			return fmt.Errorf("%w: %s: %s: the engine reads and writes the read model's tables: GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA %s TO %s",
+				ErrPermission, where, pgErr.Message, schemaOf(cfg), pgx.Identifier{cfg.User}.Sanitize())
+		case pgErr.Code == "42501" && strings.HasPrefix(pgErr.Message, "must be owner"):
+			return fmt.Errorf("%w: %s: %s: a migration alters the read model's tables, which only their owner may: run synapse migrate --database-url with the owner's user, then start synapse with this one",
+				ErrPermission, where, pgErr.Message)
 		case pgErr.Code == "42501":
-			return fmt.Errorf("%w: %s: %s: grant the user CREATE on the schema (GRANT CREATE ON SCHEMA %s TO %q) or migrate as the schema's owner", ErrPermission, where, pgErr.Message, schemaOf(cfg), cfg.User)
+			return fmt.Errorf("%w: %s: %s: grant the user CREATE on the schema (GRANT CREATE ON SCHEMA %s TO %s) or migrate as the schema's owner", ErrPermission, where, pgErr.Message,
+				schemaOf(cfg), pgx.Identifier{cfg.User}.Sanitize())
 		case pgErr.Code == "3F000":
 			return fmt.Errorf("%w: %s: %s: create the schema named by search_path in --database-url (or drop the parameter), and let the user use it (GRANT USAGE, CREATE ON SCHEMA ... TO %q)", ErrMigrate, where, pgErr.Message, cfg.User)
 		case pgErr.Code == "42P01":

@@ -179,3 +179,84 @@ func TestErrors(t *testing.T) {
 		})
 	}
 }
+
+// TestPermissionErrorsNameTheirFix: a user without CONNECT, one that may read the tables but
+// not write them, and one that is not the tables' owner when a migration must alter them each
+// get the grant (or the step) that fixes their case.
+func TestPermissionErrorsNameTheirFix(t *testing.T) {
+	conn := admin(t)
+	ctx := context.Background()
+	role := testdb.Name("synapse_dml_")
+	if _, err := conn.Exec(ctx, "create role "+role+" login"); err != nil {
+		t.Skipf("cannot create a role (%v)", err)
+	}
+	schema, u := testdb.Schema(t) // dropped before the role: its grants depend on it
+	t.Cleanup(func() {
+		if _, err := conn.Exec(context.Background(), "drop owned by "+role+"; drop role "+role); err != nil {
+			t.Errorf("dropping role %s: %v", role, err)
+		}
+	})
+	as := func(u string) string {
+		pu, _ := url.Parse(u)
+		pu.User = url.User(role)
+		return pu.String()
+	}
+	check := func(name string, err error, says string) {
+		t.Helper()
+		if !errors.Is(err, migrations.ErrPermission) || !strings.Contains(err.Error(), says) {
+			t.Errorf("%s: %v, want ErrPermission saying %q", name, err, says)
+		}
+	}
+
+	// Migrated by its owner to the version before the latest; the role may read only.
+	c, err := migrations.Connect(ctx, u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close(ctx)
+	m, err := migrate.NewMigrator(ctx, c, migrations.VersionTable)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m.LoadMigrations(os.DirFS(".")); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.MigrateTo(ctx, migrations.Latest()-1); err != nil {
+		t.Fatal(err)
+	}
+	for _, grant := range []string{"grant usage on schema " + schema + " to " + role, "grant select on all tables in schema " + schema + " to " + role} {
+		if _, err := conn.Exec(ctx, grant); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rc, err := migrations.Connect(ctx, as(u))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rc.Close(ctx)
+	_, err = rc.Exec(ctx, "insert into projector_offsets (stream) values ('X')")
+	check("reads only", migrations.Explain(rc.Config(), err), "GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA "+schema)
+
+	// It may write the tables and create in the schema, but the next migration alters a
+	// table it does not own.
+	for _, grant := range []string{"grant create on schema " + schema + " to " + role, "grant all on all tables in schema " + schema + " to " + role} {
+		if _, err := conn.Exec(ctx, grant); err != nil {
+			t.Fatal(err)
+		}
+	}
+	check("not the owner", migrations.Apply(ctx, as(u)), "with the owner's user")
+
+	// A database it may not connect to.
+	db := testdb.Name("synapse_noconnect_")
+	if _, err := conn.Exec(ctx, "create database "+db); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _, _ = conn.Exec(context.Background(), "drop database "+db) })
+	if _, err := conn.Exec(ctx, "revoke connect on database "+db+" from public"); err != nil {
+		t.Fatal(err)
+	}
+	pu, _ := url.Parse(as(u))
+	pu.Path = "/" + db
+	pu.RawQuery = ""
+	check("no CONNECT", migrations.Apply(ctx, pu.String()), "GRANT CONNECT ON DATABASE")
+}
