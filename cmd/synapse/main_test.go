@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/synapse-trading/synapse/actors"
+	"github.com/synapse-trading/synapse/migrations"
 	"github.com/synapse-trading/synapse/migrations/testdb"
 	"github.com/synapse-trading/synapse/streams"
 	"github.com/synapse-trading/synapse/streams/binance/binancetest"
@@ -844,7 +845,11 @@ func TestRunProjectsIntoPostgres(t *testing.T) {
 	dir := t.TempDir()
 	addr, printed, stop := runEngineOut(t, "--no-auth", "--data-dir", dir, "--speed", "3000", "--database-url", url,
 		"--replay", recDir+"ETHUSDT-1m-2022-08-14.csv.gz")
-	if !strings.Contains(printed(), "read model: Postgres postgres@127.0.0.1:5432/test") {
+	pc, err := migrations.ParseURL(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(printed(), fmt.Sprintf("read model: Postgres %s@%s:%d/%s", pc.User, pc.Host, pc.Port, pc.Database)) {
 		t.Errorf("the banner does not name the read model: %s", printed())
 	}
 	var served struct{ Total int64 }
@@ -858,9 +863,10 @@ func TestRunProjectsIntoPostgres(t *testing.T) {
 		return nil
 	})
 	stop()
-	// Postgres holds exactly the fills of the ORD stream up to the sequence it applied.
-	var rows, applied int64
-	if err := conn.QueryRow(ctx, "select count(*) from "+schema+".fills").Scan(&rows); err != nil {
+	// Postgres holds exactly the orders and fills of the ORD stream up to the sequence it
+	// applied.
+	var rows, orders, applied int64
+	if err := conn.QueryRow(ctx, "select (select count(*) from "+schema+".fills), (select count(*) from "+schema+".orders)").Scan(&rows, &orders); err != nil {
 		t.Fatal(err)
 	}
 	if err := conn.QueryRow(ctx, "select last_seq from "+schema+".projector_offsets where stream = 'ORD'").Scan(&applied); err != nil {
@@ -870,7 +876,7 @@ func TestRunProjectsIntoPostgres(t *testing.T) {
 	if code != 0 {
 		t.Fatal("tail failed")
 	}
-	onLog := int64(0)
+	onLog, intents := int64(0), int64(0)
 	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
 		var l struct {
 			Seq  int64
@@ -879,12 +885,17 @@ func TestRunProjectsIntoPostgres(t *testing.T) {
 		if err := json.Unmarshal([]byte(line), &l); err != nil {
 			t.Fatal(err)
 		}
-		if l.Data.Type == "fill" && l.Seq <= applied {
+		switch {
+		case l.Seq > applied:
+		case l.Data.Type == "fill":
 			onLog++
+		case l.Data.Type == "intent":
+			intents++
 		}
 	}
-	if rows != onLog || rows < served.Total {
-		t.Fatalf("%d fills in Postgres, %d on the log up to sequence %d (%d served while running)", rows, onLog, applied, served.Total)
+	if rows != onLog || rows < served.Total || orders != intents || orders == 0 {
+		t.Fatalf("%d fills and %d orders in Postgres, %d fills and %d intents on the log up to sequence %d (%d fills served while running)",
+			rows, orders, onLog, intents, applied, served.Total)
 	}
 	if code, out, errs := synapse(t, "migrate", "--database-url", url); code != 0 || !strings.Contains(out, "up to date") {
 		t.Fatalf("migrate again: exit %d, %s %s", code, out, errs)
