@@ -365,24 +365,7 @@ func readItems(t *testing.T, log *streams.Log, stream string) []item {
 // it applied. The same log, restarted, is not.
 func TestAnotherLongerLogIsRefused(t *testing.T) {
 	db := openDB(t, migrated(t))
-	project := func(log *streams.Log) error {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		p := NewProjector(db, log.JS, ProjectorOptions{Logger: quiet})
-		done := make(chan error, 1)
-		go func() { done <- p.Run(ctx) }()
-		for {
-			select {
-			case err := <-done:
-				return err
-			case <-time.After(20 * time.Millisecond):
-			}
-			if lag, err := p.Lag(ctx); err == nil && lag[streams.StreamOrders]+lag[streams.StreamPortfolio]+lag[streams.StreamCommands] == 0 {
-				cancel()
-				return <-done
-			}
-		}
-	}
+	project := func(log *streams.Log) error { return projectAll(db, log, ProjectorOptions{}) }
 	first := openLog(t)
 	publish(t, first, generate(5, 20).msgs)
 	if err := project(first); err != nil {
@@ -395,6 +378,72 @@ func TestAnotherLongerLogIsRefused(t *testing.T) {
 	publish(t, other, generate(6, 60).msgs)
 	if err := project(other); !errors.Is(err, ErrDiverged) || !strings.Contains(err.Error(), "not the one this database applied") {
 		t.Fatalf("a longer log of other events: %v, want ErrDiverged", err)
+	}
+}
+
+// projectAll runs a projector of log into db until it has applied every stream's last event.
+func projectAll(db *DB, log *streams.Log, opts ProjectorOptions) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	opts.Logger = quiet
+	p := NewProjector(db, log.JS, opts)
+	done := make(chan error, 1)
+	go func() { done <- p.Run(ctx) }()
+	for {
+		select {
+		case err := <-done:
+			return err
+		case <-time.After(20 * time.Millisecond):
+		}
+		lag, err := p.Lag(ctx)
+		if err != nil {
+			continue
+		}
+		behind := uint64(0)
+		for _, l := range lag {
+			behind += l
+		}
+		if behind == 0 {
+			cancel()
+			return <-done
+		}
+	}
+}
+
+// The sums of the signal summaries do not depend on how the events were batched.
+func TestSignalSumsDoNotDependOnBatches(t *testing.T) {
+	log := openLog(t)
+	// An hour of one model's signals for one symbol: sixty probabilities in one summary.
+	r := rand.New(rand.NewPCG(7, 7))
+	var msgs []*nats.Msg
+	for m := range int64(60) {
+		s := &streams.Signal{Model: "direction", Version: "1", Venue: "binance", Symbol: "BTCUSDT", FeatureTime: 1723161600000 + m*60_000,
+			Prediction: map[string]float64{"probability": r.Float64()}}
+		msg, err := streams.Encode(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		msgs = append(msgs, msg)
+	}
+	publish(t, log, msgs)
+	var sums [2]string
+	for i, batch := range []int{3, 5000} {
+		databaseURL := migrated(t)
+		if err := projectAll(openDB(t, databaseURL), log, ProjectorOptions{BatchSize: batch}); err != nil {
+			t.Fatal(err)
+		}
+		conn, err := pgx.Connect(context.Background(), databaseURL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close(context.Background())
+		if err := conn.QueryRow(context.Background(), `select count(*) || ':' || string_agg(probability_sum::text || '/' || mean_probability::text, ',' order by model, shadow, venue, symbol, hour)
+			from signal_summaries`).Scan(&sums[i]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if sums[0] != sums[1] || strings.HasPrefix(sums[0], "0:") {
+		t.Fatalf("batches of 3: %s\nbatches of 5000: %s", sums[0], sums[1])
 	}
 }
 

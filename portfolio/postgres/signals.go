@@ -3,6 +3,8 @@ package postgres
 import (
 	"context"
 	"encoding/json"
+	"fmt"
+	"math"
 
 	"github.com/jackc/pgx/v5"
 
@@ -12,7 +14,8 @@ import (
 // signalFold folds SIG into signal_summaries: per model (live or shadow), venue, symbol and
 // hour of feature time, the number of signals, the mean of their "probability" output and
 // the newest signal. A batch is summed in memory and added to the rows in one statement.
-// Probabilities are model outputs (floats), not money: the mean is a float.
+// Probabilities are model outputs (floats), not money: the mean is a float, but their sum is
+// kept exact, each counted in units of 1e-12, so that it does not depend on the batches.
 type signalFold struct{}
 
 func (signalFold) committed() {}
@@ -30,7 +33,7 @@ type signalKey struct {
 
 type signalSum struct {
 	signals, probabilities int64
-	sum                    float64
+	sum                    int64 // in units of 1e-12
 	last                   *streams.Signal
 	seq                    uint64
 }
@@ -53,9 +56,9 @@ func (signalFold) fold(_ context.Context, _ inTx, items []item, b *pgx.Batch) (i
 			order = append(order, k)
 		}
 		sum.signals++
-		if p, ok := s.Prediction["probability"]; ok {
+		if p, ok := s.Prediction["probability"]; ok && p >= -1e6 && p <= 1e6 { // NaN fails both
 			sum.probabilities++
-			sum.sum += p
+			sum.sum += int64(math.Round(p * 1e12))
 		}
 		if sum.last == nil || s.FeatureTime >= sum.last.FeatureTime {
 			sum.last = s
@@ -71,7 +74,7 @@ func (signalFold) fold(_ context.Context, _ inTx, items []item, b *pgx.Batch) (i
 		shadows                                        = make([]bool, 0, n)
 		hours, counts, probs, featureTimes, latencies  = make([]int64, 0, n), make([]int64, 0, n), make([]int64, 0, n), make([]int64, 0, n), make([]int64, 0, n)
 		seqs                                           = make([]int64, 0, n)
-		sumsP, confidences                             = make([]float64, 0, n), make([]float64, 0, n)
+		sumsP, confidences                             = make([]string, 0, n), make([]float64, 0, n)
 	)
 	for _, k := range order {
 		s := sums[k]
@@ -82,7 +85,7 @@ func (signalFold) fold(_ context.Context, _ inTx, items []item, b *pgx.Batch) (i
 		models, venues, symbols, versions, predictions = append(models, k.model), append(venues, k.venue), append(symbols, k.symbol), append(versions, s.last.Version), append(predictions, string(pred))
 		shadows, hours, counts, probs = append(shadows, k.shadow), append(hours, k.hour), append(counts, s.signals), append(probs, s.probabilities)
 		featureTimes, latencies, seqs = append(featureTimes, s.last.FeatureTime), append(latencies, s.last.LatencyUs), append(seqs, int64(s.seq))
-		sumsP, confidences = append(sumsP, s.sum), append(confidences, s.last.Confidence)
+		sumsP, confidences = append(sumsP, units12(s.sum)), append(confidences, s.last.Confidence)
 	}
 	newer := "excluded.last_feature_time >= signal_summaries.last_feature_time"
 	pick := func(col string) string {
@@ -92,7 +95,7 @@ func (signalFold) fold(_ context.Context, _ inTx, items []item, b *pgx.Batch) (i
 			last_version, last_feature_time, last_prediction, last_confidence, last_latency_us, seq)
 		select model, shadow, venue, symbol, hour, signals, probabilities, probability_sum,
 			last_version, last_feature_time, last_prediction::jsonb, last_confidence, last_latency_us, seq
-		from unnest($1::text[], $2::bool[], $3::text[], $4::text[], $5::int8[], $6::int8[], $7::int8[], $8::float8[],
+		from unnest($1::text[], $2::bool[], $3::text[], $4::text[], $5::int8[], $6::int8[], $7::int8[], $8::numeric[],
 			$9::text[], $10::int8[], $11::text[], $12::float8[], $13::int8[], $14::int8[])
 			as u(model, shadow, venue, symbol, hour, signals, probabilities, probability_sum,
 				last_version, last_feature_time, last_prediction, last_confidence, last_latency_us, seq)
@@ -104,4 +107,13 @@ func (signalFold) fold(_ context.Context, _ inTx, items []item, b *pgx.Batch) (i
 			`+pick("last_feature_time")+`, seq = excluded.seq`,
 		models, shadows, venues, symbols, hours, counts, probs, sumsP, versions, featureTimes, predictions, confidences, latencies, seqs)
 	return refused, nil
+}
+
+// units12 writes n units of 1e-12 as a decimal string.
+func units12(n int64) string {
+	sign := ""
+	if n < 0 {
+		sign, n = "-", -n
+	}
+	return fmt.Sprintf("%s%d.%012d", sign, n/1e12, n%1e12)
 }
