@@ -284,3 +284,21 @@ func TestDatasetNamesGapsThatLeaveNoLabels(t *testing.T) {
 		}
 	}
 }
+
+// Symbols of different dates fall on either side of the split: the trainer says so.
+func TestSplitNamesOneSidedSymbols(t *testing.T) {
+	ds := buildDataset(t, ethDay1, btcDay) // 2022-08-14 and 2022-09-05
+	split, err := SplitByTime(ds.Rows, TrainFraction, ds.Horizon)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := oneSided(split)
+	if len(w) != 2 || !strings.HasPrefix(w[0], "binance:ETHUSDT has 1392 training rows and none in the validation range") ||
+		!strings.HasPrefix(w[1], "binance-um:BTCUSDT has 1392 validation rows and none in the training range") {
+		t.Fatalf("warnings %q", w)
+	}
+	ds = buildDataset(t, ethDay1, ethDay2)
+	if split, err = SplitByTime(ds.Rows, TrainFraction, ds.Horizon); err != nil || len(oneSided(split)) != 0 {
+		t.Fatalf("one symbol: %v, warnings %q", err, oneSided(split))
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"math"
 	"os"
 	"path/filepath"
@@ -98,6 +99,9 @@ type Trained struct {
 	MLP  *MLP
 	Card Card
 	ONNX []byte // the exported model; Card.SHA256 is its hash
+	// Warnings say what the caller should tell the user: a symbol with no row on one side of
+	// the split.
+	Warnings []string
 }
 
 // Train builds the data set of files (see BuildDataset), splits it walk-forward (see
@@ -135,6 +139,7 @@ func TrainDataset(ctx context.Context, ds *Dataset, opts TrainOptions) (*Trained
 	if err != nil {
 		return nil, err
 	}
+	warnings := oneSided(split)
 	// Early stopping looks at the end of the training range, behind its own embargo.
 	inner, err := SplitByTime(split.Train, 1-HoldoutFraction, ds.Horizon)
 	if err != nil {
@@ -199,7 +204,7 @@ func TrainDataset(ctx context.Context, ds *Dataset, opts TrainOptions) (*Trained
 	}
 	card.Metrics.Train, card.BaselineMetrics.Train = score(spec, m, train, train)
 	card.Metrics.Validation, card.BaselineMetrics.Validation = score(spec, m, valid, train)
-	return &Trained{MLP: m, Card: card, ONNX: model}, nil
+	return &Trained{MLP: m, Card: card, ONNX: model, Warnings: warnings}, nil
 }
 
 // score scores m and the naive baseline (from the training targets) on s.
@@ -323,4 +328,31 @@ func LoadDefaultModel(name string) (*Card, []byte, error) {
 		return nil, nil, err
 	}
 	return card, model, card.CheckModel(model)
+}
+
+// oneSided names the symbols whose rows all fell on one side of the split: files of
+// different dates train on one symbol and validate on another, which measures neither.
+func oneSided(split Split) []string {
+	count := func(rows []Row) map[string]int {
+		n := map[string]int{}
+		for _, r := range rows {
+			n[r.Symbol]++
+		}
+		return n
+	}
+	train, valid := count(split.Train), count(split.Validation)
+	var out []string
+	for _, sym := range slices.Sorted(maps.Keys(train)) {
+		if valid[sym] == 0 {
+			out = append(out, fmt.Sprintf("%s has %d training rows and none in the validation range (%s → %s): its files end before the cut; give files covering the same dates for every symbol",
+				sym, train[sym], split.ValidationRange.StartISO, split.ValidationRange.EndISO))
+		}
+	}
+	for _, sym := range slices.Sorted(maps.Keys(valid)) {
+		if train[sym] == 0 {
+			out = append(out, fmt.Sprintf("%s has %d validation rows and none in the training range (%s → %s): its files start after the cut; give files covering the same dates for every symbol",
+				sym, valid[sym], split.TrainRange.StartISO, split.TrainRange.EndISO))
+		}
+	}
+	return out
 }

@@ -77,6 +77,9 @@ func cmdTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 				s.Symbol, s.Missing, s.Gaps)
 		}
 	}
+	for _, w := range trained.Warnings {
+		fmt.Fprintf(stderr, "synapse train: warning: %s\n", w)
+	}
 	metrics, _ := json.Marshal(trained.Card.Metrics.Validation)
 	baseline, _ := json.Marshal(trained.Card.BaselineMetrics.Validation)
 	fmt.Fprintf(stdout, "wrote %s and %s (verified with ONNX Runtime %s)\nvalidation %s → %s\n  model:    %s\n  baseline: %s\n",
