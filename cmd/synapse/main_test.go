@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -513,10 +514,29 @@ func TestRunPublishesSignals(t *testing.T) {
 		return nil
 	})
 	stop()
-	for _, subject := range []string{"sig.direction.binance.ethusdt", "sig.range.binance.ethusdt", "sig.tp_sl.binance.ethusdt", "sig.ensemble.binance.ethusdt"} {
+	outputs := map[string][]string{"direction": {"probability"}, "range": {"high", "low"}, "tp_sl": {"probability"}, "ensemble": {"direction", "probability", "range_lean", "tp_sl"}}
+	for model, names := range outputs {
+		subject := "sig." + model + ".binance.ethusdt"
 		code, out, errs := synapse(t, "tail", subject, "--data-dir", dir)
 		if code != 0 || strings.Count(out, "\n") < 100 {
 			t.Errorf("%s: exit %d, %d signals on the log %s", subject, code, strings.Count(out, "\n"), errs)
+			continue
+		}
+		// Each names its model and version, the candle it read, its outputs by the card's
+		// names, a confidence in [0, 1] and its latency.
+		for i, line := range strings.Split(strings.TrimSpace(out), "\n") {
+			var l struct {
+				Data streams.Signal `json:"data"`
+			}
+			if err := json.Unmarshal([]byte(line), &l); err != nil {
+				t.Fatal(err)
+			}
+			s := l.Data
+			if s.Model != model || s.Version != "1" || s.Symbol != "ETHUSDT" || s.FeatureTime%60_000 != 0 || s.FeatureTime < 1660435200000 ||
+				!slices.Equal(slices.Sorted(maps.Keys(s.Prediction)), names) || !(s.Confidence >= 0 && s.Confidence <= 1) || s.LatencyUs <= 0 ||
+				(model == "ensemble") != (len(s.Members) == 3) {
+				t.Fatalf("%s signal %d: %+v", model, i, s)
+			}
 		}
 	}
 }
