@@ -221,6 +221,29 @@ func TestAgentTradesSignalsThroughTheRiskGateToThePaperExchange(t *testing.T) {
 	}
 }
 
+// A candidate model in shadow publishes signals that no agent acts on, however strong.
+func TestAgentsIgnoreShadowSignals(t *testing.T) {
+	log := openLog(t)
+	r := newRig(t, log, testAgent("ATLAS"))
+	ks := klines(t, 40)
+	ctx := context.Background()
+	for i, k := range ks {
+		if err := r.clock.Feed(ctx, k); err != nil {
+			t.Fatal(err)
+		}
+		if i >= 30 {
+			s := signal(k, 0.99)
+			s.Shadow = true
+			r.desk.Signal(s)
+		}
+		r.settle()
+	}
+	r.stop()
+	if v := r.view("ATLAS"); v.Signals != 0 || v.Intents != 0 || len(orderLog(t, log)) != 0 {
+		t.Fatalf("the agent acted on shadow signals: %+v", v)
+	}
+}
+
 // An agent's ledger holds one currency: with its capital in USD it does not trade a symbol
 // quoted in BTC, says so once, and trades it when its quote is BTC (with a minimum order
 // in BTC, not 10 of them).
