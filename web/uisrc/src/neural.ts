@@ -213,6 +213,9 @@ export class NeuralView {
   private fitted = false;
   private w = 0;
   private h = 0;
+  // the world's width: 1000, or wider on a wide canvas, so that the columns spread over it
+  // instead of crowding the middle with their labels overlapping
+  private worldW = 1000;
   private dpr = 1;
   private hover: Placed | null = null;
   private drag: { x: number; y: number; ox: number; oy: number; moved: boolean } | null = null;
@@ -251,7 +254,7 @@ export class NeuralView {
     const cols: GNode[][] = [];
     for (let i = 0; i < LAYERS; i++) cols.push([]);
     for (const n of top.nodes) cols[layer(n)].push(n);
-    const colW = 1000 / LAYERS;
+    const colW = 1; // in columns: x is scaled to the world's width below
     for (let c = 0; c < LAYERS; c++) {
       const col = cols[c];
       col.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
@@ -270,7 +273,7 @@ export class NeuralView {
           x: colW * c + colW / 2 + (sub > 1 ? j * subW - colW * 0.4 : 0),
           // odd sub-columns shift half a row so neighbours do not line up
           y: y0 + gap * (i % rows) + (j % 2 ? gap / 2 : 0),
-          r: Math.max(3, Math.min(14, gap * 0.28, sub > 1 ? subW * 0.3 : 14)) + (n.kind === "router" || n.kind === "batcher" ? 3 : 0),
+          r: Math.max(3, Math.min(14, gap * 0.28, sub > 1 ? subW * (1000 / LAYERS) * 0.3 : 14)) + (n.kind === "router" || n.kind === "batcher" ? 3 : 0),
           style,
           sprite: this.sprites.get(style) ?? this.sprites.get("other")!,
           activity: prev ? prev.activity : 0,
@@ -279,6 +282,8 @@ export class NeuralView {
         this.byId.set(n.id, p);
       });
     }
+    this.worldW = this.widthFor(this.placed);
+    for (const p of this.placed) p.x *= this.worldW / LAYERS;
     this.edges = [];
     let k = 0;
     for (const e of top.edges) {
@@ -297,17 +302,29 @@ export class NeuralView {
     this.frozen = on;
   }
 
-  fit(): void {
-    if (this.w === 0 || this.placed.length === 0) return;
+  /** heightOf is the height of the world the placed neurons span, with room for labels. */
+  private heightOf(placed: Placed[]): { minY: number; maxY: number; worldH: number } {
     let minY = Infinity,
       maxY = -Infinity;
-    for (const p of this.placed) {
+    for (const p of placed) {
       minY = Math.min(minY, p.y);
       maxY = Math.max(maxY, p.y);
     }
-    const worldH = Math.max(200, maxY - minY + 110); // room for two-line labels
-    this.scale = Math.min(this.w / 1000, this.h / worldH);
-    this.ox = (this.w - 1000 * this.scale) / 2;
+    return { minY, maxY, worldH: Math.max(200, maxY - minY + 110) }; // room for two-line labels
+  }
+
+  /** widthFor is the world's width for the canvas's shape: as wide as the canvas is, relative
+   * to the graph's height, between 1000 and 2600. */
+  private widthFor(placed: Placed[]): number {
+    if (this.w === 0 || this.h === 0 || placed.length === 0) return 1000;
+    return Math.max(1000, Math.min(2600, (this.heightOf(placed).worldH * this.w) / this.h));
+  }
+
+  fit(): void {
+    if (this.w === 0 || this.placed.length === 0) return;
+    const { minY, maxY, worldH } = this.heightOf(this.placed);
+    this.scale = Math.min(this.w / this.worldW, this.h / worldH);
+    this.ox = (this.w - this.worldW * this.scale) / 2;
     this.oy = this.h / 2 - ((minY + maxY) / 2) * this.scale;
     this.fitted = true;
   }
@@ -339,6 +356,7 @@ export class NeuralView {
     this.canvas.width = Math.round(r.width * this.dpr);
     this.canvas.height = Math.round(r.height * this.dpr);
     this.fitted = false;
+    if (this.placed.length > 0 && this.widthFor(this.placed) !== this.worldW) this.set(this.top, true); // lay it out for the new shape
     this.fit();
   }
 
@@ -549,7 +567,7 @@ export class NeuralView {
       g.font = "11px system-ui, sans-serif";
       g.textAlign = "center";
       g.fillStyle = "rgba(230,236,255,0.85)";
-      const colW = (1000 / LAYERS) * s * 0.92; // a column's width on screen
+      const colW = (this.worldW / LAYERS) * s * 0.92; // a column's width on screen
       for (const p of this.placed) {
         if (p.x < x0 || p.x > x1 || p.y < y0 || p.y > y1) continue;
         // pairs sit in the column beside the symbols: their labels go above, the others' below
