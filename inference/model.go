@@ -271,7 +271,7 @@ func (a *modelActor) reply(r BatchReply) {
 func (a *modelActor) publish(s *symbolModel, in *pendingInput, r BatchReply) {
 	sig := &streams.Signal{Model: a.opts.Name, Version: r.Version, Shadow: a.opts.Shadow, Venue: s.venue, Symbol: s.symbol,
 		FeatureTime: in.feature, Prediction: make(map[string]float64, len(r.Output)),
-		LatencyUs: time.Since(in.received).Microseconds()}
+		LatencyUs: time.Since(in.received).Microseconds(), Emitted: time.Now()}
 	for i, name := range a.opts.Card.OutputNames {
 		sig.Prediction[name] = float64(r.Output[i])
 	}
