@@ -805,7 +805,6 @@ func (d *Desk) add(n int64) {
 	}
 }
 
-
 // rebuilt is the desk's state folded from the ORD and PF streams.
 type rebuilt struct {
 	orders     map[string]*portfolio.Order
