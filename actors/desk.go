@@ -761,6 +761,15 @@ func (d *Desk) queue(pid *actor.PID) *atomic.Int64 {
 // market tap, bounded there (Graph.TapDepths), and features reach the agents from the
 // symbol actors: neither is counted here.
 func (d *Desk) Queues() map[string]int64 {
+	for _, pid := range d.agents { // every actor listed, sent something or not
+		d.queue(pid)
+	}
+	for _, pid := range d.venues {
+		d.queue(pid)
+	}
+	if d.risk != nil {
+		d.queue(d.risk)
+	}
 	out := map[string]int64{}
 	d.queues.Range(func(k, v any) bool {
 		out[k.(string)] = v.(*atomic.Int64).Load()
