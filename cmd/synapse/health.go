@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"math"
 	"sort"
 	"strings"
 	"sync/atomic"
@@ -221,6 +222,9 @@ func quantile(q float64, h *dto.Histogram) float64 {
 	lower, below := 0.0, 0.0
 	for _, b := range h.GetBucket() {
 		upper, cum := b.GetUpperBound(), float64(b.GetCumulativeCount())
+		if math.IsInf(upper, 1) {
+			break
+		}
 		if cum >= rank {
 			if cum == below {
 				return upper
