@@ -1,8 +1,9 @@
 // The System Health page: the engine's actor tree (as the graph topic draws it) with each
 // actor's restarts and queue depths, the log's streams with the lag of each follower, the
-// throughput, and the latency percentiles of each stage of the live path. Everything comes
-// from the "health" topic, which the engine builds every second (the "health" query answers
-// the same snapshot); the page fills from the query before the first frame.
+// throughput, and the latency percentiles of each stage of the live path. All of it but the
+// log's publish counters (the "engine" topic) comes from the "health" topic, which the engine
+// builds every second (the "health" query answers the same snapshot); the page fills from
+// the query before the first frame.
 import { Live, query, AuthError } from "./live";
 import { esc, int, num, time, h, put } from "./format";
 
@@ -112,6 +113,15 @@ export function healthPage(root: HTMLElement, live: Live): void {
     <div class="fig"><span class="fig-label">signals / s (SIG)</span><span class="fig-value" id="hl-signals">—</span></div>
     <div class="fig"><span class="fig-label">order intents / s</span><span class="fig-value" id="hl-orders">—</span></div>
     <div class="fig"><span class="fig-label">snapshot</span><span class="fig-value" id="hl-time">—</span></div></div>`;
+  const lg = panel(root, "The log (publishes of this engine)", "figures");
+  const fig = (label: string, id: string) => `<div class="fig"><span class="fig-label">${esc(label)}</span><span class="fig-value" id="${id}">—</span></div>`;
+  lg.innerHTML = `<div class="figs">${fig("MD published", "hl-pub")}${fig("duplicates dropped", "hl-dup")}${fig("publish failures", "hl-fail")}${fig("bad on the log (skipped)", "hl-bad")}</div>`;
+  live.on("engine", (_t, e) => {
+    put(document.getElementById("hl-pub")!, int(e.log?.published));
+    put(document.getElementById("hl-dup")!, int(e.log?.duplicates));
+    put(document.getElementById("hl-fail")!, e.log?.failed > 0 ? `⚠ ${int(e.log.failed)}` : int(e.log?.failed));
+    put(document.getElementById("hl-bad")!, e.graph?.bad_on_the_log > 0 ? `⚠ ${int(e.graph.bad_on_the_log)}` : int(e.graph?.bad_on_the_log));
+  });
   const lat = panel(root, "Latency by stage (since the engine started)");
   lat.innerHTML = `<table><thead><tr><th>stage</th><th>what it times</th><th class="num">count</th><th class="num">p50</th><th class="num">p90</th><th class="num">p99</th></tr></thead><tbody id="hl-stages"></tbody></table>`;
   const st = panel(root, "Streams and consumer lags");
