@@ -274,9 +274,8 @@ func (h *engineHealth) snapshot(ctx context.Context, top web.Topology) Health {
 			out.Throughput.Orders += n.Rate
 		}
 	}
-	zero := 0
 	out.Actors = append(out.Actors, HealthActor{ID: "gateway", Parent: "engine", Kind: "gateway", Label: "websocket gateway",
-		Restarts: &zero, Queues: queues["gateway"]}) // not an actor: a goroutine per client, never restarted
+		Queues: queues["gateway"]}) // not an actor (a goroutine per client): no restarts to count
 	lags := h.lags(ctx)
 	for _, s := range streams.Catalog() {
 		seq, _ := h.log.LastSeq(ctx, s.Name)
