@@ -397,6 +397,8 @@ func (a *agentActor) Receive(c *actor.Context) {
 		return
 	case *streams.Feature:
 		a.mark(msg)
+		a.desk.add(-1) // sent by a symbol actor (SymbolOptions.InFlight), not through the desk
+		return
 	case *streams.Signal:
 		a.signal(msg)
 		a.show(false)
@@ -421,7 +423,7 @@ func (a *agentActor) Receive(c *actor.Context) {
 	default:
 		return
 	}
-	a.desk.done()
+	a.desk.done(c.PID())
 }
 
 // agentTick makes an agent show a state that changed since it was last shown.
@@ -577,11 +579,12 @@ func (a *agentActor) signal(sig *streams.Signal) {
 		target = decimal.Decimal{}
 	}
 	reason := fmt.Sprintf("%s %s p=%.4f (long at ≥ %.4f, flat at ≤ %.4f) confidence=%.4f", sig.Model, sig.Version, p, buyAt, sellAt, sig.Confidence)
-	a.order(sig.Venue, sig.Symbol, target, price, t, sig.ID(), reason)
+	a.order(sig.Venue, sig.Symbol, target, price, t, sig.ID(), reason, sig.Emitted)
 }
 
-// order sends the intent that moves the position in venue/symbol to target.
-func (a *agentActor) order(venue, symbol string, target, price decimal.Decimal, t int64, key, reason string) {
+// order sends the intent that moves the position in venue/symbol to target. signaled is when
+// the signal it acts on was emitted (zero: no signal), timed to the intent (signal_to_intent).
+func (a *agentActor) order(venue, symbol string, target, price decimal.Decimal, t int64, key, reason string, signaled time.Time) {
 	pos := a.account.Position(venue, symbol).Qty
 	diff, err := target.Sub(pos)
 	if err != nil || diff.IsZero() {
@@ -605,10 +608,14 @@ func (a *agentActor) order(venue, symbol string, target, price decimal.Decimal, 
 		a.desk.problem("agent "+a.cfg.Name, err)
 		return
 	}
+	stages := a.desk.opts.Stages
+	stages.ObserveSince(StageSignalToIntent, signaled)
+	start := time.Now()
 	if err := a.desk.record(intent); err != nil { // on the log before the risk gate sees it
 		a.desk.problem("agent "+a.cfg.Name+": recording an intent", err)
 		return
 	}
+	stages.ObserveSince(StageIntentAck, start)
 	a.open[o.ClientOrderID] = o
 	a.last[[2]string{venue, symbol}] = t
 	a.view.Intents++
@@ -688,7 +695,7 @@ func (a *agentActor) setState(m agentSetState) {
 	if m.Flatten {
 		for _, p := range a.account.Positions() {
 			if price, ok := a.marks[[2]string{p.Venue, p.Symbol}]; ok && !p.Qty.IsZero() {
-				a.order(p.Venue, p.Symbol, decimal.Decimal{}, price, a.now, "flatten."+m.Cause, "flatten: "+m.Reason)
+				a.order(p.Venue, p.Symbol, decimal.Decimal{}, price, a.now, "flatten."+m.Cause, "flatten: "+m.Reason, time.Time{})
 			}
 		}
 	}

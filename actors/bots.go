@@ -74,7 +74,7 @@ func (d *Desk) ServeBots(ctx context.Context, nc *nats.Conn, now func() int64) e
 			reply(m, BotReply{Status: "rejected", Reason: "bad request: need client_order_id"})
 			return
 		}
-		d.add(1)
+		d.sending(d.risk)
 		res, err := d.engine.Request(d.risk, riskCancel{ClientOrderID: req.ClientOrderID, Reason: "canceled by a bot"}, 5*time.Second).Result()
 		if err != nil {
 			reply(m, BotReply{ClientOrderID: req.ClientOrderID, Status: "rejected", Reason: err.Error()})
@@ -114,7 +114,7 @@ func (d *Desk) botOrder(req BotOrder, now int64) BotReply {
 		req.Type = streams.Market
 	}
 	venue, symbol := strings.ToLower(req.Venue), strings.ToUpper(req.Symbol)
-	d.add(1) // the risk actor counts it done
+	d.sending(d.risk) // the risk actor counts it done
 	known, err := d.engine.Request(d.risk, riskMarketKnown{Venue: venue, Symbol: symbol}, 5*time.Second).Result()
 	if err != nil {
 		return BotReply{Status: "rejected", Reason: err.Error()}
@@ -129,7 +129,7 @@ func (d *Desk) botOrder(req BotOrder, now int64) BotReply {
 	if err != nil {
 		return BotReply{Status: "rejected", Reason: err.Error()}
 	}
-	d.add(1)
+	d.sending(d.risk)
 	seen, err := d.engine.Request(d.risk, riskSeen{ClientOrderID: o.ClientOrderID}, 5*time.Second).Result()
 	if err != nil {
 		return BotReply{Status: "rejected", Reason: err.Error()}
@@ -141,7 +141,7 @@ func (d *Desk) botOrder(req BotOrder, now int64) BotReply {
 	if err := d.record(intent); err != nil {
 		return BotReply{ClientOrderID: o.ClientOrderID, Status: "rejected", Reason: "the log refused the intent: " + err.Error()}
 	}
-	d.add(1)
+	d.sending(d.risk)
 	res, err := d.engine.Request(d.risk, riskIntent{Order: o}, 5*time.Second).Result()
 	if err != nil {
 		return BotReply{ClientOrderID: o.ClientOrderID, Status: "rejected", Reason: err.Error()}

@@ -44,6 +44,10 @@ type DeskOptions struct {
 	// Recorded, when set, is told of every event the desk put on the log, once the log
 	// acknowledged it (the tick-to-order benchmark times intents with it).
 	Recorded func(streams.Event)
+	// Stages, when set, times the desk's stages of the live path: the ensemble's signals
+	// (feature_to_signal, their latency_us), the agents' decisions (signal_to_intent), the
+	// intents' acknowledgement by the log (intent_ack) and the risk gate's checks.
+	Stages *Stages
 	// Profiles are the risk profiles portfolio.rebalance may name (default
 	// portfolio.DefaultProfiles()); Profile is the one it uses when it names none (default
 	// portfolio.DefaultProfile), Threshold the drift it tolerates when it gives none (default
@@ -70,6 +74,7 @@ type Desk struct {
 	lastCmdSeq uint64 // commands up to this one acted before the restart
 	cmdHead    uint64 // the CMD stream's last sequence at Start
 	problems   atomic.Int64
+	queues     sync.Map // actor ID → *atomic.Int64: messages sent to it and not handled yet
 	mu         sync.Mutex
 	lastErr    string
 	recent     []*streams.OrderEvent // newest last, for the UI
@@ -245,6 +250,9 @@ func (d *Desk) MarketSubscribers() []*actor.PID {
 func (d *Desk) Signal(sig *streams.Signal) {
 	if sig.Shadow {
 		return
+	}
+	if sig.Model == "ensemble" { // inference.EnsembleName: the stage is the ensemble's, as in the benchmark
+		d.opts.Stages.Observe(StageFeatureToSignal, time.Duration(sig.LatencyUs)*time.Microsecond)
 	}
 	for _, a := range d.opts.Agents {
 		if a.Follows(sig.Model) && a.Trades(sig.Venue, sig.Symbol) {
@@ -516,7 +524,7 @@ func (d *Desk) move(cmd streams.SequencedCommand, moves []streams.CapitalMove, h
 // moveAgent has the agent record one move and apply it to its ledger, and keeps the
 // high-water mark the move leaves.
 func (d *Desk) moveAgent(m streams.CapitalMove) (*streams.CapitalMove, error) {
-	d.add(1)
+	d.sending(d.agents[m.Agent])
 	res, err := d.engine.Request(d.agents[m.Agent], agentMove{Move: m}, 10*time.Second).Result()
 	if err != nil {
 		return nil, err
@@ -534,7 +542,7 @@ func (d *Desk) moveAgent(m streams.CapitalMove) (*streams.CapitalMove, error) {
 func (d *Desk) holdings(agents []string) (held map[string]portfolio.Totals, now int64, err error) {
 	held = map[string]portfolio.Totals{}
 	for _, name := range agents {
-		d.add(1)
+		d.sending(d.agents[name])
 		res, err := d.engine.Request(d.agents[name], agentHoldingAsk{}, 10*time.Second).Result()
 		if err != nil {
 			return nil, 0, fmt.Errorf("asking %s for its ledger: %w", name, err)
@@ -720,10 +728,54 @@ func (d *Desk) route(ev *streams.OrderEvent) {
 func (d *Desk) toRisk(msg any) { d.send(d.risk, msg) }
 
 // send sends msg to pid, counted in flight until its receiver has handled it (see
-// DeskOptions.InFlight): every message between the desk's actors goes through here.
+// DeskOptions.InFlight) and in pid's queue (Queues): every message between the desk's
+// actors goes through here.
 func (d *Desk) send(pid *actor.PID, msg any) {
-	d.add(1)
+	d.sending(pid)
 	d.engine.Send(pid, msg)
+}
+
+// sending counts a message on its way to pid (sent or requested); pid's done counts it off.
+func (d *Desk) sending(pid *actor.PID) {
+	d.add(1)
+	d.queue(pid).Add(1)
+}
+
+// done counts off a message pid has handled.
+func (d *Desk) done(pid *actor.PID) {
+	d.add(-1)
+	d.queue(pid).Add(-1)
+}
+
+func (d *Desk) queue(pid *actor.PID) *atomic.Int64 {
+	if q, ok := d.queues.Load(pid.ID); ok {
+		return q.(*atomic.Int64)
+	}
+	q, _ := d.queues.LoadOrStore(pid.ID, new(atomic.Int64))
+	return q.(*atomic.Int64)
+}
+
+// Queues reports the messages the desk's actors have been sent and not handled yet (signals,
+// order reports, commands, bots' requests), by actor ID ("agent/ATLAS", "risk/gate",
+// "venue/paper"). Market data reaches the risk gate and the venues through the graph's
+// market tap, bounded there (Graph.TapDepths), and features reach the agents from the
+// symbol actors: neither is counted here.
+func (d *Desk) Queues() map[string]int64 {
+	for _, pid := range d.agents { // every actor listed, sent something or not
+		d.queue(pid)
+	}
+	for _, pid := range d.venues {
+		d.queue(pid)
+	}
+	if d.risk != nil {
+		d.queue(d.risk)
+	}
+	out := map[string]int64{}
+	d.queues.Range(func(k, v any) bool {
+		out[k.(string)] = v.(*atomic.Int64).Load()
+		return true
+	})
+	return out
 }
 
 func (d *Desk) toVenue(o *portfolio.Order, msg any) {
@@ -761,8 +813,6 @@ func (d *Desk) add(n int64) {
 		d.opts.InFlight.Add(n)
 	}
 }
-
-func (d *Desk) done() { d.add(-1) }
 
 // rebuilt is the desk's state folded from the ORD and PF streams.
 type rebuilt struct {

@@ -267,7 +267,7 @@ func (g *Graph) ConsumeLog(ctx context.Context, js jetstream.JetStream) error {
 				g.mu.Unlock()
 				g.opts.Logger.Warn("skipping an undecodable event on the log", "subject", msgs[i].Subject(), "seq", d.Seq, "err", d.Err)
 			default:
-				batch = append(batch, Sequenced{Seq: d.Seq, Event: d.Event})
+				batch = append(batch, Sequenced{Seq: d.Seq, Event: d.Event, Stored: d.Stored})
 			}
 		}
 		if len(batch) == 0 {
@@ -317,6 +317,21 @@ func (g *Graph) MailboxDepths() map[[2]string]int {
 	}
 	return out
 }
+
+// TapDepths reports the MarketTap batches waiting in each market subscriber's mailbox, by
+// actor ID ("risk/gate", "venue/paper"), each bounded by SymbolOptions.MaxInFlight.
+func (g *Graph) TapDepths() map[string]int {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	out := make(map[string]int, len(g.taps))
+	for _, t := range g.taps {
+		out[t.pid.ID] = len(t.credits)
+	}
+	return out
+}
+
+// MaxInFlight is the bound of each symbol actor's and market subscriber's mailbox, in batches.
+func (g *Graph) MaxInFlight() int { return g.opts.MaxInFlight }
 
 // Stop stops every actor, letting each finish its mailbox.
 func (g *Graph) Stop() {

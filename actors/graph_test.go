@@ -202,6 +202,8 @@ func TestPanickedSymbolActorRebuildsItsStateFromTheLog(t *testing.T) {
 	})
 	before, _ := seen.get(eth)
 
+	restarts := WatchRestarts(g.Engine)
+	defer restarts.Stop()
 	g.Engine.Send(g.Symbol("binance", "ETHUSDT"), panicNow{})
 	checkFor(t, 30*time.Second, func() error {
 		if st, _ := seen.get(eth); st.Restarts != 1 || st.Rebuilt != counts[eth] {
@@ -210,6 +212,9 @@ func TestPanickedSymbolActorRebuildsItsStateFromTheLog(t *testing.T) {
 		return nil
 	})
 	after, _ := seen.get(eth)
+	if n := restarts.Counts(); n["symbol/binance.ETHUSDT"] != 1 || len(n) != 1 {
+		t.Fatalf("restarts counted from the engine's events: %v, want symbol/binance.ETHUSDT once", n)
+	}
 	if after.Candle == nil || *after.Candle != *before.Candle || after.LastSeq != before.LastSeq {
 		t.Fatalf("state after the rebuild differs: candle %+v vs %+v, seq %d vs %d", after.Candle, before.Candle, after.LastSeq, before.LastSeq)
 	}

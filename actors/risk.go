@@ -2,6 +2,7 @@ package actors
 
 import (
 	"fmt"
+	"time"
 
 	"github.com/anthdm/hollywood/actor"
 	"github.com/govalues/decimal"
@@ -292,7 +293,7 @@ func (r *riskActor) Receive(c *actor.Context) {
 	}
 	r.view.Open = len(r.gate.orders)
 	r.show()
-	r.desk.done()
+	r.desk.done(c.PID())
 }
 
 // riskMarketKnown asks whether the gate has a price of venue and symbol: a bot's order for a
@@ -315,7 +316,9 @@ type riskRestore struct {
 
 func (r *riskActor) intent(m riskIntent) riskDecision {
 	o := m.Order
+	start := time.Now()
 	check, reason := r.gate.Check(o, m.Reference)
+	r.desk.opts.Stages.ObserveSince(StageRiskCheck, start)
 	if check == "duplicate" {
 		// The order is on its way already (or done): a rejection on the log would contradict
 		// its lifecycle there. Nothing goes on the log; the sender is told.

@@ -24,6 +24,9 @@ import (
 type Sequenced struct {
 	Seq   uint64
 	Event streams.Event
+	// Stored is when the log stored the event (zero when it did not come from the log):
+	// where the tick_to_feature stage starts.
+	Stored time.Time
 }
 
 // MarketData carries a batch of one symbol's events, in log order, to its symbol actor.
@@ -53,6 +56,9 @@ type SymbolOptions struct {
 	// InFlight, when set (a backtest), counts the features sent to subscribers that they
 	// have not handled yet, so the backtest's clock can wait for the graph to settle.
 	InFlight *atomic.Int64
+	// Stages, when set, times each 1m feature from the log's storing of the event that
+	// closed its candle (tick_to_feature).
+	Stages *Stages
 }
 
 // SymbolState is what a symbol actor shows of itself (the UI's "symbol/<venue>/<symbol>" topic).
@@ -382,6 +388,7 @@ type symbolActor struct {
 	restarts      int
 	sym           *Symbol
 	lastSeq       uint64
+	applying      time.Time // when the log stored the event being applied (tick_to_feature)
 	lastObserved  time.Time
 	dirty         bool // state changed since it was last observed
 	ticker        actor.SendRepeater
@@ -459,6 +466,9 @@ func (a *symbolActor) start(e *actor.Engine) {
 				a.opts.Publish(f)
 			}
 			if f.Interval == "1m" {
+				if st := a.opts.Stages; st != nil && a.applying.After(st.Since) {
+					st.Observe(StageTickToFeature, f.Emitted.Sub(a.applying))
+				}
 				if a.opts.InFlight != nil {
 					a.opts.InFlight.Add(int64(len(a.featSubs)))
 				}
@@ -521,6 +531,7 @@ func (a *symbolActor) safeApply(ev Sequenced) {
 		}
 	}()
 	a.lastSeq = ev.Seq
+	a.applying = ev.Stored
 	_ = a.sym.Apply(ev.Event, a.publishFeat)
 }
 
@@ -532,6 +543,7 @@ func (a *symbolActor) apply(events []Sequenced) {
 		if ev.Seq != 0 {
 			a.lastSeq = ev.Seq
 		}
+		a.applying = ev.Stored
 		if err := a.sym.Apply(ev.Event, a.publishFeat); err != nil {
 			a.warn(err)
 		}

@@ -108,7 +108,7 @@ func (a *venueActor) Receive(c *actor.Context) {
 		return
 	}
 	a.show(false)
-	a.desk.done()
+	a.desk.done(c.PID())
 }
 
 // fail rejects an order the venue could not be asked to take.

@@ -171,7 +171,7 @@ func (a *ensembleActor) combine(k ensembleKey, v *ensembleVotes) {
 	latency := max(v.direction.LatencyUs, v.tpsl.LatencyUs, v.rng.LatencyUs) + time.Since(v.received).Microseconds()
 	sig := &streams.Signal{Model: EnsembleName, Version: EnsembleVersion, Venue: k.venue, Symbol: k.symbol, FeatureTime: k.feature,
 		Prediction: map[string]float64{"probability": mean, "direction": pDir, "tp_sl": pTPSL, "range_lean": pRange},
-		Confidence: confidence, LatencyUs: latency,
+		Confidence: confidence, LatencyUs: latency, Emitted: time.Now(),
 		Members: map[string]string{ModelDirection: v.direction.Version, ModelTPSL: v.tpsl.Version, ModelRange: v.rng.Version}}
 	a.state.Signals++
 	a.dirty = true

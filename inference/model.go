@@ -75,6 +75,10 @@ type ModelState struct {
 	Scored    int64            `json:"scored"`   // classifier predictions whose outcome is known
 	Accuracy  *float64         `json:"accuracy"` // live accuracy of the predicted direction over Scored; null while none is scored
 	LatencyUs int64            `json:"latency_us"`
+	// Waiting are the input rows waiting for a place at the batcher (at most MaxInFlight per
+	// symbol), AtBatcher the requests the batcher has not answered yet: the actor's queues.
+	Waiting   int `json:"waiting"`
+	AtBatcher int `json:"at_batcher"`
 }
 
 // modelActor keeps each symbol's input window from the 1m features, asks the batcher for a
@@ -271,7 +275,7 @@ func (a *modelActor) reply(r BatchReply) {
 func (a *modelActor) publish(s *symbolModel, in *pendingInput, r BatchReply) {
 	sig := &streams.Signal{Model: a.opts.Name, Version: r.Version, Shadow: a.opts.Shadow, Venue: s.venue, Symbol: s.symbol,
 		FeatureTime: in.feature, Prediction: make(map[string]float64, len(r.Output)),
-		LatencyUs: time.Since(in.received).Microseconds()}
+		LatencyUs: time.Since(in.received).Microseconds(), Emitted: time.Now()}
 	for i, name := range a.opts.Card.OutputNames {
 		sig.Prediction[name] = float64(r.Output[i])
 	}
@@ -343,6 +347,10 @@ func (a *modelActor) observe(force bool) {
 		a.shown, a.dirty = now, false
 		st := a.state
 		st.PerSymbol = maps.Clone(a.state.PerSymbol) // the observer keeps it; the actor goes on counting
+		for _, s := range a.symbols {
+			st.Waiting += len(s.waiting)
+		}
+		st.AtBatcher = len(a.waiting)
 		a.opts.Observe(ModelTopic(a.opts.Key), st)
 	}
 }

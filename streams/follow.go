@@ -162,7 +162,8 @@ func Deliver(ctx context.Context, cons jetstream.Consumer, buffer, pull int) (ms
 // why there is no event; Seq is 0 when the message carries no JetStream metadata.
 type Decoded struct {
 	Seq     uint64
-	Pending uint64 // messages of the consumer after this one, as the server counted them
+	Pending uint64    // messages of the consumer after this one, as the server counted them
+	Stored  time.Time // when the log stored it (the server's clock)
 	Event   Event
 	Err     error
 }
@@ -199,7 +200,7 @@ func DecodeMsg(m jetstream.Msg) Decoded {
 	if err != nil {
 		return Decoded{Err: err}
 	}
-	d := Decoded{Seq: meta.Sequence.Stream, Pending: meta.NumPending}
+	d := Decoded{Seq: meta.Sequence.Stream, Pending: meta.NumPending, Stored: meta.Timestamp}
 	d.Event, d.Err = Decode(m.Subject(), m.Headers(), m.Data())
 	return d
 }

@@ -3,6 +3,7 @@ package streams
 import (
 	"strconv"
 	"strings"
+	"time"
 )
 
 // KindSignal names the signal payload schema.
@@ -32,6 +33,9 @@ type Signal struct {
 	LatencyUs int64 `json:"latency_us"`
 	// Members are, for the ensemble, the versions of the models whose signals it combined.
 	Members map[string]string `json:"members,omitempty"`
+	// Emitted is when the model (or the ensemble) emitted it, on this process's clock: where
+	// the signal_to_intent stage starts. Not on the log (zero in a decoded event).
+	Emitted time.Time `json:"-"`
 }
 
 // Subject returns sig.<model>.<venue>.<symbol>, or sig.shadow.<model>.<venue>.<symbol>.

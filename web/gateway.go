@@ -99,6 +99,22 @@ type wsEnd struct {
 	reason string
 }
 
+// FramesWaiting reports the websocket clients connected and the frames waiting for their
+// writers: each client's queue holds one frame at most (the pulse merges what comes while
+// it waits), so waiting ≤ clients, and a client whose frame waits longer than the write
+// timeout is disconnected.
+func (g *Gateway) FramesWaiting() (clients, waiting int) {
+	g.clientsMu.Lock()
+	defer g.clientsMu.Unlock()
+	for _, slot := range g.slots {
+		for c := range slot {
+			clients++
+			waiting += len(c.frames)
+		}
+	}
+	return clients, waiting
+}
+
 // endClients ends the streams of the clients that match with code and reason; it returns
 // how many it ended.
 func (g *Gateway) endClients(match func(*wsClient) bool, code websocket.StatusCode, reason string) int {

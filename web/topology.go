@@ -14,7 +14,7 @@ type Node struct {
 	// Count is the node's own monotonic counter (events applied, requests served, messages
 	// stored); the topology turns it into Rate.
 	Count int64   `json:"count"`
-	Rate  float64 `json:"rate"` // per second, over the last interval
+	Rate  float64 `json:"rate"` // per second, over the last RateWindow
 	// Load in [0, 1]: how busy the node is (mailbox depth over its bound, queue over its cap).
 	Load float64 `json:"load"`
 	// Topic is the hub topic holding the node's live state, if any (for hover and detail).
@@ -38,26 +38,49 @@ type Topology struct {
 	Edges []Edge `json:"edges"`
 }
 
+// RateWindow is how far back a rate looks: the counters behind the graph move in steps (a
+// model's state is shown every 250 ms, the batcher's counts on each batch), so a rate over
+// the last snapshot interval alone reads 0 after a step and twice the real rate after the
+// next; over a few seconds it reads the real rate.
+const RateWindow = 5 * time.Second
+
 // Topologist turns successive snapshots (with counters) into rates.
 type Topologist struct {
-	mu    sync.Mutex
-	last  map[string]int64
-	lastT time.Time
+	mu      sync.Mutex
+	samples map[string][]countAt // per node ("n:ID") and edge ("e:FROM>TO"), oldest first
 }
 
-// Rates fills Rate of every node and edge from the change of Count since the previous call.
+type countAt struct {
+	t     time.Time
+	count int64
+}
+
+// Rates fills Rate of every node and edge: the change of its Count over the last RateWindow
+// (over the time since its first snapshot while it is younger than that), per second.
 func (t *Topologist) Rates(now time.Time, top *Topology) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	dt := now.Sub(t.lastT).Seconds()
-	next := make(map[string]int64, len(top.Nodes)+len(top.Edges))
+	next := make(map[string][]countAt, len(top.Nodes)+len(top.Edges))
 	rate := func(key string, count int64) float64 {
-		next[key] = count
-		prev, ok := t.last[key]
-		if !ok || dt <= 0 || count < prev {
+		kept := t.samples[key]
+		// Keep the newest sample at least RateWindow old, and those after it.
+		from := 0
+		for from+1 < len(kept) && now.Sub(kept[from+1].t) >= RateWindow {
+			from++
+		}
+		kept = kept[from:]
+		if len(kept) > 0 && count < kept[len(kept)-1].count {
+			kept = nil // the counter went back (an actor restarted): start again
+		}
+		next[key] = append(kept, countAt{now, count})
+		if len(kept) == 0 {
 			return 0
 		}
-		return float64(count-prev) / dt
+		dt := now.Sub(kept[0].t).Seconds()
+		if dt <= 0 {
+			return 0
+		}
+		return float64(count-kept[0].count) / dt
 	}
 	for i := range top.Nodes {
 		top.Nodes[i].Rate = rate("n:"+top.Nodes[i].ID, top.Nodes[i].Count)
@@ -67,6 +90,6 @@ func (t *Topologist) Rates(now time.Time, top *Topology) {
 		e.Rate = rate("e:"+e.From+">"+e.To, e.Count)
 	}
 	sort.Slice(top.Nodes, func(i, j int) bool { return top.Nodes[i].ID < top.Nodes[j].ID })
-	t.last, t.lastT = next, now
+	t.samples = next
 	top.Time = now.UnixMilli()
 }

@@ -231,7 +231,12 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		}
 	}
 	observe := func(topic string, state any) { _ = hub.Set(topic, state) }
+	stages, err := actors.NewStages(metrics)
+	if err != nil {
+		return err
+	}
 	graph, err := actors.NewGraph(actors.SymbolOptions{
+		Stages:            stages,
 		Publish:           publish,
 		Observe:           observe,
 		Log:               log.JS,
@@ -268,7 +273,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return err
 	}
 	desk, err = actors.NewDesk(graph.Engine, actors.DeskOptions{Agents: agents, Log: records, Observe: observe, Logger: logger,
-		Profile: alloc.profile, Threshold: alloc.threshold,
+		Profile: alloc.profile, Threshold: alloc.threshold, Stages: stages,
 		Venues: venues(ctx, cfg, logger)})
 	if err != nil {
 		return fmt.Errorf("%w: %v", errUsage, err)
@@ -339,6 +344,20 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 			return map[string]any{"live": live, "shadow": shadow, "batcher": stats, "runtime": inference.RuntimeVersion()}, err
 		})
 	}
+	health := &engineHealth{log: log, graph: graph, desk: desk, batcher: batcher, gateway: gw, hub: hub,
+		restarts: actors.WatchRestarts(graph.Engine), stages: stages, cmdsDone: &cmdsDone, readModel: readModel}
+	if err := registerHealthMetrics(metrics, health); err != nil {
+		return err
+	}
+	gw.HandleQuery("health", func(r *http.Request) (any, error) {
+		if _, err := params(r); err != nil {
+			return nil, err
+		}
+		if v, ok := hub.Get("health"); ok {
+			return v, nil // the snapshot the Health page shows now
+		}
+		return nil, nil // null: none yet (the first comes within a second of the start)
+	})
 	var feedFinished atomic.Bool
 	engineState := func() EngineState {
 		gs := graph.Stats()
@@ -464,7 +483,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	case cfg.Live.Enabled:
 		feedName = "binance live"
 	}
-	go publishTopology(ctx, topologySource{feed: feedName, log: log, graph: graph, hub: hub, batcher: batcher, pairs: pairs, agents: agents})
+	go publishTopology(ctx, topologySource{feed: feedName, log: log, graph: graph, hub: hub, batcher: batcher, pairs: pairs, agents: agents, health: health})
 
 	select {
 	case <-ctx.Done():

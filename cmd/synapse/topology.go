@@ -21,12 +21,14 @@ type topologySource struct {
 	batcher *inference.Batcher // nil without models
 	pairs   []actors.Pair
 	agents  []*actors.Agent
+	health  *engineHealth // the "health" topic, built from every other snapshot
 }
 
 // publishTopology sets the hub's "graph" topic twice a second: every actor of the engine as a
 // neuron, every message path as a synapse, with rates from their counters.
 func publishTopology(ctx context.Context, src topologySource) {
 	var t web.Topologist
+	var healthAt time.Time
 	tick := time.NewTicker(500 * time.Millisecond)
 	defer tick.Stop()
 	for {
@@ -37,6 +39,10 @@ func publishTopology(ctx context.Context, src topologySource) {
 			top := src.snapshot()
 			t.Rates(now, &top)
 			_ = src.hub.Set("graph", top)
+			if src.health != nil && now.Sub(healthAt) >= time.Second {
+				healthAt = now
+				_ = src.hub.Set("health", src.health.snapshot(ctx, top))
+			}
 		}
 	}
 }

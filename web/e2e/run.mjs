@@ -287,6 +287,66 @@ try {
     });
   }
 
+  await test("health page: the actor tree, the lags and the stage percentiles are the engine's", async () => {
+    const page = await watchedPage(browser);
+    try {
+      await page.goto(base + "/health/");
+      // The page shows the engine's "health" snapshot (one a second); the health query answers
+      // the one it holds now, and the graph query the graph snapshot it was built from. They
+      // are compared when all three are the same snapshot (read in one go on the page).
+      const { shown, api, graph } = await checkFor(
+        "the page, the health query and the graph on the same snapshot",
+        async () => {
+          const shown = await page.evaluate(() => ({
+            time: document.getElementById("content").dataset.healthTime,
+            tree: [...document.querySelectorAll("#hl-tree tr[data-actor]")].map((r) => ({ id: r.dataset.actor, parent: r.dataset.parent, restarts: r.dataset.restarts, depth: r.dataset.depth })),
+            lags: [...document.querySelectorAll("#hl-streams tr[data-consumer]")].map((r) => `${r.dataset.stream}/${r.dataset.consumer}=${r.dataset.lag}`),
+            stages: [...document.querySelectorAll("#hl-stages tr[data-stage]")].map((r) => ({
+              stage: r.dataset.stage,
+              count: r.querySelector("[data-count]").dataset.count,
+              us: [...r.querySelectorAll("[data-us]")].map((e) => e.dataset.us),
+              text: [...r.querySelectorAll("[data-us]")].map((e) => e.textContent),
+            })),
+          }));
+          const api = await (await fetch(`${base}/api/v1/queries/health`)).json();
+          const graph = await (await fetch(`${base}/api/v1/queries/state?topic=graph`)).json();
+          if (!api || String(api.time) !== shown.time || graph.time !== api.time) return null;
+          if (!api.stages.some((s) => s.stage === "tick_to_feature" && s.count > 0)) return null; // the replay has closed a candle
+          return { shown, api, graph };
+        },
+        30000,
+      );
+      // The tree: every neuron of the graph, each under a parent that is in the tree, down from the engine.
+      const ids = new Set(shown.tree.map((a) => a.id));
+      for (const n of graph.nodes) assert(ids.has(n.id), `graph node ${n.id} is not in the actor tree`);
+      for (const a of shown.tree) assert(a.id === "engine" ? a.parent === "" : ids.has(a.parent), `${a.id}: parent ${a.parent} not in the tree`);
+      assert(shown.tree.length === api.actors.length, `tree rows ${shown.tree.length}, the engine's actors ${api.actors.length}`);
+      for (const a of api.actors) {
+        const row = shown.tree.find((r) => r.id === a.id);
+        const depth = a.queues.reduce((n, q) => n + q.depth, 0);
+        assert(row && row.restarts === (a.restarts === null ? "" : String(a.restarts)) && row.depth === String(depth), `${a.id}: shown ${JSON.stringify(row)}, engine restarts ${a.restarts} depth ${depth}`);
+      }
+      for (const kind of ["symbol", "model", "batcher", "agent", "risk", "venue", "gateway"]) {
+        assert(api.actors.some((a) => a.kind === kind && a.queues.length > 0), `no queue shown for a ${kind} actor`);
+      }
+      // The lags: one row per consumer, as the engine answers.
+      const lags = api.streams.flatMap((s) => s.consumers.map((c) => `${s.name}/${c.consumer}=${c.lag}`));
+      assert(JSON.stringify(shown.lags) === JSON.stringify(lags), `lags shown ${shown.lags}, engine ${lags}`);
+      assert(lags.some((l) => l.startsWith("MD/router=")) && lags.some((l) => l.startsWith("CMD/commands=")), `lags ${lags}`);
+      // The percentiles: the engine's numbers, and a figure wherever the stage has a count.
+      for (const s of api.stages) {
+        const row = shown.stages.find((r) => r.stage === s.stage);
+        const us = [s.p50_us, s.p90_us, s.p99_us].map((v) => (v === null ? "" : String(v)));
+        assert(row && row.count === String(s.count) && JSON.stringify(row.us) === JSON.stringify(us), `${s.stage}: shown ${JSON.stringify(row)}, engine ${JSON.stringify(s)}`);
+        if (s.count > 0) assert(row.text.every((t) => /^[\d.,]+ (µs|ms|s)$/.test(t)), `${s.stage}: percentiles shown as ${row.text}`);
+      }
+      await page.screenshot({ path: join(artifacts, "health-tree.png"), fullPage: true });
+      assert(page.errors.length === 0, `console errors: ${page.errors.join(" | ")}`);
+    } finally {
+      await page.close();
+    }
+  });
+
   await test("agents page: a card per agent, the risk gate and the orders", async () => {
     const page = await watchedPage(browser);
     try {

@@ -6,6 +6,7 @@ import { Topology } from "./neural";
 import { esc, dl, trim, num, int, time, h } from "./format";
 import { agentsPage } from "./agents";
 import { portfolioPage } from "./portfolio";
+import { healthPage } from "./health";
 
 export interface Page {
   path: string;
@@ -41,7 +42,7 @@ export function renderPage(p: Page, root: HTMLElement, live: Live): void {
     case "/portfolio/":
       return portfolioPage(root, live);
     case "/health/":
-      return health(root, live);
+      return healthPage(root, live);
   }
 }
 
@@ -281,29 +282,5 @@ function models(root: HTMLElement, live: Live): void {
       rows.push(`<tr><td>${esc(m.key ?? t.slice(6))}</td><td>${m.active ? "▶ active" : "◦ " + (m.shadow ? "shadow" : "idle")}</td><td class="num" data-live>${int(m.requests)}</td><td class="num">${int(m.signals)}</td><td class="num">${int(m.errors)}</td><td class="num">${m.scored ? num(m.accuracy * 100, 1) + "%" : "— (none scored)"}</td><td class="num">${m.latency_us ? int(m.latency_us) + " µs" : "—"}</td></tr>`);
     }
     document.getElementById("ms")!.innerHTML = rows.join("");
-  });
-}
-
-function health(root: HTMLElement, live: Live): void {
-  const st = panel(root, "Streams (engine)");
-  st.innerHTML = `<div class="figs">${figure("MD published", "h-pub")}${figure("duplicates dropped", "h-dup")}${figure("publish failures", "h-fail")}${figure("routed", "h-routed")}${figure("bad on the log", "h-bad")}${figure("last seq", "h-seq")}</div>`;
-  live.on("engine", (_t, e) => {
-    set("h-pub", int(e.log?.published));
-    set("h-dup", int(e.log?.duplicates));
-    set("h-fail", int(e.log?.failed));
-    set("h-routed", int(e.graph?.routed));
-    set("h-bad", int(e.graph?.bad_on_the_log));
-    set("h-seq", int(e.graph?.last_seq));
-  });
-  const a = panel(root, "Actors");
-  a.innerHTML = `<table><thead><tr><th>actor</th><th>kind</th><th>count</th><th>rate/s</th><th>mailbox load</th><th>restarts</th><th>status</th></tr></thead><tbody id="actors"></tbody></table>`;
-  live.on("graph", (_t, g: Topology) => {
-    const rows = g.nodes.map((n) => {
-      const st = n.topic ? live.topics.get(n.topic) : undefined;
-      const restarts = st && typeof st.restarts === "number" ? (st.restarts > 0 ? `⚠ ${st.restarts}` : "0") : "—";
-      const pct = Math.round(n.load * 100);
-      return `<tr><td>${esc(n.label)}</td><td>${esc(n.kind)}</td><td class="num" data-live>${int(n.count)}</td><td class="num">${num(n.rate, 1)}</td><td><span class="bar"><span style="width:${pct}%"></span></span> <span class="num">${pct}%${pct > 80 ? " ⚠" : ""}</span></td><td class="num">${restarts}</td><td>${esc(n.status ?? "")}</td></tr>`;
-    });
-    document.getElementById("actors")!.innerHTML = rows.join("");
   });
 }

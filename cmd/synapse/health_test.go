@@ -1,0 +1,176 @@
+package main
+
+import (
+	"fmt"
+	"math"
+	"net/http"
+	"testing"
+	"time"
+
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/synapse-trading/synapse/actors"
+	"github.com/synapse-trading/synapse/web"
+)
+
+// scrape reads the engine's /metrics.
+func scrape(addr string) (map[string]*dto.MetricFamily, error) {
+	resp, err := http.Get("http://" + addr + "/metrics")
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	parser := expfmt.NewTextParser(model.UTF8Validation)
+	return parser.TextToMetricFamilies(resp.Body)
+}
+
+func label(m *dto.Metric, name string) string {
+	for _, l := range m.GetLabel() {
+		if l.GetName() == name {
+			return l.GetValue()
+		}
+	}
+	return ""
+}
+
+// The real engine, trading on paper from a replay, exposes on /metrics the stage latencies
+// of its live path (every stage observed), the queue of every kind of actor, the lag of
+// every follower of the log; the health query answers the same, with the actor tree holding
+// every neuron of the graph topic.
+func TestMetricsAndHealthOfTheRealEngine(t *testing.T) {
+	dir := t.TempDir()
+	addr, stop := runEngine(t, "--data-dir", dir, "--speed", "3000", "--replay", recDir+"ETHUSDT-1m-2022-08-14.csv.gz")
+	defer stop()
+	var fams map[string]*dto.MetricFamily
+	checkFor(t, 90*time.Second, func() error {
+		var err error
+		if fams, err = scrape(addr); err != nil {
+			return err
+		}
+		h := fams["synapse_stage_latency_seconds"]
+		if h == nil {
+			return fmt.Errorf("no synapse_stage_latency_seconds")
+		}
+		for _, m := range h.GetMetric() {
+			if m.GetHistogram().GetSampleCount() == 0 {
+				return fmt.Errorf("stage %s: no observation yet", label(m, "stage"))
+			}
+		}
+		if len(h.GetMetric()) != len(actors.StageNames) {
+			return fmt.Errorf("%d stages, want %v", len(h.GetMetric()), actors.StageNames)
+		}
+		return nil
+	})
+	// Every engine metric README.md lists (but the Postgres projection's: no --database-url).
+	for _, name := range []string{"synapse_stage_latency_seconds", "synapse_mailbox_depth", "synapse_consumer_lag",
+		"synapse_stream_last_sequence", "synapse_events_routed_total", "synapse_md_consumer_lag", "synapse_symbol_mailbox_batches",
+		"synapse_batcher_batch_rows", "synapse_batcher_queue_wait_seconds", "synapse_batcher_run_seconds", "synapse_batcher_rows_total",
+		"synapse_batcher_drops_total", "synapse_http_request_duration_seconds", "synapse_ws_clients"} {
+		if len(fams[name].GetMetric()) == 0 {
+			t.Errorf("/metrics has no %s", name)
+		}
+	}
+	for _, m := range fams["synapse_stage_latency_seconds"].GetMetric() {
+		hist := m.GetHistogram()
+		if mean := hist.GetSampleSum() / float64(hist.GetSampleCount()); mean <= 0 || mean > 60 {
+			t.Errorf("stage %s: mean %v s over %d observations", label(m, "stage"), mean, hist.GetSampleCount())
+		}
+	}
+
+	lastSeq := map[string]float64{}
+	for _, m := range fams["synapse_stream_last_sequence"].GetMetric() {
+		lastSeq[label(m, "stream")] = m.GetGauge().GetValue()
+	}
+	lags := map[string]float64{}
+	for _, m := range fams["synapse_consumer_lag"].GetMetric() {
+		s, v := label(m, "stream"), m.GetGauge().GetValue()
+		lags[s+"/"+label(m, "consumer")] = v
+		if v < 0 || v > lastSeq[s] {
+			t.Errorf("lag of %s/%s: %v (the stream's last sequence %v)", s, label(m, "consumer"), v, lastSeq[s])
+		}
+	}
+	for _, want := range []string{"MD/router", "CMD/commands", "ORD/read model", "PF/read model", "CMD/read model"} {
+		if _, ok := lags[want]; !ok {
+			t.Errorf("no synapse_consumer_lag for %s: %v", want, lags)
+		}
+	}
+	if lastSeq["MD"] == 0 || lastSeq["ORD"] == 0 {
+		t.Errorf("last sequences %v: the replay and the trades should be on the log", lastSeq)
+	}
+
+	kinds := map[string]int{}
+	for _, m := range fams["synapse_mailbox_depth"].GetMetric() {
+		kinds[label(m, "kind")]++
+		if v := m.GetGauge().GetValue(); v < 0 || (label(m, "queue") == "market_data" && v > 64) {
+			t.Errorf("depth of %s %s: %v", label(m, "actor"), label(m, "queue"), v)
+		}
+	}
+	for _, kind := range []string{"symbol", "model", "batcher", "agent", "risk", "venue", "gateway"} {
+		if kinds[kind] == 0 {
+			t.Errorf("no synapse_mailbox_depth of a %s actor: %v", kind, kinds)
+		}
+	}
+
+	// The health query: the same stages, the tree of the graph's neurons.
+	checkFor(t, 10*time.Second, func() error {
+		var h Health
+		var g web.Topology
+		if err := getJSON(addr, "/api/v1/queries/health", &h); err != nil {
+			return err
+		}
+		if err := getJSON(addr, "/api/v1/queries/state?topic=graph", &g); err != nil {
+			return err
+		}
+		if g.Time != h.Time {
+			return fmt.Errorf("graph snapshot %d, health built from %d", g.Time, h.Time)
+		}
+		parents := map[string]string{}
+		for _, a := range h.Actors {
+			parents[a.ID] = a.Parent
+		}
+		for _, n := range g.Nodes {
+			p, ok := parents[n.ID]
+			if !ok {
+				t.Fatalf("graph node %s is not in the health tree", n.ID)
+			}
+			for hops := 0; p != "engine"; hops++ { // every actor hangs from the engine
+				if p, ok = parents[p]; !ok || hops > 5 {
+					t.Fatalf("%s does not hang from the engine: %v", n.ID, parents)
+				}
+			}
+		}
+		for _, s := range h.Stages {
+			if s.Count == 0 { // a snapshot from before the scrape above
+				return fmt.Errorf("stage %s: no observation in the health snapshot yet", s.Stage)
+			}
+			if *s.P50Us > *s.P90Us || *s.P90Us > *s.P99Us {
+				t.Fatalf("stage %+v: want p50 ≤ p90 ≤ p99", s)
+			}
+		}
+		return nil
+	})
+}
+
+// quantile reads a histogram as Prometheus's histogram_quantile does.
+func TestQuantileOfAHistogram(t *testing.T) {
+	h := &dto.Histogram{SampleCount: proto.Uint64(100), Bucket: []*dto.Bucket{
+		{UpperBound: proto.Float64(1), CumulativeCount: proto.Uint64(50)},
+		{UpperBound: proto.Float64(2), CumulativeCount: proto.Uint64(90)},
+		{UpperBound: proto.Float64(4), CumulativeCount: proto.Uint64(99)},
+		{UpperBound: proto.Float64(math.Inf(1)), CumulativeCount: proto.Uint64(100)},
+	}}
+	for _, c := range []struct{ q, want float64 }{
+		{0.25, 0.5}, // half-way into the first bucket, from 0
+		{0.50, 1},
+		{0.70, 1.5},
+		{0.99, 4},
+		{1, 4}, // in +Inf: the largest finite bound
+	} {
+		if got := quantile(c.q, h); math.Abs(got-c.want) > 1e-9 {
+			t.Errorf("quantile(%v) = %v, want %v", c.q, got, c.want)
+		}
+	}
+}
