@@ -101,9 +101,9 @@ function barChart(model: string, h: Histogram, o: (typeof HISTOGRAMS)[number]): 
       return `<rect data-count="${c}" x="${(L + i * bw + 1).toFixed(1)}" y="${(H - B - bh).toFixed(1)}" width="${Math.max(1, bw - 2).toFixed(1)}" height="${bh.toFixed(1)}"><title>${esc(label(i))}: ${int(c)} ${esc(o.y)}</title></rect>`;
     })
     .join("");
-  // bucket labels on the x axis: the first, the last and every third between
+  // bucket labels on the x axis: every third from the first, and the last (unless too close)
   const ticks = h.counts
-    .map((_c, i) => (i % 3 === 0 || i === n - 1 ? `<text class="tick" x="${(L + (i + 0.5) * bw).toFixed(1)}" y="${H - B + 12}" text-anchor="middle">${esc(label(i))}</text>` : ""))
+    .map((_c, i) => ((i % 3 === 0 && i < n - 2) || i === n - 1 ? `<text class="tick" x="${(L + (i + 0.5) * bw).toFixed(1)}" y="${H - B + 12}" text-anchor="middle">${esc(label(i))}</text>` : ""))
     .join("");
   const mode = h.counts.indexOf(Math.max(...h.counts));
   const caption = total ? `${int(total)} ${o.y}; most ${label(mode)}` : `no ${o.y} yet`;
