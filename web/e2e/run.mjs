@@ -664,7 +664,7 @@ try {
       assert(applied.includes(`direction v${shadow.version} now runs in shadow`), `message: ${applied}`);
       const row = await page.textContent('#mv-body tr[data-role=shadow][data-model="direction"]');
       assert(row.includes(`v${shadow.version}`) && row.includes("vs live"), `shadow row: ${row}`);
-      await page.locator("#models-versions").screenshot({ path: join(artifacts, "models-shadow.png") });
+      await page.locator("#models-versions").screenshot({ path: join(artifacts, "models-shadow.png"), timeout: 60000 });
       // retire it: the row goes, and the query has no shadow
       await page.click('#mv-body tr[data-role=shadow][data-model="direction"] button[data-cmd="models.retire_shadow"]');
       await checkFor("the shadow row gone", async () => (await page.$$("#mv-body tr[data-role=shadow]")).length === 0, 15000);
@@ -702,7 +702,7 @@ try {
         for (const k of ["max_position_notional", "drawdown_halt", "max_open_orders"]) assert(/^[✓⚠⛔] /.test(cells[k].use), `${name} ${k}: the use is not said in text: "${cells[k].use}"`);
       }
       console.log(`     limits: ${AGENTS.map((n) => `${n} order ≤ ${api[n].limits.max_order_notional}, position ≤ ${api[n].limits.max_position_notional}, halt at ${api[n].drawdown_halt}`).join("; ")}`);
-      await page.locator(`[data-agent="ATLAS"]`).screenshot({ path: join(artifacts, "agents-limits.png") });
+      await page.locator(`[data-agent="ATLAS"]`).screenshot({ path: join(artifacts, "agents-limits.png"), timeout: 60000 });
       assert(page.errors.length === 0, `console errors: ${page.errors.join(" | ")}`);
     } finally {
       await page.close();
@@ -723,7 +723,7 @@ try {
       for (const n of AGENTS) assert(got.page[n]?.points >= 2, `${n}'s drawdown series has ${got.page[n]?.points} points`);
       await checkFor("the drawdown chart painted", () => painted(page, "#pf-drawdown-chart"));
       console.log(`     drawdown: total max ${got.page.total.max} over ${got.page.total.points} points (summary ${got.summary.max_drawdown}, now ${got.summary.drawdown}); ${AGENTS.map((n) => `${n} max ${got.page[n].max}`).join(", ")}`);
-      await page.locator("#pf-equity").screenshot({ path: join(artifacts, "portfolio-drawdown.png") });
+      await page.locator("#pf-equity").screenshot({ path: join(artifacts, "portfolio-drawdown.png"), timeout: 60000 });
       assert(page.errors.length === 0, `console errors: ${page.errors.join(" | ")}`);
     } finally {
       await page.close();
