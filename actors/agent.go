@@ -80,10 +80,14 @@ type Agent struct {
 	limits                                      Limits
 }
 
-// Limits are parsed risk limits.
+// Limits are parsed risk limits: the risk gate's pre-trade checks (AgentConfig.Risk with its
+// defaults filled in), shown in AgentView as exact decimal strings.
 type Limits struct {
-	MaxOrderNotional, MaxPositionNotional, PriceBand decimal.Decimal
-	MaxOpenOrders, OrdersPerMinute                   int
+	MaxOrderNotional    decimal.Decimal `json:"max_order_notional"`    // one order's qty × price, in the quote asset
+	MaxPositionNotional decimal.Decimal `json:"max_position_notional"` // |position| × last price after the order
+	PriceBand           decimal.Decimal `json:"price_band"`            // a fraction of the last trade
+	MaxOpenOrders       int             `json:"max_open_orders"`
+	OrdersPerMinute     int             `json:"orders_per_minute"`
 }
 
 // BuiltinAgents returns ATLAS, ORION and NOVA.
@@ -302,6 +306,11 @@ type AgentView struct {
 	// Curve is the equity at the first mark of each hour of market time (the last
 	// curvePoints hours).
 	Curve []CurvePoint `json:"curve"`
+	// Limits are its risk limits, as configured with the defaults filled in, and
+	// DrawdownHalt the drawdown at which it halts itself (its max_drawdown): the UI shows
+	// them beside the usage above.
+	Limits       Limits          `json:"limits"`
+	DrawdownHalt decimal.Decimal `json:"drawdown_halt"`
 }
 
 // CurvePoint is one point of an equity curve.
@@ -380,7 +389,7 @@ func newAgentActor(cfg *Agent, desk *Desk) actor.Producer {
 	return func() actor.Receiver {
 		return &agentActor{cfg: cfg, desk: desk, account: portfolio.NewAccount(cfg.Name, cfg.capital), peak: cfg.capital, state: streams.AgentActive,
 			marks: map[[2]string]decimal.Decimal{}, open: map[string]*portfolio.Order{}, last: map[[2]string]int64{}, dists: map[[3]string]*distribution{}, otherQuote: map[string]bool{},
-			view: AgentView{Name: cfg.Name, Profile: cfg.Profile, Execution: cfg.Execution, Models: cfg.Models}}
+			view: AgentView{Name: cfg.Name, Profile: cfg.Profile, Execution: cfg.Execution, Models: cfg.Models, Limits: cfg.limits, DrawdownHalt: cfg.maxDrawdown}}
 	}
 }
 

@@ -159,6 +159,7 @@ type StatsQuery struct{}
 
 // BatcherStats are the batcher's plain counters, for the UI.
 type BatcherStats struct {
+	Taken  time.Time // when the actor answered: two answers' counts apart over their Taken apart are rates
 	Models []ModelStats
 	// DroppedMailbox counts requests Batcher.Submit refused with ErrOverloaded.
 	DroppedMailbox int64
@@ -177,6 +178,10 @@ type ModelStats struct {
 	RunTime          time.Duration // the runs' time added up
 	Queued           int           // waiting now
 	Running          int           // batches in flight now
+	// The histograms of synapse_batcher_batch_rows, _queue_wait_seconds and _run_seconds as
+	// plain counts: rows per run (its total is Batches), each answered request's wait from
+	// its receipt to its batch's start, and each run's time, in seconds.
+	BatchRows, QueueWait, RunSeconds Histogram
 }
 
 // MeanBatch is the mean rows per run.
@@ -812,6 +817,8 @@ func (a *batcherActor) done(d *batchDone) {
 	m.estRun = (3*m.estRun + d.runTime) / 4
 	m.m.batchSize.Observe(float64(rows))
 	m.m.runTime.Observe(d.runTime.Seconds())
+	m.stats.BatchRows.observe(float64(rows))
+	m.stats.RunSeconds.observe(d.runTime.Seconds())
 	m.m.rows.Add(float64(rows))
 	if m.current != nil && a.opts.Policy == PolicyAdaptive {
 		// The next batch starts before this one is answered: its requests came in during
@@ -832,6 +839,7 @@ func (a *batcherActor) done(d *batchDone) {
 	for i, p := range d.batch {
 		r := BatchReply{Version: d.dep.version, QueueWait: d.start.Sub(p.received), RunTime: d.runTime}
 		m.m.queueWait.Observe(r.QueueWait.Seconds())
+		m.stats.QueueWait.observe(r.QueueWait.Seconds())
 		if failed != nil {
 			m.stats.Failed++
 			r.Err = failed
@@ -938,6 +946,7 @@ func (a *batcherActor) deploy(d Deploy) {
 	m := a.models[d.Key]
 	if m == nil {
 		m = &model{key: d.Key, m: a.metrics.model(d.Key), in: a.queue(d.Key)}
+		m.stats.BatchRows, m.stats.QueueWait, m.stats.RunSeconds = newHistogram(batchRowBounds), newHistogram(latencyBounds), newHistogram(latencyBounds)
 		m.startWorkers(a.opts.InFlight)
 		a.models[d.Key] = m
 	}
@@ -993,9 +1002,11 @@ func (a *batcherActor) forget(m *model) {
 }
 
 func (a *batcherActor) stats() BatcherStats {
-	s := BatcherStats{DroppedMailbox: a.refused.Load()}
+	s := BatcherStats{Taken: time.Now(), DroppedMailbox: a.refused.Load()}
 	for _, m := range a.models {
 		ms := m.stats
+		// copies: the answer is read (encoded) on another goroutine while the actor counts on
+		ms.BatchRows, ms.QueueWait, ms.RunSeconds = ms.BatchRows.clone(), ms.QueueWait.clone(), ms.RunSeconds.clone()
 		ms.Key, ms.Queued, ms.Running = m.key, m.waiting(), m.running
 		if m.current != nil {
 			ms.Provider = m.current.session.Provider()

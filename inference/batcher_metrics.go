@@ -2,9 +2,49 @@ package inference
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/prometheus/client_golang/prometheus"
 )
+
+// The histograms' bucket bounds, shared by the Prometheus metrics and ModelStats' plain copies.
+var (
+	batchRowBounds = prometheus.ExponentialBuckets(1, 2, 11)     // 1 … 1024 rows
+	latencyBounds  = prometheus.ExponentialBuckets(10e-6, 2, 16) // 10µs … 330ms, in seconds
+)
+
+// Histogram is one of a model's batcher histograms as plain counts, for the UI (the models
+// query): Counts[i] observations were at most Bounds[i] and above Bounds[i-1]; the last of the
+// len(Bounds)+1 counts holds those above the last bound. The bounds are the Prometheus
+// metric's, but the counts are per bucket, not cumulative.
+type Histogram struct {
+	Bounds []float64 `json:"bounds"`
+	Counts []int64   `json:"counts"`
+}
+
+func newHistogram(bounds []float64) Histogram {
+	return Histogram{Bounds: bounds, Counts: make([]int64, len(bounds)+1)}
+}
+
+// observe counts v in its bucket.
+func (h Histogram) observe(v float64) {
+	i, _ := slices.BinarySearch(h.Bounds, v) // the first bound ≥ v: v is at most it
+	h.Counts[i]++
+}
+
+// clone copies the counts (the bounds are shared and never change).
+func (h Histogram) clone() Histogram {
+	return Histogram{Bounds: h.Bounds, Counts: slices.Clone(h.Counts)}
+}
+
+// Total is the number of observations.
+func (h Histogram) Total() int64 {
+	var n int64
+	for _, c := range h.Counts {
+		n += c
+	}
+	return n
+}
 
 // batcherMetrics are the batching actor's Prometheus metrics, labelled by model key.
 type batcherMetrics struct {
@@ -22,22 +62,21 @@ type modelMetrics struct {
 
 // newBatcherMetrics makes the metrics and registers them on reg (nil: kept unregistered).
 func newBatcherMetrics(reg *prometheus.Registry) (*batcherMetrics, error) {
-	latency := prometheus.ExponentialBuckets(10e-6, 2, 16) // 10µs … 330ms
 	m := &batcherMetrics{
 		batchSize: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "synapse_batcher_batch_rows",
 			Help:    "Rows per model run formed by the inference batcher.",
-			Buckets: prometheus.ExponentialBuckets(1, 2, 11), // 1 … 1024
+			Buckets: batchRowBounds,
 		}, []string{"model"}),
 		queueWait: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "synapse_batcher_queue_wait_seconds",
 			Help:    "Time from the batcher receiving a request to its batch starting.",
-			Buckets: latency,
+			Buckets: latencyBounds,
 		}, []string{"model"}),
 		runTime: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "synapse_batcher_run_seconds",
 			Help:    "ONNX Runtime time of one batch.",
-			Buckets: latency,
+			Buckets: latencyBounds,
 		}, []string{"model"}),
 		rows: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "synapse_batcher_rows_total",

@@ -197,6 +197,37 @@ func testBatchesAndAnswersInOrder(t *testing.T, inFlight int) {
 	if n := got["synapse_batcher_queue_wait_seconds"].Metric[0].GetHistogram().GetSampleCount(); n != requesters*each {
 		t.Fatalf("queue_wait count %d, want %d", n, requesters*each)
 	}
+
+	// ModelStats carries the same histograms, bucket by bucket, for the UI: the batch sizes
+	// sum to the batches, the waits to the requests, the run times to the batches.
+	if n := ms.BatchRows.Total(); n != ms.Batches {
+		t.Fatalf("BatchRows holds %d runs, want %d batches (%v)", n, ms.Batches, ms.BatchRows.Counts)
+	}
+	if n := ms.QueueWait.Total(); n != requesters*each {
+		t.Fatalf("QueueWait holds %d requests, want %d", n, requesters*each)
+	}
+	if n := ms.RunSeconds.Total(); n != ms.Batches {
+		t.Fatalf("RunSeconds holds %d runs, want %d batches", n, ms.Batches)
+	}
+	var rows float64 // rows per batch bucket by bucket: at most the bound, above the previous
+	for i, c := range ms.BatchRows.Counts[:len(ms.BatchRows.Bounds)] {
+		rows += float64(c) * ms.BatchRows.Bounds[i]
+	}
+	if rows < float64(ms.Rows) {
+		t.Fatalf("the batch-size buckets bound %v rows, fewer than the %d run", rows, ms.Rows)
+	}
+	for name, h := range map[string]Histogram{"synapse_batcher_batch_rows": ms.BatchRows, "synapse_batcher_run_seconds": ms.RunSeconds, "synapse_batcher_queue_wait_seconds": ms.QueueWait} {
+		var cum uint64
+		for i, b := range got[name].Metric[0].GetHistogram().GetBucket() {
+			cum += uint64(h.Counts[i])
+			if b.GetUpperBound() != h.Bounds[i] || b.GetCumulativeCount() != cum {
+				t.Fatalf("%s bucket %d: Prometheus ≤%g holds %d, ModelStats ≤%g holds %d", name, i, b.GetUpperBound(), b.GetCumulativeCount(), h.Bounds[i], cum)
+			}
+		}
+	}
+	if !st.Taken.After(time.Now().Add(-time.Minute)) {
+		t.Fatalf("stats taken at %v", st.Taken)
+	}
 }
 
 // Under the adaptive policy a lone request on an idle session runs at once, not after

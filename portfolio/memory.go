@@ -480,8 +480,10 @@ func (m *Memory) Total(context.Context) (Total, error) {
 	for _, a := range m.agents {
 		snaps = append(snaps, a.equity...)
 	}
-	_, peak, last := TotalCurve(snaps)
-	return TotalOf(m.summaries(), peak, last), nil
+	curve, peak, last := TotalCurve(snaps)
+	t := TotalOf(m.summaries(), peak, last)
+	t.MaxDrawdown = MaxDrawdown(curve)
+	return t, nil
 }
 
 // CapitalMoves lists agent's capital moves ("" for every agent's) in [since, until) of market

@@ -163,6 +163,9 @@ type Total struct {
 	Peak       decimal.Decimal `json:"peak"`
 	Last       decimal.Decimal `json:"last"`
 	Drawdown   decimal.Decimal `json:"drawdown"`
+	// MaxDrawdown is the deepest drawdown along the curve: the largest (running peak − point)
+	// ÷ running peak, rounded as Drawdown is (see MaxDrawdown).
+	MaxDrawdown decimal.Decimal `json:"max_drawdown"`
 }
 
 // TotalOf sums the agents' summaries and measures the drawdown from peak to last, the highest
@@ -225,6 +228,22 @@ func TotalCurve(snaps []streams.EquitySnapshot) (curve []CurvePoint, peak, last 
 		last = total
 	}
 	return curve, peak, last
+}
+
+// MaxDrawdown is the deepest drawdown along a curve (oldest first): at each point the
+// drawdown from the highest point before it or at it, as Drawdown measures it, the largest of
+// them. The Portfolio page draws the same series from the equity snapshots.
+func MaxDrawdown(curve []CurvePoint) decimal.Decimal {
+	var peak, deepest decimal.Decimal
+	for i, p := range curve {
+		if i == 0 || p.Value.Cmp(peak) > 0 {
+			peak = p.Value
+		}
+		if dd := drawdown(peak, p.Value); dd.Cmp(deepest) > 0 {
+			deepest = dd
+		}
+	}
+	return deepest
 }
 
 // Normalize checks a query's paging and filters and fills in the default limit.

@@ -214,8 +214,10 @@ func (r *ReadModel) Total(ctx context.Context) (portfolio.Total, error) {
 	if err != nil {
 		return portfolio.Total{}, err
 	}
-	_, peak, last := portfolio.TotalCurve(snaps)
-	return portfolio.TotalOf(agents, peak, last), nil
+	curve, peak, last := portfolio.TotalCurve(snaps)
+	t := portfolio.TotalOf(agents, peak, last)
+	t.MaxDrawdown = portfolio.MaxDrawdown(curve)
+	return t, nil
 }
 
 func queueAgents(b *pgx.Batch, out *[]portfolio.AgentSummary) {

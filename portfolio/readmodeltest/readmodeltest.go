@@ -426,6 +426,7 @@ func checkNumbers(t *testing.T, rm portfolio.ReadModel) {
 		"exposure": {total.Exposure, dec("2193.14")}, "realized": {total.Realized, dec("-47.05682")}, "unrealized": {total.Unrealized, dec("-4.50")},
 		"fees": {total.Fees, dec("10.92")}, "moved": {total.Moved, dec("2490.82")}, "peak": {total.Peak, dec("27491.42")},
 		"last": {total.Last, dec("27441.05")}, "drawdown": {total.Drawdown, dec("0.001832")},
+		"max_drawdown": {total.MaxDrawdown, dec("0.001832")}, // the curve's one fall, from T0+1h
 	}
 	for field, v := range totals {
 		if v[0].Cmp(v[1]) != 0 {

@@ -299,6 +299,9 @@ func (r *reference) Total() portfolio.Total {
 			t.Peak = point
 		}
 		t.Last = point
+		if dd := portfolio.Drawdown(t.Peak, point); dd.Cmp(t.MaxDrawdown) > 0 {
+			t.MaxDrawdown = dd
+		}
 	}
 	t.Drawdown = portfolio.Drawdown(t.Peak, t.Last)
 	return t

@@ -9,6 +9,7 @@
 // from `synapse backtest` offline, and measures the neural view's frame rate on every page.
 //
 // Environment: CHROMIUM (default /usr/bin/chromium), SYNAPSE_BIN (default bin/synapse),
+// E2E_ONLY (a regular expression: only the tests it matches),
 // E2E_MAX_FRAME_CPU_MS (default 10: the renderer's CPU time per frame that the 300-neuron graph
 // adds to a page, asserted on every page), E2E_MIN_FPS (default 50; asserted while the load
 // average is below the core count, else reported; 0 never asserts it).
@@ -39,9 +40,12 @@ const PAGES = [
   { path: "/health/", name: "health", live: true },
 ];
 
+/** E2E_ONLY (a regular expression) runs only the tests whose names match it. */
+const only = process.env.E2E_ONLY ? new RegExp(process.env.E2E_ONLY) : null;
 let passed = 0;
 let failed = 0;
 async function test(name, fn) {
+  if (only && !only.test(name)) return;
   const t0 = Date.now();
   try {
     await fn();
@@ -659,6 +663,128 @@ try {
       await page.click("#pf-distribute");
       await checkFor("a keep of 7 refused", () => page.$eval("#pf-capital-msg", (e) => /refused \(400\).*\[field: keep\]/.test(e.textContent)));
       await page.locator("#pf-allocation").screenshot({ path: join(artifacts, "portfolio-capital-moves.png") });
+    } finally {
+      await page.close();
+    }
+  });
+
+  // --- the Models, Agents and Portfolio pages against their queries ------------------------
+  await test("models page: histograms as the batcher has them; an admin deploys a shadow, sees it, retires it", async () => {
+    // a second engine with tokens, replaying at full speed so that the batcher's counts stop
+    // moving once the feed has finished and the page can be held to the query exactly
+    const e = await startEngine(["--speed", "max", "--replay", join("streams", "recordings", "ETHUSDT-1m-2022-08-14.csv.gz")], { auth: true });
+    const auth = { Authorization: `Bearer ${e.token}` };
+    const models = async () => (await fetch(`${e.url}/api/v1/queries/models`, { headers: auth })).json();
+    const ctx = await browser.newContext({ viewport: { width: 1400, height: 900 } });
+    try {
+      const page = await watchedPage(ctx);
+      await page.goto(`${e.url}/models/?token=${e.token}`);
+      const settled = await checkFor("the replay finished and the batcher idle", async () => {
+        const st = await (await fetch(`${e.url}/api/v1/queries/engine`, { headers: auth })).json();
+        if (!st.feed_finished) return null;
+        const a = await models();
+        await new Promise((r) => setTimeout(r, 1000));
+        const b = await models();
+        const count = (m) => JSON.stringify((m.batcher.Models ?? []).map((x) => [x.Key, x.Batches, x.Served, x.Failed]));
+        return count(a) === count(b) && (b.batcher.Models ?? []).length >= 3 && b.batcher.Models.every((x) => x.Batches > 0) ? b : null;
+      }, 120000);
+      // every model's bars: the batch sizes and run times sum to its batches, the waits to its answered requests
+      const sums = await checkFor("the histograms drawn from the settled counts", async () => {
+        const bars = await page.$$eval("figure.hist", (fs) => fs.map((f) => [f.dataset.model, f.dataset.hist, [...f.querySelectorAll("rect[data-count]")].reduce((a, r) => a + Number(r.dataset.count), 0)]));
+        const sum = (k, h) => bars.find(([m, x]) => m === k && x === h)?.[2];
+        return settled.batcher.Models.every((m) => sum(m.Key, "BatchRows") === m.Batches && sum(m.Key, "RunSeconds") === m.Batches && sum(m.Key, "QueueWait") === m.Served + m.Failed) ? bars : null;
+      }, 10000);
+      const labels = await page.$$eval('figure.hist[data-hist="BatchRows"] .axis-label', (ts) => ts.map((t) => t.textContent));
+      assert(labels.includes("rows per batch (≤ bound)") && labels.includes("batches"), `axis labels ${labels}`);
+      console.log(`     histograms: ${settled.batcher.Models.map((m) => `${m.Key} ${m.Batches} batches`).join(", ")} (${sums.length} charts)`);
+      // rows/s over the last interval: 0 once nothing runs (the page asks every 2 s)
+      await checkFor("rows/s and requests/s at 0 once the batcher is idle", async () => {
+        const r = await page.$$eval('#mb-body td[data-field$="_per_s"]', (tds) => tds.map((t) => t.textContent));
+        return r.length === 2 * settled.batcher.Models.length && r.every((x) => x === "0.0");
+      }, 8000);
+      // no shadow deployed: no shadow row in either table
+      assert((await page.$$("#mv-body tr[data-role=shadow]")).length === 0, "a shadow row with no shadow deployed");
+      assert(!(await page.textContent("#ms")).includes("@shadow"), "a shadow model actor shown with no shadow deployed");
+      // a folder without the model: refused with the engine's message, naming the field
+      await page.selectOption("#mv-model", "direction");
+      await page.fill("#mv-dir", "/nonexistent/models");
+      await page.selectOption("#mv-mode", "shadow");
+      await page.click("#mv-deploy-btn");
+      const refused = await checkFor("the refusal", () => page.$eval("#mv-msg.error", (m) => m.textContent).catch(() => ""));
+      assert(refused.includes("refused (400)") && refused.includes("[field: dir]"), `message: ${refused}`);
+      // the repository's models, by absolute path, in shadow
+      const dir = join(repo, "inference", "models");
+      await page.fill("#mv-dir", dir);
+      await page.click("#mv-deploy-btn");
+      await checkFor("the shadow row", () => page.$('#mv-body tr[data-role=shadow][data-model="direction"]'), 15000);
+      const applied = await checkFor("the deployment applied", () => page.$eval("#mv-msg.ok", (m) => (m.textContent.includes("applied") ? m.textContent : "")).catch(() => ""), 15000);
+      const after = await models();
+      const shadow = (after.shadow ?? []).find((d) => d.model === "direction");
+      assert(shadow && shadow.source === join(dir, "direction.json"), `the models query's shadow: ${JSON.stringify(after.shadow)}`);
+      assert(applied.includes(`direction v${shadow.version} now runs in shadow`), `message: ${applied}`);
+      const row = await page.textContent('#mv-body tr[data-role=shadow][data-model="direction"]');
+      assert(row.includes(`v${shadow.version}`) && row.includes("vs live"), `shadow row: ${row}`);
+      await page.locator("#models-versions").screenshot({ path: join(artifacts, "models-shadow.png"), timeout: 60000 });
+      // retire it: the row goes, and the query has no shadow
+      await page.click('#mv-body tr[data-role=shadow][data-model="direction"] button[data-cmd="models.retire_shadow"]');
+      await checkFor("the shadow row gone", async () => (await page.$$("#mv-body tr[data-role=shadow]")).length === 0, 15000);
+      await checkFor("the retirement applied", () => page.$eval("#mv-msg.ok", (m) => m.textContent.includes("models.retire_shadow applied")).catch(() => false), 15000);
+      assert(((await models()).shadow ?? []).length === 0, "the engine still runs a shadow");
+      await page.screenshot({ path: join(artifacts, "models-page.png"), fullPage: true });
+      const errors = page.errors.filter((x) => !x.includes("400 (Bad Request)"));
+      assert(errors.length === 0, `console errors: ${errors.join(" | ")}`);
+    } catch (err) {
+      throw new Error(`${err.message}\nsecond engine log (tail):\n${e.log.slice(-2000)}`);
+    } finally {
+      await ctx.close();
+      await e.stop();
+    }
+  });
+
+  await test("agents page: each card's risk limits are the agents query's, with their use in text", async () => {
+    const page = await watchedPage(browser);
+    try {
+      await page.goto(base + "/agents/");
+      const api = await agentsByAPI(base);
+      const pctOf = (s) => Number(decimal(s.replace("%", "")));
+      for (const name of AGENTS) {
+        const want = api[name];
+        assert(want.limits && want.drawdown_halt, `${name} in the agents query has no limits: ${JSON.stringify(want)}`);
+        const cells = await checkFor(`${name}'s limits`, async () => {
+          const c = await page.$$eval(`[data-agent="${name}"] tr[data-limit]`, (trs) => Object.fromEntries(trs.map((tr) => [tr.dataset.limit, { limit: tr.querySelector(".limit-value").textContent, use: tr.querySelector(".use").textContent }])));
+          return Object.keys(c).length === 6 ? c : null;
+        });
+        assert(decimal(cells.max_order_notional.limit) === decimal(want.limits.max_order_notional), `${name} max order notional ${cells.max_order_notional.limit}, query ${want.limits.max_order_notional}`);
+        assert(decimal(cells.max_position_notional.limit) === decimal(want.limits.max_position_notional), `${name} max position notional ${cells.max_position_notional.limit}, query ${want.limits.max_position_notional}`);
+        assert(Number(cells.max_open_orders.limit) === want.limits.max_open_orders && Number(cells.orders_per_minute.limit) === want.limits.orders_per_minute, `${name} counts ${JSON.stringify(cells)}`);
+        assert(Math.abs(pctOf(cells.price_band.limit) - Number(want.limits.price_band) * 100) < 1e-9, `${name} price band ${cells.price_band.limit}, query ${want.limits.price_band}`);
+        assert(Math.abs(pctOf(cells.drawdown_halt.limit) - Number(want.drawdown_halt) * 100) < 1e-9, `${name} drawdown halt ${cells.drawdown_halt.limit}, query ${want.drawdown_halt}`);
+        for (const k of ["max_position_notional", "drawdown_halt", "max_open_orders"]) assert(/^[✓⚠⛔] /.test(cells[k].use), `${name} ${k}: the use is not said in text: "${cells[k].use}"`);
+      }
+      console.log(`     limits: ${AGENTS.map((n) => `${n} order ≤ ${api[n].limits.max_order_notional}, position ≤ ${api[n].limits.max_position_notional}, halt at ${api[n].drawdown_halt}`).join("; ")}`);
+      await page.locator(`[data-agent="ATLAS"]`).screenshot({ path: join(artifacts, "agents-limits.png"), timeout: 60000 });
+      assert(page.errors.length === 0, `console errors: ${page.errors.join(" | ")}`);
+    } finally {
+      await page.close();
+    }
+  });
+
+  await test("portfolio page: the drawdown curves, the total's deepest point the summary's max drawdown", async () => {
+    const page = await watchedPage(browser);
+    try {
+      await page.goto(base + "/portfolio/");
+      const got = await checkFor("the total's drawdown series to match the summary", async () => {
+        const s = await (await fetch(`${base}/api/v1/queries/summary`)).json();
+        const dd = await page.evaluate(() => window.__portfolio.drawdown());
+        const shown = await page.$eval('#pf-dd-figs [data-dd="total"]', (e) => e.dataset.max).catch(() => null);
+        if (!s.total || !dd.total || dd.total.points < 2) return null;
+        return decimal(dd.total.max) === decimal(s.total.max_drawdown) && shown === dd.total.max ? { page: dd, summary: s.total } : null;
+      }, 30000);
+      for (const n of AGENTS) assert(got.page[n]?.points >= 2, `${n}'s drawdown series has ${got.page[n]?.points} points`);
+      await checkFor("the drawdown chart painted", () => painted(page, "#pf-drawdown-chart"));
+      console.log(`     drawdown: total max ${got.page.total.max} over ${got.page.total.points} points (summary ${got.summary.max_drawdown}, now ${got.summary.drawdown}); ${AGENTS.map((n) => `${n} max ${got.page[n].max}`).join(", ")}`);
+      await page.locator("#pf-equity").screenshot({ path: join(artifacts, "portfolio-drawdown.png"), timeout: 60000 });
+      assert(page.errors.length === 0, `console errors: ${page.errors.join(" | ")}`);
     } finally {
       await page.close();
     }

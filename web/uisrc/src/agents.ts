@@ -8,7 +8,7 @@ import { Live, query, AuthError } from "./live";
 import { esc, int, time, exact, put } from "./format";
 import { command, describe } from "./commands";
 import { equityChart, EquityChart } from "./charts";
-import { AgentState, AgentView, AgentEvent, OrderEvent, RiskView, STATE_BADGE, fig, say, orderLine, agentFigures, agentCounts, positionsTable, rejectionsTable } from "./agentview";
+import { AgentState, AgentView, AgentEvent, OrderEvent, RiskView, STATE_BADGE, fig, say, orderLine, agentFigures, agentCounts, positionsTable, rejectionsTable, limitsTable } from "./agentview";
 
 /** The agent commands, what each does, and in which states it makes sense (agents.start and
  * agents.resume both make an agent ACTIVE; resume is the way back from a halt). */
@@ -183,6 +183,7 @@ export function agentsPage(root: HTMLElement, live: Live): void {
       </div>
       <div class="counts"></div>
       <h3>Positions</h3><div class="positions"></div>
+      <h3>Risk limits <span class="dim">(configured · in use now)</span></h3><div class="limits-box"></div>
       <p class="last-order"></p>
       <div class="controls" role="group" aria-label="commands for ${esc(name)}">
         ${AGENT_COMMANDS.map((k) => `<button type="button" class="btn" data-cmd="${k.name}" title="${esc(k.title)}">${k.label}</button>`).join("")}
@@ -248,6 +249,7 @@ export function agentsPage(root: HTMLElement, live: Live): void {
     put(c.figs, agentFigures(v));
     put(c.counts, agentCounts(v));
     put(c.positions, positionsTable(v.positions));
+    put(c.root.querySelector(".limits-box") as HTMLElement, limitsTable(v));
     put(c.last, orderLine(v.last_order));
     c.chart.set(v.curve, v.event_time > 0 ? { time: v.event_time, equity: v.totals.equity } : undefined);
     renderButtons(c);

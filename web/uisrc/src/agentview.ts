@@ -1,6 +1,6 @@
 // What an agent shows (actors.AgentView as JSON) and how the Agents page and the backtest
 // report draw it: state badges, figures and tables, with every decimal shown exactly.
-import { esc, dl, int, time, money, exact, percent, returnPct, pct, arrow, upDown } from "./format";
+import { esc, dl, int, time, money, exact, percent, returnPct, pct, arrow, upDown, parseDec } from "./format";
 import type { CurvePoint } from "./charts";
 
 export type AgentState = "ACTIVE" | "REDUCING" | "HALTED";
@@ -69,6 +69,68 @@ export interface AgentView {
   event_time: number;
   max_drawdown: string;
   curve: CurvePoint[] | null;
+  limits?: Limits; // its risk limits as configured (actors.Limits)
+  drawdown_halt?: string; // the drawdown at which it halts itself (its max_drawdown setting)
+}
+
+/** Limits are an agent's risk limits, the risk gate's pre-trade checks (exact decimals). */
+export interface Limits {
+  max_order_notional: string;
+  max_position_notional: string;
+  price_band: string;
+  max_open_orders: number;
+  orders_per_minute: number;
+}
+
+/** mulDec multiplies two decimal strings exactly (BigInt); "" when one is not a decimal. */
+function mulDec(a: string, b: string): string {
+  const x = parseDec(a);
+  const y = parseDec(b);
+  if (!x || !y) return "";
+  const n = x.n * y.n;
+  const scale = x.scale + y.scale;
+  const digits = (n < 0n ? -n : n).toString().padStart(scale + 1, "0");
+  return (n < 0n ? "-" : "") + digits.slice(0, digits.length - scale) + (scale ? "." + digits.slice(digits.length - scale) : "");
+}
+
+/** NEAR is the share of a limit from which its use is flagged as near it. */
+const NEAR = 0.8;
+
+/** usage says, in text and a class, how close a use is to its limit: ok, near (≥ 80 %) or at
+ * or over it. The figures themselves are exact; the share is for the flag only. */
+function usage(used: number, limit: number): { text: string; cls: string } {
+  if (!(limit > 0)) return { text: "", cls: "" };
+  const share = used / limit;
+  if (share >= 1) return { text: `⛔ at or over the limit (${Math.round(share * 100)} %)`, cls: "over" };
+  if (share >= NEAR) return { text: `⚠ near the limit (${Math.round(share * 100)} %)`, cls: "near" };
+  return { text: `✓ ${Math.round(share * 100)} % of the limit`, cls: "ok" };
+}
+
+/** limitsTable shows an agent's risk limits beside what it uses of them now: its largest
+ * position's notional (|qty| × mark) against the position limit, its drawdown against the
+ * level that halts it, its open orders against their limit; the per-order limits (notional,
+ * price band, rate) have no standing use and are shown alone. */
+export function limitsTable(v: AgentView): string {
+  const l = v.limits;
+  if (!l) return `<span class="dim">no limits reported</span>`;
+  let biggest = "0";
+  let where = "";
+  for (const p of v.positions ?? []) {
+    const n = mulDec(p.qty, p.mark).replace("-", "");
+    if (n && Number(n) > Number(biggest)) [biggest, where] = [n, p.symbol];
+  }
+  type Row = [key: string, label: string, limit: string, used: string, flag: { text: string; cls: string }];
+  const rows: Row[] = [
+    ["max_position_notional", "position notional", money(l.max_position_notional), where ? `${money(biggest)} <span class="dim">${esc(where)}</span>` : "0", usage(Number(biggest), Number(l.max_position_notional))],
+    ["drawdown_halt", "drawdown (halts at)", esc(percent(v.drawdown_halt)), esc(percent(v.totals.drawdown)), usage(Number(v.totals.drawdown), Number(v.drawdown_halt))],
+    ["max_open_orders", "open orders", int(l.max_open_orders), int(v.open_orders), usage(v.open_orders, l.max_open_orders)],
+    ["max_order_notional", "order notional", money(l.max_order_notional), `<span class="dim">per order</span>`, { text: "", cls: "" }],
+    ["price_band", "price band", esc(percent(l.price_band)), `<span class="dim">from the last trade</span>`, { text: "", cls: "" }],
+    ["orders_per_minute", "orders per minute", int(l.orders_per_minute), `<span class="dim">per minute</span>`, { text: "", cls: "" }],
+  ];
+  return `<table class="limits"><thead><tr><th>limit</th><th class="num">max</th><th class="num">now</th><th>use</th></tr></thead><tbody>${rows
+    .map(([key, label, limit, used, flag]) => `<tr data-limit="${key}" class="${flag.cls}"><td>${esc(label)}</td><td class="num limit-value">${limit}</td><td class="num">${used}</td><td class="use">${esc(flag.text)}</td></tr>`)
+    .join("")}</tbody></table>`;
 }
 
 export interface RiskView {

@@ -120,8 +120,9 @@ export interface CurvesChart {
   points(): Record<string, number>;
 }
 
-/** curvesChart draws several equity curves on one chart, one line series each. */
-export function curvesChart(el: HTMLElement): CurvesChart {
+/** curvesChart draws several equity curves on one chart, one line series each; precision is
+ * the decimals of the price scale (2: cents). */
+export function curvesChart(el: HTMLElement, precision = 2): CurvesChart {
   const chart = createChart(el, CHART_OPTIONS);
   const lines = new Map<string, { series: ISeriesApi<"Line">; key: string; n: number }>();
   return {
@@ -135,7 +136,7 @@ export function curvesChart(el: HTMLElement): CurvesChart {
           lineStyle: st.style,
           lineWidth: 2,
           title: agent,
-          priceFormat: { type: "price", precision: 2, minMove: 0.01 },
+          priceFormat: { type: "price", precision, minMove: 10 ** -precision },
         });
         l = { series, key: "", n: 0 };
         lines.set(agent, l);

@@ -7,6 +7,7 @@ import { esc, dl, trim, num, int, time, h } from "./format";
 import { agentsPage } from "./agents";
 import { portfolioPage } from "./portfolio";
 import { healthPage } from "./health";
+import { modelsPage } from "./models";
 
 export interface Page {
   path: string;
@@ -36,7 +37,7 @@ export function renderPage(p: Page, root: HTMLElement, live: Live): void {
     case "/training/":
       return training(root);
     case "/models/":
-      return models(root, live);
+      return modelsPage(root, live);
     case "/agents/":
       return agentsPage(root, live);
     case "/portfolio/":
@@ -252,35 +253,4 @@ function queryFailed(id: string): (e: unknown) => void {
     const el = document.getElementById(id);
     if (el) el.textContent = `could not load: ${e instanceof Error ? e.message : e}`;
   };
-}
-
-function models(root: HTMLElement, live: Live): void {
-  const v = panel(root, "Versions and batcher");
-  v.innerHTML = `<div id="mv" class="dim">loading…</div>`;
-  const load = () =>
-    query("models")
-      .then((m) => {
-        const rt = `<p>ONNX Runtime <b>${esc(m.runtime ?? "—")}</b></p>`;
-        const versions = (list: any[] | null, kind: string) => (list ?? []).map((x: any) => `<tr><td>${esc(x.model)}</td><td>${kind}</td><td class="num">v${esc(x.version)}</td><td>${esc(x.source ?? "")}</td></tr>`).join("");
-        const bt = (m.batcher?.Models ?? [])
-          .map((x: any) => `<tr><td>${esc(x.Key)}</td><td class="num">${int(x.Requests)}</td><td class="num">${int(x.Served)}</td><td class="num">${int(x.Batches)}</td><td class="num">${x.Batches ? num(x.Rows / x.Batches, 1) : "—"}</td><td class="num">${x.Batches ? num(x.RunTime / x.Batches / 1e3, 0) + " µs" : "—"}</td><td>${esc(x.Provider ?? "—")}</td><td class="num">${int(x.DroppedDeadline + x.DroppedQueueFull)}</td><td class="num">${int(x.Failed)}</td><td class="num">${int(x.Queued)}</td></tr>`)
-          .join("");
-        const el = document.getElementById("mv")!;
-        el.className = "";
-        el.innerHTML = `${rt}<table><thead><tr><th>model</th><th>role</th><th>version</th><th>source</th></tr></thead><tbody>${versions(m.live, "live")}${versions(m.shadow, "shadow")}</tbody></table>
-          <h3>Batcher</h3><table><thead><tr><th>model</th><th>requests</th><th>served</th><th>batches</th><th>rows/batch</th><th>mean run</th><th>runs on</th><th>dropped</th><th>failed</th><th>queued</th></tr></thead><tbody data-live>${bt}</tbody></table>`;
-      })
-      .catch(queryFailed("mv"));
-  load();
-  setInterval(load, 2000);
-  const s = panel(root, "Live model state");
-  s.innerHTML = `<table><thead><tr><th>model</th><th>state</th><th>requests</th><th>signals</th><th>errors</th><th>accuracy</th><th>latency</th></tr></thead><tbody id="ms"></tbody></table>`;
-  live.on("model/", () => {
-    const rows: string[] = [];
-    for (const [t, m] of [...live.topics].sort()) {
-      if (!t.startsWith("model/")) continue;
-      rows.push(`<tr><td>${esc(m.key ?? t.slice(6))}</td><td>${m.active ? "▶ active" : "◦ " + (m.shadow ? "shadow" : "idle")}</td><td class="num" data-live>${int(m.requests)}</td><td class="num">${int(m.signals)}</td><td class="num">${int(m.errors)}</td><td class="num">${m.scored ? num(m.accuracy * 100, 1) + "%" : "— (none scored)"}</td><td class="num">${m.latency_us ? int(m.latency_us) + " µs" : "—"}</td></tr>`);
-    }
-    document.getElementById("ms")!.innerHTML = rows.join("");
-  });
 }

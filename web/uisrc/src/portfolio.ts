@@ -11,6 +11,7 @@ import { esc, int, num, time, money, exact, percent, returnPct, pct, arrow, upDo
 import { Position, STATE_BADGE, fig, say, signedMoney } from "./agentview";
 import { curvesChart, fanChart, CURVE_STYLES, CurvePoint, FanBand } from "./charts";
 import { command, describe } from "./commands";
+import { totalCurve, maxDrawdown, DrawdownPoint } from "./drawdown";
 
 /** Snapshot is an agent's hourly equity snapshot (streams.EquitySnapshot). */
 interface Snapshot {
@@ -146,7 +147,7 @@ const FILL_PAGE_SIZES = [10, 20, 50, 100];
 declare global {
   interface Window {
     /** __portfolio lets the browser tests see what the charts drew. */
-    __portfolio: { equity: () => Record<string, number>; fan: () => { points: number; p_goal: number | null; p_loss: number | null; agent: string } };
+    __portfolio: { equity: () => Record<string, number>; drawdown: () => Record<string, { points: number; max: string }>; fan: () => { points: number; p_goal: number | null; p_loss: number | null; agent: string } };
   }
 }
 
@@ -294,13 +295,49 @@ export function portfolioPage(root: HTMLElement, live: Live): void {
       EQUITY_RANGES.map(([l, hrs]) => [String(hrs), l]),
       "0",
     )}</select></label><span class="legend pf-legend" id="pf-legend"></span></div>
-    <div class="chart pf-chart" id="pf-equity-chart" role="img" aria-label="equity curves of the agents, from their hourly snapshots"></div>`,
+    <div class="chart pf-chart" id="pf-equity-chart" role="img" aria-label="equity curves of the agents, from their hourly snapshots"></div>
+    <h3>Drawdown <span class="dim">below the running peak, in % (1 − value ÷ peak; capital moved in or out, such as a distribution paid out, is not a loss)</span></h3>
+    <div class="figs pf-figs" id="pf-dd-figs"></div><span class="legend pf-legend" id="pf-dd-legend"></span>
+    <div class="chart pf-chart pf-dd-chart" id="pf-drawdown-chart" role="img" aria-label="drawdown curves of the agents and of the total, in percent below their running peak"></div>`,
   );
   const eqMsg = eq.querySelector("[data-msg]") as HTMLElement;
   put(eq.querySelector("[data-hint]") as HTMLElement, "hourly snapshots, from the read model");
   const curves = curvesChart(eq.querySelector("#pf-equity-chart") as HTMLElement);
   const range = eq.querySelector("#pf-range") as HTMLSelectElement;
   const curveFor = new Map<string, string>(); // agent → the request its curve was drawn from
+  const ddChart = curvesChart(eq.querySelector("#pf-drawdown-chart") as HTMLElement, 4);
+  const snapsFor = new Map<string, Snapshot[]>(); // agent → the snapshots its curve was drawn from
+  const drawdowns = new Map<string, DrawdownPoint[]>(); // agent, and "total" → its drawdown series
+
+  /** renderDrawdown draws each agent's drawdown and the total's from the snapshots the equity
+   * chart shows, computed as the read model computes the total's (drawdown.ts). */
+  function renderDrawdown(agents: string[]): void {
+    const all: Snapshot[] = [];
+    for (const a of agents) {
+      const snaps = snapsFor.get(a) ?? [];
+      all.push(...snaps);
+      drawdowns.set(a, totalCurve(snaps));
+    }
+    drawdowns.set("total", totalCurve(all));
+    const keys = [...agents, "total"];
+    const styleFor = (k: string) => (k === "total" ? agents.length : styleOf(k));
+    for (const k of keys) {
+      ddChart.set(k, (drawdowns.get(k) ?? []).map((p) => ({ time: p.time, equity: String(-Number(p.drawdown) * 100) })), styleFor(k));
+    }
+    put(
+      eq.querySelector("#pf-dd-figs") as HTMLElement,
+      keys.map((k) => `<span data-dd="${esc(k)}" data-max="${esc(maxDrawdown(drawdowns.get(k) ?? []))}">${fig(`${k} max drawdown`, esc(percent(maxDrawdown(drawdowns.get(k) ?? []))))}</span>`).join(""),
+    );
+    put(
+      eq.querySelector("#pf-dd-legend") as HTMLElement,
+      keys
+        .map((k) => {
+          const st = CURVE_STYLES[styleFor(k) % CURVE_STYLES.length];
+          return `<span title="${esc(st.dash)} line"><span aria-hidden="true" style="color:${st.color}">${st.symbol}</span> ${esc(k)}</span>`;
+        })
+        .join(""),
+    );
+  }
 
   async function loadEquity(s: Summary): Promise<void> {
     const agents = [...(s.agents ?? [])].sort((a, b) => byRank(a.agent, b.agent));
@@ -319,6 +356,7 @@ export function portfolioPage(root: HTMLElement, live: Live): void {
         if (curveFor.get(a.agent) === key) return; // no newer snapshot: the curve is drawn
         try {
           const snaps: Snapshot[] | null = await query("equity", p);
+          snapsFor.set(a.agent, snaps ?? []);
           const pts: CurvePoint[] = (snaps ?? []).map((x) => ({ time: x.time, equity: x.equity }));
           curves.set(a.agent, pts, styleOf(a.agent));
           curveFor.set(a.agent, key);
@@ -328,6 +366,7 @@ export function portfolioPage(root: HTMLElement, live: Live): void {
       }),
     );
     say(eqMsg, errors.join(" · "), errors.length === 0);
+    renderDrawdown(agents.map((a) => a.agent));
     const pts = curves.points();
     put(
       eq.querySelector("#pf-legend") as HTMLElement,
@@ -817,6 +856,7 @@ export function portfolioPage(root: HTMLElement, live: Live): void {
 
   window.__portfolio = {
     equity: () => curves.points(),
+    drawdown: () => Object.fromEntries([...drawdowns].map(([k, d]) => [k, { points: d.length, max: maxDrawdown(d) }])),
     fan: () => ({ points: fan.points(), p_goal: projection?.goal ? projection.p_goal : null, p_loss: projection ? projection.p_loss : null, agent: projection?.agent ?? "" }),
   };
 }
