@@ -1,9 +1,12 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"net/http"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -197,7 +200,38 @@ func readDatasets(ctx context.Context, js jetstream.JetStream, hub *web.Hub) (*D
 			rep.Symbols[i].Datasets = append(rep.Symbols[i].Datasets, ds)
 		}
 	}
+	for _, sym := range rep.Symbols {
+		fromFeatures := func(d SubjectDataset) bool { return d.Stream == streams.StreamFeatures }
+		slices.SortStableFunc(sym.Datasets, func(a, b SubjectDataset) int { // MD first, then FEAT; short intervals first
+			return cmp.Or(compareBool(fromFeatures(a), fromFeatures(b)), cmp.Compare(a.Kind, b.Kind),
+				cmp.Compare(intervalMs(a.Interval), intervalMs(b.Interval)))
+		})
+	}
 	return rep, nil
+}
+
+// compareBool orders false before true.
+func compareBool(a, b bool) int {
+	switch {
+	case a == b:
+		return 0
+	case a:
+		return 1
+	}
+	return -1
+}
+
+// intervalMs is an interval's length ("1m", "15m", "1h", "1d") in ms; 0 when it has none.
+func intervalMs(iv string) int64 {
+	if iv == "" {
+		return 0
+	}
+	units := map[byte]int64{'s': 1_000, 'm': 60_000, 'h': 3_600_000, 'd': 86_400_000, 'w': 7 * 86_400_000, 'M': 30 * 86_400_000}
+	n, err := strconv.ParseInt(iv[:len(iv)-1], 10, 64)
+	if err != nil {
+		return 0
+	}
+	return n * units[iv[len(iv)-1]]
 }
 
 // subjectDataset names a subject's kind and interval from its tokens, and its venue and
