@@ -86,6 +86,16 @@ type SymbolState struct {
 	Rebuilt     int64  `json:"rebuilt"`  // events re-applied from the log after a restart
 	Restarts    int    `json:"restarts"` // times this actor was restarted after a panic
 	LastProblem string `json:"last_problem,omitempty"`
+	// The 1m candles taken (from the venue's klines or built from trades): how many, the open
+	// times of the first and last (epoch ms; 0: none yet), and the holes between them.
+	Candles     int64 `json:"candles"`
+	FirstCandle int64 `json:"first_candle"`
+	LastCandle  int64 `json:"last_candle"`
+	Gaps        int64 `json:"gaps"`            // holes: a candle more than a minute after the one before
+	Missing     int64 `json:"missing_minutes"` // the minutes the holes lack
+	LargestGap  int64 `json:"largest_gap"`     // minutes missing in the largest hole (0: no hole)
+	// LargestGapStart is the open time of the first minute missing in the largest hole.
+	LargestGapStart int64 `json:"largest_gap_start"`
 }
 
 // Refused counts the events the symbol could not apply.
@@ -283,6 +293,7 @@ func (s *Symbol) close1m(k *streams.Kline, emit func(*streams.Feature)) error {
 	if rollErr != nil && !inexactOnly(rollErr) {
 		return rollErr
 	}
+	s.countCandle(k.OpenTime)
 	s.last1m = k.OpenTime
 	s.lastCandle = *k
 	s.closes[s.nCloses%closesKept] = k.Close
@@ -305,6 +316,26 @@ func (s *Symbol) close1m(k *streams.Kline, emit func(*streams.Feature)) error {
 		}
 	}
 	return rollErr
+}
+
+// minuteMs is a 1m candle's span in epoch milliseconds.
+const minuteMs int64 = 60_000
+
+// countCandle counts a 1m candle taken, and the minutes missing since the one before.
+func (s *Symbol) countCandle(openTime int64) {
+	st := &s.state
+	if st.Candles == 0 {
+		st.FirstCandle = openTime
+	} else if missing := (openTime-s.last1m)/minuteMs - 1; missing > 0 {
+		st.Gaps++
+		st.Missing += missing
+		if missing > st.LargestGap {
+			st.LargestGap = missing
+			st.LargestGapStart = s.last1m + minuteMs
+		}
+	}
+	st.Candles++
+	st.LastCandle = openTime
 }
 
 // inexactOnly reports whether err, the errors of a RollUp's Rollers joined, holds only

@@ -246,3 +246,26 @@ func TestSymbolLeavesOutTheMinuteItJoined(t *testing.T) {
 		t.Fatalf("1m candles %v, want only the second minute's (%d)", closed, minute+60_000)
 	}
 }
+
+// A symbol counts the holes between its 1m candles as they pass, the largest with the open
+// time of its first missing minute; a duplicate or an older candle is no hole.
+func TestSymbolCountsGaps(t *testing.T) {
+	var klines []*streams.Kline
+	for i := 0; i < 60; i++ {
+		if (i >= 10 && i < 13) || (i >= 30 && i < 37) || i == 50 { // holes of 3, 7 and 1 minutes
+			continue
+		}
+		klines = append(klines, pepeKline(i))
+	}
+	klines = append(klines, pepeKline(59), pepeKline(40)) // a duplicate, an older one
+	sym, _, errs := applyAll(t, klines)
+	st := sym.State()
+	if len(errs) != 2 || st.Duplicates != 1 || st.OutOfOrder != 1 {
+		t.Fatalf("errors %v, state %+v", errs, st)
+	}
+	if st.Candles != 49 || st.FirstCandle != pepeKline(0).OpenTime || st.LastCandle != pepeKline(59).OpenTime ||
+		st.Gaps != 3 || st.Missing != 11 || st.LargestGap != 7 || st.LargestGapStart != pepeKline(30).OpenTime {
+		t.Errorf("candles %d from %d to %d, %d holes, %d missing, largest %d from %d",
+			st.Candles, st.FirstCandle, st.LastCandle, st.Gaps, st.Missing, st.LargestGap, st.LargestGapStart)
+	}
+}

@@ -175,13 +175,14 @@ func quietLogger(stderr io.Writer) *slog.Logger {
 	return slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 }
 
-// putOnLog publishes every record of rp to the log, calling progress every 4096 records, and
-// returns how many it published. It does not wait for the acks (Log.Flush does). A kline the
+// putOnLog publishes every record of rp to the log, calling progress every 4096 records and
+// at least every second while records come (a slow replay), and returns how many it published. It does not wait for the acks (Log.Flush does). A kline the
 // symbol actors will skip (not 1m) goes on the log as it is, and skipped is told once per
 // file, with the reason.
 func putOnLog(ctx context.Context, rp *replay.Replay, l *streams.Log, progress func(), skipped func(source string, why error)) (int, error) {
 	n := 0
-	told := map[string]bool{}
+	warned := map[string]bool{}
+	told := time.Now() // progress was last called
 	for {
 		rec, err := rp.Next(ctx)
 		if errors.Is(err, io.EOF) {
@@ -190,15 +191,16 @@ func putOnLog(ctx context.Context, rp *replay.Replay, l *streams.Log, progress f
 		if err != nil {
 			return n, err
 		}
-		if err := actors.CheckKline(rec.Event); err != nil && !told[rec.Source] {
-			told[rec.Source] = true
+		if err := actors.CheckKline(rec.Event); err != nil && !warned[rec.Source] {
+			warned[rec.Source] = true
 			skipped(rec.Source, err)
 		}
 		if err := l.Publish(ctx, rec.Event); err != nil {
 			return n, err
 		}
 		n++
-		if progress != nil && n%4096 == 0 {
+		if progress != nil && (n%4096 == 0 || time.Since(told) >= time.Second) { // a slow replay too
+			told = time.Now()
 			progress()
 		}
 	}

@@ -375,6 +375,8 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		}
 		return engineState(), nil
 	})
+	var replayed atomic.Pointer[ReplayCounts] // what the replay did with its files, as it goes
+	handleDatasetsQuery(gw, log.JS, hub, &replayed)
 	gw.HandleQuery("state", func(r *http.Request) (any, error) {
 		p, err := params(r, "topic")
 		if err != nil {
@@ -468,7 +470,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 			err = runLive(ctx, cfg, log, logger)
 		default:
 			fmt.Fprintf(stdout, "  replaying: %d file(s) at speed %s\n", len(rp.Stats().Files), cfg.Speed)
-			err = runReplay(ctx, rp, log, hub, logger)
+			err = runReplay(ctx, rp, log, &replayed, logger)
 		}
 		if err != nil && ctx.Err() == nil {
 			errs <- err
@@ -512,17 +514,21 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 }
 
 // runReplay puts the replayed events on the log; the graph reads them back from it.
-func runReplay(ctx context.Context, rp *replay.Replay, log *streams.Log, hub *web.Hub, logger *slog.Logger) error {
+// Its counts go to replayed as it goes (the Replay is read on this goroutine only).
+func runReplay(ctx context.Context, rp *replay.Replay, log *streams.Log, replayed *atomic.Pointer[ReplayCounts], logger *slog.Logger) error {
 	start := time.Now()
 	skipped := func(source string, why error) {
 		logger.Warn("replay: the engine will skip this file's klines", "file", source, "why", why)
 	}
-	if _, err := putOnLog(ctx, rp, log, nil, skipped); err != nil {
+	progress := func() { replayed.Store(replayCounts(rp.Stats(), false)) }
+	progress()
+	if _, err := putOnLog(ctx, rp, log, progress, skipped); err != nil {
 		return err
 	}
 	if err := log.Flush(ctx); err != nil {
 		return err
 	}
+	replayed.Store(replayCounts(rp.Stats(), true))
 	st := rp.Stats().Total
 	// already_on_the_log: events left out as the log holds them or later ones of their subject
 	// (a restart goes on where the log ends; earlier data replays on its own in another --data-dir).

@@ -32,7 +32,7 @@ const maxFrameCPU = Number(process.env.E2E_MAX_FRAME_CPU_MS ?? 10);
 const PAGES = [
   { path: "/", name: "dashboard", live: true },
   { path: "/markets/", name: "markets", live: true },
-  { path: "/datasets/", name: "datasets", live: true, tierOff: true },
+  { path: "/datasets/", name: "datasets", live: true },
   { path: "/training/", name: "training", live: true, tierOff: true },
   { path: "/models/", name: "models", live: true },
   { path: "/agents/", name: "agents", live: true },
@@ -345,6 +345,77 @@ try {
         if (s.count > 0) assert(row.text.every((t) => /^[\d.,]+ (µs|ms|s)$/.test(t)), `${s.stage}: percentiles shown as ${row.text}`);
       }
       await page.screenshot({ path: join(artifacts, "health-tree.png"), fullPage: true });
+      assert(page.errors.length === 0, `console errors: ${page.errors.join(" | ")}`);
+    } finally {
+      await page.close();
+    }
+  });
+
+  await test("datasets page: every replayed symbol with the datasets query's counts, time range, gaps and bad lines", async () => {
+    const page = await watchedPage(browser);
+    try {
+      await page.goto(base + "/datasets/");
+      const symbols = await (await fetch(`${base}/api/v1/queries/symbols`)).json();
+      assert(symbols.length > 0, "the engine routes no symbol");
+      // The query as the page's own code sends it (its cookie), then the page's table read at
+      // once: the engine keeps an answer 3 s and the page asks every 2 s, so they meet.
+      const asked = () =>
+        page.evaluate(async () => {
+          const r = await fetch("/api/v1/queries/datasets", { credentials: "same-origin" });
+          if (!r.ok) throw new Error(`datasets query: ${r.status}`);
+          return r.json();
+        });
+      const shown = () =>
+        page.evaluate(() => ({
+          asOf: document.querySelector("#ds-symbols").dataset.asOf ?? "",
+          rows: [...document.querySelectorAll("#ds-symbols-body tr[data-subject]")].map((tr) => ({
+            subject: tr.dataset.subject,
+            venue: tr.dataset.venue,
+            symbol: tr.dataset.symbol,
+            count: tr.querySelector('[data-field="count"]').textContent,
+            first: tr.querySelector('[data-field="first"]').textContent,
+            last: tr.querySelector('[data-field="last"]').textContent,
+            gaps: tr.querySelector('[data-field="gaps"]')?.textContent ?? null,
+            refused: tr.querySelector('[data-field="refused"]')?.textContent ?? null,
+          })),
+          streams: Object.fromEntries([...document.querySelectorAll("#ds-streams-body tr[data-stream]")].map((tr) => [tr.dataset.stream, tr.querySelector('[data-field="messages"]').textContent])),
+          files: [...document.querySelectorAll("#ds-replay-body tr[data-file]")].map((tr) => [tr.dataset.file, tr.querySelector('[data-field="malformed"]').textContent]),
+        }));
+      const [rep, ui] = await checkFor("the page to show the query's answer", async () => {
+        const r = await asked();
+        const u = await shown();
+        return u.asOf === r.as_of && u.rows.length ? [r, u] : null;
+      }, 20000);
+      const utc = (ms) => new Date(ms).toISOString().replace("T", " ").slice(0, 19) + " UTC";
+      const int = (n) => n.toLocaleString("en-US");
+      const bySubject = Object.fromEntries(ui.rows.map((r) => [r.subject, r]));
+      for (const [venue, symbol] of symbols) {
+        const s = rep.symbols.find((x) => x.venue === venue && x.symbol === symbol);
+        assert(s, `the datasets query lacks ${venue} ${symbol} (has ${rep.symbols.map((x) => x.symbol)})`);
+        assert(s.datasets.some((d) => d.stream === "MD"), `${symbol}: no MD subject`);
+        s.datasets.forEach((d, i) => {
+          const row = bySubject[d.subject];
+          assert(row && row.venue === venue && row.symbol === symbol, `no row for ${d.subject}`);
+          assert(row.count === int(d.count), `${d.subject}: the page says ${row.count}, the query ${d.count}`);
+          assert(row.first === utc(d.first_time) && row.first.startsWith(d.first_time_iso.slice(0, 19).replace("T", " ")), `${d.subject}: first ${row.first}, query ${d.first_time_iso}`);
+          assert(row.last === utc(d.last_time) && row.last.startsWith(d.last_time_iso.slice(0, 19).replace("T", " ")), `${d.subject}: last ${row.last}, query ${d.last_time_iso}`);
+          if (i > 0 || !s.actor) return;
+          const a = s.actor;
+          if (a.gaps) assert(row.gaps.includes("⚠") && row.gaps.includes(`${int(a.gaps)} hole`) && row.gaps.includes(utc(a.largest_gap_start)), `${symbol} gaps: ${row.gaps} (query ${a.gaps}, largest ${a.largest_gap} from ${a.largest_gap_start})`);
+          else if (a.candles) assert(row.gaps.includes("✓ none"), `${symbol} gaps: ${row.gaps}, the query says none`);
+          const refused = a.malformed + a.duplicates + a.out_of_order;
+          assert(refused ? row.refused.includes("⚠") && (!a.malformed || row.refused.includes(`${int(a.malformed)} malformed`)) : row.refused.includes("✓ none"), `${symbol} refused: ${row.refused} (query ${JSON.stringify(a)})`);
+          assert(row.refused.includes(`${int(a.events)} event`), `${symbol}: ${row.refused}, query ${a.events} events`);
+        });
+      }
+      for (const st of rep.streams) assert(ui.streams[st.name] === int(st.messages), `stream ${st.name}: page ${ui.streams[st.name]}, query ${st.messages}`);
+      assert(rep.replay && rep.replay.files.length === ui.files.length && rep.replay.files.length > 0, `replayed files: page ${ui.files.length}, query ${JSON.stringify(rep.replay)}`);
+      for (const [i, [src, bad]] of ui.files.entries()) {
+        const f = rep.replay.files[i];
+        assert(src === f.source && (f.malformed ? bad.includes(`⚠ ${int(f.malformed)} malformed line`) : bad.includes("✓ none")), `${src}: bad lines ${bad}, query ${f.malformed}`);
+      }
+      console.log(`     datasets: ${rep.symbols.length} symbol(s), ${ui.rows.length} subject row(s), MD ${rep.streams[0].messages} messages, ${rep.replay.files.length} file(s) replayed`);
+      await page.screenshot({ path: join(artifacts, "datasets-page.png"), fullPage: true });
       assert(page.errors.length === 0, `console errors: ${page.errors.join(" | ")}`);
     } finally {
       await page.close();

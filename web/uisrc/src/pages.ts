@@ -8,6 +8,7 @@ import { agentsPage } from "./agents";
 import { portfolioPage } from "./portfolio";
 import { healthPage } from "./health";
 import { modelsPage } from "./models";
+import { datasetsPage } from "./datasets";
 
 export interface Page {
   path: string;
@@ -18,7 +19,7 @@ export interface Page {
 export const PAGES: Page[] = [
   { path: "/", name: "Dashboard", wide: true },
   { path: "/markets/", name: "Markets", wide: true },
-  { path: "/datasets/", name: "Datasets", wide: false },
+  { path: "/datasets/", name: "Datasets", wide: true },
   { path: "/training/", name: "Training", wide: false },
   { path: "/models/", name: "Models", wide: false },
   { path: "/agents/", name: "Agents", wide: false },
@@ -33,7 +34,7 @@ export function renderPage(p: Page, root: HTMLElement, live: Live): void {
     case "/markets/":
       return markets(root, live);
     case "/datasets/":
-      return datasets(root, live);
+      return datasetsPage(root, live);
     case "/training/":
       return training(root);
     case "/models/":
@@ -217,19 +218,6 @@ function markets(root: HTMLElement, live: Live): void {
       c.models.innerHTML = dl(rows);
     }
   }
-}
-
-function datasets(root: HTMLElement, live: Live): void {
-  const b = panel(root, "Recorded market data (live)");
-  b.innerHTML = `<p class="dim">Symbols the engine is receiving now, with their event counts.</p><div id="ds"></div>`;
-  live.on("symbol/", () => {
-    const rows: [string, string][] = [];
-    for (const [t, s] of live.topics) if (t.startsWith("symbol/")) rows.push([`${s.venue} ${s.symbol}`, `${int(s.events)} events · ${int(s.malformed)} malformed · ${int(s.duplicates)} dup`]);
-    const el = document.getElementById("ds")!;
-    el.innerHTML = dl(rows);
-    el.querySelectorAll("dd").forEach((d) => d.setAttribute("data-live", ""));
-  });
-  notRunning(root, "Datasets", "Dataset builds (feature tables, labels, splits) and their details will appear here once the dataset tier runs.");
 }
 
 function training(root: HTMLElement): void {
