@@ -1145,6 +1145,9 @@ func TestRestartAfterTheDedupWindowAddsNothing(t *testing.T) {
 			if err := getJSON(addr, "/api/v1/queries/models", &m); err != nil {
 				return err
 			}
+			if b, ok := m["batcher"].(map[string]any); ok {
+				delete(b, "Taken") // when the counters were read: it always moves
+			}
 			now := fmt.Sprint(e.Graph.LastSeq, m["batcher"])
 			if !e.FeedFinished || now != last {
 				last, same = now, 0
