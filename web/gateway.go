@@ -129,7 +129,7 @@ var Pages = []string{"markets", "datasets", "training", "models", "agents", "por
 // Topics are the families of websocket topics the engine publishes (README.md, HTTP API,
 // lists what each carries). A ?topics= prefix must be the start of one of them (or of a
 // topic the hub holds now): any other is refused with 1008 and a reason naming these.
-var Topics = []string{"engine", "graph", "symbol/", "pair/", "model/", "agent/", "agent_events", "orders", "risk", "venue/"}
+var Topics = []string{"engine", "graph", "symbol/", "pair/", "model/", "signals", "agent/", "agent_events", "orders", "risk", "venue/"}
 
 // unknownTopic returns the first of prefixes that starts no topic family and no topic of
 // the hub, and whether there is one.

@@ -227,6 +227,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 
 	var publishErrs sync.Map
 	var desk *actors.Desk // set before any signal is published
+	signals := newEnsembleSignals(hub)
 	publish := func(ev streams.Event) {
 		if !onLog.Held(ev) { // else derived again after a restart: the log has it
 			if err := log.Publish(ctx, ev); err != nil && ctx.Err() == nil {
@@ -237,6 +238,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		}
 		if sig, ok := ev.(*streams.Signal); ok && desk != nil {
 			desk.Signal(sig) // on its way to the log; the agents act on it at once
+			signals.record(sig)
 		}
 	}
 	observe := func(topic string, state any) { _ = hub.Set(topic, state) }
@@ -359,7 +361,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		}
 		return graph.Symbols(), nil
 	})
-	handleCandlesQuery(gw, graph)
+	handleCandlesQuery(gw, graph, signals)
 	gw.HandleQuery("engine", func(r *http.Request) (any, error) {
 		if _, err := params(r); err != nil {
 			return nil, err
