@@ -35,7 +35,14 @@ interface CandleRow {
   close: string;
   volume: string;
   values?: Record<string, number>;
-  signal?: { probability: number; direction: number; confidence: number };
+  signal?: Signal;
+}
+
+/** Signal is the ensemble's signal on a candle. */
+interface Signal {
+  probability: number;
+  direction: number;
+  confidence: number;
 }
 
 /** OVERLAYS are the indicators drawn over the candles, by feature column; RSI has a pane. */
@@ -74,6 +81,7 @@ interface Card {
   historyRows: number; // how many candles the candles query gave
   loading: boolean;
   fills: Map<string, Fill>;
+  signals: Map<UTCTimestamp, Signal>; // the ensemble's live signals, by candle
   lastPrice: string;
   drawn: { fills: number; signals: number };
 }
@@ -150,6 +158,7 @@ export function marketsPage(root: HTMLElement, live: Live): void {
       historyRows: 0,
       loading: false,
       fills: new Map(),
+      signals: new Map(),
       lastPrice: "",
       drawn: { fills: 0, signals: 0 },
     };
@@ -209,7 +218,7 @@ export function marketsPage(root: HTMLElement, live: Live): void {
     let signals = 0;
     let prev: number | undefined;
     for (const t of times) {
-      const sig = c.rows.get(t)!.signal;
+      const sig = c.rows.get(t)!.signal ?? c.signals.get(t);
       if (!sig) continue;
       const side = sig.direction >= 0.5;
       if (prev !== undefined && side !== prev >= 0.5) {
@@ -245,13 +254,14 @@ export function marketsPage(root: HTMLElement, live: Live): void {
     const r = p.time !== undefined ? c.rows.get(p.time as UTCTimestamp) : undefined;
     if (!r) return;
     const dir = up(r) ? "▲ up" : "▼ down";
+    const sig = r.signal ?? c.signals.get(p.time as UTCTimestamp);
     const v = r.values ?? {};
     const parts = [
       `${time(r.open_time)} ${dir}`,
       `O ${trim(r.open)} H ${trim(r.high)} L ${trim(r.low)} C ${trim(r.close)} V ${trim(r.volume)}`,
       ...OVERLAYS.map((o) => (v[o.key] !== undefined ? `${o.name.replace(" (20, 2σ)", "")} ${num(v[o.key], 2)}` : "")),
       v[RSI.key] !== undefined ? `RSI ${num(v[RSI.key], 1)}` : "",
-      r.signal ? `ensemble p ${num(r.signal.probability, 3)} · direction ${num(r.signal.direction, 3)}` : "",
+      sig ? `ensemble p ${num(sig.probability, 3)} · direction ${num(sig.direction, 3)}` : "",
       ...[...c.fills.values()]
         .filter((f) => minute(f.time) === p.time)
         .map((f) => `${f.side === "BUY" ? "▲ BUY" : "▼ SELL"} ${f.agent} ${trim(f.qty)} @ ${trim(f.price)}`),
@@ -303,19 +313,19 @@ export function marketsPage(root: HTMLElement, live: Live): void {
   // The ensemble's signals, each on its candle, as they come (an event topic: none is missed).
   live.on("signals", (_t, sig) => {
     const c = cards.get(`symbol/${sig.venue}/${sig.symbol}`);
-    const r = c?.rows.get(secs(sig.feature_time));
-    if (!c || !r || r.signal) return;
-    r.signal = { probability: sig.prediction?.probability, direction: sig.prediction?.direction, confidence: sig.confidence };
-    drawMarkers(c);
+    if (!c) return;
+    // kept by candle: the symbol's topic may show the candle after its signal
+    c.signals.set(secs(sig.feature_time), { probability: sig.prediction?.probability, direction: sig.prediction?.direction, confidence: sig.confidence });
+    if (c.loaded) drawMarkers(c);
   });
 
   // The agents' fills as they come (orders is an event topic: every fill arrives).
   live.on("orders", (_t, o) => {
     if (o.type !== "fill") return;
     const c = cards.get(`symbol/${o.venue}/${o.symbol}`);
-    if (!c || !c.loaded) return;
+    if (!c) return; // its history, still to come, will have it
     addFill(c, { id: `${o.client_order_id}/${o.trade_id}`, agent: o.agent, side: o.side, qty: o.fill_qty, price: o.fill_price, time: o.time });
-    drawMarkers(c);
+    if (c.loaded) drawMarkers(c);
   });
 
   function renderModels(c: Card): void {
@@ -352,12 +362,20 @@ export function marketsPage(root: HTMLElement, live: Live): void {
           },
         ]),
       ),
+    drawn: (topic: string) => {
+      const c = cards.get(topic);
+      if (!c) return null;
+      return {
+        candles: c.candles.data(),
+        lines: Object.fromEntries([...c.lines].map(([k, s]) => [k, s.data()])),
+      };
+    },
   };
 }
 
 declare global {
   interface Window {
     /** __markets lets the browser tests see what the Markets page drew. */
-    __markets: { cards: () => Record<string, any> };
+    __markets: { cards: () => Record<string, any>; drawn: (topic: string) => { candles: readonly unknown[]; lines: Record<string, readonly unknown[]> } | null };
   }
 }
