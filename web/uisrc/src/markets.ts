@@ -246,6 +246,18 @@ export function marketsPage(root: HTMLElement, live: Live): void {
     c.drawn = { fills, signals };
   }
 
+  /** markersSoon draws c's markers at the next frame: once for a frame's many events. */
+  const dirty = new Set<Card>();
+  function markersSoon(c: Card): void {
+    if (dirty.size === 0) {
+      requestAnimationFrame(() => {
+        for (const d of dirty) drawMarkers(d);
+        dirty.clear();
+      });
+    }
+    dirty.add(c);
+  }
+
   function up(r: CandleRow): boolean {
     return Number(r.close) >= Number(r.open);
   }
@@ -286,7 +298,7 @@ export function marketsPage(root: HTMLElement, live: Live): void {
           c.candles.update({ time: t, open: Number(row.open), high: Number(row.high), low: Number(row.low), close: Number(row.close) });
           c.volume.update({ time: t, value: Number(row.volume), color: up(row) ? "rgba(61,220,151,0.35)" : "rgba(255,107,129,0.35)" });
           for (const [key, series] of c.lines) if (row.values?.[key] !== undefined) series.update({ time: t, value: row.values[key] });
-          drawMarkers(c);
+          markersSoon(c);
         }
       }
     }
@@ -316,7 +328,7 @@ export function marketsPage(root: HTMLElement, live: Live): void {
     if (!c) return;
     // kept by candle: the symbol's topic may show the candle after its signal
     c.signals.set(secs(sig.feature_time), { probability: sig.prediction?.probability, direction: sig.prediction?.direction, confidence: sig.confidence });
-    if (c.loaded) drawMarkers(c);
+    if (c.loaded) markersSoon(c);
   });
 
   // The agents' fills as they come (orders is an event topic: every fill arrives).
@@ -325,7 +337,7 @@ export function marketsPage(root: HTMLElement, live: Live): void {
     const c = cards.get(`symbol/${o.venue}/${o.symbol}`);
     if (!c) return; // its history, still to come, will have it
     addFill(c, { id: `${o.client_order_id}/${o.trade_id}`, agent: o.agent, side: o.side, qty: o.fill_qty, price: o.fill_price, time: o.time });
-    if (c.loaded) drawMarkers(c);
+    if (c.loaded) markersSoon(c);
   });
 
   function renderModels(c: Card): void {
