@@ -620,17 +620,21 @@ try {
         const card = cards[topic];
         assert(card.historyRows > 0 && card.candles >= card.historyRows, `${topic}: ${card.candles} candles drawn, ${card.historyRows} from the query`);
         // every candle the query answers within what is drawn is drawn, with its exact OHLC and indicators
-        const rows = await (await fetch(`${base}/api/v1/queries/candles?venue=${venue}&symbol=${symbol}&interval=1m&limit=500`)).json();
-        const drawn = await page.evaluate((t) => window.__markets.drawn(t), topic);
-        const at = new Map(drawn.candles.map((d) => [d.time, d]));
-        const first = drawn.candles[0].time;
-        const last = drawn.candles[drawn.candles.length - 1].time;
-        const inView = rows.filter((r) => r.open_time / 1000 >= first && r.open_time / 1000 <= last);
-        assert(inView.length >= Math.min(card.historyRows, 20), `${topic}: only ${inView.length} of the query's candles within the drawn range`);
-        for (const r of inView) {
-          const d = at.get(r.open_time / 1000);
-          assert(d && d.open === Number(r.open) && d.high === Number(r.high) && d.low === Number(r.low) && d.close === Number(r.close), `${topic}: candle ${r.open_time} drawn ${JSON.stringify(d)}, the query has ${JSON.stringify(r)}`);
-        }
+        // (retried: during a fast replay the page may be fetching candles the topic skipped)
+        const { drawn, inView } = await checkFor(`${topic}: the query's candles drawn with their exact OHLC`, async () => {
+          const rows = await (await fetch(`${base}/api/v1/queries/candles?venue=${venue}&symbol=${symbol}&interval=1m&limit=500`)).json();
+          const drawn = await page.evaluate((t) => window.__markets.drawn(t), topic);
+          const at = new Map(drawn.candles.map((d) => [d.time, d]));
+          const first = drawn.candles[0].time;
+          const last = drawn.candles[drawn.candles.length - 1].time;
+          const inView = rows.filter((r) => r.open_time / 1000 >= first && r.open_time / 1000 <= last);
+          if (inView.length < Math.min(card.historyRows, 20)) throw new Error(`only ${inView.length} of the query's candles within the drawn range`);
+          for (const r of inView) {
+            const d = at.get(r.open_time / 1000);
+            if (!(d && d.open === Number(r.open) && d.high === Number(r.high) && d.low === Number(r.low) && d.close === Number(r.close))) throw new Error(`candle ${r.open_time} drawn ${JSON.stringify(d)}, the query has ${JSON.stringify(r)}`);
+          }
+          return { drawn, inView };
+        }, 15000);
         for (const key of ["sma_20", "ema_20", "bb_upper_20_2", "bb_lower_20_2", "rsi_14"]) {
           const line = new Map(drawn.lines[key].map((p) => [p.time, p.value]));
           const withValue = inView.filter((r) => r.values?.[key] !== undefined);

@@ -171,7 +171,7 @@ export function marketsPage(root: HTMLElement, live: Live): void {
 
   /** loadHistory draws the candles query's history and the symbol's fills, then live updates. */
   async function loadHistory(c: Card): Promise<void> {
-    if (c.loading) return;
+    if (c.loading) return; // the load in flight will have them
     c.loading = true;
     try {
       const sym = `venue=${encodeURIComponent(c.venue)}&symbol=${encodeURIComponent(c.symbol)}`;
@@ -186,9 +186,9 @@ export function marketsPage(root: HTMLElement, live: Live): void {
         offset += (page.items ?? []).length;
         if (!(page.items ?? []).length || offset >= page.total) break;
       }
-      c.loaded = true;
       drawAll(c);
-      c.chart.timeScale().fitContent();
+      if (!c.loaded) c.chart.timeScale().fitContent(); // later loads keep the user's zoom
+      c.loaded = true;
     } catch (e) {
       c.readout.textContent = `⚠ history not loaded: ${(e as Error).message}`;
     } finally {
@@ -290,16 +290,13 @@ export function marketsPage(root: HTMLElement, live: Live): void {
       const last = times.length ? Math.max(...times) : 0;
       if (t > last) {
         const row: CandleRow = { open_time: k.open_time, open: k.open, high: k.high, low: k.low, close: k.close, volume: k.volume, values: s.features?.values };
-        if (last && t > last + 60) {
-          c.loaded = false; // candles came faster than the topic: fetch what was missed
-          loadHistory(c);
-        } else {
-          c.rows.set(t, row);
-          c.candles.update({ time: t, open: Number(row.open), high: Number(row.high), low: Number(row.low), close: Number(row.close) });
-          c.volume.update({ time: t, value: Number(row.volume), color: up(row) ? "rgba(61,220,151,0.35)" : "rgba(255,107,129,0.35)" });
-          for (const [key, series] of c.lines) if (row.values?.[key] !== undefined) series.update({ time: t, value: row.values[key] });
-          markersSoon(c);
-        }
+        c.rows.set(t, row);
+        c.candles.update({ time: t, open: Number(row.open), high: Number(row.high), low: Number(row.low), close: Number(row.close) });
+        c.volume.update({ time: t, value: Number(row.volume), color: up(row) ? "rgba(61,220,151,0.35)" : "rgba(255,107,129,0.35)" });
+        for (const [key, series] of c.lines) if (row.values?.[key] !== undefined) series.update({ time: t, value: row.values[key] });
+        markersSoon(c);
+        // candles closed faster than the topic shows them (a fast replay): fetch those missed
+        if (last && t > last + 60) loadHistory(c);
       }
     }
     const p = trim(s.last_price);
