@@ -118,7 +118,8 @@ type Symbol struct {
 	lastCandle    streams.Kline         // the last closed 1m candle (OpenTime 0: none yet)
 	lastValues    streams.FeatureValues // its indicator values
 	closes        [closesKept]decimal.Decimal
-	nCloses       int // closes written, the newest at (nCloses-1) % closesKept
+	nCloses       int           // closes written, the newest at (nCloses-1) % closesKept
+	history       candleHistory // the newest closed 1m candles with their indicators
 	rolled        []candle.Candle
 	state         SymbolState
 	// OnCandle, when set, is told of every closed 1m candle (for the pair actors).
@@ -301,6 +302,7 @@ func (s *Symbol) close1m(k *streams.Kline, emit func(*streams.Feature)) error {
 	if err := s.features(k, c, &s.lastValues, emit); err != nil {
 		return err
 	}
+	s.history.add(k, s.lastValues)
 	if s.OnCandle != nil {
 		s.OnCandle(k, c.Close)
 	}
@@ -461,6 +463,8 @@ func (a *symbolActor) Receive(c *actor.Context) {
 		case <-a.credits:
 		default:
 		}
+	case candlesRequest:
+		c.Respond(a.sym.Candles(msg.limit))
 	case panicNow:
 		panic("symbol actor " + a.symbol + ": panic requested")
 	case actor.Stopped:

@@ -28,7 +28,9 @@ type Options struct {
 	// Addr is the listen address. Default 127.0.0.1:8080.
 	Addr string
 	// OriginPatterns are the extra origins allowed to open the websocket (the page's own
-	// host always is), as in websocket.AcceptOptions: "example.com", "*.example.com".
+	// host always is), as in websocket.AcceptOptions: host patterns matched against the
+	// Origin header's host ("dash.example.com", "*.example.com", "localhost:5173"). The
+	// engine sets them from the config's http_origins and the --http-origin flags.
 	OriginPatterns []string
 	// MinInterval is the shortest time between two websocket frames to one client: updates
 	// in between are coalesced. Default 100ms.
@@ -91,6 +93,7 @@ type wsClient struct {
 	slot     int
 	token    string     // the name of the token it authenticated with
 	ended    chan wsEnd // capacity 1: why the gateway ends the stream (token revoked, shutdown)
+	behind   bool       // ended for losing events (the pulse's, under clientsMu)
 }
 
 // wsEnd is the close code and reason the gateway ends a client's stream with.
@@ -138,6 +141,25 @@ func (g *Gateway) endClients(match func(*wsClient) bool, code websocket.StatusCo
 // Pages are the UI's pages besides the dashboard at /: each is served the same index.html
 // at /<page>/ (keep in step with PAGES in web/uisrc/src/pages.ts).
 var Pages = []string{"markets", "datasets", "training", "models", "agents", "portfolio", "health"}
+
+// Topics are the families of websocket topics the engine publishes (README.md, HTTP API,
+// lists what each carries). A ?topics= prefix must be the start of one of them (or of a
+// topic the hub holds now): any other is refused with 1008 and a reason naming these.
+var Topics = []string{"engine", "graph", "symbol/", "pair/", "model/", "signals", "agent/", "agent_events", "orders", "risk", "venue/"}
+
+// unknownTopic returns the first of prefixes that starts no topic family and no topic of
+// the hub, and whether there is one.
+func (g *Gateway) unknownTopic(prefixes []string) (string, bool) {
+	for _, p := range prefixes {
+		known := g.hub.Known(p) || slices.ContainsFunc(Topics, func(f string) bool {
+			return strings.HasPrefix(f, p) || strings.HasPrefix(p, f)
+		})
+		if !known {
+			return p, true
+		}
+	}
+	return "", false
+}
 
 // Query answers GET /api/v1/queries/{name}.
 type Query func(r *http.Request) (any, error)
@@ -307,9 +329,12 @@ func (g *Gateway) serveQuery(w http.ResponseWriter, r *http.Request) {
 
 // serveWS streams hub updates: first the current value of every topic (or of those whose
 // name starts with one of the ?topics= prefixes), then each change, coalesced to at most one
-// frame per MinInterval. A client that leaves a frame untaken for WriteTimeout is closed
-// with 1008 "client too slow"; one that sends anything is closed with 1008 "unexpected data
-// message" (the protocol is server to client only).
+// frame per MinInterval; on an event topic (Hub.Events) every event, in order. A client
+// that leaves a frame untaken for WriteTimeout, or falls more than the hub's event backlog
+// behind on an event topic, is closed with 1008 "client too slow"; one that sends anything
+// is closed with 1008 "unexpected data message" (the protocol is server to client only); one
+// that asks for a topic prefix no topic has is closed with 1008 "unknown topic", naming the
+// topic families (Topics).
 func (g *Gateway) serveWS(w http.ResponseWriter, r *http.Request) {
 	c, err := websocket.Accept(w, r, &websocket.AcceptOptions{OriginPatterns: g.opts.OriginPatterns})
 	if err != nil {
@@ -325,6 +350,13 @@ func (g *Gateway) serveWS(w http.ResponseWriter, r *http.Request) {
 	var prefixes []string
 	if t := r.URL.Query().Get("topics"); t != "" {
 		prefixes = strings.Split(t, ",")
+	}
+	if p, bad := g.unknownTopic(prefixes); bad {
+		if len(p) > 12 { // a close reason is at most 123 bytes
+			p = p[:12] + "…"
+		}
+		_ = c.Close(websocket.StatusPolicyViolation, fmt.Sprintf("unknown topic %q; known: %s", p, strings.Join(Topics, " ")))
+		return
 	}
 	id, _ := IdentityOf(r)
 	client := &wsClient{prefixes: prefixes, key: strings.Join(prefixes, ","), frames: make(chan []byte, 1), token: id.Name, ended: make(chan wsEnd, 1)}
@@ -364,7 +396,7 @@ func (g *Gateway) join(c *wsClient) []Update {
 	})
 	g.clientsMu.Lock()
 	defer g.clientsMu.Unlock()
-	updates, v := g.hub.Since(0)
+	updates, v := g.hub.Latest()
 	c.version = v
 	c.slot = g.joined % pulseSlots
 	g.joined++
@@ -437,6 +469,10 @@ func (g *Gateway) serveSlot(slot int) (passedOver bool) {
 	since := map[uint64]read{} // the hub read once per version
 	groups := map[group]news{} // a frame encoded once per version and subscription
 	for c := range g.slots[slot] {
+		if topic := g.hub.Behind(c.version, c.prefixes); topic != "" {
+			g.dropBehind(c, topic)
+			continue
+		}
 		if len(c.frames) > 0 {
 			passedOver = true
 			continue
@@ -461,6 +497,21 @@ func (g *Gateway) serveSlot(slot int) (passedOver bool) {
 		c.version = n.to
 	}
 	return passedOver
+}
+
+// dropBehind ends the stream of c, which lost events of topic: more than the hub's backlog
+// of them came while it had not taken its frames.
+func (g *Gateway) dropBehind(c *wsClient, topic string) {
+	if c.behind {
+		return
+	}
+	c.behind = true
+	select {
+	case c.ended <- wsEnd{websocket.StatusPolicyViolation, fmt.Sprintf("client too slow: over %d %s events behind; reconnect", g.hub.EventBacklog(), topic)}:
+		g.metrics.slowDisconnects.Inc()
+		g.opts.Logger.Warn("websocket client too slow, disconnected", "token", c.token, "events_behind_on", topic, "backlog", g.hub.EventBacklog())
+	default: // ended already
+	}
 }
 
 // readControl reads what the client sends, which answers pings and the close handshake,

@@ -170,6 +170,7 @@ func TestSlowClientIsDisconnectedOthersKeepReceiving(t *testing.T) {
 			}
 		}()
 	}
+	_ = e.hub.Set("big/x", "") // a topic the slow client subscribes to exists
 	slow, _, err := e.dialWS(ctx, "/ws?topics=big/", e.viewer)
 	if err != nil {
 		t.Fatal(err)

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"os"
+	"path"
 	"regexp"
 	"strings"
 	"time"
@@ -19,6 +20,10 @@ import (
 type Config struct {
 	DataDir string `yaml:"data_dir"` // JetStream store of the embedded server (default ./data)
 	HTTP    string `yaml:"http"`     // UI and API address (default 127.0.0.1:8080)
+	// HTTPOrigins are the other origins whose pages may open the websocket (the UI's own
+	// always may): host patterns such as "dash.example.com", "*.example.com",
+	// "localhost:5173" (--http-origin). See checkOrigins.
+	HTTPOrigins []string `yaml:"http_origins"`
 	// DatabaseURL is the Postgres of the read model (--database-url); empty: in memory.
 	DatabaseURL string `yaml:"database_url"`
 	NATS        struct {
@@ -95,6 +100,21 @@ func loadConfig(path string) (Config, error) {
 		c.NATS.Trader.Password = v
 	}
 	return c, nil
+}
+
+// checkOrigins checks the websocket origin patterns of name (http_origins or --http-origin):
+// each is matched (path.Match) against the host[:port] of a page's Origin header, so a
+// scheme or a path would never match, and a malformed pattern would fail every handshake.
+func checkOrigins(name string, patterns []string) error {
+	for _, p := range patterns {
+		if strings.Contains(p, "://") || strings.Contains(p, "/") {
+			return fmt.Errorf("%s: %q: give the origin's host, and port if not the default, without scheme or path (e.g. dash.example.com, *.example.com, localhost:5173)", name, p)
+		}
+		if _, err := path.Match(p, ""); err != nil {
+			return fmt.Errorf("%s: %q: %v (patterns as in path.Match: * and ? wildcards)", name, p, err)
+		}
+	}
+	return nil
 }
 
 // agents returns the built-in agents with the configured ones laid over them, parsed.

@@ -46,6 +46,8 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	rate := fs.Float64("rate", 1000, "with --synthetic: events per second (0: as fast as possible)")
 	seed := fs.Uint64("seed", 1, "with --synthetic: random seed (same seed, same events)")
 	httpAddr := fs.String("http", "", "UI and API address (default 127.0.0.1:8080)")
+	var origins listFlag
+	fs.Var(&origins, "http-origin", "another origin whose pages may open the websocket, a host pattern such as dash.example.com or *.example.com (repeatable; replaces the config's http_origins)")
 	natsListen := fs.String("nats-listen", "", "open a TCP listener for bots on HOST:PORT (needs SYNAPSE_NATS_READER_PASSWORD and SYNAPSE_NATS_TRADER_PASSWORD)")
 	natsURL := fs.String("nats-url", "", "use an existing NATS server or cluster instead of the embedded one")
 	databaseURL := fs.String("database-url", os.Getenv("SYNAPSE_DATABASE_URL"),
@@ -73,6 +75,12 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	override(&cfg.DataDir, *dataDir)
 	override(&cfg.DatabaseURL, *databaseURL)
 	override(&cfg.HTTP, *httpAddr)
+	if len(origins) > 0 {
+		cfg.HTTPOrigins = origins
+	}
+	if err := checkOrigins("http_origins (--http-origin)", cfg.HTTPOrigins); err != nil {
+		return fmt.Errorf("%w: %v", errUsage, err)
+	}
 	override(&cfg.Speed, *speed)
 	override(&cfg.NATS.Listen, *natsListen)
 	override(&cfg.NATS.URL, *natsURL)
@@ -186,6 +194,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	var cmdsDone atomic.Uint64 // the last command applied or refused (its CMD sequence)
 	var catchingUp func() error
 	hub := web.NewHub()
+	hub.Events(0, "agent_events", "orders") // every agent state change and order event reaches the UI
 	submit := func(ctx context.Context, cmd *streams.Command) (uint64, error) {
 		msg, err := streams.Encode(cmd)
 		if err != nil {
@@ -197,7 +206,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		}
 		return ack.Sequence, nil
 	}
-	gw := web.New(hub, web.Options{Addr: cfg.HTTP, Logger: logger, Open: *noAuth, Tokens: tokens, Registry: metrics,
+	gw := web.New(hub, web.Options{Addr: cfg.HTTP, OriginPatterns: cfg.HTTPOrigins, Logger: logger, Open: *noAuth, Tokens: tokens, Registry: metrics,
 		Submit: submit,
 		Ready: func() error {
 			if !log.Conn.IsConnected() {
@@ -218,6 +227,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 
 	var publishErrs sync.Map
 	var desk *actors.Desk // set before any signal is published
+	signals := newEnsembleSignals(hub)
 	publish := func(ev streams.Event) {
 		if !onLog.Held(ev) { // else derived again after a restart: the log has it
 			if err := log.Publish(ctx, ev); err != nil && ctx.Err() == nil {
@@ -228,6 +238,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		}
 		if sig, ok := ev.(*streams.Signal); ok && desk != nil {
 			desk.Signal(sig) // on its way to the log; the agents act on it at once
+			signals.record(sig)
 		}
 	}
 	observe := func(topic string, state any) { _ = hub.Set(topic, state) }
@@ -369,6 +380,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		}
 		return graph.Symbols(), nil
 	})
+	handleCandlesQuery(gw, graph, signals)
 	gw.HandleQuery("engine", func(r *http.Request) (any, error) {
 		if _, err := params(r); err != nil {
 			return nil, err

@@ -861,6 +861,63 @@ try {
     }
   });
 
+  await test("markets page: the candles query's history drawn, indicators on the chart, fill markers as the fills query", async () => {
+    const page = await watchedPage(browser);
+    try {
+      await page.goto(base + "/markets/");
+      const symbols = await (await fetch(`${base}/api/v1/queries/symbols`)).json();
+      const cards = await checkFor("every symbol's history loaded", async () => {
+        const c = await page.evaluate(() => window.__markets.cards());
+        return symbols.every(([v, s]) => c[`symbol/${v}/${s}`]?.loaded && c[`symbol/${v}/${s}`].candles > 0) ? c : null;
+      }, 30000);
+      let fillsSeen = 0;
+      const indicatorsSeen = {}; // candles with each indicator checked, over every symbol
+      for (const [venue, symbol] of symbols) {
+        const topic = `symbol/${venue}/${symbol}`;
+        const card = cards[topic];
+        assert(card.historyRows > 0 && card.candles >= card.historyRows, `${topic}: ${card.candles} candles drawn, ${card.historyRows} from the query`);
+        // every candle the query answers within what is drawn is drawn, with its exact OHLC and indicators
+        // (retried: during a fast replay the page may be fetching candles the topic skipped)
+        const { drawn, inView } = await checkFor(`${topic}: the query's candles drawn with their exact OHLC`, async () => {
+          const rows = await (await fetch(`${base}/api/v1/queries/candles?venue=${venue}&symbol=${symbol}&interval=1m&limit=500`)).json();
+          const drawn = await page.evaluate((t) => window.__markets.drawn(t), topic);
+          const at = new Map(drawn.candles.map((d) => [d.time, d]));
+          const first = drawn.candles[0].time;
+          const last = drawn.candles[drawn.candles.length - 1].time;
+          const inView = rows.filter((r) => r.open_time / 1000 >= first && r.open_time / 1000 <= last);
+          if (inView.length < Math.min(card.historyRows, 20)) throw new Error(`only ${inView.length} of the query's candles within the drawn range`);
+          for (const r of inView) {
+            const d = at.get(r.open_time / 1000);
+            if (!(d && d.open === Number(r.open) && d.high === Number(r.high) && d.low === Number(r.low) && d.close === Number(r.close))) throw new Error(`candle ${r.open_time} drawn ${JSON.stringify(d)}, the query has ${JSON.stringify(r)}`);
+          }
+          return { drawn, inView };
+        }, 15000);
+        for (const key of ["sma_20", "ema_20", "bb_upper_20_2", "bb_lower_20_2", "rsi_14"]) {
+          const line = new Map(drawn.lines[key].map((p) => [p.time, p.value]));
+          const withValue = inView.filter((r) => r.values?.[key] !== undefined);
+          assert(line.size >= withValue.length, `${topic}: ${key} drawn on ${line.size} candles, the query has it on ${withValue.length}`);
+          indicatorsSeen[key] = (indicatorsSeen[key] ?? 0) + withValue.length;
+          for (const r of withValue) assert(line.get(r.open_time / 1000) === r.values[key], `${topic}: ${key} at ${r.open_time} drawn ${line.get(r.open_time / 1000)}, the query has ${r.values[key]}`);
+        }
+        for (const name of ["SMA 20", "EMA 20", "Bollinger", "RSI 14", "▲", "▼", "BUY", "SELL"]) assert(card.legend.includes(name), `${topic}: the legend does not name ${name}: ${card.legend}`);
+        // the fill markers: one per fill the fills query has in the minutes drawn
+        const got = await checkFor(`${topic}: a marker per fill of the fills query`, async () => {
+          const c = (await page.evaluate(() => window.__markets.cards()))[topic];
+          const q = await (await fetch(`${base}/api/v1/queries/fills?venue=${venue}&symbol=${symbol}&since=${c.firstTime * 1000}&until=${c.lastTime * 1000 + 59999}&limit=1`)).json();
+          return c.fillMarkers === q.total ? { markers: c.fillMarkers, fills: q.total, signals: c.signalMarkers } : null;
+        }, 15000);
+        fillsSeen += got.fills;
+        console.log(`     ${topic}: ${card.candles} candles (${card.historyRows} from the query), ${got.markers} fill markers = ${got.fills} fills, ${got.signals} signal markers`);
+      }
+      assert(fillsSeen > 0, "no fill on any chart: the fill markers were not tested");
+      for (const key of ["sma_20", "ema_20", "bb_upper_20_2", "bb_lower_20_2", "rsi_14"]) assert(indicatorsSeen[key] > 0, `${key} is on no symbol's chart (still warming up everywhere?)`);
+      await page.locator(".market").first().screenshot({ path: join(artifacts, "markets-chart.png") });
+      assert(page.errors.length === 0, `console errors: ${page.errors.join(" | ")}`);
+    } finally {
+      await page.close();
+    }
+  });
+
   await test("backtest HTML report: offline in Chromium, charts drawn, no console errors", async () => {
     const data = join("streams", "recordings", "ETHUSDT-1m-2022-08-14.csv.gz");
     const out = join(artifacts, "backtest.html");

@@ -36,7 +36,7 @@ export interface EquityChart {
 }
 
 /** CHART_OPTIONS: the look every chart here shares (the wheel scrolls the page, not the chart). */
-const CHART_OPTIONS: DeepPartial<ChartOptions> = {
+export const CHART_OPTIONS: DeepPartial<ChartOptions> = {
   autoSize: true,
   layout: { background: { color: "transparent" }, textColor: "#8a97bd", attributionLogo: false },
   grid: { vertLines: { color: "rgba(120,140,200,0.08)" }, horzLines: { color: "rgba(120,140,200,0.08)" } },

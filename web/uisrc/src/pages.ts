@@ -1,14 +1,14 @@
 // The pages: each renders into the content area beside the neural view and keeps itself
 // current from the live topics. Tiers that are not built yet say so; no invented numbers.
-import { createChart, CandlestickSeries, HistogramSeries, LineSeries, IChartApi, ISeriesApi, UTCTimestamp } from "lightweight-charts";
 import { Live, query, AuthError } from "./live";
 import { Topology } from "./neural";
-import { esc, dl, trim, num, int, time, h } from "./format";
+import { esc, dl, num, int, time, h } from "./format";
 import { agentsPage } from "./agents";
 import { portfolioPage } from "./portfolio";
 import { healthPage } from "./health";
 import { modelsPage } from "./models";
 import { datasetsPage } from "./datasets";
+import { marketsPage } from "./markets";
 
 export interface Page {
   path: string;
@@ -32,7 +32,7 @@ export function renderPage(p: Page, root: HTMLElement, live: Live): void {
     case "/":
       return dashboard(root, live);
     case "/markets/":
-      return markets(root, live);
+      return marketsPage(root, live);
     case "/datasets/":
       return datasetsPage(root, live);
     case "/training/":
@@ -105,119 +105,6 @@ function dashboard(root: HTMLElement, live: Live): void {
     set("f-req", int(t.requests));
     set("f-sig", int(t.signals));
   });
-}
-
-interface SymbolCard {
-  price: HTMLElement;
-  info: HTMLElement;
-  feats: HTMLElement;
-  models: HTMLElement;
-  chart: IChartApi;
-  candles: ISeriesApi<"Candlestick">;
-  volume: ISeriesApi<"Histogram">;
-  seed: ISeriesApi<"Line">;
-  seeded: boolean;
-  lastTime: number;
-  lastPrice: string;
-}
-
-function markets(root: HTMLElement, live: Live): void {
-  const grid = h("div", "markets");
-  root.appendChild(grid);
-  const cards = new Map<string, SymbolCard>();
-  const empty = h("p", "dim", "Waiting for market data…");
-  grid.appendChild(empty);
-
-  function card(topic: string, s: any): SymbolCard {
-    let c = cards.get(topic);
-    if (c) return c;
-    empty.remove();
-    const sec = h("section", "glass card market");
-    sec.dataset.topic = topic;
-    sec.innerHTML = `<div class="panel-head"><h2>${esc(s.symbol)} <span class="dim">${esc(s.venue)}</span></h2><span class="price" data-live>—</span></div>
-      <div class="market-row"><div class="chart"></div><div class="side"><div class="info"></div><h3>Indicators (last closed 1m)</h3><div class="feats"></div><h3>Models</h3><div class="models dim">no model has scored this symbol yet</div></div></div>`;
-    grid.appendChild(sec);
-    const chart = createChart(sec.querySelector(".chart") as HTMLElement, {
-      autoSize: true,
-      layout: { background: { color: "transparent" }, textColor: "#8a97bd", attributionLogo: false },
-      grid: { vertLines: { color: "rgba(120,140,200,0.08)" }, horzLines: { color: "rgba(120,140,200,0.08)" } },
-      timeScale: { timeVisible: true, secondsVisible: false, borderColor: "#24304f" },
-      rightPriceScale: { borderColor: "#24304f" },
-    });
-    const seed = chart.addSeries(LineSeries, { color: "rgba(154,182,255,0.6)", lineWidth: 1, title: "closes (seed)", priceLineVisible: false });
-    const candles = chart.addSeries(CandlestickSeries, { upColor: "#3ddc97", downColor: "#ff6b81", wickUpColor: "#3ddc97", wickDownColor: "#ff6b81", borderVisible: false });
-    const volume = chart.addSeries(HistogramSeries, { priceScaleId: "vol", priceFormat: { type: "volume" }, color: "rgba(122,162,255,0.35)" });
-    chart.priceScale("vol").applyOptions({ scaleMargins: { top: 0.8, bottom: 0 } });
-    c = {
-      price: sec.querySelector(".price")!,
-      info: sec.querySelector(".info")!,
-      feats: sec.querySelector(".feats")!,
-      models: sec.querySelector(".models")!,
-      chart,
-      candles,
-      volume,
-      seed,
-      seeded: false,
-      lastTime: 0,
-      lastPrice: "",
-    };
-    cards.set(topic, c);
-    return c;
-  }
-
-  live.on("symbol/", (topic, s) => {
-    const c = card(topic, s);
-    const k = s.candle;
-    // seed: the last closes (one a minute, the newest being the current candle's)
-    if (!c.seeded && k && Array.isArray(s.closes) && s.closes.length > 0) {
-      const n = s.closes.length;
-      c.seed.setData(s.closes.map((v: string, i: number) => ({ time: (k.open_time / 1000 - (n - 1 - i) * 60) as UTCTimestamp, value: Number(v) })));
-      c.seeded = true;
-      c.chart.timeScale().fitContent();
-    }
-    if (k) {
-      const t = Math.floor(k.open_time / 1000);
-      if (t >= c.lastTime) {
-        c.candles.update({ time: t as UTCTimestamp, open: Number(k.open), high: Number(k.high), low: Number(k.low), close: Number(k.close) });
-        c.volume.update({ time: t as UTCTimestamp, value: Number(k.volume), color: Number(k.close) >= Number(k.open) ? "rgba(61,220,151,0.35)" : "rgba(255,107,129,0.35)" });
-        // keep the whole series in view while it is short; later the user's zoom stays
-        if (t > c.lastTime && c.candles.data().length < 200) c.chart.timeScale().fitContent();
-        c.lastTime = t;
-      }
-    }
-    const p = trim(s.last_price);
-    const dir = c.lastPrice === "" || p === c.lastPrice ? "" : Number(p) > Number(c.lastPrice) ? "up" : "down";
-    c.price.className = `price ${dir}`;
-    c.price.textContent = p + (dir === "up" ? " ▲" : dir === "down" ? " ▼" : "");
-    c.lastPrice = p;
-    c.info.innerHTML = dl([
-      ["bid", trim(s.bid)],
-      ["ask", trim(s.ask)],
-      ["book", s.book_synced ? `✓ ${int(s.book_levels)} levels` : "✗ not synced"],
-      ["events", int(s.events)],
-      ["event time", time(s.event_time)],
-    ]);
-    const vals = s.features?.values ?? {};
-    const rows: [string, string][] = Object.keys(vals)
-      .sort()
-      .map((k2) => [k2, num(vals[k2], 4)]);
-    c.feats.innerHTML = rows.length ? dl(rows) : `<span class="dim">warming up</span>`;
-    renderModels(c, s);
-  });
-
-  function renderModels(c: SymbolCard, s: any): void {
-    const key = `${s.venue}/${s.symbol}`;
-    const rows: [string, string][] = [];
-    for (const [t, m] of live.topics) {
-      if (!t.startsWith("model/")) continue;
-      const n = m.per_symbol?.[key];
-      if (n) rows.push([m.key ?? t.slice(6), `${int(n)} features · ${int(m.signals)} signals total`]);
-    }
-    if (rows.length) {
-      c.models.className = "models";
-      c.models.innerHTML = dl(rows);
-    }
-  }
 }
 
 function training(root: HTMLElement): void {
