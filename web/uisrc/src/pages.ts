@@ -6,6 +6,7 @@ import { Topology } from "./neural";
 import { esc, dl, trim, num, int, time, h } from "./format";
 import { agentsPage } from "./agents";
 import { portfolioPage } from "./portfolio";
+import { trainingPage } from "./training";
 
 export interface Page {
   path: string;
@@ -33,7 +34,7 @@ export function renderPage(p: Page, root: HTMLElement, live: Live): void {
     case "/datasets/":
       return datasets(root, live);
     case "/training/":
-      return training(root);
+      return trainingPage(root, live);
     case "/models/":
       return models(root, live);
     case "/agents/":
@@ -228,21 +229,6 @@ function datasets(root: HTMLElement, live: Live): void {
     el.querySelectorAll("dd").forEach((d) => d.setAttribute("data-live", ""));
   });
   notRunning(root, "Datasets", "Dataset builds (feature tables, labels, splits) and their details will appear here once the dataset tier runs.");
-}
-
-function training(root: HTMLElement): void {
-  const b = panel(root, "Models being served");
-  b.innerHTML = `<div id="tr" class="dim">loading…</div>`;
-  query("models")
-    .then((m) => {
-      const rows: [string, string][] = (m.live ?? []).map((v: any) => [v.model, `v${v.version} · ${v.source}`]);
-      const el = document.getElementById("tr")!;
-      el.className = "";
-      el.innerHTML = dl(rows);
-      el.querySelectorAll("dd").forEach((d) => d.setAttribute("data-live", ""));
-    })
-    .catch(queryFailed("tr"));
-  notRunning(root, "Training", "Training runs, their metrics and history will appear here once the training tier runs.");
 }
 
 function queryFailed(id: string): (e: unknown) => void {
