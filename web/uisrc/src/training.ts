@@ -175,7 +175,8 @@ export function trainingPage(root: HTMLElement, live: Live): void {
   const startBtn = form.querySelector("#tr-start") as HTMLButtonElement;
   const say = (el: HTMLElement, text: string, ok: boolean) => {
     el.textContent = text;
-    el.className = `msg ${ok ? "ok" : "error"}`;
+    el.classList.toggle("ok", ok);
+    el.classList.toggle("error", !ok);
   };
   const field = (name: string) => formEl.querySelector(`[name="${name}"]`) as HTMLInputElement;
   formEl.addEventListener("submit", async (ev) => {
