@@ -83,6 +83,10 @@ type CardTraining struct {
 	TrainLoss    []Num      `json:"train_loss"`
 	HoldoutLoss  []Num      `json:"holdout_loss"`
 	ValidLoss    []Num      `json:"validation_loss"`
+	// CommandID is the id of the models.train command whose run wrote this card (empty for
+	// `synapse train`): after a restart the engine knows the run finished, and trains it
+	// no more.
+	CommandID string `json:"command_id,omitempty"`
 }
 
 // Check reports the first inconsistency inside c.

@@ -90,8 +90,14 @@ type TrainOptions struct {
 	// RuntimeLib is ONNX Runtime's library for the verification run; "" looks it up (see
 	// LibraryPath).
 	RuntimeLib string
+	// Split, when set, is told how many rows each part of the split has, once, before the
+	// first epoch.
+	Split func(CardRows)
 	// Progress is told of every epoch.
 	Progress func(epoch int, trainLoss, holdoutLoss, validLoss float64)
+	// CommandID is the models.train command that asked for this model, kept in the card
+	// (Card.Training.CommandID); empty from the command line.
+	CommandID string
 }
 
 // Trained is a trained, exported and verified model.
@@ -153,6 +159,11 @@ func TrainDataset(ctx context.Context, ds *Dataset, opts TrainOptions) (*Trained
 		return s
 	}
 	fit, hold, valid := samples(inner.Train), samples(inner.Validation), samples(split.Validation)
+	rows := CardRows{Fit: len(inner.Train), Holdout: len(inner.Validation), Validation: len(split.Validation),
+		Embargoed: split.Embargoed + inner.Embargoed}
+	if opts.Split != nil {
+		opts.Split(rows)
+	}
 	cfg := FitConfig{Loss: spec.loss, Hidden: opts.Hidden, Epochs: opts.Epochs, Seed: opts.Seed, Progress: opts.Progress}
 	fitted, err := Fit(ctx, fit, hold, valid, cfg)
 	if err != nil {
@@ -190,13 +201,13 @@ func TrainDataset(ctx context.Context, ds *Dataset, opts TrainOptions) (*Trained
 		Horizon: ds.Horizon, Interval: "1m",
 		Symbols:    ds.Symbols,
 		TrainRange: split.TrainRange, ValidationRange: split.ValidationRange,
-		Rows: CardRows{Fit: len(inner.Train), Holdout: len(inner.Validation), Validation: len(split.Validation),
-			Embargoed: split.Embargoed + inner.Embargoed},
+		Rows: rows,
 		Training: CardTraining{
 			Seed: opts.Seed, Hidden: cfg.Hidden, Activation: cfg.Activation, Output: m.Layers[len(m.Layers)-1].Activation,
 			Loss: cfg.Loss, Optimizer: "adam", LearningRate: cfg.LearningRate, BatchSize: cfg.BatchSize,
 			MaxEpochs: cfg.Epochs, Epochs: fitted.Epochs, BestEpoch: fitted.BestEpoch,
 			TrainLoss: nums(fitted.TrainLoss), HoldoutLoss: nums(fitted.HoldoutLoss), ValidLoss: nums(fitted.ValidLoss),
+			CommandID: opts.CommandID,
 		},
 	}
 	if opts.Model == ModelTPSL {

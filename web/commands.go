@@ -188,6 +188,118 @@ func isFile(path string) bool {
 	return err == nil && st.Mode().IsRegular()
 }
 
+// TrainArgs are the arguments of models.train: train a model on files of the engine's
+// machine, as `synapse train --data DATA... --model MODEL --out OUT` does, in the engine.
+type TrainArgs struct {
+	Model   string   `json:"model"`             // direction, range or tp_sl
+	Data    []string `json:"data"`              // market data files on the engine's machine (1m kline CSVs, captures)
+	Out     string   `json:"out"`               // the folder to write <model>.onnx and <model>.json into
+	Version string   `json:"version,omitempty"` // written in the card; "1" when empty
+	Epochs  int      `json:"epochs,omitempty"`  // the most epochs (early stopping may end sooner); 30 when 0
+	Seed    uint64   `json:"seed,omitempty"`    // 0: the default seed
+	Horizon int      `json:"horizon,omitempty"` // label horizon in 1m candles; the default when 0
+}
+
+// The bounds of models.train's arguments.
+const (
+	MaxTrainFiles   = 64
+	MaxTrainEpochs  = 1000
+	MaxTrainHorizon = 1440 // a day of 1m candles
+)
+
+var versionRE = regexp.MustCompile(`^[A-Za-z0-9._-]{1,32}$`)
+
+// Validate checks the fields against this machine's disk: every data file can be read and
+// the out folder can be made, so a run the engine would fail at once is a 400, not a 202.
+// It fills in the default version and epochs.
+func (a *TrainArgs) Validate() error {
+	if err := oneOf("model", a.Model, commandModels); err != nil {
+		return err
+	}
+	if len(a.Data) == 0 {
+		return &FieldError{Field: "data", Msg: "is required: a list of market data files on the engine's machine (1m kline CSVs, captures)"}
+	}
+	if len(a.Data) > MaxTrainFiles {
+		return &FieldError{Field: "data", Msg: fmt.Sprintf("lists %d files, the most is %d", len(a.Data), MaxTrainFiles)}
+	}
+	for i, f := range a.Data {
+		field := fmt.Sprintf("data[%d]", i)
+		if strings.TrimSpace(f) == "" || len(f) > 1024 || strings.ContainsRune(f, 0) {
+			return &FieldError{Field: field, Msg: "must be a path of 1 to 1024 bytes without NUL"}
+		}
+		if err := readable(f); err != nil {
+			return &FieldError{Field: field, Msg: err.Error()}
+		}
+	}
+	switch {
+	case strings.TrimSpace(a.Out) == "":
+		return &FieldError{Field: "out", Msg: "is required: the folder to write <model>.onnx and <model>.json into"}
+	case len(a.Out) > 1024 || strings.ContainsRune(a.Out, 0):
+		return &FieldError{Field: "out", Msg: "must be a path of at most 1024 bytes without NUL"}
+	}
+	if err := creatable(a.Out); err != nil {
+		return &FieldError{Field: "out", Msg: err.Error()}
+	}
+	if a.Version == "" {
+		a.Version = "1"
+	}
+	if !versionRE.MatchString(a.Version) {
+		return &FieldError{Field: "version", Msg: "must be 1-32 letters, digits, '.', '_' or '-'"}
+	}
+	if a.Epochs == 0 {
+		a.Epochs = 30
+	}
+	if a.Epochs < 1 || a.Epochs > MaxTrainEpochs {
+		return &FieldError{Field: "epochs", Msg: fmt.Sprintf("%d is not from 1 to %d", a.Epochs, MaxTrainEpochs)}
+	}
+	if a.Horizon < 0 || a.Horizon > MaxTrainHorizon {
+		return &FieldError{Field: "horizon", Msg: fmt.Sprintf("%d is not from 1 to %d candles (leave it out for the default)", a.Horizon, MaxTrainHorizon)}
+	}
+	return nil
+}
+
+// readable reports why path is not a regular file this process can open.
+func readable(path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return fmt.Errorf("cannot be read on the engine's machine: %v", err)
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	switch {
+	case err != nil:
+		return fmt.Errorf("cannot be read on the engine's machine: %v", err)
+	case !st.Mode().IsRegular():
+		return fmt.Errorf("%s is not a file", path)
+	}
+	return nil
+}
+
+// creatable reports why dir is not a folder this process can write into, or make: it, or the
+// nearest folder above it that exists, must be a writable folder.
+func creatable(dir string) error {
+	for p := filepath.Clean(dir); ; p = filepath.Dir(p) {
+		st, err := os.Stat(p)
+		if err == nil {
+			if !st.IsDir() {
+				return fmt.Errorf("%s is a file, not a folder", p)
+			}
+			probe, err := os.CreateTemp(p, ".synapse-train-*")
+			if err != nil {
+				return fmt.Errorf("the engine cannot write into %s: %v", p, err)
+			}
+			probe.Close()
+			return os.Remove(probe.Name())
+		}
+		if !errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("%s: %v", p, err)
+		}
+		if filepath.Dir(p) == p {
+			return fmt.Errorf("no folder of %s exists", dir)
+		}
+	}
+}
+
 // ModelArgs are the arguments of models.promote and models.retire_shadow.
 type ModelArgs struct {
 	Model string `json:"model"`
@@ -300,11 +412,12 @@ func fraction(field, s, example string) error {
 }
 
 // registerDefaultCommands registers the commands that exist today. The models.* commands
-// are applied by inference.Registry; they need admin because they load files from the
+// are applied by inference.Registry (models.train by the engine's training runner); they need admin because they load files from the
 // server's disk. killswitch.*, agents.*, orders.* and portfolio.* are applied by the trading
 // desk (actors.Desk).
 func (g *Gateway) registerDefaultCommands() {
 	g.HandleCommand("models.deploy", RoleAdmin, Args[DeployArgs]())
+	g.HandleCommand("models.train", RoleAdmin, Args[TrainArgs]())
 	g.HandleCommand("models.promote", RoleAdmin, Args[ModelArgs]())
 	g.HandleCommand("models.retire_shadow", RoleAdmin, Args[ModelArgs]())
 	g.HandleCommand("killswitch.on", RoleTrader, Args[KillSwitchArgs]())

@@ -369,6 +369,9 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		}
 		return nil, nil // null: none yet (the first comes within a second of the start)
 	})
+	// models.train runs (registered with the gateway's commands) train beside the engine.
+	training := newTrainer(hub, logger, *ortLib)
+	handleTrainingQuery(gw, training, models)
 	var feedFinished atomic.Bool
 	engineState := func() EngineState {
 		gs := graph.Stats()
@@ -402,7 +405,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	})
 
 	var wg sync.WaitGroup
-	errs := make(chan error, 8) // one per goroutine below, so none blocks at shutdown
+	errs := make(chan error, 9) // one per goroutine below, so none blocks at shutdown
 	wg.Add(2)
 	go func() { defer wg.Done(); errs <- gw.Serve(ctx) }()
 	go func() { defer wg.Done(); consuming.Store(true); errs <- graph.ConsumeLog(ctx, log.JS) }()
@@ -415,6 +418,8 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 				return errors.Join(models.Apply(c), desk.Apply(c))
 			}
 		}
+		applyTrading := apply
+		apply = func(c streams.SequencedCommand) error { return errors.Join(training.Apply(c), applyTrading(c)) }
 		errs <- streams.ConsumeCommands(ctx, log.JS, func(c streams.SequencedCommand) error {
 			defer cmdsDone.Store(c.Seq)
 			return apply(c)
@@ -431,6 +436,8 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		defer wg.Done()
 		errs <- gw.ServeCommandRequests(ctx, log.Conn, cmp.Or(cfg.NATS.Trader.User, streams.DefaultTrader), web.RoleTrader)
 	}()
+	wg.Add(1)
+	go func() { defer wg.Done(); errs <- training.Run(ctx) }() // one run at a time, never in an actor
 	if projector != nil {
 		wg.Add(1)
 		go func() { defer wg.Done(); errs <- projector.Run(ctx) }()

@@ -63,11 +63,7 @@ func cmdTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 				epoch, *epochs, trainLoss, holdoutLoss, validLoss)
 		}
 	}
-	trained, err := inference.Train(ctx, files, opts)
-	if err != nil {
-		return err
-	}
-	modelPath, cardPath, err := trained.Write(*out)
+	trained, modelPath, cardPath, err := trainModel(ctx, files, opts, *out)
 	if err != nil {
 		return err
 	}
@@ -85,4 +81,18 @@ func cmdTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fmt.Fprintf(stdout, "wrote %s and %s (verified with ONNX Runtime %s)\nvalidation %s → %s\n  model:    %s\n  baseline: %s\n",
 		modelPath, cardPath, inference.RuntimeVersion(), trained.Card.ValidationRange.StartISO, trained.Card.ValidationRange.EndISO, metrics, baseline)
 	return nil
+}
+
+// trainModel is training as `synapse train` and the engine's models.train runs do it: train
+// on files (inference.Train: the walk-forward split, the fit, the ONNX export verified with
+// ONNX Runtime, the card), then write out/NAME.onnx and out/NAME.json, each replaced whole.
+// The card is written last: once it is there, the model beside it is complete.
+func trainModel(ctx context.Context, files []string, opts inference.TrainOptions, out string) (trained *inference.Trained, modelPath, cardPath string, err error) {
+	if trained, err = inference.Train(ctx, files, opts); err != nil {
+		return nil, "", "", err
+	}
+	if modelPath, cardPath, err = trained.Write(out); err != nil {
+		return nil, "", "", err
+	}
+	return trained, modelPath, cardPath, nil
 }

@@ -33,7 +33,7 @@ const PAGES = [
   { path: "/", name: "dashboard", live: true },
   { path: "/markets/", name: "markets", live: true },
   { path: "/datasets/", name: "datasets", live: true },
-  { path: "/training/", name: "training", live: true, tierOff: true },
+  { path: "/training/", name: "training", live: true },
   { path: "/models/", name: "models", live: true },
   { path: "/agents/", name: "agents", live: true },
   { path: "/portfolio/", name: "portfolio", live: true },
@@ -252,10 +252,6 @@ try {
           await checkFor("live values on the page", () =>
             hook(() => [...document.querySelectorAll("[data-live]")].some((e) => e.textContent.trim() !== "" && e.textContent.trim() !== "—")),
           );
-        }
-        if (p.tierOff) {
-          const t = await page.textContent("[data-tier-off]");
-          assert(t.includes("not running yet"), `tier panel says ${t}`);
         }
         // hover a symbol neuron: the tooltip names it; click: the detail panel opens
         const n = await checkFor("a symbol neuron under the pointer", async () => {
@@ -598,6 +594,70 @@ try {
     } finally {
       for (const c of ctxs) await c.close();
       await e.stop();
+    }
+  });
+
+  await test("training page: a run started from the form trains to done, its curves and metrics match the engine's, it deploys in shadow", async () => {
+    const e = await startEngine(["--speed", "120"], { auth: true });
+    const out = mkdtempSync(join(tmpdir(), "synapse-e2e-train-"));
+    const ctx = await browser.newContext({ viewport: { width: 1400, height: 1400 } });
+    const auth = { Authorization: `Bearer ${e.token}` };
+    try {
+      const page = await watchedPage(ctx);
+      await page.goto(`${e.url}/training/?token=${e.token}`); // the admin token's cookie
+      await checkFor("the runs panel", () => page.$eval("#tr-count", (x) => x.textContent.startsWith("0 runs")));
+      // a file the engine cannot read: refused, the field named and marked, nothing queued
+      await page.fill("#tr-data", "streams/recordings/no-such-file.csv");
+      await page.fill("#tr-out", join(out, "direction"));
+      await page.fill("#tr-epochs", "3");
+      await page.fill("#tr-version", "e2e");
+      await page.click("#tr-start");
+      const refused = await checkFor("the refusal", () => page.$eval("#tr-msg.error", (m) => m.textContent).catch(() => ""));
+      assert(refused.includes("400") && refused.includes("data[0]"), `refusal: ${refused}`);
+      assert(await page.$eval("#tr-data", (x) => x.getAttribute("aria-invalid") === "true"), "the data field is not marked invalid");
+      // the bundled day, 3 epochs at most
+      await page.fill("#tr-data", "streams/recordings/ETHUSDT-1m-2022-08-14.csv.gz");
+      await page.click("#tr-start");
+      const accepted = await checkFor("the acceptance", () => page.$eval("#tr-msg.ok", (m) => (m.textContent.includes("accepted") ? m.textContent : "")).catch(() => ""));
+      const id = /run (\S+)/.exec(accepted)?.[1];
+      assert(id, `no run id in ${accepted}`);
+      await checkFor("the run done on the page", () => page.$eval(`[data-run="${id}"]`, (x) => x.dataset.state === "done").catch(() => false), 60000);
+      const q = await (await fetch(`${e.url}/api/v1/queries/training`, { headers: auth })).json();
+      const run = q.runs.find((r) => r.id === id);
+      assert(run && run.state === "done" && run.epoch >= 1 && run.epoch <= 3 && run.max_epochs === 3, `the engine's run: ${JSON.stringify(run)}`);
+      const shown = await page.$eval(`[data-run="${id}"]`, (x) => ({
+        text: x.querySelector(".tr-progress-text").textContent,
+        bar: [x.querySelector("progress").value, x.querySelector("progress").max],
+        series: x.querySelector(".tr-chart").dataset.series,
+        accuracy: x.querySelector('[data-metric="accuracy"]')?.textContent ?? "",
+        head: x.querySelector(".tr-run-head").textContent,
+      }));
+      assert(shown.series === `${run.epoch},${run.epoch},${run.epoch}`, `curves drawn with ${shown.series} points, the run has ${run.epoch} epochs`);
+      assert(shown.text.includes(`epoch ${run.epoch} / 3`) && shown.bar[0] === run.epoch && shown.bar[1] === 3, `progress ${shown.text} ${shown.bar}`);
+      assert(shown.text.includes(`${run.rows.fit.toLocaleString("en-US")} fit`), `rows: ${shown.text}`);
+      const acc = run.metrics.accuracy.toPrecision(4), base = run.baseline_metrics.accuracy.toPrecision(4);
+      const better = run.metrics.accuracy > run.baseline_metrics.accuracy ? "✓ model better" : run.metrics.accuracy < run.baseline_metrics.accuracy ? "✗ baseline better" : "= tie";
+      assert(shown.accuracy.includes(acc) && shown.accuracy.includes(base) && shown.accuracy.includes(better), `accuracy row ${shown.accuracy}, want ${acc} vs ${base}: ${better}`);
+      assert(shown.head.includes("✓ done") && shown.head.includes("ve2e"), `head: ${shown.head}`);
+      await page.screenshot({ path: join(artifacts, "training-run.png"), fullPage: true });
+      // deploy it in shadow from the run's card: the engine serves it
+      await page.click(`[data-run="${id}"] .tr-deploy`);
+      const deployed = await checkFor("the deployment's answer", () => page.$eval(`[data-run="${id}"] .tr-deploy-msg.ok`, (m) => m.textContent).catch(() => ""));
+      assert(deployed.includes("models.deploy accepted"), `deploy: ${deployed}`);
+      await checkFor("direction ve2e in shadow", async () => {
+        const m = await (await fetch(`${e.url}/api/v1/queries/models`, { headers: auth })).json();
+        return (m.shadow ?? []).some((d) => d.model === "direction" && d.version === "e2e");
+      });
+      await checkFor("the shadow's curves on the page", () => page.$eval('[data-deployed="direction/shadow"] .tr-chart', (x, n) => x.dataset.series === `${n},${n},${n}`, run.epoch).catch(() => false), 8000);
+      // the browser logs the refused command's 400: that one is expected
+      const errors = page.errors.filter((x) => !x.includes("status of 400"));
+      assert(errors.length === 0 && page.errors.length <= 1, `console errors: ${page.errors.join(" | ")}`);
+    } catch (err) {
+      throw new Error(`${err.message}\ntraining engine log (tail):\n${e.log.slice(-2000)}`);
+    } finally {
+      await ctx.close();
+      await e.stop();
+      rmSync(out, { recursive: true, force: true });
     }
   });
 

@@ -292,3 +292,62 @@ export function fanChart(el: HTMLElement): FanChart {
     points: () => n,
   };
 }
+
+/** LossCurve is one loss per epoch (epoch 1 first); null where the loss was not a number. */
+export type LossCurve = (number | null)[] | null | undefined;
+
+export interface LossChart {
+  chart: IChartApi;
+  /** set draws the train, holdout and validation losses; unchanged curves are not drawn again. */
+  set(train: LossCurve, holdout: LossCurve, valid: LossCurve): void;
+  /** points is how many epochs each curve has drawn. */
+  points(): { train: number; holdout: number; validation: number };
+}
+
+/** LOSS_CURVES name a training's loss curves, in CURVE_STYLES' first three styles. */
+export const LOSS_CURVES = ["train", "holdout", "validation"] as const;
+
+/** lossChart draws a training's loss curves against the epoch (the x axis counts epochs:
+ * epoch n sits at time n). */
+export function lossChart(el: HTMLElement): LossChart {
+  const chart = createChart(el, {
+    ...CHART_OPTIONS,
+    timeScale: { ...CHART_OPTIONS.timeScale, timeVisible: false, tickMarkFormatter: (t: Time) => String(t) },
+    localization: { timeFormatter: (t: Time) => `epoch ${t}` },
+  });
+  const lines = LOSS_CURVES.map((name, i) =>
+    chart.addSeries(LineSeries, {
+      color: CURVE_STYLES[i].color,
+      lineStyle: CURVE_STYLES[i].style,
+      lineWidth: 2,
+      title: name,
+      pointMarkersVisible: true,
+      priceFormat: { type: "price", precision: 4, minMove: 0.0001 },
+    }),
+  );
+  const keys = ["", "", ""];
+  const counts = [0, 0, 0];
+  // Every epoch in view: the chart may get its width after the first curves.
+  chart.timeScale().subscribeSizeChange(() => chart.timeScale().fitContent());
+  return {
+    chart,
+    set(train, holdout, valid) {
+      let grew = false;
+      [train, holdout, valid].forEach((curve, i) => {
+        const pts = curve ?? [];
+        const key = pts.join(",");
+        if (key === keys[i]) return;
+        keys[i] = key;
+        const data: { time: UTCTimestamp; value: number }[] = [];
+        pts.forEach((v, e) => {
+          if (typeof v === "number" && Number.isFinite(v)) data.push({ time: (e + 1) as UTCTimestamp, value: v });
+        });
+        grew ||= data.length !== counts[i];
+        counts[i] = data.length;
+        lines[i].setData(data);
+      });
+      if (grew) chart.timeScale().fitContent();
+    },
+    points: () => ({ train: counts[0], holdout: counts[1], validation: counts[2] }),
+  };
+}

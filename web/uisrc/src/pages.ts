@@ -1,5 +1,5 @@
 // The pages: each renders into the content area beside the neural view and keeps itself
-// current from the live topics. Tiers that are not built yet say so; no invented numbers.
+// current from the live topics and the queries; no invented numbers.
 import { Live, query, AuthError } from "./live";
 import { Topology } from "./neural";
 import { esc, dl, num, int, time, h } from "./format";
@@ -9,6 +9,7 @@ import { healthPage } from "./health";
 import { modelsPage } from "./models";
 import { datasetsPage } from "./datasets";
 import { marketsPage } from "./markets";
+import { trainingPage } from "./training";
 
 export interface Page {
   path: string;
@@ -36,7 +37,7 @@ export function renderPage(p: Page, root: HTMLElement, live: Live): void {
     case "/datasets/":
       return datasetsPage(root, live);
     case "/training/":
-      return training(root);
+      return trainingPage(root, live);
     case "/models/":
       return modelsPage(root, live);
     case "/agents/":
@@ -55,11 +56,6 @@ function panel(root: HTMLElement, title: string, cls = ""): HTMLElement {
   s.appendChild(body);
   root.appendChild(s);
   return body;
-}
-
-function notRunning(root: HTMLElement, tier: string, what: string): void {
-  const b = panel(root, tier, "not-running");
-  b.innerHTML = `<p class="tier-off" data-tier-off>⊘ This tier is not running yet.</p><p class="dim">${esc(what)} Until then nothing is shown here: no placeholder figures.</p>`;
 }
 
 function figure(label: string, id: string): string {
@@ -105,21 +101,6 @@ function dashboard(root: HTMLElement, live: Live): void {
     set("f-req", int(t.requests));
     set("f-sig", int(t.signals));
   });
-}
-
-function training(root: HTMLElement): void {
-  const b = panel(root, "Models being served");
-  b.innerHTML = `<div id="tr" class="dim">loading…</div>`;
-  query("models")
-    .then((m) => {
-      const rows: [string, string][] = (m.live ?? []).map((v: any) => [v.model, `v${v.version} · ${v.source}`]);
-      const el = document.getElementById("tr")!;
-      el.className = "";
-      el.innerHTML = dl(rows);
-      el.querySelectorAll("dd").forEach((d) => d.setAttribute("data-live", ""));
-    })
-    .catch(queryFailed("tr"));
-  notRunning(root, "Training", "Training runs, their metrics and history will appear here once the training tier runs.");
 }
 
 function queryFailed(id: string): (e: unknown) => void {

@@ -1,0 +1,294 @@
+package main
+
+// Training runs: the engine carries out models.train commands as `synapse train` would
+// (trainModel, the same code), one at a time in the order the CMD log holds them, on one
+// goroutine of its own, so no actor waits for a training and the engine keeps trading.
+// Each run's progress is the hub topic training/<command id>, for the Training page.
+//
+// Crash safety comes from the log: the command is on CMD before anything runs, and a
+// restart applies CMD again. A run whose card (OUT/MODEL.json) records its command id
+// finished before (the card is written last, whole): it is shown done and not trained
+// again. Any other run trains (again) from the start.
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"path/filepath"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/synapse-trading/synapse/inference"
+	"github.com/synapse-trading/synapse/streams"
+	"github.com/synapse-trading/synapse/web"
+)
+
+// The states of a training run.
+const (
+	runQueued  = "queued"  // on the log, waiting for the runs before it
+	runRunning = "running" // reading its data or training
+	runDone    = "done"    // the model and its card are written
+	runFailed  = "failed"  // Reason says why; nothing was written
+)
+
+// TrainingRun is one models.train command and how far it got: the hub's training/<ID>
+// topic and an entry of the training query.
+type TrainingRun struct {
+	ID     string        `json:"id"`  // the models.train command's id
+	Seq    uint64        `json:"seq"` // its sequence on CMD
+	Issuer string        `json:"issuer,omitempty"`
+	Issued int64         `json:"issued"` // epoch ms
+	Args   web.TrainArgs `json:"args"`   // model, data files, out folder, version, epochs, seed, horizon
+	State  string        `json:"state"`  // queued, running, done, failed
+	// Stage says what a running run does: reading the data, training, writing the model.
+	Stage  string `json:"stage,omitempty"`
+	Reason string `json:"reason,omitempty"` // why it failed
+	// Before is true for a run that finished before this start of the engine: what is shown
+	// comes from its card.
+	Before bool `json:"before,omitempty"`
+
+	Rows      *inference.CardRows `json:"rows,omitempty"` // once the data set is split
+	Epoch     int                 `json:"epoch"`          // epochs finished
+	MaxEpochs int                 `json:"max_epochs"`     // early stopping may end the run sooner
+	BestEpoch int                 `json:"best_epoch,omitempty"`
+	// The loss curves so far, one value per epoch (see inference.CardTraining).
+	TrainLoss   []inference.Num `json:"train_loss"`
+	HoldoutLoss []inference.Num `json:"holdout_loss"`
+	ValidLoss   []inference.Num `json:"validation_loss"`
+
+	Started   int64  `json:"started,omitempty"`  // epoch ms
+	Finished  int64  `json:"finished,omitempty"` // epoch ms
+	ElapsedMS int64  `json:"elapsed_ms"`         // running for, as of the last update
+	ETAMS     *int64 `json:"eta_ms,omitempty"`   // until max_epochs at the pace so far
+
+	// When done: the card, the validation metrics and the naive baseline's on the same rows.
+	Card            string            `json:"card,omitempty"`
+	Version         string            `json:"version,omitempty"`
+	SHA256          string            `json:"sha256,omitempty"`
+	Metrics         *inference.Scores `json:"metrics,omitempty"`
+	BaselineMetrics *inference.Scores `json:"baseline_metrics,omitempty"`
+
+	fitStart time.Time // when the first epoch began
+}
+
+// trainingEpochHook, when set (by tests only), is called after each epoch of a run with the
+// engine's context: a test stops the engine in the middle of a run with it.
+var trainingEpochHook func(ctx context.Context, runID string, epoch int)
+
+// trainer keeps the training runs and carries them out one at a time.
+type trainer struct {
+	hub    *web.Hub
+	logger *slog.Logger
+	ortLib string // --onnxruntime-lib, for the verification run
+
+	mu      sync.Mutex
+	runs    []*TrainingRun // in CMD order
+	byID    map[string]*TrainingRun
+	pending []*TrainingRun // queued, oldest first
+	wake    chan struct{}  // signalled (coalesced) when a run is queued
+}
+
+func newTrainer(hub *web.Hub, logger *slog.Logger, ortLib string) *trainer {
+	return &trainer{hub: hub, logger: logger, ortLib: ortLib, byID: map[string]*TrainingRun{}, wake: make(chan struct{}, 1)}
+}
+
+// Apply queues a models.train command (other commands are not its business). It never
+// waits: the run happens on Run's goroutine.
+func (t *trainer) Apply(cmd streams.SequencedCommand) error {
+	if cmd.Name != "models.train" {
+		return nil
+	}
+	var a web.TrainArgs
+	if err := json.Unmarshal(cmd.Args, &a); err != nil {
+		return fmt.Errorf("models.train args: %w", err)
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if _, seen := t.byID[cmd.CommandID]; seen {
+		return nil
+	}
+	r := &TrainingRun{ID: cmd.CommandID, Seq: cmd.Seq, Issuer: cmd.Issuer, Issued: cmd.Time, Args: a, State: runQueued, MaxEpochs: a.Epochs}
+	t.runs = append(t.runs, r)
+	t.byID[r.ID] = r
+	t.pending = append(t.pending, r)
+	t.publishLocked(r)
+	select {
+	case t.wake <- struct{}{}:
+	default:
+	}
+	return nil
+}
+
+// Run carries out the queued runs, oldest first, until ctx ends. A run that ctx interrupts
+// is left as it is: the next start of the engine runs it again.
+func (t *trainer) Run(ctx context.Context) error {
+	for {
+		t.mu.Lock()
+		var r *TrainingRun
+		if len(t.pending) > 0 {
+			r, t.pending = t.pending[0], t.pending[1:]
+		}
+		t.mu.Unlock()
+		if r == nil {
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-t.wake:
+			}
+			continue
+		}
+		t.train(ctx, r)
+		if ctx.Err() != nil {
+			return nil
+		}
+	}
+}
+
+// train carries out one run: nothing to do when its card is there already, else the
+// training as `synapse train` does it.
+func (t *trainer) train(ctx context.Context, r *TrainingRun) {
+	a := r.Args
+	cardPath := filepath.Join(a.Out, a.Model+".json")
+	if card, _, err := inference.LoadCard(cardPath); err == nil && card.Training.CommandID == r.ID {
+		t.update(r, func() {
+			r.State, r.Before = runDone, true
+			t.finishedFrom(r, cardPath, card)
+		})
+		return
+	}
+	t.update(r, func() { r.State, r.Stage, r.Started = runRunning, "reading the data", time.Now().UnixMilli() })
+	t.logger.Info("training run started", "id", r.ID, "model", a.Model, "files", len(a.Data), "out", a.Out, "epochs", a.Epochs)
+	opts := inference.TrainOptions{Model: a.Model, Version: a.Version, Horizon: a.Horizon, Epochs: a.Epochs, Seed: a.Seed,
+		RuntimeLib: t.ortLib, CommandID: r.ID,
+		Split: func(rows inference.CardRows) {
+			t.update(r, func() { r.Rows, r.Stage, r.fitStart = &rows, "training", time.Now() })
+		},
+		Progress: func(epoch int, trainLoss, holdoutLoss, validLoss float64) {
+			t.update(r, func() {
+				r.Epoch = epoch
+				r.TrainLoss = append(r.TrainLoss, inference.Num(trainLoss))
+				r.HoldoutLoss = append(r.HoldoutLoss, inference.Num(holdoutLoss))
+				r.ValidLoss = append(r.ValidLoss, inference.Num(validLoss))
+				eta := time.Since(r.fitStart).Milliseconds() / int64(epoch) * int64(r.MaxEpochs-epoch)
+				r.ETAMS = &eta
+				if epoch == r.MaxEpochs {
+					r.Stage = "verifying with ONNX Runtime and writing the model"
+				}
+			})
+			if trainingEpochHook != nil {
+				trainingEpochHook(ctx, r.ID, epoch)
+			}
+		},
+	}
+	_, _, cardPath, err := trainModel(ctx, a.Data, opts, a.Out)
+	if ctx.Err() != nil {
+		t.logger.Info("training run interrupted: the engine stops; it runs again at the next start", "id", r.ID)
+		return
+	}
+	var card *inference.Card
+	if err == nil {
+		card, _, err = inference.LoadCard(cardPath) // what a deployment will read
+	}
+	if err != nil {
+		t.update(r, func() {
+			r.State, r.Stage, r.Reason, r.ETAMS, r.Finished = runFailed, "", err.Error(), nil, time.Now().UnixMilli()
+		})
+		t.logger.Error("training run failed", "id", r.ID, "model", a.Model, "err", err)
+		return
+	}
+	t.update(r, func() { r.State = runDone; t.finishedFrom(r, cardPath, card) })
+	t.logger.Info("training run done", "id", r.ID, "model", a.Model, "card", cardPath, "epochs", card.Training.Epochs, "best_epoch", card.Training.BestEpoch)
+}
+
+// finishedFrom fills in a done run from its card (r's lock held).
+func (t *trainer) finishedFrom(r *TrainingRun, cardPath string, card *inference.Card) {
+	tr := card.Training
+	rows := card.Rows
+	r.Stage, r.ETAMS, r.Card, r.Version, r.SHA256, r.Rows = "", nil, cardPath, card.Version, card.SHA256, &rows
+	r.Epoch, r.MaxEpochs, r.BestEpoch = tr.Epochs, tr.MaxEpochs, tr.BestEpoch
+	r.TrainLoss, r.HoldoutLoss, r.ValidLoss = tr.TrainLoss, tr.HoldoutLoss, tr.ValidLoss
+	m, b := card.Metrics.Validation, card.BaselineMetrics.Validation
+	r.Metrics, r.BaselineMetrics = &m, &b
+	if r.Finished == 0 {
+		r.Finished = time.Now().UnixMilli()
+	}
+}
+
+// update changes r under the lock and publishes it.
+func (t *trainer) update(r *TrainingRun, change func()) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	change()
+	t.publishLocked(r)
+}
+
+func (t *trainer) publishLocked(r *TrainingRun) {
+	if r.Started > 0 {
+		end := r.Finished
+		if end == 0 {
+			end = time.Now().UnixMilli()
+		}
+		r.ElapsedMS = end - r.Started
+	}
+	_ = t.hub.Set("training/"+r.ID, snapshot(r))
+}
+
+// snapshot copies r for readers outside the lock.
+func snapshot(r *TrainingRun) TrainingRun {
+	c := *r
+	c.Args.Data = slices.Clone(r.Args.Data)
+	c.TrainLoss, c.HoldoutLoss, c.ValidLoss = slices.Clone(r.TrainLoss), slices.Clone(r.HoldoutLoss), slices.Clone(r.ValidLoss)
+	return c
+}
+
+// Runs returns every run, in CMD order.
+func (t *trainer) Runs() []TrainingRun {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	out := make([]TrainingRun, 0, len(t.runs))
+	for _, r := range t.runs {
+		out = append(out, snapshot(r))
+	}
+	return out
+}
+
+// DeployedTraining is how a model the engine serves was trained, from its card.
+type DeployedTraining struct {
+	Model           string                 `json:"model"`
+	Mode            string                 `json:"mode"` // live or shadow
+	Version         string                 `json:"version"`
+	Source          string                 `json:"source"` // the card's path, or "bundled"
+	Rows            inference.CardRows     `json:"rows"`
+	Training        inference.CardTraining `json:"training"`
+	Metrics         inference.Scores       `json:"metrics"` // on the validation range
+	BaselineMetrics inference.Scores       `json:"baseline_metrics"`
+}
+
+// handleTrainingQuery registers GET /api/v1/queries/training: the runs and, for the models
+// deployed (models is nil without the model tier), their cards' curves and metrics.
+func handleTrainingQuery(gw *web.Gateway, runs *trainer, models *inference.Registry) {
+	gw.HandleQuery("training", func(r *http.Request) (any, error) {
+		if _, err := params(r); err != nil {
+			return nil, err
+		}
+		deployed := []DeployedTraining{}
+		if models != nil {
+			live, shadow := models.Deployed()
+			add := func(mode string, list []inference.Deployment) {
+				for _, d := range list {
+					if d.Card == nil {
+						continue
+					}
+					deployed = append(deployed, DeployedTraining{Model: d.Model, Mode: mode, Version: d.Version, Source: d.Source, Rows: d.Card.Rows,
+						Training: d.Card.Training, Metrics: d.Card.Metrics.Validation, BaselineMetrics: d.Card.BaselineMetrics.Validation})
+				}
+			}
+			add("live", live)
+			add("shadow", shadow)
+		}
+		return map[string]any{"runs": runs.Runs(), "deployed": deployed}, nil
+	})
+}
