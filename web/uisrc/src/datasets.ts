@@ -5,6 +5,7 @@
 // the replay's. A problem is marked ⚠ with words, never by colour alone.
 import { Live, query, AuthError, QueryError } from "./live";
 import { esc, int, time, put } from "./format";
+import { messagePanel as panel } from "./panel";
 
 /** SubjectDataset is one subject of MD or FEAT (main.SubjectDataset). Times: epoch ms, market time. */
 interface SubjectDataset {
@@ -79,15 +80,6 @@ interface Report {
 
 const REFRESH_MS = 2000;
 const OK = `<span class="up">✓ none</span>`;
-
-function panel(root: HTMLElement, id: string, title: string, body: string): HTMLElement {
-  const s = document.createElement("section");
-  s.className = "glass tilt card pf-panel";
-  s.id = id;
-  s.innerHTML = `<div class="panel-head"><h2>${esc(title)}</h2><span class="hint" data-hint></span></div>${body}<p class="msg" data-msg role="status" aria-live="polite"></p>`;
-  root.appendChild(s);
-  return s;
-}
 
 /** bytes shows a size in B, KiB, MiB or GiB. */
 function bytes(n: number): string {

@@ -6,6 +6,7 @@
 // the query before the first frame.
 import { Live, query, AuthError } from "./live";
 import { esc, int, num, time, h, put } from "./format";
+import { panel } from "./panel";
 
 export interface Queue {
   name: string;
@@ -73,15 +74,6 @@ export function queues(qs: Queue[]): string {
 function restarts(n: number | null): string {
   if (n === null || n === undefined) return "—";
   return n > 0 ? `⚠ ${n}` : "0";
-}
-
-function panel(root: HTMLElement, title: string, cls = ""): HTMLElement {
-  const s = h("section", `glass tilt card ${cls}`);
-  s.innerHTML = `<div class="panel-head"><h2>${esc(title)}</h2></div>`;
-  const body = h("div", "body");
-  s.appendChild(body);
-  root.appendChild(s);
-  return body;
 }
 
 /** treeRows lays the actors out depth first under their parents, each with its depth. */

@@ -3,6 +3,7 @@
 import { Live, query, AuthError } from "./live";
 import { Topology } from "./neural";
 import { esc, dl, num, int, time, h } from "./format";
+import { panel } from "./panel";
 import { agentsPage } from "./agents";
 import { portfolioPage } from "./portfolio";
 import { healthPage } from "./health";
@@ -47,15 +48,6 @@ export function renderPage(p: Page, root: HTMLElement, live: Live): void {
     case "/health/":
       return healthPage(root, live);
   }
-}
-
-function panel(root: HTMLElement, title: string, cls = ""): HTMLElement {
-  const s = h("section", `glass tilt card ${cls}`);
-  s.innerHTML = `<div class="panel-head"><h2>${esc(title)}</h2></div>`;
-  const body = h("div", "body");
-  s.appendChild(body);
-  root.appendChild(s);
-  return body;
 }
 
 function figure(label: string, id: string): string {

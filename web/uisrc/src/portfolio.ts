@@ -8,6 +8,7 @@
 // shows the engine's message in the panel that asked.
 import { Live, query, AuthError, QueryError } from "./live";
 import { esc, int, num, time, money, exact, percent, returnPct, pct, arrow, upDown, sign, sumDec, put } from "./format";
+import { messagePanel as panel } from "./panel";
 import { Position, STATE_BADGE, fig, say, signedMoney } from "./agentview";
 import { curvesChart, fanChart, CURVE_STYLES, CurvePoint, FanBand } from "./charts";
 import { command, describe } from "./commands";
@@ -156,16 +157,6 @@ function refusal(what: string, e: unknown): string {
   if (e instanceof AuthError) window.dispatchEvent(new Event("synapse-auth"));
   if (e instanceof QueryError) return `✗ ${e.query} refused (${e.status}): ${e.detail}`;
   return `✗ could not load ${what}: ${e instanceof Error ? e.message : e}`;
-}
-
-/** panel is a content panel: a head with a title and a hint, a message line, then body. */
-function panel(root: HTMLElement, id: string, title: string, body: string): HTMLElement {
-  const s = document.createElement("section");
-  s.className = "glass tilt card pf-panel";
-  s.id = id;
-  s.innerHTML = `<div class="panel-head"><h2>${esc(title)}</h2><span class="hint" data-hint></span></div>${body}<p class="msg" data-msg role="status" aria-live="polite"></p>`;
-  root.appendChild(s);
-  return s;
 }
 
 function options(values: [string, string][], selected: string): string {
