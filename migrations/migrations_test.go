@@ -92,18 +92,7 @@ func TestDownAndUp(t *testing.T) {
 	if err := migrations.Apply(ctx, u); err != nil {
 		t.Fatal(err)
 	}
-	c, err := migrations.Connect(ctx, u)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close(ctx)
-	m, err := migrate.NewMigrator(ctx, c, migrations.VersionTable)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := m.LoadMigrations(os.DirFS(".")); err != nil {
-		t.Fatal(err)
-	}
+	m := migrator(t, u)
 	if err := m.MigrateTo(ctx, 0); err != nil {
 		t.Fatal(err)
 	}
@@ -209,18 +198,7 @@ func TestPermissionErrorsNameTheirFix(t *testing.T) {
 	}
 
 	// Migrated by its owner to the version before the latest; the role may read only.
-	c, err := migrations.Connect(ctx, u)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close(ctx)
-	m, err := migrate.NewMigrator(ctx, c, migrations.VersionTable)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := m.LoadMigrations(os.DirFS(".")); err != nil {
-		t.Fatal(err)
-	}
+	m := migrator(t, u)
 	if err := m.MigrateTo(ctx, migrations.Latest()-1); err != nil {
 		t.Fatal(err)
 	}
@@ -259,4 +237,24 @@ func TestPermissionErrorsNameTheirFix(t *testing.T) {
 	pu.Path = "/" + db
 	pu.RawQuery = ""
 	check("no CONNECT", migrations.Apply(ctx, pu.String()), "GRANT CONNECT ON DATABASE")
+}
+
+// migrator is a tern migrator of this package's migrations on the database at u, its
+// connection closed at the test's end.
+func migrator(t *testing.T, u string) *migrate.Migrator {
+	t.Helper()
+	ctx := context.Background()
+	c, err := migrations.Connect(ctx, u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close(context.Background()) })
+	m, err := migrate.NewMigrator(ctx, c, migrations.VersionTable)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m.LoadMigrations(os.DirFS(".")); err != nil {
+		t.Fatal(err)
+	}
+	return m
 }
