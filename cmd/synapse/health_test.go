@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -132,6 +133,9 @@ func TestMetricsAndHealthOfTheRealEngine(t *testing.T) {
 			parents[a.ID] = a.Parent
 		}
 		for _, n := range g.Nodes {
+			if strings.HasSuffix(n.ID, "@shadow") {
+				t.Fatalf("graph node %s: no model runs in shadow", n.ID)
+			}
 			p, ok := parents[n.ID]
 			if !ok {
 				t.Fatalf("graph node %s is not in the health tree", n.ID)

@@ -79,7 +79,7 @@ func (s topologySource) snapshot() web.Topology {
 	var models []inference.ModelState
 	for _, name := range append(append([]string{}, inference.ModelNames...), modelShadows()...) {
 		var ms inference.ModelState
-		if s.state(inference.ModelTopic(name), &ms) {
+		if s.state(inference.ModelTopic(name), &ms) && (!ms.Shadow || ms.Active) { // a shadow actor only while a candidate runs in it
 			models = append(models, ms)
 		}
 	}
