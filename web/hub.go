@@ -31,12 +31,32 @@ type topicState struct {
 	version uint64
 }
 
-// eventLog is an event topic's newest events, oldest first, and the version of the newest
-// event it let go of (0: none yet).
+// eventLog is an event topic's newest events in a ring (the oldest at start), and the
+// version of the newest event it let go of (0: none yet).
 type eventLog struct {
-	kept    []event
+	ring    []event // allocated at the first event, with the hub's backlog
+	start   int
+	n       int
 	dropped uint64
 }
+
+// add appends e, letting go of the oldest event when the ring is full.
+func (l *eventLog) add(e event, backlog int) {
+	if l.ring == nil {
+		l.ring = make([]event, max(backlog, 1))
+	}
+	if l.n < len(l.ring) {
+		l.ring[(l.start+l.n)%len(l.ring)] = e
+		l.n++
+		return
+	}
+	l.dropped = l.ring[l.start].version
+	l.ring[l.start] = e
+	l.start = (l.start + 1) % len(l.ring)
+}
+
+// at is the i-th kept event, oldest first.
+func (l *eventLog) at(i int) event { return l.ring[(l.start+i)%len(l.ring)] }
 
 type event struct {
 	data    json.RawMessage
@@ -93,11 +113,7 @@ func (h *Hub) Set(topic string, v any) error {
 	h.version++
 	h.topics[topic] = &topicState{data: data, version: h.version}
 	if log, ok := h.events[topic]; ok {
-		log.kept = append(log.kept, event{data: data, version: h.version})
-		if over := len(log.kept) - h.backlog; over > 0 {
-			log.dropped = log.kept[over-1].version
-			log.kept = append(log.kept[:0], log.kept[over:]...)
-		}
+		log.add(event{data: data, version: h.version}, h.backlog)
 	}
 	for c := range h.clients {
 		select {
@@ -149,8 +165,8 @@ func (h *Hub) Since(version uint64) ([]Update, uint64) {
 			out = append(out, Update{Topic: name, Data: t.data})
 			continue
 		}
-		for _, e := range log.kept {
-			if e.version > version {
+		for i := range log.n {
+			if e := log.at(i); e.version > version {
 				out = append(out, Update{Topic: name, Data: e.data})
 			}
 		}
