@@ -164,11 +164,22 @@ func nodeOfPID(id string) string {
 	return id
 }
 
-// lags lists each position the engine follows on the log, with its lag, by stream.
-func (h *engineHealth) lags(ctx context.Context) map[string][]ConsumerLag {
+// heads reads the last sequence of every stream of the log, once for a snapshot (0 for a
+// stream the log does not answer for).
+func (h *engineHealth) heads(ctx context.Context) map[string]uint64 {
+	out := map[string]uint64{}
+	for _, s := range streams.Catalog() {
+		out[s.Name], _ = h.log.LastSeq(ctx, s.Name)
+	}
+	return out
+}
+
+// lags lists each position the engine follows on the log, with its lag behind heads, by
+// stream.
+func (h *engineHealth) lags(ctx context.Context, heads map[string]uint64) map[string][]ConsumerLag {
 	out := map[string][]ConsumerLag{}
 	add := func(stream, consumer string, pos uint64) {
-		head, _ := h.log.LastSeq(ctx, stream) // 0 when the log does not answer
+		head := heads[stream]
 		out[stream] = append(out[stream], ConsumerLag{Consumer: consumer, Position: pos, Lag: head - min(pos, head)})
 	}
 	add(streams.StreamMarketData, "router", h.graph.Stats().LastSeq)
@@ -276,14 +287,14 @@ func (h *engineHealth) snapshot(ctx context.Context, top web.Topology) Health {
 	}
 	out.Actors = append(out.Actors, HealthActor{ID: "gateway", Parent: "engine", Kind: "gateway", Label: "websocket gateway",
 		Queues: queues["gateway"]}) // not an actor (a goroutine per client): no restarts to count
-	lags := h.lags(ctx)
+	heads := h.heads(ctx)
+	lags := h.lags(ctx, heads)
 	for _, s := range streams.Catalog() {
-		seq, _ := h.log.LastSeq(ctx, s.Name)
 		consumers := lags[s.Name]
 		if consumers == nil {
 			consumers = []ConsumerLag{}
 		}
-		out.Streams = append(out.Streams, HealthStream{Name: s.Name, LastSeq: seq, Consumers: consumers})
+		out.Streams = append(out.Streams, HealthStream{Name: s.Name, LastSeq: heads[s.Name], Consumers: consumers})
 	}
 	out.Stages = h.stageLatencies()
 	return out
@@ -342,7 +353,7 @@ func registerHealthMetrics(reg *prometheus.Registry, h *engineHealth) error {
 		prometheus.GaugeValue, []string{"stream", "consumer"}, func(emit func(float64, ...string)) {
 			ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 			defer cancel()
-			for stream, cs := range h.lags(ctx) {
+			for stream, cs := range h.lags(ctx, h.heads(ctx)) {
 				for _, c := range cs {
 					emit(float64(c.Lag), stream, c.Consumer)
 				}
