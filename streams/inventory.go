@@ -60,13 +60,9 @@ func ReadStreamContent(ctx context.Context, js jetstream.JetStream) ([]StreamCon
 // per-subject index) and its first and last messages (two direct lookups by subject).
 // Its cost grows with the number of subjects, not of messages. Subjects come sorted.
 func ReadSubjectContent(ctx context.Context, js jetstream.JetStream, stream string) ([]SubjectContent, error) {
-	s, err := js.Stream(ctx, stream)
+	s, info, err := subjectIndex(ctx, js, stream)
 	if err != nil {
-		return nil, fmt.Errorf("stream %s: %w", stream, err)
-	}
-	info, err := s.Info(ctx, jetstream.WithSubjectFilter(">"))
-	if err != nil {
-		return nil, fmt.Errorf("the subjects of stream %s: %w", stream, err)
+		return nil, err
 	}
 	subjects := make([]string, 0, len(info.State.Subjects))
 	for subject := range info.State.Subjects {
@@ -84,9 +80,9 @@ func ReadSubjectContent(ctx context.Context, js jetstream.JetStream, stream stri
 			sc.FirstSeq = first.Sequence
 			sc.First, _ = Decode(first.Subject, first.Header, first.Data)
 		}
-		last, err := s.GetLastMsgForSubject(ctx, subject)
-		if err != nil && !errors.Is(err, jetstream.ErrMsgNotFound) {
-			return nil, fmt.Errorf("the last message of %s: %w", subject, err)
+		last, err := lastOf(ctx, s, subject)
+		if err != nil {
+			return nil, err
 		}
 		if last != nil {
 			sc.LastSeq = last.Sequence

@@ -24,21 +24,17 @@ type Last struct {
 func ReadStored(ctx context.Context, js jetstream.JetStream, names ...string) (Stored, error) {
 	out := Stored{}
 	for _, name := range names {
-		s, err := js.Stream(ctx, name)
+		s, info, err := subjectIndex(ctx, js, name)
 		if err != nil {
-			return nil, fmt.Errorf("stream %s: %w", name, err)
-		}
-		info, err := s.Info(ctx, jetstream.WithSubjectFilter(">"))
-		if err != nil {
-			return nil, fmt.Errorf("the subjects of stream %s: %w", name, err)
+			return nil, err
 		}
 		for subject := range info.State.Subjects {
-			m, err := s.GetLastMsgForSubject(ctx, subject)
-			if errors.Is(err, jetstream.ErrMsgNotFound) {
-				continue // expired meanwhile
-			}
+			m, err := lastOf(ctx, s, subject)
 			if err != nil {
-				return nil, fmt.Errorf("the last message of %s: %w", subject, err)
+				return nil, err
+			}
+			if m == nil {
+				continue // expired meanwhile
 			}
 			if ev, err := Decode(m.Subject, m.Header, m.Data); err == nil {
 				out[subject] = Last{Time: ev.EventTime(), ID: ev.ID()}
@@ -63,4 +59,29 @@ func (s Stored) Older(ev Event) bool {
 func (s Stored) Held(ev Event) bool {
 	last, ok := s[ev.Subject()]
 	return ok && ev.EventTime() <= last.Time
+}
+
+// subjectIndex returns stream name and its info with the count of every subject.
+func subjectIndex(ctx context.Context, js jetstream.JetStream, name string) (jetstream.Stream, *jetstream.StreamInfo, error) {
+	s, err := js.Stream(ctx, name)
+	if err != nil {
+		return nil, nil, fmt.Errorf("stream %s: %w", name, err)
+	}
+	info, err := s.Info(ctx, jetstream.WithSubjectFilter(">"))
+	if err != nil {
+		return nil, nil, fmt.Errorf("the subjects of stream %s: %w", name, err)
+	}
+	return s, info, nil
+}
+
+// lastOf reads subject's last message on s; nil when it has none (any more).
+func lastOf(ctx context.Context, s jetstream.Stream, subject string) (*jetstream.RawStreamMsg, error) {
+	m, err := s.GetLastMsgForSubject(ctx, subject)
+	if errors.Is(err, jetstream.ErrMsgNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("the last message of %s: %w", subject, err)
+	}
+	return m, nil
 }
