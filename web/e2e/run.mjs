@@ -299,11 +299,14 @@ try {
         async () => {
           const shown = await page.evaluate(() => ({
             time: document.getElementById("content").dataset.healthTime,
+            window: document.getElementById("hl-stages-title").dataset.window,
+            title: document.getElementById("hl-stages-title").textContent,
             tree: [...document.querySelectorAll("#hl-tree tr[data-actor]")].map((r) => ({ id: r.dataset.actor, parent: r.dataset.parent, restarts: r.dataset.restarts, depth: r.dataset.depth })),
             lags: [...document.querySelectorAll("#hl-streams tr[data-consumer]")].map((r) => `${r.dataset.stream}/${r.dataset.consumer}=${r.dataset.lag}`),
             stages: [...document.querySelectorAll("#hl-stages tr[data-stage]")].map((r) => ({
               stage: r.dataset.stage,
               count: r.querySelector("[data-count]").dataset.count,
+              total: r.querySelector("[data-total]").dataset.total,
               us: [...r.querySelectorAll("[data-us]")].map((e) => e.dataset.us),
               text: [...r.querySelectorAll("[data-us]")].map((e) => e.textContent),
             })),
@@ -333,11 +336,15 @@ try {
       const lags = api.streams.flatMap((s) => s.consumers.map((c) => `${s.name}/${c.consumer}=${c.lag}`));
       assert(JSON.stringify(shown.lags) === JSON.stringify(lags), `lags shown ${shown.lags}, engine ${lags}`);
       assert(lags.some((l) => l.startsWith("MD/router=")) && lags.some((l) => l.startsWith("CMD/commands=")), `lags ${lags}`);
-      // The percentiles: the engine's numbers, and a figure wherever the stage has a count.
+      // The percentiles: the engine's numbers over the window it names (the last minute; the
+      // engine's age while younger), and a figure wherever the stage has a count in it.
+      assert(api.stages_window_s > 0 && api.stages_window_s <= 62, `stages window ${api.stages_window_s} s, want at most a minute`);
+      assert(shown.window === String(api.stages_window_s) && shown.title.includes(`last ${Math.round(api.stages_window_s)} s`), `the latency panel says ${shown.title} (${shown.window}), the engine's window is ${api.stages_window_s} s`);
       for (const s of api.stages) {
         const row = shown.stages.find((r) => r.stage === s.stage);
         const us = [s.p50_us, s.p90_us, s.p99_us].map((v) => (v === null ? "" : String(v)));
-        assert(row && row.count === String(s.count) && JSON.stringify(row.us) === JSON.stringify(us), `${s.stage}: shown ${JSON.stringify(row)}, engine ${JSON.stringify(s)}`);
+        assert(s.count <= s.total, `${s.stage}: ${s.count} in the window of ${s.total} in all`);
+        assert(row && row.count === String(s.count) && row.total === String(s.total) && JSON.stringify(row.us) === JSON.stringify(us), `${s.stage}: shown ${JSON.stringify(row)}, engine ${JSON.stringify(s)}`);
         if (s.count > 0) assert(row.text.every((t) => /^[\d.,]+ (µs|ms|s)$/.test(t)), `${s.stage}: percentiles shown as ${row.text}`);
       }
       await page.screenshot({ path: join(artifacts, "health-tree.png"), fullPage: true });
