@@ -384,7 +384,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		}
 		return graph.Symbols(), nil
 	})
-	handleCandlesQuery(gw, graph, signals)
+	handleCandlesQuery(gw, graph, signals, log.JS)
 	gw.HandleQuery("engine", func(r *http.Request) (any, error) {
 		if _, err := params(r); err != nil {
 			return nil, err

@@ -928,7 +928,7 @@ try {
     }
   });
 
-  await test("markets page: the candles query's history drawn, indicators on the chart, fill markers as the fills query", async () => {
+  await test("markets page: the candles query's history drawn, indicators on the chart, fill markers as the fills query, signal markers as the candles query", async () => {
     const page = await watchedPage(browser);
     try {
       await page.goto(base + "/markets/");
@@ -938,6 +938,8 @@ try {
         return symbols.every(([v, s]) => c[`symbol/${v}/${s}`]?.loaded && c[`symbol/${v}/${s}`].candles > 0) ? c : null;
       }, 30000);
       let fillsSeen = 0;
+      let signalsSeen = 0; // signals that came with the history, over every symbol
+      let flipsSeen = 0;
       const indicatorsSeen = {}; // candles with each indicator checked, over every symbol
       for (const [venue, symbol] of symbols) {
         const topic = `symbol/${venue}/${symbol}`;
@@ -974,9 +976,27 @@ try {
           return c.fillMarkers === q.total ? { markers: c.fillMarkers, fills: q.total, signals: c.signalMarkers } : null;
         }, 15000);
         fillsSeen += got.fills;
-        console.log(`     ${topic}: ${card.candles} candles (${card.historyRows} from the query), ${got.markers} fill markers = ${got.fills} fills, ${got.signals} signal markers`);
+        // the signal markers: the candles query's signals (read from the log, so there after a
+        // restart too) came with the history and are drawn, a marker where the ensemble's
+        // direction call flips; live signals may add flips, never take one away
+        const sig = await checkFor(`${topic}: a signal marker per flip of the candles query's signals`, async () => {
+          const c = (await page.evaluate(() => window.__markets.cards()))[topic];
+          const rows = await (await fetch(`${base}/api/v1/queries/candles?venue=${venue}&symbol=${symbol}&interval=1m&limit=500`)).json();
+          let flips = 0;
+          let prev;
+          for (const r of rows) {
+            if (!r.signal || r.open_time / 1000 < c.firstTime || r.open_time / 1000 > c.lastTime) continue;
+            if (prev !== undefined && r.signal.direction >= 0.5 !== prev >= 0.5) flips++;
+            prev = r.signal.direction;
+          }
+          return c.signalMarkers >= flips ? { flips, markers: c.signalMarkers, history: c.historySignals } : null;
+        }, 15000);
+        signalsSeen += sig.history;
+        flipsSeen += sig.flips;
+        console.log(`     ${topic}: ${card.candles} candles (${card.historyRows} from the query), ${got.markers} fill markers = ${got.fills} fills, ${sig.markers} signal markers (the query's signals flip ${sig.flips} times; ${sig.history} signals came with the history)`);
       }
       assert(fillsSeen > 0, "no fill on any chart: the fill markers were not tested");
+      assert(signalsSeen > 0 && flipsSeen > 0, `${signalsSeen} signals came with the candles' history, flipping ${flipsSeen} times: the signal markers were not tested`);
       for (const key of ["sma_20", "ema_20", "bb_upper_20_2", "bb_lower_20_2", "rsi_14"]) assert(indicatorsSeen[key] > 0, `${key} is on no symbol's chart (still warming up everywhere?)`);
       await page.locator(".market").first().screenshot({ path: join(artifacts, "markets-chart.png") });
       assert(page.errors.length === 0, `console errors: ${page.errors.join(" | ")}`);
