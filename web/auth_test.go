@@ -115,6 +115,9 @@ func (e *env) call(t *testing.T, method, path, token, body string) answer {
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
@@ -458,6 +461,7 @@ func TestTokenEndpoints(t *testing.T) {
 		`{"name":"x y","role":"viewer"}`:     "name",
 		`{"name":"x","role":"root"}`:         "role",
 		`{"name":"x","role":"viewer","a":1}`: "a",
+		`{"name":"x","Role":"viewer"}`:       "Role", // names match to the letter
 	} {
 		a := e.call(t, "POST", "/api/v1/tokens", e.admin, body)
 		if a.status/100 != 4 || a.body["field"] != field {

@@ -7,10 +7,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
+	"mime"
 	"net/http"
 	"os"
 	"path/filepath"
+	"reflect"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -77,11 +81,15 @@ func (e *FieldError) Error() string {
 // Unwrap makes a FieldError match ErrBadCommand.
 func (e *FieldError) Unwrap() error { return ErrBadCommand }
 
-// decodeStrict decodes one JSON object from body into v, refusing unknown fields; an empty
-// body decodes as {}. Errors are *FieldError.
+// decodeStrict decodes one JSON object from body into v, refusing unknown fields and names
+// in another case than v's (encoding/json alone takes "Agent" for "agent"); an empty body
+// decodes as {}. Errors are *FieldError.
 func decodeStrict(body []byte, v any) error {
 	if len(bytes.TrimSpace(body)) == 0 {
 		body = []byte("{}")
+	}
+	if err := exactNames(body, v); err != nil {
+		return err
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
@@ -108,6 +116,46 @@ func decodeStrict(body []byte, v any) error {
 		return &FieldError{Msg: "unexpected data after the JSON object"}
 	}
 	return nil
+}
+
+// exactNames refuses a member of the JSON object body whose name is not, to the letter, the
+// JSON name of one of the fields of the struct v points to: the first such name in
+// alphabetical order. A body that is not an object is left to the decoder to name.
+func exactNames(body []byte, v any) error {
+	var members map[string]json.RawMessage
+	if json.Unmarshal(body, &members) != nil {
+		return nil
+	}
+	names := jsonNames(reflect.TypeOf(v).Elem())
+	for _, name := range slices.Sorted(maps.Keys(members)) {
+		if slices.Contains(names, name) {
+			continue
+		}
+		for _, want := range names {
+			if strings.EqualFold(want, name) {
+				return &FieldError{Field: name, Msg: fmt.Sprintf("unknown field: names are case-sensitive, this one is %q", want)}
+			}
+		}
+		return &FieldError{Field: name, Msg: "unknown field"}
+	}
+	return nil
+}
+
+// jsonNames lists the names encoding/json gives the fields of struct type t: the json tag's
+// name, else the Go name; "-" fields left out, embedded structs' fields promoted.
+func jsonNames(t reflect.Type) []string {
+	var out []string
+	for _, f := range reflect.VisibleFields(t) {
+		tag, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		switch {
+		case !f.IsExported() || tag == "-" || f.Anonymous && tag == "" && f.Type.Kind() == reflect.Struct:
+		case tag != "":
+			out = append(out, tag)
+		default:
+			out = append(out, f.Name)
+		}
+	}
+	return out
 }
 
 func jsonTypeName(kind string) string {
@@ -473,12 +521,18 @@ func readBody(w http.ResponseWriter, r *http.Request) ([]byte, *apiError) {
 }
 
 // serveCommand answers POST /api/v1/commands/{name}: 202 {"id","seq","name"} once the
-// command is on the log; 400 naming the field for bad arguments, 404 for an unknown
-// command, 403 for a too-weak role, 429 over the rate limit, 503 when the log refuses.
-// Nothing reaches the log unless every check passed.
+// command is on the log; 400 naming the field for bad arguments, 415 for a body that is not
+// application/json, 404 for an unknown command, 403 for a too-weak role, 429 over the rate
+// limit, 503 when the log refuses. Nothing reaches the log unless every check passed.
 func (g *Gateway) serveCommand(w http.ResponseWriter, r *http.Request) {
 	id, _ := IdentityOf(r)
-	issued, aerr, wait := g.issue(r.Context(), id, r.PathValue("name"), func() ([]byte, *apiError) { return readBody(w, r) })
+	issued, aerr, wait := g.issue(r.Context(), id, r.PathValue("name"), func() ([]byte, *apiError) {
+		body, aerr := readBody(w, r)
+		if aerr == nil && len(bytes.TrimSpace(body)) > 0 {
+			aerr = jsonContentType(r)
+		}
+		return body, aerr
+	})
 	switch {
 	case wait > 0:
 		writeRateLimited(w, wait)
@@ -487,6 +541,27 @@ func (g *Gateway) serveCommand(w http.ResponseWriter, r *http.Request) {
 	default:
 		writeJSON(w, http.StatusAccepted, issued)
 	}
+}
+
+// jsonContentType refuses (415) a request whose Content-Type is not application/json, with
+// no parameter but charset=utf-8: a form or text body is not taken for JSON arguments. A
+// command without arguments may come with no body, and then with any Content-Type or none.
+func jsonContentType(r *http.Request) *apiError {
+	const fix = `send the arguments as JSON with the header "Content-Type: application/json" (curl: -H 'Content-Type: application/json')`
+	ct := r.Header.Get("Content-Type")
+	if ct == "" {
+		return &apiError{http.StatusUnsupportedMediaType, "no Content-Type: " + fix, ""}
+	}
+	mt, params, err := mime.ParseMediaType(ct)
+	if err != nil || mt != "application/json" {
+		return &apiError{http.StatusUnsupportedMediaType, fmt.Sprintf("Content-Type %q is not application/json: %s", ct, fix), ""}
+	}
+	for k, v := range params {
+		if k != "charset" || !strings.EqualFold(v, "utf-8") {
+			return &apiError{http.StatusUnsupportedMediaType, fmt.Sprintf("Content-Type %q: JSON is UTF-8, the only parameter taken is charset=utf-8: %s", ct, fix), ""}
+		}
+	}
+	return nil
 }
 
 // issuedCommand is the answer to a command the log stored.

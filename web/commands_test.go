@@ -3,6 +3,7 @@ package web
 import (
 	"encoding/json"
 	"errors"
+	"io"
 	"log/slog"
 	"net/http"
 	"os"
@@ -50,6 +51,12 @@ func TestEveryCommandValidatesItsArguments(t *testing.T) {
 		{"portfolio.distribute", `{"keep":"-0.01"}`, "keep"},
 		{"portfolio.distribute", `{"keep":"0.000000000000000000000000000000000000001"}`, "keep"}, // would round to 0
 		{"portfolio.rebalance", `{"threshold":"0.1111111111111111111111"}`, "threshold"},
+		// Names match to the letter: encoding/json alone would take these for agent, model.
+		{"agents.halt", `{"Agent":"a1"}`, "Agent"},
+		{"agents.halt", `{"agent":"a1","AGENT":"a2"}`, "AGENT"},
+		{"models.promote", `{"Model":"direction"}`, "Model"},
+		{"portfolio.distribute", `{"Keep":"0.05"}`, "Keep"},
+		{"models.train", `{"model":"direction","data":["x"],"out":"o","Epochs":3}`, "Epochs"},
 		// Whole-body errors name no field.
 		{"agents.halt", `{"agent":"a1"} {"agent":"a2"}`, ""},
 		{"agents.halt", `["a1"]`, ""},
@@ -155,6 +162,59 @@ func TestCommandRefusedByTheLogIs503(t *testing.T) {
 	}
 }
 
+// A command's body is JSON, said so by its Content-Type (charset=utf-8 allowed): anything
+// else is a 415 naming the header to send, and reaches nothing. A command without arguments
+// may come with no body at all, and then needs no Content-Type.
+func TestCommandBodiesMustBeJSON(t *testing.T) {
+	e := newEnv(t, Options{CommandRate: 1e6, CommandBurst: 1e6})
+	post := func(name, contentType, body string) answer {
+		t.Helper()
+		req, err := http.NewRequest("POST", e.srv.URL+"/api/v1/commands/"+name, strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Authorization", "Bearer "+e.trader)
+		if contentType != "" {
+			req.Header.Set("Content-Type", contentType)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		data, _ := io.ReadAll(resp.Body)
+		a := answer{status: resp.StatusCode, header: resp.Header, raw: string(data)}
+		_ = json.Unmarshal(data, &a.body)
+		return a
+	}
+	for _, ct := range []string{"", "text/plain", "application/x-www-form-urlencoded", "application/jsonx", "text/json",
+		"application/json; charset=latin1", "application/json; boundary=x", "application/json;;"} {
+		a := post("agents.halt", ct, `{"agent":"ATLAS"}`)
+		msg, _ := a.body["error"].(string)
+		if a.status != http.StatusUnsupportedMediaType || !strings.Contains(msg, "Content-Type: application/json") || a.header.Get("Content-Type") != "application/json" {
+			t.Errorf("Content-Type %q: %d %s, want 415 naming the header to send", ct, a.status, a.raw)
+		}
+	}
+	if n := len(e.sub.all()); n != 0 {
+		t.Fatalf("bodies refused for their Content-Type reached Submit %d times", n)
+	}
+	for _, tc := range []struct{ name, ct, body string }{
+		{"agents.halt", "application/json", `{"agent":"ATLAS"}`},
+		{"agents.halt", "application/json; charset=utf-8", `{"agent":"ATLAS"}`},
+		{"agents.halt", "Application/JSON; Charset=UTF-8", `{"agent":"ATLAS"}`},
+		{"killswitch.off", "", ""},           // no arguments: no body, no Content-Type
+		{"killswitch.off", "text/plain", ""}, // the Content-Type of no body does not matter
+		{"orders.cancel_all", "", "  \n"},    // whitespace is no body
+	} {
+		if a := post(tc.name, tc.ct, tc.body); a.status != http.StatusAccepted {
+			t.Errorf("%s with Content-Type %q and body %q: %d %s, want 202", tc.name, tc.ct, tc.body, a.status, a.raw)
+		}
+	}
+	if n := len(e.sub.all()); n != 6 {
+		t.Errorf("%d commands reached Submit, want the 6 accepted", n)
+	}
+}
+
 func TestAddingACommandIsOneLine(t *testing.T) {
 	e := newEnv(t, Options{})
 	e.g.HandleCommand("orders.cancel_all", RoleViewer, Args[AgentArgs]()) // raised to trader
@@ -204,6 +264,7 @@ func BenchmarkCommand(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		req, _ := http.NewRequest("POST", "/api/v1/commands/models.deploy", strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
 		w := newDiscardWriter()
 		h.ServeHTTP(w, req)
 		if w.code != 202 {

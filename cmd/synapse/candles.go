@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -8,6 +9,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/synapse-trading/synapse/actors"
 	"github.com/synapse-trading/synapse/inference"
@@ -18,9 +21,10 @@ import (
 // handleCandlesQuery serves GET /api/v1/queries/candles?venue=&symbol=&interval=1m&limit=:
 // the newest closed 1m candles (at most actors.CandlesKept, default all kept) of a symbol,
 // oldest first, with the indicator values of each, from the symbol actor that built them,
-// and the live ensemble's signal on each that had one.
+// and the live ensemble's signal on each that had one: as the log holds it (SIG), so the
+// signals from before a restart are there, else as this run made it (not on the log yet).
 // The Markets page draws its history from it, then follows the symbol's live topic.
-func handleCandlesQuery(gw *web.Gateway, graph *actors.Graph, signals *ensembleSignals) {
+func handleCandlesQuery(gw *web.Gateway, graph *actors.Graph, signals *ensembleSignals, js jetstream.JetStream) {
 	gw.HandleQuery("candles", func(r *http.Request) (any, error) {
 		p, err := params(r, "venue", "symbol", "interval", "limit")
 		if err != nil {
@@ -62,8 +66,34 @@ func handleCandlesQuery(gw *web.Gateway, graph *actors.Graph, signals *ensembleS
 		if err != nil {
 			return nil, fmt.Errorf("%w: %v", web.ErrQueryFailed, err)
 		}
-		return signals.on(venue, symbol, rows), nil
+		logged, err := loggedSignals(r.Context(), js, venue, symbol, rows)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %v", web.ErrQueryFailed, err)
+		}
+		return signals.on(venue, symbol, rows, logged), nil
 	})
+}
+
+// loggedSignals reads from the log the live ensemble's signals on rows' candles, by the
+// candle's open time: those of the rows' time range, at most one a candle.
+func loggedSignals(ctx context.Context, js jetstream.JetStream, venue, symbol string, rows []actors.CandleRow) (map[int64]candleSignal, error) {
+	out := map[int64]candleSignal{}
+	if len(rows) == 0 {
+		return out, nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	subject := (&streams.Signal{Model: inference.EnsembleName, Venue: venue, Symbol: symbol}).Subject()
+	evs, err := streams.ReadBetween(ctx, js, streams.StreamSignals, subject, rows[0].OpenTime, rows[len(rows)-1].OpenTime, len(rows))
+	if err != nil {
+		return nil, err
+	}
+	for _, ev := range evs {
+		if sig, ok := ev.(*streams.Signal); ok {
+			out[sig.FeatureTime] = signalOf(sig)
+		}
+	}
+	return out, nil
 }
 
 // candleSignal is the ensemble's signal on a candle: the probability it combined and the
@@ -81,9 +111,10 @@ type candleView struct {
 	Signal *candleSignal `json:"signal,omitempty"`
 }
 
-// ensembleSignals keeps the newest live ensemble signals of each symbol (as many as the
-// candles kept), by the open time of the candle they were made from, for the candles
-// query, and shows each on the hub's "signals" event topic for the Markets page.
+// ensembleSignals keeps the newest live ensemble signals this run made for each symbol (as
+// many as the candles kept), by the open time of the candle they were made from, for the
+// candles query (which takes the log's first: these are for a signal not acknowledged by the
+// log yet), and shows each on the hub's "signals" event topic for the Markets page.
 type ensembleSignals struct {
 	hub      *web.Hub
 	mu       sync.Mutex
@@ -107,7 +138,7 @@ func (e *ensembleSignals) record(sig *streams.Signal) {
 		kept = map[int64]candleSignal{}
 		e.bySymbol[key] = kept
 	}
-	kept[sig.FeatureTime] = candleSignal{Probability: sig.Prediction["probability"], Direction: sig.Prediction["direction"], Confidence: sig.Confidence}
+	kept[sig.FeatureTime] = signalOf(sig)
 	if len(kept) > actors.CandlesKept { // let go of the oldest
 		oldest := sig.FeatureTime
 		for t := range kept {
@@ -119,15 +150,23 @@ func (e *ensembleSignals) record(sig *streams.Signal) {
 	_ = e.hub.Set("signals", sig)
 }
 
-// on returns rows with the signals kept for venue/symbol.
-func (e *ensembleSignals) on(venue, symbol string, rows []actors.CandleRow) []candleView {
+// signalOf is the ensemble's signal sig as a candle shows it.
+func signalOf(sig *streams.Signal) candleSignal {
+	return candleSignal{Probability: sig.Prediction["probability"], Direction: sig.Prediction["direction"], Confidence: sig.Confidence}
+}
+
+// on returns rows with their signals: the one logged (read from the log) on a candle, else
+// the one kept for venue/symbol.
+func (e *ensembleSignals) on(venue, symbol string, rows []actors.CandleRow, logged map[int64]candleSignal) []candleView {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	kept := e.bySymbol[[2]string{venue, symbol}]
 	out := make([]candleView, len(rows))
 	for i, r := range rows {
 		out[i].CandleRow = r
-		if s, ok := kept[r.OpenTime]; ok {
+		if s, ok := logged[r.OpenTime]; ok {
+			out[i].Signal = &s
+		} else if s, ok := kept[r.OpenTime]; ok {
 			out[i].Signal = &s
 		}
 	}

@@ -114,3 +114,83 @@ func TestCandlesQueryIsTheRecordingsKlines(t *testing.T) {
 		}
 	}
 }
+
+// The markers the Markets page draws come back after a restart: the candles query's signals
+// are read from the log, so an engine started again (here without its models, so that no
+// signal is made again) shows on each candle the signal it showed before; the fills from
+// before are in the fills query, which the page draws beside them.
+func TestCandlesQueryShowsTheSignalsAndFillsFromBeforeARestart(t *testing.T) {
+	dir := t.TempDir()
+	file := recDir + "ETHUSDT-1m-2022-08-14.csv.gz"
+	klines := readKlines(t, file)
+	last := int64(num(t, klines[len(klines)-1][0]))
+	// marks reads the newest candles' signals, by open time, and the fills since the first.
+	marks := func(addr string) (signals map[int64]candleSignal, fills map[string]bool, err error) {
+		var rows []candleView
+		if err := getJSON(addr, "/api/v1/queries/candles?venue=binance&symbol=ETHUSDT", &rows); err != nil {
+			return nil, nil, err
+		}
+		if len(rows) == 0 || rows[len(rows)-1].OpenTime != last {
+			return nil, nil, fmt.Errorf("the last candle is not applied yet (%d candles)", len(rows))
+		}
+		signals = map[int64]candleSignal{}
+		for _, r := range rows {
+			if r.Signal != nil {
+				signals[r.OpenTime] = *r.Signal
+			}
+		}
+		var page struct {
+			Items []struct {
+				ClientOrderID string `json:"client_order_id"`
+				TradeID       string `json:"trade_id"`
+			}
+			Total int
+		}
+		if err := getJSON(addr, fmt.Sprintf("/api/v1/queries/fills?venue=binance&symbol=ETHUSDT&since=%d&limit=1000", rows[0].OpenTime), &page); err != nil {
+			return nil, nil, err
+		}
+		if page.Total > len(page.Items) {
+			t.Fatalf("%d fills, more than a page", page.Total)
+		}
+		fills = map[string]bool{}
+		for _, f := range page.Items {
+			fills[f.ClientOrderID+"/"+f.TradeID] = true
+		}
+		return signals, fills, nil
+	}
+
+	var signals map[int64]candleSignal
+	var fills map[string]bool
+	addr, stop := runEngine(t, "--data-dir", dir, "--speed", "3000", "--replay", file)
+	checkFor(t, 90*time.Second, func() error {
+		var err error
+		if signals, fills, err = marks(addr); err != nil {
+			return err
+		}
+		if _, ok := signals[last]; !ok || len(signals) < actors.CandlesKept*9/10 || len(fills) == 0 {
+			return fmt.Errorf("%d candles with a signal (the last's to come?), %d fills", len(signals), len(fills))
+		}
+		return nil
+	})
+	stop()
+
+	addr, stop = runEngine(t, "--data-dir", dir, "--no-models", "--speed", "3000", "--replay", file)
+	defer stop()
+	checkFor(t, 60*time.Second, func() error {
+		again, fillsAgain, err := marks(addr)
+		if err != nil {
+			return err
+		}
+		for ot, s := range signals {
+			if got, ok := again[ot]; !ok || got != s {
+				return fmt.Errorf("after the restart the candle at %d shows the signal %+v (shown: %v), before it %+v", ot, got, ok, s)
+			}
+		}
+		for id := range fills {
+			if !fillsAgain[id] {
+				return fmt.Errorf("after the restart the fill %s is not in the fills query", id)
+			}
+		}
+		return nil
+	})
+}

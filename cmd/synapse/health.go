@@ -5,11 +5,13 @@ import (
 	"math"
 	"sort"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/synapse-trading/synapse/actors"
 	"github.com/synapse-trading/synapse/inference"
@@ -20,13 +22,18 @@ import (
 
 // Health is the "health" topic and query, what the System Health page shows: the actor tree
 // with each actor's restarts and queues, the log's streams with their consumers' lags, the
-// throughput and the latency percentiles of each stage of the live path.
+// throughput and the latency percentiles of each stage of the live path over the last
+// minute.
 type Health struct {
 	Time       int64          `json:"time"` // epoch ms: the graph snapshot it was built from
 	Actors     []HealthActor  `json:"actors"`
 	Streams    []HealthStream `json:"streams"`
 	Throughput Throughput     `json:"throughput"`
 	Stages     []StageLatency `json:"stages"`
+	// StagesWindowS is the span, in seconds, that Stages' counts and percentiles cover, up
+	// to Time: stagesWindow (60 s) and up to a second more (the snapshots come a second
+	// apart), less in the engine's first minute (its age then).
+	StagesWindowS float64 `json:"stages_window_s"`
 }
 
 // HealthActor is a node of the actor tree: an actor of the graph topic (same ID), or a
@@ -74,13 +81,15 @@ type Throughput struct {
 	Orders       float64 `json:"orders"`        // order intents of the agents
 }
 
-// StageLatency is a stage's latency percentiles, in µs, since the engine started, read from
-// synapse_stage_latency_seconds as Prometheus's histogram_quantile reads it (linear within
-// the bucket; the buckets double, so a percentile is exact to a factor of 2 at worst); null
-// while the stage has no observation.
+// StageLatency is a stage's latency percentiles, in µs, over the health snapshot's window
+// (the last minute: Health.StagesWindowS), read from synapse_stage_latency_seconds as
+// Prometheus's histogram_quantile reads it (linear within the bucket; the buckets double,
+// so a percentile is exact to a factor of 2 at worst); null while the stage has no
+// observation in the window.
 type StageLatency struct {
 	Stage string   `json:"stage"`
-	Count uint64   `json:"count"`
+	Count uint64   `json:"count"`  // observations in the window
+	Total uint64   `json:"total"`  // observations since the engine started
 	P50Us *float64 `json:"p50_us"` // null while Count is 0
 	P90Us *float64 `json:"p90_us"`
 	P99Us *float64 `json:"p99_us"`
@@ -96,6 +105,7 @@ type engineHealth struct {
 	hub       *web.Hub
 	restarts  *actors.Restarts
 	stages    *actors.Stages
+	window    *stageWindow        // the stage percentiles' last minute
 	cmdsDone  *atomic.Uint64      // the last command applied or refused
 	readModel portfolio.ReadModel // follows ORD, PF and CMD (in memory or Postgres)
 }
@@ -192,34 +202,85 @@ func (h *engineHealth) lags(ctx context.Context, heads map[string]uint64) map[st
 	return out
 }
 
-// stageLatencies reads the percentiles of every stage from the histogram.
-func (h *engineHealth) stageLatencies() []StageLatency {
+// stagesWindow is how far back the Health page's stage percentiles look: far enough for a
+// stage that runs once a candle (a minute of market time) to show at live speed, near enough
+// that the percentiles say what happens now, not since the start (/metrics keeps the whole
+// histogram, for Prometheus to take rates of).
+const stagesWindow = 60 * time.Second
+
+// stageWindow turns the cumulative synapse_stage_latency_seconds into the counts of a recent
+// window: it keeps the histogram's bucket counts as they were at moments at least step
+// apart, and subtracts the newest of them that is span old or older from the counts now.
+type stageWindow struct {
+	span, step time.Duration
+	mu         sync.Mutex
+	marks      []stageMark // oldest first; the first is at the engine's start, counting 0
+}
+
+// stageMark is the histogram at a moment: each stage's cumulative bucket counts.
+type stageMark struct {
+	at     time.Time
+	counts map[string]*dto.Histogram
+}
+
+// newStageWindow starts a window over a histogram that counted nothing at start.
+func newStageWindow(start time.Time, span, step time.Duration) *stageWindow {
+	return &stageWindow{span: span, step: step, marks: []stageMark{{at: start}}}
+}
+
+// latencies reads h at now: the percentiles of each stage over the window that ends at now,
+// and the window's span (now minus the mark it subtracts).
+func (w *stageWindow) latencies(now time.Time, h *prometheus.HistogramVec) ([]StageLatency, time.Duration) {
 	ch := make(chan prometheus.Metric, len(actors.StageNames))
-	h.stages.Histogram.Collect(ch)
+	h.Collect(ch)
 	close(ch)
-	byStage := map[string]StageLatency{}
+	cur := map[string]*dto.Histogram{}
 	for m := range ch {
 		var pb dto.Metric
 		if m.Write(&pb) != nil || pb.Histogram == nil {
 			continue
 		}
-		st := StageLatency{Count: pb.Histogram.GetSampleCount()}
 		for _, l := range pb.Label {
 			if l.GetName() == "stage" {
-				st.Stage = l.GetValue()
+				cur[l.GetValue()] = pb.Histogram
 			}
 		}
-		if st.Count > 0 {
-			us := func(q float64) *float64 { v := quantile(q, pb.Histogram) * 1e6; return &v }
-			st.P50Us, st.P90Us, st.P99Us = us(0.50), us(0.90), us(0.99)
-		}
-		byStage[st.Stage] = st
 	}
+	w.mu.Lock()
+	if now.Sub(w.marks[len(w.marks)-1].at) >= w.step {
+		w.marks = append(w.marks, stageMark{at: now, counts: cur})
+	}
+	for len(w.marks) > 1 && !w.marks[1].at.After(now.Add(-w.span)) {
+		w.marks = w.marks[1:] // the next one is old enough to subtract
+	}
+	base := w.marks[0]
+	w.mu.Unlock()
+
 	out := make([]StageLatency, 0, len(actors.StageNames))
 	for _, name := range actors.StageNames {
-		st := byStage[name]
-		st.Stage = name
+		st := StageLatency{Stage: name}
+		if hist := cur[name]; hist != nil {
+			recent := since(hist, base.counts[name])
+			st.Count, st.Total = recent.GetSampleCount(), hist.GetSampleCount()
+			if st.Count > 0 {
+				us := func(q float64) *float64 { v := quantile(q, recent) * 1e6; return &v }
+				st.P50Us, st.P90Us, st.P99Us = us(0.50), us(0.90), us(0.99)
+			}
+		}
 		out = append(out, st)
+	}
+	return out, now.Sub(base.at)
+}
+
+// since is what histogram h counted after it was as before (nil: empty), bucket by bucket.
+func since(h, before *dto.Histogram) *dto.Histogram {
+	out := &dto.Histogram{SampleCount: proto.Uint64(h.GetSampleCount() - before.GetSampleCount())}
+	for i, b := range h.GetBucket() {
+		cum := b.GetCumulativeCount()
+		if i < len(before.GetBucket()) {
+			cum -= before.GetBucket()[i].GetCumulativeCount()
+		}
+		out.Bucket = append(out.Bucket, &dto.Bucket{UpperBound: b.UpperBound, CumulativeCount: proto.Uint64(cum)})
 	}
 	return out
 }
@@ -296,7 +357,9 @@ func (h *engineHealth) snapshot(ctx context.Context, top web.Topology) Health {
 		}
 		out.Streams = append(out.Streams, HealthStream{Name: s.Name, LastSeq: heads[s.Name], Consumers: consumers})
 	}
-	out.Stages = h.stageLatencies()
+	var window time.Duration
+	out.Stages, window = h.window.latencies(time.UnixMilli(top.Time), h.stages.Histogram)
+	out.StagesWindowS = window.Round(time.Millisecond).Seconds()
 	return out
 }
 

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
@@ -146,7 +147,13 @@ func TestMetricsAndHealthOfTheRealEngine(t *testing.T) {
 				}
 			}
 		}
+		if h.StagesWindowS <= 0 || h.StagesWindowS > (stagesWindow+2*time.Second).Seconds() {
+			t.Fatalf("stage percentiles over %v s, want the last %s at most", h.StagesWindowS, stagesWindow)
+		}
 		for _, s := range h.Stages {
+			if s.Count > s.Total {
+				t.Fatalf("stage %+v: more in the window than in all", s)
+			}
 			if s.Count == 0 { // a snapshot from before the scrape above
 				return fmt.Errorf("stage %s: no observation in the health snapshot yet", s.Stage)
 			}
@@ -156,6 +163,70 @@ func TestMetricsAndHealthOfTheRealEngine(t *testing.T) {
 		}
 		return nil
 	})
+}
+
+// The Health page's percentiles are the last minute's: after a burst of slow observations,
+// a minute of fast ones gives fast percentiles, while /metrics' histogram keeps them all.
+func TestStagePercentilesCoverTheLastMinute(t *testing.T) {
+	stages, err := actors.NewStages(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	w := newStageWindow(start, stagesWindow, time.Second)
+	at := func(s int) time.Time { return start.Add(time.Duration(s) * time.Second) }
+	byStage := func(now time.Time) (map[string]StageLatency, time.Duration) {
+		list, span := w.latencies(now, stages.Histogram)
+		out := map[string]StageLatency{}
+		for _, st := range list {
+			out[st.Stage] = st
+		}
+		return out, span
+	}
+	if got, span := byStage(at(1)); got[actors.StageRiskCheck].Count != 0 || got[actors.StageRiskCheck].P50Us != nil || span != time.Second {
+		t.Fatalf("nothing observed yet: %+v over %s", got[actors.StageRiskCheck], span)
+	}
+	for range 500 { // a burst of slow checks in the second second
+		stages.Observe(actors.StageRiskCheck, 2*time.Second)
+	}
+	byStage(at(2))
+	// Then a fast one every 100 ms of the next minute and more, read every second.
+	for s := 3; s <= 62; s++ {
+		for range 10 {
+			stages.Observe(actors.StageRiskCheck, 10*time.Microsecond)
+		}
+		got, span := byStage(at(s))
+		st := got[actors.StageRiskCheck]
+		if s == 40 { // the burst is 38 s old: in the window, its 500 above the 380 fast
+			if span != 40*time.Second || st.Count != 880 || *st.P50Us < 1e6 {
+				t.Fatalf("40 s in: %+v over %s, want the burst's 2 s as the median of 880", st, span)
+			}
+		}
+	}
+	got, span := byStage(at(62))
+	st := got[actors.StageRiskCheck]
+	if span != stagesWindow || st.Count != 600 || st.Total != 1100 {
+		t.Fatalf("%+v over %s: want the 600 fast observations of the last %s of 1,100", st, span, stagesWindow)
+	}
+	for _, p := range []*float64{st.P50Us, st.P90Us, st.P99Us} {
+		if p == nil || *p > 16 { // the bucket of 10 µs ends at 16 µs
+			t.Fatalf("%+v: want every percentile of the last minute's 10 µs observations ≤ 16 µs", st)
+		}
+	}
+	if other := got[actors.StageTickToFeature]; other.Count != 0 || other.P99Us != nil {
+		t.Errorf("a stage never observed: %+v", other)
+	}
+	// /metrics' histogram still counts every observation since the start.
+	var pb dto.Metric
+	if err := stages.Histogram.WithLabelValues(actors.StageRiskCheck).(prometheus.Metric).Write(&pb); err != nil {
+		t.Fatal(err)
+	}
+	if n := pb.GetHistogram().GetSampleCount(); n != 1100 {
+		t.Errorf("the cumulative histogram counts %d, want 1100", n)
+	}
+	if n := len(w.marks); n > int(stagesWindow/time.Second)+2 {
+		t.Errorf("%d marks kept for a %s window a second apart", n, stagesWindow)
+	}
 }
 
 // quantile reads a histogram as Prometheus's histogram_quantile does.

@@ -356,7 +356,8 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		})
 	}
 	health := &engineHealth{log: log, graph: graph, desk: desk, batcher: batcher, gateway: gw, hub: hub,
-		restarts: actors.WatchRestarts(graph.Engine), stages: stages, cmdsDone: &cmdsDone, readModel: readModel}
+		restarts: actors.WatchRestarts(graph.Engine), stages: stages, window: newStageWindow(stages.Since, stagesWindow, time.Second),
+		cmdsDone: &cmdsDone, readModel: readModel}
 	if err := registerHealthMetrics(metrics, health); err != nil {
 		return err
 	}
@@ -383,7 +384,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		}
 		return graph.Symbols(), nil
 	})
-	handleCandlesQuery(gw, graph, signals)
+	handleCandlesQuery(gw, graph, signals, log.JS)
 	gw.HandleQuery("engine", func(r *http.Request) (any, error) {
 		if _, err := params(r); err != nil {
 			return nil, err

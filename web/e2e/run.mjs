@@ -299,11 +299,14 @@ try {
         async () => {
           const shown = await page.evaluate(() => ({
             time: document.getElementById("content").dataset.healthTime,
+            window: document.getElementById("hl-stages-title").dataset.window,
+            title: document.getElementById("hl-stages-title").textContent,
             tree: [...document.querySelectorAll("#hl-tree tr[data-actor]")].map((r) => ({ id: r.dataset.actor, parent: r.dataset.parent, restarts: r.dataset.restarts, depth: r.dataset.depth })),
             lags: [...document.querySelectorAll("#hl-streams tr[data-consumer]")].map((r) => `${r.dataset.stream}/${r.dataset.consumer}=${r.dataset.lag}`),
             stages: [...document.querySelectorAll("#hl-stages tr[data-stage]")].map((r) => ({
               stage: r.dataset.stage,
               count: r.querySelector("[data-count]").dataset.count,
+              total: r.querySelector("[data-total]").dataset.total,
               us: [...r.querySelectorAll("[data-us]")].map((e) => e.dataset.us),
               text: [...r.querySelectorAll("[data-us]")].map((e) => e.textContent),
             })),
@@ -333,11 +336,15 @@ try {
       const lags = api.streams.flatMap((s) => s.consumers.map((c) => `${s.name}/${c.consumer}=${c.lag}`));
       assert(JSON.stringify(shown.lags) === JSON.stringify(lags), `lags shown ${shown.lags}, engine ${lags}`);
       assert(lags.some((l) => l.startsWith("MD/router=")) && lags.some((l) => l.startsWith("CMD/commands=")), `lags ${lags}`);
-      // The percentiles: the engine's numbers, and a figure wherever the stage has a count.
+      // The percentiles: the engine's numbers over the window it names (the last minute; the
+      // engine's age while younger), and a figure wherever the stage has a count in it.
+      assert(api.stages_window_s > 0 && api.stages_window_s <= 62, `stages window ${api.stages_window_s} s, want at most a minute`);
+      assert(shown.window === String(api.stages_window_s) && shown.title.includes(`last ${Math.round(api.stages_window_s)} s`), `the latency panel says ${shown.title} (${shown.window}), the engine's window is ${api.stages_window_s} s`);
       for (const s of api.stages) {
         const row = shown.stages.find((r) => r.stage === s.stage);
         const us = [s.p50_us, s.p90_us, s.p99_us].map((v) => (v === null ? "" : String(v)));
-        assert(row && row.count === String(s.count) && JSON.stringify(row.us) === JSON.stringify(us), `${s.stage}: shown ${JSON.stringify(row)}, engine ${JSON.stringify(s)}`);
+        assert(s.count <= s.total, `${s.stage}: ${s.count} in the window of ${s.total} in all`);
+        assert(row && row.count === String(s.count) && row.total === String(s.total) && JSON.stringify(row.us) === JSON.stringify(us), `${s.stage}: shown ${JSON.stringify(row)}, engine ${JSON.stringify(s)}`);
         if (s.count > 0) assert(row.text.every((t) => /^[\d.,]+ (µs|ms|s)$/.test(t)), `${s.stage}: percentiles shown as ${row.text}`);
       }
       await page.screenshot({ path: join(artifacts, "health-tree.png"), fullPage: true });
@@ -921,7 +928,7 @@ try {
     }
   });
 
-  await test("markets page: the candles query's history drawn, indicators on the chart, fill markers as the fills query", async () => {
+  await test("markets page: the candles query's history drawn, indicators on the chart, fill markers as the fills query, signal markers as the candles query", async () => {
     const page = await watchedPage(browser);
     try {
       await page.goto(base + "/markets/");
@@ -931,6 +938,8 @@ try {
         return symbols.every(([v, s]) => c[`symbol/${v}/${s}`]?.loaded && c[`symbol/${v}/${s}`].candles > 0) ? c : null;
       }, 30000);
       let fillsSeen = 0;
+      let signalsSeen = 0; // signals that came with the history, over every symbol
+      let flipsSeen = 0;
       const indicatorsSeen = {}; // candles with each indicator checked, over every symbol
       for (const [venue, symbol] of symbols) {
         const topic = `symbol/${venue}/${symbol}`;
@@ -967,9 +976,27 @@ try {
           return c.fillMarkers === q.total ? { markers: c.fillMarkers, fills: q.total, signals: c.signalMarkers } : null;
         }, 15000);
         fillsSeen += got.fills;
-        console.log(`     ${topic}: ${card.candles} candles (${card.historyRows} from the query), ${got.markers} fill markers = ${got.fills} fills, ${got.signals} signal markers`);
+        // the signal markers: the candles query's signals (read from the log, so there after a
+        // restart too) came with the history and are drawn, a marker where the ensemble's
+        // direction call flips; live signals may add flips, never take one away
+        const sig = await checkFor(`${topic}: a signal marker per flip of the candles query's signals`, async () => {
+          const c = (await page.evaluate(() => window.__markets.cards()))[topic];
+          const rows = await (await fetch(`${base}/api/v1/queries/candles?venue=${venue}&symbol=${symbol}&interval=1m&limit=500`)).json();
+          let flips = 0;
+          let prev;
+          for (const r of rows) {
+            if (!r.signal || r.open_time / 1000 < c.firstTime || r.open_time / 1000 > c.lastTime) continue;
+            if (prev !== undefined && r.signal.direction >= 0.5 !== prev >= 0.5) flips++;
+            prev = r.signal.direction;
+          }
+          return c.signalMarkers >= flips ? { flips, markers: c.signalMarkers, history: c.historySignals } : null;
+        }, 15000);
+        signalsSeen += sig.history;
+        flipsSeen += sig.flips;
+        console.log(`     ${topic}: ${card.candles} candles (${card.historyRows} from the query), ${got.markers} fill markers = ${got.fills} fills, ${sig.markers} signal markers (the query's signals flip ${sig.flips} times; ${sig.history} signals came with the history)`);
       }
       assert(fillsSeen > 0, "no fill on any chart: the fill markers were not tested");
+      assert(signalsSeen > 0 && flipsSeen > 0, `${signalsSeen} signals came with the candles' history, flipping ${flipsSeen} times: the signal markers were not tested`);
       for (const key of ["sma_20", "ema_20", "bb_upper_20_2", "bb_lower_20_2", "rsi_14"]) assert(indicatorsSeen[key] > 0, `${key} is on no symbol's chart (still warming up everywhere?)`);
       await page.locator(".market").first().screenshot({ path: join(artifacts, "markets-chart.png") });
       assert(page.errors.length === 0, `console errors: ${page.errors.join(" | ")}`);

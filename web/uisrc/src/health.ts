@@ -1,6 +1,7 @@
 // The System Health page: the engine's actor tree (as the graph topic draws it) with each
 // actor's restarts and queue depths, the log's streams with the lag of each follower, the
-// throughput, and the latency percentiles of each stage of the live path. All of it but the
+// throughput, and the latency percentiles of each stage of the live path over the last
+// minute (the window the snapshot names: stages_window_s). All of it but the
 // log's publish counters (the "engine" topic) comes from the "health" topic, which the engine
 // builds every second (the "health" query answers the same snapshot); the page fills from
 // the query before the first frame.
@@ -34,7 +35,8 @@ export interface ConsumerLag {
 
 export interface StageLatency {
   stage: string;
-  count: number;
+  count: number; // in the window
+  total: number; // since the engine started
   p50_us: number | null;
   p90_us: number | null;
   p99_us: number | null;
@@ -46,6 +48,7 @@ export interface Health {
   streams: { name: string; last_seq: number; consumers: ConsumerLag[] }[];
   throughput: { events_routed: number; signals: number; orders: number };
   stages: StageLatency[];
+  stages_window_s: number; // the span the stages' counts and percentiles cover
 }
 
 /** What each stage times, as the tick-to-order benchmark cuts the path. */
@@ -63,6 +66,11 @@ export function latency(us: number | null): string {
   if (us < 1000) return `${num(us, us < 10 ? 1 : 0)} µs`;
   if (us < 1e6) return `${num(us / 1000, us < 1e4 ? 2 : 1)} ms`;
   return `${num(us / 1e6, 2)} s`;
+}
+
+/** windowLabel names the span the percentiles cover: "last 60 s". */
+export function windowLabel(s: number): string {
+  return `last ${int(Math.round(s))} s`;
 }
 
 /** queues shows an actor's queues: "market_data 3/64 · desk 0". */
@@ -114,8 +122,10 @@ export function healthPage(root: HTMLElement, live: Live): void {
     put(document.getElementById("hl-fail")!, e.log?.failed > 0 ? `⚠ ${int(e.log.failed)}` : int(e.log?.failed));
     put(document.getElementById("hl-bad")!, e.graph?.bad_on_the_log > 0 ? `⚠ ${int(e.graph.bad_on_the_log)}` : int(e.graph?.bad_on_the_log));
   });
-  const lat = panel(root, "Latency by stage (since the engine started)");
-  lat.innerHTML = `<table><thead><tr><th>stage</th><th>what it times</th><th class="num">count</th><th class="num">p50</th><th class="num">p90</th><th class="num">p99</th></tr></thead><tbody id="hl-stages"></tbody></table>`;
+  const lat = panel(root, "Latency by stage (last minute)");
+  const latTitle = lat.parentElement!.querySelector("h2")!;
+  latTitle.id = "hl-stages-title";
+  lat.innerHTML = `<table><thead><tr><th>stage</th><th>what it times</th><th class="num">count</th><th class="num">p50</th><th class="num">p90</th><th class="num">p99</th><th class="num">count since start</th></tr></thead><tbody id="hl-stages"></tbody></table>`;
   const st = panel(root, "Streams and consumer lags");
   st.innerHTML = `<table><thead><tr><th>stream</th><th class="num">last seq</th><th>consumer</th><th class="num">position</th><th class="num">lag</th></tr></thead><tbody id="hl-streams"></tbody></table>`;
   const tr = panel(root, "Actor tree");
@@ -128,6 +138,8 @@ export function healthPage(root: HTMLElement, live: Live): void {
     put(document.getElementById("hl-signals")!, num(hs.throughput.signals, 1));
     put(document.getElementById("hl-orders")!, num(hs.throughput.orders, 2));
     put(document.getElementById("hl-time")!, esc(time(hs.time)));
+    latTitle.dataset.window = String(hs.stages_window_s);
+    latTitle.textContent = `Latency by stage (${windowLabel(hs.stages_window_s)})`;
     put(
       document.getElementById("hl-stages")!,
       hs.stages
@@ -135,7 +147,7 @@ export function healthPage(root: HTMLElement, live: Live): void {
           (s) =>
             `<tr data-stage="${esc(s.stage)}"><td>${esc(s.stage)}</td><td class="dim">${esc(STAGES[s.stage] ?? "")}</td><td class="num" data-count="${s.count}">${int(s.count)}</td>` +
             `<td class="num" data-us="${s.p50_us ?? ""}">${latency(s.p50_us)}</td><td class="num" data-us="${s.p90_us ?? ""}">${latency(s.p90_us)}</td>` +
-            `<td class="num" data-us="${s.p99_us ?? ""}">${latency(s.p99_us)}</td></tr>`,
+            `<td class="num" data-us="${s.p99_us ?? ""}">${latency(s.p99_us)}</td><td class="num dim" data-total="${s.total}">${int(s.total)}</td></tr>`,
         )
         .join(""),
     );

@@ -1,8 +1,9 @@
 // The Markets page: per symbol, a candlestick chart with volume, opened on the history the
 // engine holds (the candles query: the symbol actor's newest 1m candles with their
-// indicators) and then kept live from the symbol's topic; the indicators drawn on it (SMA 20,
-// EMA 20, Bollinger bands over the candles; RSI 14 in a pane below); the ensemble's signals
-// and the agents' fills as markers. Up and down read without colour: a rising candle is
+// indicators and the ensemble's signals, read from the log) and then kept live from the
+// symbol's topic; the indicators drawn on it (SMA 20, EMA 20, Bollinger bands over the
+// candles; RSI 14 in a pane below); the ensemble's signals and the agents' fills (the fills
+// query) as markers, from before an engine restart as well as since. Up and down read without colour: a rising candle is
 // hollow, a falling one filled, and the legend and the crosshair readout say ▲ or ▼.
 import {
   createChart,
@@ -79,6 +80,7 @@ interface Card {
   rows: Map<UTCTimestamp, CandleRow>; // by open time in seconds: what is drawn
   loaded: boolean; // the history arrived (live candles wait for it)
   historyRows: number; // how many candles the candles query gave
+  historySignals: number; // how many of them came with the ensemble's signal (read from the log)
   loading: boolean;
   fills: Map<string, Fill>;
   signals: Map<UTCTimestamp, Signal>; // the ensemble's live signals, by candle
@@ -156,6 +158,7 @@ export function marketsPage(root: HTMLElement, live: Live): void {
       rows: new Map(),
       loaded: false,
       historyRows: 0,
+      historySignals: 0,
       loading: false,
       fills: new Map(),
       signals: new Map(),
@@ -177,6 +180,7 @@ export function marketsPage(root: HTMLElement, live: Live): void {
       const sym = `venue=${encodeURIComponent(c.venue)}&symbol=${encodeURIComponent(c.symbol)}`;
       const rows: CandleRow[] = await query("candles", `${sym}&interval=1m&limit=500`);
       c.historyRows = rows.length;
+      c.historySignals = rows.filter((r) => r.signal).length;
       for (const r of rows) c.rows.set(secs(r.open_time), r);
       // the fills from the first candle drawn on, page by page
       const since = rows.length ? rows[0].open_time : 0;
@@ -361,6 +365,7 @@ export function marketsPage(root: HTMLElement, live: Live): void {
             symbol: c.symbol,
             loaded: c.loaded,
             historyRows: c.historyRows,
+            historySignals: c.historySignals,
             candles: c.candles.data().length,
             firstTime: (c.candles.data()[0]?.time as number) ?? 0,
             lastTime: (c.candles.data()[c.candles.data().length - 1]?.time as number) ?? 0,
