@@ -501,6 +501,9 @@ func (g *Gateway) serveCreateToken(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	body, aerr := readBody(w, r)
+	if aerr == nil {
+		aerr = jsonContentType(r)
+	}
 	if aerr != nil {
 		writeError(w, aerr)
 		return

@@ -169,11 +169,15 @@ func TestCommandBodiesMustBeJSON(t *testing.T) {
 	e := newEnv(t, Options{CommandRate: 1e6, CommandBurst: 1e6})
 	post := func(name, contentType, body string) answer {
 		t.Helper()
-		req, err := http.NewRequest("POST", e.srv.URL+"/api/v1/commands/"+name, strings.NewReader(body))
+		path, token := "/api/v1/commands/"+name, e.trader
+		if name == "tokens" { // POST /api/v1/tokens takes JSON as the commands do
+			path, token = "/api/v1/tokens", e.admin
+		}
+		req, err := http.NewRequest("POST", e.srv.URL+path, strings.NewReader(body))
 		if err != nil {
 			t.Fatal(err)
 		}
-		req.Header.Set("Authorization", "Bearer "+e.trader)
+		req.Header.Set("Authorization", "Bearer "+token)
 		if contentType != "" {
 			req.Header.Set("Content-Type", contentType)
 		}
@@ -197,6 +201,12 @@ func TestCommandBodiesMustBeJSON(t *testing.T) {
 	}
 	if n := len(e.sub.all()); n != 0 {
 		t.Fatalf("bodies refused for their Content-Type reached Submit %d times", n)
+	}
+	if a := post("tokens", "application/x-www-form-urlencoded", `{"name":"grafana","role":"viewer"}`); a.status != http.StatusUnsupportedMediaType {
+		t.Errorf("token with a form Content-Type: %d %s, want 415", a.status, a.raw)
+	}
+	if a := post("tokens", "application/json", `{"name":"grafana","role":"viewer"}`); a.status != http.StatusCreated {
+		t.Errorf("token with JSON: %d %s, want 201", a.status, a.raw)
 	}
 	for _, tc := range []struct{ name, ct, body string }{
 		{"agents.halt", "application/json", `{"agent":"ATLAS"}`},
