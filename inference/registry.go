@@ -85,19 +85,20 @@ func (r *Registry) Start() ([]*actor.PID, error) {
 			return nil, err
 		}
 		r.live[name] = d
-		for _, shadow := range []bool{false, true} {
-			key := name
+		// The shadow first: the live actor tells it of each prediction it scored.
+		var shadowPID *actor.PID
+		for _, shadow := range []bool{true, false} {
+			opts := ModelOptions{Name: name, Key: name, Shadow: shadow, Card: card, Batcher: r.opts.Batcher,
+				Publish: r.opts.Publish, Observe: r.opts.Observe, Deadline: r.opts.Deadline, InFlight: r.opts.InFlight}
 			if shadow {
-				key = ShadowKey(name)
+				opts.Key = ShadowKey(name)
+			} else {
+				opts.Forward, opts.Compare = []*actor.PID{r.ensemble}, shadowPID
 			}
-			var forward []*actor.PID
-			if !shadow {
-				forward = []*actor.PID{r.ensemble}
-			}
-			pid := r.opts.Engine.Spawn(NewModelActor(ModelOptions{Name: name, Key: key, Shadow: shadow, Card: card, Batcher: r.opts.Batcher,
-				Publish: r.opts.Publish, Forward: forward, Observe: r.opts.Observe, Deadline: r.opts.Deadline, InFlight: r.opts.InFlight}), "model", actor.WithID(key))
-			r.actors[key] = pid
+			pid := r.opts.Engine.Spawn(NewModelActor(opts), "model", actor.WithID(opts.Key))
+			r.actors[opts.Key] = pid
 			subscribers = append(subscribers, pid)
+			shadowPID = pid
 		}
 	}
 	return subscribers, nil
