@@ -346,14 +346,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		for _, name := range []string{"models.promote", "models.retire_shadow"} {
 			gw.HandleCommand(name, web.RoleAdmin, shadowArgs(models, func() { commandsSettled(ctx, log.JS, &cmdsDone) }))
 		}
-		gw.HandleQuery("models", func(r *http.Request) (any, error) {
-			if _, err := params(r); err != nil {
-				return nil, err
-			}
-			live, shadow := models.Deployed()
-			stats, err := batcher.Stats(2 * time.Second)
-			return map[string]any{"live": live, "shadow": shadow, "batcher": stats, "runtime": inference.RuntimeVersion()}, err
-		})
+		handleModelsQuery(gw, hub, models, batcher)
 	}
 	health := &engineHealth{log: log, graph: graph, desk: desk, batcher: batcher, gateway: gw, hub: hub,
 		restarts: actors.WatchRestarts(graph.Engine), stages: stages, cmdsDone: &cmdsDone, readModel: readModel}
