@@ -1,7 +1,6 @@
 package main
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -417,7 +416,11 @@ func checkPortfolioCommands(gw *web.Gateway, agents []*actors.Agent, opts Portfo
 			return nil, err
 		}
 		args := v.(*web.RebalanceArgs)
-		profile, err := portfolio.FindProfile(opts.Profiles, cmp.Or(args.Profile, opts.Profile))
+		name := opts.Profile
+		if args.Profile != nil {
+			name = *args.Profile
+		}
+		profile, err := portfolio.FindProfile(opts.Profiles, name)
 		if err != nil {
 			return nil, &web.FieldError{Field: "profile", Msg: strings.TrimPrefix(err.Error(), portfolio.ErrAllocation.Error()+": ")}
 		}
@@ -426,9 +429,10 @@ func checkPortfolioCommands(gw *web.Gateway, agents []*actors.Agent, opts Portfo
 				return nil, &web.FieldError{Field: "profile", Msg: fmt.Sprintf("%s shares capital with %s, which this engine does not run", profile.Name, t.Agent)}
 			}
 		}
-		args.Profile = profile.Name
-		if args.Threshold == "" {
-			args.Threshold = opts.Threshold.String()
+		args.Profile = &profile.Name
+		if args.Threshold == nil {
+			threshold := opts.Threshold.String()
+			args.Threshold = &threshold
 		}
 		return args, nil
 	})

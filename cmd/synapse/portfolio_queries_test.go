@@ -211,6 +211,8 @@ func TestPortfolioCommandsAreChecked(t *testing.T) {
 		{"portfolio.rebalance", `{"profile":"duo"}`, "profile"}, // VEGA is not run here
 		{"portfolio.rebalance", `{"threshold":"1.01"}`, "threshold"},
 		{"portfolio.rebalance", `{"threshold":"0.05","all":true}`, "all"},
+		{"portfolio.rebalance", `{"profile":""}`, "profile"}, // given empty: not the engine's profile in silence
+		{"portfolio.rebalance", `{"threshold":""}`, "threshold"},
 		{"portfolio.distribute", `{"keep":"x"}`, "keep"},
 		{"portfolio.distribute", ``, "keep"},
 	} {

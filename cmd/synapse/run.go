@@ -440,7 +440,8 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			scheduleCommand(ctx, submit, "portfolio.rebalance", web.RebalanceArgs{Profile: alloc.profile, Threshold: alloc.threshold.String()}, every, logger)
+			threshold := alloc.threshold.String()
+			scheduleCommand(ctx, submit, "portfolio.rebalance", web.RebalanceArgs{Profile: &alloc.profile, Threshold: &threshold}, every, logger)
 		}()
 	}
 	if every := cfg.Portfolio.DistributeEvery; every > 0 {
@@ -624,9 +625,9 @@ func deployArgs(body []byte) (any, error) {
 	switch {
 	case err != nil:
 		return nil, &web.FieldError{Field: "dir", Msg: err.Error()}
-	case a.SHA256 != "" && a.SHA256 != card.SHA256:
-		return nil, &web.FieldError{Field: "sha256", Msg: fmt.Sprintf("the folder holds the model %s, not %s", card.SHA256, a.SHA256)}
+	case a.SHA256 != nil && *a.SHA256 != card.SHA256:
+		return nil, &web.FieldError{Field: "sha256", Msg: fmt.Sprintf("the folder holds the model %s, not %s", card.SHA256, *a.SHA256)}
 	}
-	a.SHA256 = card.SHA256 // the log pins the deployment to this model
+	a.SHA256 = &card.SHA256 // the log pins the deployment to this model
 	return v, nil
 }
