@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -327,6 +328,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		readModel = followReadModel(ctx, log.JS, logger)
 	}
 	handlePortfolioQueries(gw, readModel, portfolioOpts)
+	go publishPortfolio(ctx, hub, readModel, time.Second, logger) // the Portfolio page's live figures
 	var models *inference.Registry
 	var batcher *inference.Batcher
 	if !*noModels {
@@ -394,7 +396,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		if v, ok := hub.Get(topic); ok {
 			return v, nil
 		}
-		return nil, badParam("topic", fmt.Sprintf("no state for topic %q (topics: symbol/<venue>/<SYMBOL>, model/<name>, agent/<NAME>, pair/<venue>:<SYMBOL>/<venue>:<SYMBOL>, engine)", topic))
+		return nil, badParam("topic", fmt.Sprintf("no state for topic %q (topics: %s; see README.md, The websocket)", topic, strings.Join(web.Topics, " ")))
 	})
 
 	var wg sync.WaitGroup
