@@ -13,6 +13,7 @@ import (
 
 	"github.com/anthdm/hollywood/actor"
 
+	"github.com/synapse-trading/synapse/actors"
 	"github.com/synapse-trading/synapse/streams"
 )
 
@@ -35,6 +36,9 @@ type RegistryOptions struct {
 	Deadline time.Duration
 	// InFlight: see ModelOptions.InFlight.
 	InFlight *atomic.Int64
+	// Activity, when set, counts the model actors' and the ensemble's messages and busy time
+	// (the graph view's rate and load).
+	Activity *actors.Activity
 }
 
 // Registry is the model tier of an engine: which version of each model is live and which
@@ -73,7 +77,8 @@ func NewRegistry(opts RegistryOptions) *Registry {
 func (r *Registry) Start() ([]*actor.PID, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.ensemble = r.opts.Engine.Spawn(NewEnsembleActor(r.opts.Publish, r.opts.Observe, r.opts.InFlight), "model", actor.WithID(EnsembleName))
+	r.ensemble = r.opts.Engine.Spawn(NewEnsembleActor(r.opts.Publish, r.opts.Observe, r.opts.InFlight), "model", actor.WithID(EnsembleName),
+		r.opts.Activity.Of(ModelTopic(EnsembleName)))
 	var subscribers []*actor.PID
 	for _, name := range ModelNames {
 		card, onnx, err := LoadDefaultModel(name)
@@ -95,7 +100,7 @@ func (r *Registry) Start() ([]*actor.PID, error) {
 			} else {
 				opts.Forward, opts.Compare = []*actor.PID{r.ensemble}, shadowPID
 			}
-			pid := r.opts.Engine.Spawn(NewModelActor(opts), "model", actor.WithID(opts.Key))
+			pid := r.opts.Engine.Spawn(NewModelActor(opts), "model", actor.WithID(opts.Key), r.opts.Activity.Of(ModelTopic(opts.Key)))
 			r.actors[opts.Key] = pid
 			subscribers = append(subscribers, pid)
 			shadowPID = pid

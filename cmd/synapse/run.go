@@ -247,7 +247,9 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err != nil {
 		return err
 	}
+	activity := actors.NewActivity() // the graph view's rates and loads of the actors without a bounded mailbox
 	graph, err := actors.NewGraph(actors.SymbolOptions{
+		Activity:          activity,
 		Stages:            stages,
 		Publish:           publish,
 		Observe:           observe,
@@ -285,7 +287,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return err
 	}
 	desk, err = actors.NewDesk(graph.Engine, actors.DeskOptions{Agents: agents, Log: records, Observe: observe, Logger: logger,
-		Profile: alloc.profile, Threshold: alloc.threshold, Stages: stages,
+		Profile: alloc.profile, Threshold: alloc.threshold, Stages: stages, Activity: activity,
 		Venues: venues(ctx, cfg, logger)})
 	if err != nil {
 		return fmt.Errorf("%w: %v", errUsage, err)
@@ -338,7 +340,8 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 			return err
 		}
 		models = inference.NewRegistry(inference.RegistryOptions{Engine: graph.Engine, Batcher: batcher, Publish: publish, Observe: observe, Logger: logger, Deadline: deadline,
-			Session: inference.SessionOptions{Provider: *ep, FallbackToCPU: *epFallback, Logger: logger}})
+			Activity: activity,
+			Session:  inference.SessionOptions{Provider: *ep, FallbackToCPU: *epFallback, Logger: logger}})
 		subscribers, err := models.Start()
 		if err != nil {
 			return err
@@ -500,7 +503,8 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	case cfg.Live.Enabled:
 		feedName = "binance live"
 	}
-	go publishTopology(ctx, topologySource{feed: feedName, log: log, graph: graph, hub: hub, batcher: batcher, pairs: pairs, agents: agents, health: health})
+	go publishTopology(ctx, topologySource{feed: feedName, log: log, graph: graph, hub: hub, batcher: batcher, pairs: pairs, agents: agents, health: health,
+		activity: activity})
 
 	select {
 	case <-ctx.Done():
