@@ -81,6 +81,21 @@ func TestMetricsAndHealthOfTheRealEngine(t *testing.T) {
 		}
 		return nil
 	})
+	// The batcher's stats and the portfolio summary are topics too.
+	checkFor(t, 10*time.Second, func() error {
+		var b struct{ Models []struct{ Key string } }
+		var p PortfolioSummary
+		if err := getJSON(addr, "/api/v1/queries/state?topic=batcher", &b); err != nil {
+			return err
+		}
+		if err := getJSON(addr, "/api/v1/queries/state?topic=portfolio", &p); err != nil {
+			return err
+		}
+		if len(b.Models) == 0 || len(p.Agents) == 0 {
+			return fmt.Errorf("batcher topic %+v, portfolio topic %+v", b, p)
+		}
+		return nil
+	})
 	var fams map[string]*dto.MetricFamily
 	checkFor(t, 90*time.Second, func() error {
 		var err error
