@@ -55,6 +55,9 @@ type DeskOptions struct {
 	Profiles  []portfolio.Profile
 	Profile   string
 	Threshold decimal.Decimal
+	// Activity, when set, counts the messages and busy time of the agents, the risk gate and
+	// the venues (the graph view's rate and load).
+	Activity *Activity
 }
 
 // Desk is the trading tier of the graph: one actor per agent, the risk gate between them and
@@ -122,7 +125,7 @@ func (d *Desk) Start(ctx context.Context) error {
 		return err
 	}
 	gate := NewGate(d.opts.Agents, d.opts.VenueOrdersPerMinute)
-	d.risk = d.engine.Spawn(newRiskActor(d, gate), "risk", actor.WithID("gate"))
+	d.risk = d.engine.Spawn(newRiskActor(d, gate), "risk", actor.WithID("gate"), d.opts.Activity.Of("risk/gate"))
 	modes := map[string]bool{}
 	for _, a := range d.opts.Agents {
 		modes[a.Execution] = true
@@ -144,12 +147,12 @@ func (d *Desk) Start(ctx context.Context) error {
 			return fmt.Errorf("venue %s: %w", mode, err)
 		}
 		d.impls[mode] = v
-		pid = d.engine.Spawn(newVenueActor(d, v), "venue", actor.WithID(mode))
+		pid = d.engine.Spawn(newVenueActor(d, v), "venue", actor.WithID(mode), d.opts.Activity.Of("venue/"+mode))
 		d.venues[mode] = pid
 		close(ready)
 	}
 	for _, a := range d.opts.Agents {
-		d.agents[a.Name] = d.engine.Spawn(newAgentActor(a, d), "agent", actor.WithID(a.Name))
+		d.agents[a.Name] = d.engine.Spawn(newAgentActor(a, d), "agent", actor.WithID(a.Name), d.opts.Activity.Of("agent/"+a.Name))
 	}
 	// Hand every actor its rebuilt state before anything else reaches it.
 	d.send(d.risk, riskRestore{Seen: rb.submitted(), Orders: rb.gateOrders(), Positions: rb.positions(), States: rb.states, KillSwitch: rb.killSwitch,

@@ -90,7 +90,8 @@ func NewGraph(opts SymbolOptions) (*Graph, error) {
 		if p.A == p.B {
 			return nil, fmt.Errorf("correlation pair %s: a symbol with itself", p)
 		}
-		pid := e.Spawn(newPairActor(p, opts.CorrelationPeriod, opts), "pair", actor.WithID(p.A.String()+"~"+p.B.String()))
+		id := p.A.String() + "~" + p.B.String()
+		pid := e.Spawn(newPairActor(p, opts.CorrelationPeriod, opts), "pair", actor.WithID(id), opts.Activity.Of("pair/"+id))
 		g.pairs[p.A] = append(g.pairs[p.A], pid)
 		g.pairs[p.B] = append(g.pairs[p.B], pid)
 		g.pairPIDs = append(g.pairPIDs, pid)

@@ -59,6 +59,9 @@ type SymbolOptions struct {
 	// Stages, when set, times each 1m feature from the log's storing of the event that
 	// closed its candle (tick_to_feature).
 	Stages *Stages
+	// Activity, when set, counts the pair actors' messages and busy time (the graph view's
+	// rate and load).
+	Activity *Activity
 }
 
 // SymbolState is what a symbol actor shows of itself (the UI's "symbol/<venue>/<symbol>" topic).

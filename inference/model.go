@@ -1,8 +1,10 @@
 package inference
 
 import (
+	"cmp"
 	"maps"
 	"math"
+	"slices"
 	"sync/atomic"
 	"time"
 
@@ -34,6 +36,10 @@ type ModelOptions struct {
 	// Publish puts a signal on the log; Forward also hands it to these actors (the ensemble).
 	Publish func(streams.Event)
 	Forward []*actor.PID
+	// Compare, on a live model actor, is its shadow's actor: it is told each prediction the
+	// live model scored (LiveScored), so a candidate's accuracy is compared with live's on the
+	// rows both scored.
+	Compare *actor.PID
 	// Observe shows the actor's state (topic model/<key>) at most every ObserveEvery.
 	Observe      func(topic string, state any)
 	ObserveEvery time.Duration
@@ -55,6 +61,20 @@ type ShadowOn struct {
 }
 type ShadowOff struct{}
 type UseCard struct{ Card *Card }
+
+// LiveScored is one prediction of the live model scored: its row (the symbol and the open
+// time of the candle it predicted from) and whether its direction was right. The live model
+// actor sends each to its shadow's actor (ModelOptions.Compare).
+type LiveScored struct {
+	Venue, Symbol string
+	FeatureTime   int64
+	Correct       bool
+}
+
+// compareWindow is how many rows of a symbol one model's score waits for the other's: the
+// live model and its shadow score a row a horizon after it (up to 1,440 candles apart when
+// their horizons differ), and a row the other never scores (dropped there) goes after it.
+const compareWindow = 4096
 
 // ModelState is what a model actor shows (the UI's "model/<key>" topic).
 type ModelState struct {
@@ -79,6 +99,14 @@ type ModelState struct {
 	// symbol), AtBatcher the requests the batcher has not answered yet: the actor's queues.
 	Waiting   int `json:"waiting"`
 	AtBatcher int `json:"at_batcher"`
+	// Compared, on a shadow, counts the rows both it and the live model scored since it was
+	// deployed; ComparedAccuracy is its accuracy over those rows and LiveComparedAccuracy
+	// the live model's over the same rows: the like-for-like pair to promote or retire on
+	// (the live model's own Accuracy counts every row since the engine started, the
+	// shadow's only its own). Null while no row is compared.
+	Compared             int64    `json:"compared"`
+	ComparedAccuracy     *float64 `json:"compared_accuracy"`
+	LiveComparedAccuracy *float64 `json:"live_compared_accuracy"`
 }
 
 // modelActor keeps each symbol's input window from the 1m features, asks the batcher for a
@@ -100,6 +128,11 @@ type modelActor struct {
 	dirty   bool
 	ticker  actor.SendRepeater
 	ticking bool
+
+	// right counts the scored predictions that were right; comparedRight and liveRight the
+	// compared rows this shadow and the live model were right on: the accuracies are these
+	// over their counts, exactly, whatever the order the rows came in.
+	right, comparedRight, liveRight int64
 }
 
 // modelTick makes the actor show a state that changed since it was last shown.
@@ -112,6 +145,20 @@ type symbolModel struct {
 	inFlight      int             // requests at the batcher
 	waiting       []*pendingInput // rows waiting for a place at the batcher, oldest first
 	predictions   []prediction    // classifier predictions awaiting their outcome
+	// recent are a classifier's newest closes of the symbol, oldest first (see remember);
+	// forgot is the open time of the newest one let go of.
+	recent []closeAt
+	forgot int64
+	// unpaired are the rows (by open time) one side scored and the other not yet, on a
+	// shadow while it runs; unpairedOrder their open times, oldest first, to drop the
+	// oldest past compareWindow.
+	unpaired      map[int64]sideScore
+	unpairedOrder []int64
+}
+
+// sideScore is a row scored by one side of a comparison: the live model or the shadow.
+type sideScore struct {
+	live, correct bool
 }
 
 type requested struct {
@@ -124,6 +171,11 @@ type pendingInput struct {
 	feature  int64 // open time of the candle
 	close    float64
 	received time.Time
+}
+
+type closeAt struct {
+	openTime int64
+	close    float64
 }
 
 type prediction struct {
@@ -170,14 +222,21 @@ func (a *modelActor) Receive(c *actor.Context) {
 	case BatchReply:
 		a.reply(msg)
 		a.inFlight(-1)
+	case LiveScored:
+		if a.active && a.opts.Shadow {
+			a.compare(a.symbol(msg.Venue, msg.Symbol), msg.FeatureTime, sideScore{live: true, correct: msg.Correct})
+		}
+		a.inFlight(-1)
 	case UseCard:
 		a.opts.Card = msg.Card
 	case ShadowOn:
 		a.opts.Card = msg.Card
 		a.active, a.state.Active, a.state.Version = true, true, msg.Version
-		a.state.Scored, a.state.Accuracy = 0, nil
+		a.state.Scored, a.state.Accuracy, a.right = 0, nil, 0
+		a.state.Compared, a.state.ComparedAccuracy, a.state.LiveComparedAccuracy = 0, nil, nil
+		a.comparedRight, a.liveRight = 0, 0
 		for _, s := range a.symbols {
-			s.predictions = nil
+			s.predictions, s.unpaired, s.unpairedOrder = nil, nil, nil
 		}
 		a.observe(true)
 	case ShadowOff:
@@ -196,17 +255,12 @@ func (a *modelActor) feature(f *streams.Feature) {
 	if f.Interval != "1m" {
 		return
 	}
-	key := [2]string{f.Venue, f.Symbol}
-	s, ok := a.symbols[key]
-	if !ok {
-		s = &symbolModel{venue: f.Venue, symbol: f.Symbol, inputs: NewInputBuilder()}
-		a.symbols[key] = s
-		a.state.Symbols = len(a.symbols)
-	}
+	s := a.symbol(f.Venue, f.Symbol)
 	a.state.Features++
 	a.state.PerSymbol[f.Venue+"/"+f.Symbol]++
 	closePrice, _ := f.Close.Float64()
 	a.score(s, f.OpenTime, closePrice)
+	a.remember(s, f.OpenTime, closePrice)
 	x, ok := s.inputs.Add(f)
 	if !ok || !a.active {
 		return
@@ -231,6 +285,18 @@ func (a *modelActor) feature(f *streams.Feature) {
 		return
 	}
 	a.send(s, in)
+}
+
+// symbol is the actor's state of a symbol, made at its first message.
+func (a *modelActor) symbol(venue, symbol string) *symbolModel {
+	key := [2]string{venue, symbol}
+	s, ok := a.symbols[key]
+	if !ok {
+		s = &symbolModel{venue: venue, symbol: symbol, inputs: NewInputBuilder()}
+		a.symbols[key] = s
+		a.state.Symbols = len(a.symbols)
+	}
+	return s
 }
 
 func (a *modelActor) send(s *symbolModel, in *pendingInput) {
@@ -282,7 +348,7 @@ func (a *modelActor) publish(s *symbolModel, in *pendingInput, r BatchReply) {
 	if a.opts.Card.Kind == "classifier" {
 		p := float64(r.Output[0])
 		sig.Confidence = math.Abs(2*p - 1)
-		s.predictions = append(s.predictions, prediction{openTime: in.feature, close: in.close, up: p > 0.5})
+		a.predicted(s, prediction{openTime: in.feature, close: in.close, up: p > 0.5})
 	} else if outs := a.opts.Card.Metrics.Validation.Outputs; len(outs) > 0 {
 		// A regressor's confidence is the least share of variance it explained on validation.
 		r2 := 1.0
@@ -325,18 +391,102 @@ func (a *modelActor) score(s *symbolModel, openTime int64, closePrice float64) {
 			break
 		}
 		settled++
-		correct := 0.0
-		if (closePrice > p.close) == p.up {
-			correct = 1
-		}
-		a.state.Scored++
-		acc := correct // a value of its own: the states already observed keep theirs
-		if a.state.Accuracy != nil {
-			acc = *a.state.Accuracy + (correct-*a.state.Accuracy)/float64(a.state.Scored)
-		}
-		a.state.Accuracy = &acc
+		a.settle(s, p, closePrice)
 	}
 	s.predictions = s.predictions[settled:]
+}
+
+// predicted scores a classifier's prediction once its horizon's candle (the first at or
+// after it) is known: at once when the answer came after that candle, which the symbol's
+// recent closes still hold, else when the candle comes (score). Either way the outcome is
+// that candle's close, whenever the answer came: the live model and its shadow score a row
+// alike.
+func (a *modelActor) predicted(s *symbolModel, p prediction) {
+	target := p.openTime + int64(a.opts.Card.Horizon)*60_000
+	i, _ := slices.BinarySearchFunc(s.recent, target, func(c closeAt, t int64) int { return cmp.Compare(c.openTime, t) })
+	switch {
+	case i == len(s.recent): // not yet
+		s.predictions = append(s.predictions, p)
+	case i > 0 || s.forgot < target:
+		a.settle(s, p, s.recent[i].close)
+	default: // the candle was forgotten (an answer over 2×MaxInFlight candles late): not scored
+	}
+}
+
+// remember keeps a candle's close among the symbol's newest 2×MaxInFlight: an answer comes
+// at most that many candles of its symbol after its row (the actor keeps no more rows
+// waiting or at the batcher).
+func (a *modelActor) remember(s *symbolModel, openTime int64, closePrice float64) {
+	if a.opts.Card.Kind != "classifier" {
+		return
+	}
+	s.recent = append(s.recent, closeAt{openTime, closePrice})
+	if keep := 2 * a.opts.MaxInFlight; len(s.recent) >= 2*keep {
+		s.forgot = s.recent[len(s.recent)-keep-1].openTime
+		s.recent = append(s.recent[:0], s.recent[len(s.recent)-keep:]...)
+	}
+}
+
+// settle scores prediction p by the close of its horizon's candle: the live accuracy, and
+// the comparison of a shadow with the live model.
+func (a *modelActor) settle(s *symbolModel, p prediction, closePrice float64) {
+	correct := (closePrice > p.close) == p.up
+	a.state.Scored++
+	a.right += count(correct)
+	a.state.Accuracy = share(a.right, a.state.Scored)
+	switch {
+	case a.opts.Shadow && a.active:
+		a.compare(s, p.openTime, sideScore{correct: correct})
+	case a.opts.Compare != nil:
+		a.inFlight(1)
+		a.engine.Send(a.opts.Compare, LiveScored{Venue: s.venue, Symbol: s.symbol, FeatureTime: p.openTime, Correct: correct})
+	}
+}
+
+func count(b bool) int64 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// share is right out of n, a value of its own: the states already observed keep theirs.
+func share(right, n int64) *float64 {
+	v := float64(right) / float64(n)
+	return &v
+}
+
+// compare adds a shadow's row scored by one side: with the other side's score of the same
+// row, both count in the comparison; else it waits for it, among the symbol's newest
+// compareWindow rows.
+func (a *modelActor) compare(s *symbolModel, openTime int64, score sideScore) {
+	other, ok := s.unpaired[openTime]
+	if ok && other.live != score.live {
+		delete(s.unpaired, openTime)
+		live, shadow := other, score
+		if score.live {
+			live, shadow = score, other
+		}
+		a.state.Compared++
+		a.comparedRight += count(shadow.correct)
+		a.liveRight += count(live.correct)
+		a.state.ComparedAccuracy = share(a.comparedRight, a.state.Compared)
+		a.state.LiveComparedAccuracy = share(a.liveRight, a.state.Compared)
+		a.dirty = true
+		return
+	}
+	if s.unpaired == nil {
+		s.unpaired = map[int64]sideScore{}
+	}
+	s.unpaired[openTime] = score
+	if ok {
+		return // the same side again: its newer score
+	}
+	s.unpairedOrder = append(s.unpairedOrder, openTime)
+	if len(s.unpairedOrder) > compareWindow {
+		delete(s.unpaired, s.unpairedOrder[0])
+		s.unpairedOrder = s.unpairedOrder[1:]
+	}
 }
 
 func (a *modelActor) observe(force bool) {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/anthdm/hollywood/actor"
 
+	"github.com/synapse-trading/synapse/actors"
 	"github.com/synapse-trading/synapse/streams"
 )
 
@@ -35,6 +36,9 @@ type RegistryOptions struct {
 	Deadline time.Duration
 	// InFlight: see ModelOptions.InFlight.
 	InFlight *atomic.Int64
+	// Activity, when set, counts the model actors' and the ensemble's messages and busy time
+	// (the graph view's rate and load).
+	Activity *actors.Activity
 }
 
 // Registry is the model tier of an engine: which version of each model is live and which
@@ -73,7 +77,8 @@ func NewRegistry(opts RegistryOptions) *Registry {
 func (r *Registry) Start() ([]*actor.PID, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.ensemble = r.opts.Engine.Spawn(NewEnsembleActor(r.opts.Publish, r.opts.Observe, r.opts.InFlight), "model", actor.WithID(EnsembleName))
+	r.ensemble = r.opts.Engine.Spawn(NewEnsembleActor(r.opts.Publish, r.opts.Observe, r.opts.InFlight), "model", actor.WithID(EnsembleName),
+		r.opts.Activity.Of(ModelTopic(EnsembleName)))
 	var subscribers []*actor.PID
 	for _, name := range ModelNames {
 		card, onnx, err := LoadDefaultModel(name)
@@ -85,19 +90,20 @@ func (r *Registry) Start() ([]*actor.PID, error) {
 			return nil, err
 		}
 		r.live[name] = d
-		for _, shadow := range []bool{false, true} {
-			key := name
+		// The shadow first: the live actor tells it of each prediction it scored.
+		var shadowPID *actor.PID
+		for _, shadow := range []bool{true, false} {
+			opts := ModelOptions{Name: name, Key: name, Shadow: shadow, Card: card, Batcher: r.opts.Batcher,
+				Publish: r.opts.Publish, Observe: r.opts.Observe, Deadline: r.opts.Deadline, InFlight: r.opts.InFlight}
 			if shadow {
-				key = ShadowKey(name)
+				opts.Key = ShadowKey(name)
+			} else {
+				opts.Forward, opts.Compare = []*actor.PID{r.ensemble}, shadowPID
 			}
-			var forward []*actor.PID
-			if !shadow {
-				forward = []*actor.PID{r.ensemble}
-			}
-			pid := r.opts.Engine.Spawn(NewModelActor(ModelOptions{Name: name, Key: key, Shadow: shadow, Card: card, Batcher: r.opts.Batcher,
-				Publish: r.opts.Publish, Forward: forward, Observe: r.opts.Observe, Deadline: r.opts.Deadline, InFlight: r.opts.InFlight}), "model", actor.WithID(key))
-			r.actors[key] = pid
+			pid := r.opts.Engine.Spawn(NewModelActor(opts), "model", actor.WithID(opts.Key), r.opts.Activity.Of(ModelTopic(opts.Key)))
+			r.actors[opts.Key] = pid
 			subscribers = append(subscribers, pid)
+			shadowPID = pid
 		}
 	}
 	return subscribers, nil

@@ -191,14 +191,18 @@ func oneOf(field, v string, allowed []string) error {
 	return &FieldError{Field: field, Msg: fmt.Sprintf("%q is not one of %s", v, strings.Join(allowed, ", "))}
 }
 
+// Optional arguments are pointers: left out (nil) takes the default, while a value given is
+// checked like any other, so an explicit 0 or "" out of range is a 400 naming the field rather
+// than the default in silence.
+
 // DeployArgs are the arguments of models.deploy (the same JSON as inference.DeployArgs).
 type DeployArgs struct {
-	Model string `json:"model"` // direction, range or tp_sl
-	Dir   string `json:"dir"`   // the folder, on the server, with <model>.json and <model>.onnx
-	Mode  string `json:"mode"`  // live or shadow; empty means live
+	Model string  `json:"model"` // direction, range or tp_sl
+	Dir   string  `json:"dir"`   // the folder, on the server, with <model>.json and <model>.onnx
+	Mode  *string `json:"mode"`  // live or shadow; left out, live
 	// SHA256 is the .onnx's hash: given, the folder must hold that model; else the engine
 	// fills it in, so a restart never serves another model from the same folder.
-	SHA256 string `json:"sha256,omitempty"`
+	SHA256 *string `json:"sha256,omitempty"`
 }
 
 // Validate checks the fields and fills in the default mode.
@@ -212,14 +216,17 @@ func (a *DeployArgs) Validate() error {
 	case len(a.Dir) > 1024 || strings.ContainsRune(a.Dir, 0):
 		return &FieldError{Field: "dir", Msg: "must be a path of at most 1024 bytes without NUL"}
 	}
-	if a.Mode == "" {
-		a.Mode = "live"
+	if a.Mode == nil {
+		a.Mode = ptr("live")
 	}
-	if err := oneOf("mode", a.Mode, deployModes); err != nil {
+	if *a.Mode == "" {
+		return &FieldError{Field: "mode", Msg: fmt.Sprintf(`"" is not one of %s (leave it out for live)`, strings.Join(deployModes, ", "))}
+	}
+	if err := oneOf("mode", *a.Mode, deployModes); err != nil {
 		return err
 	}
-	if a.SHA256 != "" && !isSHA256(a.SHA256) {
-		return &FieldError{Field: "sha256", Msg: "must be 64 lowercase hex digits, the sha256 in the model's card"}
+	if a.SHA256 != nil && !isSHA256(*a.SHA256) {
+		return &FieldError{Field: "sha256", Msg: "must be 64 lowercase hex digits, the sha256 in the model's card (leave it out for the folder's)"}
 	}
 	// The engine loads the model from this machine's disk after the command is accepted: a
 	// folder without the files would be a 202 for a deployment that cannot happen.
@@ -242,10 +249,10 @@ type TrainArgs struct {
 	Model   string   `json:"model"`             // direction, range or tp_sl
 	Data    []string `json:"data"`              // market data files on the engine's machine (1m kline CSVs, captures)
 	Out     string   `json:"out"`               // the folder to write <model>.onnx and <model>.json into
-	Version string   `json:"version,omitempty"` // written in the card; "1" when empty
-	Epochs  int      `json:"epochs,omitempty"`  // the most epochs (early stopping may end sooner); 30 when 0
-	Seed    uint64   `json:"seed,omitempty"`    // 0: the default seed
-	Horizon int      `json:"horizon,omitempty"` // label horizon in 1m candles; the default when 0
+	Version *string  `json:"version,omitempty"` // written in the card; left out, "1"
+	Epochs  *int     `json:"epochs,omitempty"`  // the most epochs (early stopping may end sooner), 1 to MaxTrainEpochs; left out, 30
+	Seed    *uint64  `json:"seed,omitempty"`    // from 1; left out, the default seed
+	Horizon *int     `json:"horizon,omitempty"` // label horizon in 1m candles, 1 to MaxTrainHorizon; left out, the default
 }
 
 // The bounds of models.train's arguments.
@@ -288,23 +295,28 @@ func (a *TrainArgs) Validate() error {
 	if err := creatable(a.Out); err != nil {
 		return &FieldError{Field: "out", Msg: err.Error()}
 	}
-	if a.Version == "" {
-		a.Version = "1"
+	if a.Version == nil {
+		a.Version = ptr("1")
 	}
-	if !versionRE.MatchString(a.Version) {
-		return &FieldError{Field: "version", Msg: "must be 1-32 letters, digits, '.', '_' or '-'"}
+	if !versionRE.MatchString(*a.Version) {
+		return &FieldError{Field: "version", Msg: fmt.Sprintf(`%q: must be 1-32 letters, digits, '.', '_' or '-' (leave it out for "1")`, *a.Version)}
 	}
-	if a.Epochs == 0 {
-		a.Epochs = 30
+	if a.Epochs == nil {
+		a.Epochs = ptr(30)
 	}
-	if a.Epochs < 1 || a.Epochs > MaxTrainEpochs {
-		return &FieldError{Field: "epochs", Msg: fmt.Sprintf("%d is not from 1 to %d", a.Epochs, MaxTrainEpochs)}
+	if e := *a.Epochs; e < 1 || e > MaxTrainEpochs {
+		return &FieldError{Field: "epochs", Msg: fmt.Sprintf("%d is not from 1 to %d (leave it out for 30)", e, MaxTrainEpochs)}
 	}
-	if a.Horizon < 0 || a.Horizon > MaxTrainHorizon {
-		return &FieldError{Field: "horizon", Msg: fmt.Sprintf("%d is not from 1 to %d candles (leave it out for the default)", a.Horizon, MaxTrainHorizon)}
+	if a.Seed != nil && *a.Seed == 0 {
+		return &FieldError{Field: "seed", Msg: "0 is not a seed: seeds start at 1 (leave it out for the default)"}
+	}
+	if h := a.Horizon; h != nil && (*h < 1 || *h > MaxTrainHorizon) {
+		return &FieldError{Field: "horizon", Msg: fmt.Sprintf("%d is not from 1 to %d candles (leave it out for the default)", *h, MaxTrainHorizon)}
 	}
 	return nil
 }
+
+func ptr[T any](v T) *T { return &v }
 
 // readable reports why path is not a regular file this process can open.
 func readable(path string) error {
@@ -399,15 +411,16 @@ func (a *AgentArgs) Validate() error {
 	return nil
 }
 
-// CancelAllArgs are the arguments of orders.cancel_all: one agent's orders, or all.
+// CancelAllArgs are the arguments of orders.cancel_all: one agent's orders, or, left out,
+// every agent's.
 type CancelAllArgs struct {
-	Agent string `json:"agent,omitempty"`
+	Agent *string `json:"agent,omitempty"`
 }
 
-// Validate checks the agent name when one is given.
+// Validate checks the agent name when one is given: "" is no agent (it does not mean all).
 func (a *CancelAllArgs) Validate() error {
-	if a.Agent != "" && !agentNameRE.MatchString(a.Agent) {
-		return &FieldError{Field: "agent", Msg: "must be 1-64 letters, digits, '_' or '-'"}
+	if a.Agent != nil && !agentNameRE.MatchString(*a.Agent) {
+		return &FieldError{Field: "agent", Msg: fmt.Sprintf("%q: must be 1-64 letters, digits, '_' or '-' (leave it out to cancel every agent's orders)", *a.Agent)}
 	}
 	return nil
 }
@@ -417,19 +430,19 @@ func (a *CancelAllArgs) Validate() error {
 // profile, a drift of 0.05). The engine replaces the check with one that also knows its
 // profiles and agents (cmd/synapse).
 type RebalanceArgs struct {
-	Profile   string `json:"profile,omitempty"`
-	Threshold string `json:"threshold,omitempty"` // a decimal string from 0 to 1
+	Profile   *string `json:"profile,omitempty"`
+	Threshold *string `json:"threshold,omitempty"` // a decimal string from 0 to 1
 }
 
 var profileNameRE = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
 
-// Validate checks the profile's name and the threshold.
+// Validate checks the profile's name and the threshold when given.
 func (a *RebalanceArgs) Validate() error {
-	if a.Profile != "" && !profileNameRE.MatchString(a.Profile) {
-		return &FieldError{Field: "profile", Msg: "must be 1-64 letters, digits, '_' or '-'"}
+	if a.Profile != nil && !profileNameRE.MatchString(*a.Profile) {
+		return &FieldError{Field: "profile", Msg: fmt.Sprintf("%q: must be 1-64 letters, digits, '_' or '-' (leave it out for the engine's profile)", *a.Profile)}
 	}
-	if a.Threshold != "" {
-		if err := fraction("threshold", a.Threshold, "0.05: five points of weight"); err != nil {
+	if a.Threshold != nil {
+		if err := fraction("threshold", *a.Threshold, "0.05: five points of weight; leave it out for the engine's"); err != nil {
 			return err
 		}
 	}

@@ -15,7 +15,21 @@ import (
 func TestEveryCommandValidatesItsArguments(t *testing.T) {
 	e := newEnv(t, Options{CommandRate: 1e6, CommandBurst: 1e6})
 	long := strings.Repeat("é", MaxReasonLen+1)
+	train := trainPrefix(t)
 	for _, tc := range []struct{ name, body, field string }{
+		// An optional argument given is checked: an explicit 0 or "" out of range is refused,
+		// not read as left out.
+		{"models.train", train + `"epochs":0}`, "epochs"},
+		{"models.train", train + `"epochs":1001}`, "epochs"},
+		{"models.train", train + `"horizon":0}`, "horizon"},
+		{"models.train", train + `"horizon":1441}`, "horizon"},
+		{"models.train", train + `"version":""}`, "version"},
+		{"models.train", train + `"seed":0}`, "seed"},
+		{"models.deploy", `{"model":"direction","dir":"` + modelDir(t, "direction") + `","mode":""}`, "mode"},
+		{"models.deploy", `{"model":"direction","dir":"` + modelDir(t, "direction") + `","sha256":""}`, "sha256"},
+		{"orders.cancel_all", `{"agent":""}`, "agent"}, // not every agent's orders
+		{"portfolio.rebalance", `{"profile":""}`, "profile"},
+		{"portfolio.rebalance", `{"threshold":""}`, "threshold"},
 		{"models.deploy", `{"dir":"models/v2","mode":"shadow"}`, "model"},
 		{"models.deploy", `{"model":"gpt","dir":"models/v2"}`, "model"},
 		{"models.deploy", `{"model":"direction","mode":"live"}`, "dir"},
@@ -75,6 +89,18 @@ func TestEveryCommandValidatesItsArguments(t *testing.T) {
 	}
 }
 
+// trainPrefix is the start of a valid models.train body, open for one more argument: a data
+// file to read and a folder to write into.
+func trainPrefix(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	data := filepath.Join(dir, "BTCUSDT-1m.csv")
+	if err := os.WriteFile(data, []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return `{"model":"direction","data":["` + data + `"],"out":"` + filepath.Join(dir, "out") + `",`
+}
+
 // modelDir makes a folder holding the files of the models named, as synapse train writes
 // them (their content is the engine's to check when it loads them).
 func modelDir(t *testing.T, models ...string) string {
@@ -93,9 +119,15 @@ func modelDir(t *testing.T, models ...string) string {
 func TestValidCommandsAreSubmittedOnce(t *testing.T) {
 	e := newEnv(t, Options{})
 	v2, v3 := modelDir(t, "direction"), modelDir(t, "tp_sl")
+	train := trainPrefix(t)
 	for i, tc := range []struct {
 		name, token, body, args string
 	}{
+		// Left out, an optional argument takes its default; given in range, it is kept.
+		{"models.train", e.admin, train + `"seed":7}`, train + `"version":"1","epochs":30,"seed":7}`},
+		{"models.train", e.admin, train + `"version":"2","epochs":1,"seed":1,"horizon":1440}`, train + `"version":"2","epochs":1,"seed":1,"horizon":1440}`},
+		{"orders.cancel_all", e.trader, `{}`, `{}`},
+		{"orders.cancel_all", e.trader, `{"agent":"mm_BTC-1"}`, `{"agent":"mm_BTC-1"}`},
 		{"models.deploy", e.admin, `{"model":"direction","dir":"` + v2 + `","mode":"shadow"}`, `{"model":"direction","dir":"` + v2 + `","mode":"shadow"}`},
 		{"models.deploy", e.admin, `{"model":"tp_sl","dir":"` + v3 + `"}`, `{"model":"tp_sl","dir":"` + v3 + `","mode":"live"}`},
 		{"models.promote", e.admin, `{"model":"direction"}`, `{"model":"direction"}`},
@@ -242,10 +274,12 @@ func FuzzCommandArgs(f *testing.F) {
 	for _, seed := range []string{
 		`{"model":"direction","dir":"models/v2","mode":"shadow"}`,
 		`{"reason":"exchange down"}`, `{"agent":"mm_BTC-1"}`, `{}`, ``, `{"agent":1}`, `[`, `{"a":1} x`,
+		`{"agent":""}`, `{"profile":"moderate","threshold":"0.05"}`, `{"mode":null}`,
 	} {
 		f.Add(seed)
 	}
-	decoders := []DecodeArgs{Args[DeployArgs](), Args[ModelArgs](), Args[KillSwitchArgs](), Args[NoArgs](), Args[AgentArgs]()}
+	decoders := []DecodeArgs{Args[DeployArgs](), Args[ModelArgs](), Args[KillSwitchArgs](), Args[NoArgs](), Args[AgentArgs](),
+		Args[CancelAllArgs](), Args[RebalanceArgs]()}
 	f.Fuzz(func(t *testing.T, body string) {
 		for _, decode := range decoders {
 			v, err := decode([]byte(body))

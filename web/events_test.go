@@ -3,6 +3,10 @@ package web
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"os"
+	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -117,8 +121,8 @@ func TestClientPastTheEventBacklogIsClosedWithTheReason(t *testing.T) {
 	}
 }
 
-// A topic prefix that starts no topic is refused with 1008 and a reason naming the topic
-// families; a known family, or a topic the hub holds, is served.
+// A topic prefix that starts no topic is refused with 1008 and a reason naming the words of
+// every topic family; a known family, or a topic the hub holds, is served.
 func TestUnknownTopicPrefixIsClosedNamingTheTopics(t *testing.T) {
 	e := newEnv(t, Options{MinInterval: 10 * time.Millisecond})
 	_ = e.hub.Set("bench/x", 1)
@@ -131,9 +135,15 @@ func TestUnknownTopicPrefixIsClosedNamingTheTopics(t *testing.T) {
 		}
 		_, _, err = c.Read(ctx)
 		c.CloseNow()
-		if websocket.CloseStatus(err) != websocket.StatusPolicyViolation || !strings.Contains(err.Error(), "unknown topic") ||
-			!strings.Contains(err.Error(), "symbol/") || !strings.Contains(err.Error(), "agent_events") {
-			t.Errorf("%s: %v; want 1008 naming the unknown prefix and the topics", path, err)
+		var ce websocket.CloseError
+		if !errors.As(err, &ce) || ce.Code != websocket.StatusPolicyViolation || !strings.HasPrefix(ce.Reason, "unknown topic; known: ") {
+			t.Fatalf("%s: %v; want 1008 unknown topic", path, err)
+		}
+		words := strings.Fields(strings.TrimPrefix(ce.Reason, "unknown topic; known: "))
+		for _, f := range Topics { // every family, by the word it starts with (each one a prefix to subscribe to)
+			if !slices.ContainsFunc(words, func(w string) bool { return strings.HasPrefix(f, w) }) {
+				t.Errorf("%s: the reason %q names no word of the family %s", path, ce.Reason, f)
+			}
 		}
 	}
 	for _, path := range []string{"/ws?topics=symbol/binance/BTC", "/ws?topics=agent", "/ws?topics=bench/"} {
@@ -148,6 +158,50 @@ func TestUnknownTopicPrefixIsClosedNamingTheTopics(t *testing.T) {
 		c.CloseNow()
 		if s := websocket.CloseStatus(err); s != -1 {
 			t.Errorf("%s: closed with %v; a known prefix is served", path, err)
+		}
+	}
+}
+
+// Every documented topic family (the websocket table of README.md) is a family the gateway
+// knows, and the other way round; each, and a topic of it, is served before any topic of it
+// has a value (a training/<id> before the first run, portfolio before the first summary).
+func TestDocumentedTopicFamiliesAreServedBeforeTheirFirstValue(t *testing.T) {
+	readme, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, section, _ := strings.Cut(string(readme), "### The websocket")
+	section, _, _ = strings.Cut(section, "\n## ")
+	var documented []string
+	for _, m := range regexp.MustCompile("(?m)^\\| `([a-z_]+/?)[^`]*`").FindAllStringSubmatch(section, -1) {
+		documented = append(documented, m[1])
+	}
+	slices.Sort(documented)
+	known := slices.Sorted(slices.Values(Topics))
+	if !slices.Equal(documented, known) {
+		t.Fatalf("README's websocket table documents %v; the gateway knows %v", documented, known)
+	}
+
+	e := newEnv(t, Options{MinInterval: 10 * time.Millisecond}) // an empty hub: no topic has a value
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	for _, f := range Topics {
+		for _, prefix := range []string{f, f + "x"} {
+			if prefix == f+"x" && !strings.HasSuffix(f, "/") {
+				continue
+			}
+			c, _, err := e.dialWS(ctx, "/ws?topics="+prefix, e.viewer)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_ = e.hub.Set("other", 1) // a change the client is not subscribed to: nothing to read
+			rctx, rcancel := context.WithTimeout(ctx, 100*time.Millisecond)
+			_, _, err = c.Read(rctx)
+			rcancel()
+			c.CloseNow()
+			if s := websocket.CloseStatus(err); s != -1 {
+				t.Errorf("?topics=%s before any value: closed with %v", prefix, err)
+			}
 		}
 	}
 }

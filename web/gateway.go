@@ -142,10 +142,28 @@ func (g *Gateway) endClients(match func(*wsClient) bool, code websocket.StatusCo
 // at /<page>/ (keep in step with PAGES in web/uisrc/src/pages.ts).
 var Pages = []string{"markets", "datasets", "training", "models", "agents", "portfolio", "health"}
 
-// Topics are the families of websocket topics the engine publishes (README.md, HTTP API,
-// lists what each carries). A ?topics= prefix must be the start of one of them (or of a
-// topic the hub holds now): any other is refused with 1008 and a reason naming these.
-var Topics = []string{"engine", "graph", "symbol/", "pair/", "model/", "signals", "agent/", "agent_events", "orders", "risk", "venue/"}
+// Topics are the families of websocket topics the engine publishes (README.md, The
+// websocket, lists what each carries). A ?topics= prefix must be the start of one of them,
+// whether or not it has a value yet (or of a topic the hub holds now): any other is refused
+// with 1008 and a reason naming them (topicWords).
+var Topics = []string{"engine", "graph", "health", "symbol/", "pair/", "model/", "batcher", "signals",
+	"agent/", "agent_events", "orders", "risk", "venue/", "portfolio", "training/"}
+
+// topicWords are the words the topic families start with (symbol for symbol/, agent for
+// agent/ and agent_events), each a prefix a client may subscribe to: the close reason of an
+// unknown topic names them, as every family with its "/" does not fit the 123 bytes of a
+// websocket close reason.
+var topicWords = func() string {
+	var words []string
+	for _, f := range Topics {
+		w, _, _ := strings.Cut(f, "/")
+		w, _, _ = strings.Cut(w, "_")
+		if !slices.Contains(words, w) {
+			words = append(words, w)
+		}
+	}
+	return strings.Join(words, " ")
+}()
 
 // unknownTopic returns the first of prefixes that starts no topic family and no topic of
 // the hub, and whether there is one.
@@ -334,7 +352,7 @@ func (g *Gateway) serveQuery(w http.ResponseWriter, r *http.Request) {
 // behind on an event topic, is closed with 1008 "client too slow"; one that sends anything
 // is closed with 1008 "unexpected data message" (the protocol is server to client only); one
 // that asks for a topic prefix no topic has is closed with 1008 "unknown topic", naming the
-// topic families (Topics).
+// words of the topic families (Topics).
 func (g *Gateway) serveWS(w http.ResponseWriter, r *http.Request) {
 	c, err := websocket.Accept(w, r, &websocket.AcceptOptions{OriginPatterns: g.opts.OriginPatterns})
 	if err != nil {
@@ -351,11 +369,10 @@ func (g *Gateway) serveWS(w http.ResponseWriter, r *http.Request) {
 	if t := r.URL.Query().Get("topics"); t != "" {
 		prefixes = strings.Split(t, ",")
 	}
-	if p, bad := g.unknownTopic(prefixes); bad {
-		if len(p) > 12 { // a close reason is at most 123 bytes
-			p = p[:12] + "…"
-		}
-		_ = c.Close(websocket.StatusPolicyViolation, fmt.Sprintf("unknown topic %q; known: %s", p, strings.Join(Topics, " ")))
+	if _, bad := g.unknownTopic(prefixes); bad {
+		// A close reason is at most 123 bytes: the families' words fill it (the client knows
+		// the prefixes it asked for).
+		_ = c.Close(websocket.StatusPolicyViolation, "unknown topic; known: "+topicWords)
 		return
 	}
 	id, _ := IdentityOf(r)

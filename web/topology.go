@@ -15,8 +15,13 @@ type Node struct {
 	// stored); the topology turns it into Rate.
 	Count int64   `json:"count"`
 	Rate  float64 `json:"rate"` // per second, over the last RateWindow
-	// Load in [0, 1]: how busy the node is (mailbox depth over its bound, queue over its cap).
+	// Load in [0, 1]: how busy the node is (mailbox depth over its bound, queue over its cap),
+	// at least the share of time it was busy when it has a Busy.
 	Load float64 `json:"load"`
+	// Busy is the node's time spent working so far (an actor's time in its Receive, ONNX
+	// Runtime's run time), a monotonic counter: the topology turns it into the share of the
+	// last RateWindow it was busy, the Load when that is higher.
+	Busy time.Duration `json:"-"`
 	// Topic is the hub topic holding the node's live state, if any (for hover and detail).
 	Topic  string `json:"topic,omitempty"`
 	Status string `json:"status,omitempty"` // e.g. "restarted 1×", "book resync"
@@ -56,7 +61,8 @@ type countAt struct {
 }
 
 // Rates fills Rate of every node and edge: the change of its Count over the last RateWindow
-// (over the time since its first snapshot while it is younger than that), per second.
+// (over the time since its first snapshot while it is younger than that), per second; and a
+// node's Load from its Busy the same way, as a share of the time.
 func (t *Topologist) Rates(now time.Time, top *Topology) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -83,7 +89,12 @@ func (t *Topologist) Rates(now time.Time, top *Topology) {
 		return float64(count-kept[0].count) / dt
 	}
 	for i := range top.Nodes {
-		top.Nodes[i].Rate = rate("n:"+top.Nodes[i].ID, top.Nodes[i].Count)
+		n := &top.Nodes[i]
+		n.Rate = rate("n:"+n.ID, n.Count)
+		if n.Busy > 0 {
+			busy := rate("b:"+n.ID, int64(n.Busy)) / float64(time.Second) // seconds busy per second
+			n.Load = max(n.Load, min(busy, 1))
+		}
 	}
 	for i := range top.Edges {
 		e := &top.Edges[i]

@@ -63,3 +63,27 @@ func TestRatesSteadyAndReset(t *testing.T) {
 		t.Fatalf("after the reset: rate %v, want 100", top.Nodes[0].Rate)
 	}
 }
+
+// A node's Busy becomes its load: the share of the window it was busy (a quarter of every
+// second here), never above 1, and never below the load its queue gives it.
+func TestLoadFromBusyTime(t *testing.T) {
+	var topo Topologist
+	start := time.Unix(1_700_000_000, 0)
+	var top Topology
+	for i := 0; i <= 20; i++ {
+		busy := time.Duration(i) * 125 * time.Millisecond // 250 ms a second
+		top = Topology{Nodes: []Node{
+			{ID: "agent/A", Busy: busy},
+			{ID: "model/m", Busy: 2 * time.Duration(i) * 500 * time.Millisecond}, // two runs at once: 2 s a second
+			{ID: "risk", Busy: busy, Load: 0.5},                                  // its queue half full
+			{ID: "symbol/s", Load: 0.1},                                          // no busy time counted
+		}}
+		topo.Rates(start.Add(time.Duration(i)*500*time.Millisecond), &top)
+	}
+	want := map[string]float64{"agent/A": 0.25, "model/m": 1, "risk": 0.5, "symbol/s": 0.1}
+	for _, n := range top.Nodes {
+		if math.Abs(n.Load-want[n.ID]) > 1e-9 {
+			t.Errorf("%s: load %v, want %v", n.ID, n.Load, want[n.ID])
+		}
+	}
+}

@@ -54,8 +54,8 @@ func checkAgentCommands(gw *web.Gateway, agents []*actors.Agent) {
 		if err != nil {
 			return nil, err
 		}
-		if a := v.(*web.CancelAllArgs).Agent; a != "" {
-			return v, known(a)
+		if a := v.(*web.CancelAllArgs).Agent; a != nil {
+			return v, known(*a)
 		}
 		return v, nil
 	})

@@ -342,8 +342,11 @@ func (h *engineHealth) snapshot(ctx context.Context, top web.Topology) Health {
 			out.Throughput.EventsRouted = n.Rate
 		case n.ID == "stream/"+streams.StreamSignals:
 			out.Throughput.Signals = n.Rate
-		case n.Kind == "agent":
-			out.Throughput.Orders += n.Rate
+		}
+	}
+	for _, e := range top.Edges { // an agent's neuron counts what it receives; its intents go to the risk gate
+		if strings.HasPrefix(e.From, "agent/") && e.To == "risk" {
+			out.Throughput.Orders += e.Rate
 		}
 	}
 	out.Actors = append(out.Actors, HealthActor{ID: "gateway", Parent: "engine", Kind: "gateway", Label: "websocket gateway",

@@ -46,6 +46,57 @@ func TestMetricsAndHealthOfTheRealEngine(t *testing.T) {
 	dir := t.TempDir()
 	addr, stop := runEngine(t, "--data-dir", dir, "--speed", "3000", "--replay", recDir+"ETHUSDT-1m-2022-08-14.csv.gz")
 	defer stop()
+
+	// While the replay flows, every actor's neuron shows it: a rate of the messages it receives
+	// (an agent's at least what its synapses from the models carry) and a load.
+	checkFor(t, 60*time.Second, func() error {
+		var g web.Topology
+		if err := getJSON(addr, "/api/v1/queries/state?topic=graph", &g); err != nil {
+			return err
+		}
+		into := map[string]float64{} // the rate of the signals reaching each agent
+		for _, e := range g.Edges {
+			if strings.HasPrefix(e.From, "model/") && strings.HasPrefix(e.To, "agent/") {
+				into[e.To] += e.Rate
+			}
+		}
+		seen := map[string]int{}
+		for _, n := range g.Nodes {
+			switch n.Kind {
+			case "agent", "model", "ensemble", "risk", "venue", "runtime":
+			default:
+				continue
+			}
+			seen[n.Kind]++
+			if (n.Kind != "runtime" && n.Rate <= 0) || n.Load <= 0 || n.Load > 1 {
+				return fmt.Errorf("%s: rate %v, load %v under traffic", n.ID, n.Rate, n.Load)
+			}
+			if n.Kind == "agent" && (into[n.ID] <= 0 || n.Rate < into[n.ID]) {
+				return fmt.Errorf("%s: rate %v, its synapses from the models carry %v", n.ID, n.Rate, into[n.ID])
+			}
+		}
+		for _, kind := range []string{"agent", "model", "ensemble", "risk", "venue", "runtime"} {
+			if seen[kind] == 0 {
+				return fmt.Errorf("no %s neuron in the graph: %v", kind, seen)
+			}
+		}
+		return nil
+	})
+	// The batcher's stats and the portfolio summary are topics too.
+	checkFor(t, 10*time.Second, func() error {
+		var b struct{ Models []struct{ Key string } }
+		var p PortfolioSummary
+		if err := getJSON(addr, "/api/v1/queries/state?topic=batcher", &b); err != nil {
+			return err
+		}
+		if err := getJSON(addr, "/api/v1/queries/state?topic=portfolio", &p); err != nil {
+			return err
+		}
+		if len(b.Models) == 0 || len(p.Agents) == 0 {
+			return fmt.Errorf("batcher topic %+v, portfolio topic %+v", b, p)
+		}
+		return nil
+	})
 	var fams map[string]*dto.MetricFamily
 	checkFor(t, 90*time.Second, func() error {
 		var err error

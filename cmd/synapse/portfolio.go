@@ -1,8 +1,9 @@
 package main
 
 import (
-	"cmp"
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -12,6 +13,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/govalues/decimal"
 	"github.com/nats-io/nats.go/jetstream"
@@ -175,22 +177,63 @@ func handlePortfolioQueries(gw *web.Gateway, rm portfolio.ReadModel, opts Portfo
 		if _, err := params(r); err != nil {
 			return nil, err
 		}
-		// applied first: the read model folds on while the summary is read, so the counts
-		// beside it hold at least what it says (read after them, it could run ahead of them).
-		applied, err := rm.Applied(r.Context())
-		if err != nil {
-			return nil, err
-		}
-		agents, err := rm.Agents(r.Context())
-		if err != nil {
-			return nil, err
-		}
-		total, err := rm.Total(r.Context())
-		if err != nil {
-			return nil, err
-		}
-		return map[string]any{"agents": agents, "total": total, "applied": applied}, nil
+		return portfolioSummary(r.Context(), rm)
 	})
+}
+
+// PortfolioSummary is the summary query's answer and the "portfolio" topic: every agent's
+// summary, their total, and how far the read model has folded each stream.
+type PortfolioSummary struct {
+	Agents  []portfolio.AgentSummary `json:"agents"`
+	Total   portfolio.Total          `json:"total"`
+	Applied map[string]uint64        `json:"applied"`
+}
+
+func portfolioSummary(ctx context.Context, rm portfolio.ReadModel) (PortfolioSummary, error) {
+	// applied first: the read model folds on while the summary is read, so the counts beside
+	// it hold at least what it says (read after them, it could run ahead of them).
+	applied, err := rm.Applied(ctx)
+	if err != nil {
+		return PortfolioSummary{}, err
+	}
+	agents, err := rm.Agents(ctx)
+	if err != nil {
+		return PortfolioSummary{}, err
+	}
+	total, err := rm.Total(ctx)
+	if err != nil {
+		return PortfolioSummary{}, err
+	}
+	return PortfolioSummary{Agents: agents, Total: total, Applied: applied}, nil
+}
+
+// publishPortfolio sets the hub's "portfolio" topic to the summary each time it changed,
+// looking every interval, until ctx ends: the Portfolio page's live figures, without asking.
+// A read that fails (the database) is logged once until one succeeds again.
+func publishPortfolio(ctx context.Context, hub *web.Hub, rm portfolio.ReadModel, interval time.Duration, logger *slog.Logger) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	var last []byte
+	failing := false
+	for {
+		s, err := portfolioSummary(ctx, rm)
+		switch {
+		case err != nil && ctx.Err() == nil && !failing:
+			failing = true
+			logger.Warn("the portfolio topic: reading the summary", "err", err)
+		case err == nil:
+			failing = false
+			if data, err := json.Marshal(s); err == nil && !bytes.Equal(data, last) {
+				last = data
+				_ = hub.Set("portfolio", json.RawMessage(data))
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }
 
 // query is a request's parameters, each given at most once.
@@ -417,7 +460,11 @@ func checkPortfolioCommands(gw *web.Gateway, agents []*actors.Agent, opts Portfo
 			return nil, err
 		}
 		args := v.(*web.RebalanceArgs)
-		profile, err := portfolio.FindProfile(opts.Profiles, cmp.Or(args.Profile, opts.Profile))
+		name := opts.Profile
+		if args.Profile != nil {
+			name = *args.Profile
+		}
+		profile, err := portfolio.FindProfile(opts.Profiles, name)
 		if err != nil {
 			return nil, &web.FieldError{Field: "profile", Msg: strings.TrimPrefix(err.Error(), portfolio.ErrAllocation.Error()+": ")}
 		}
@@ -426,9 +473,10 @@ func checkPortfolioCommands(gw *web.Gateway, agents []*actors.Agent, opts Portfo
 				return nil, &web.FieldError{Field: "profile", Msg: fmt.Sprintf("%s shares capital with %s, which this engine does not run", profile.Name, t.Agent)}
 			}
 		}
-		args.Profile = profile.Name
-		if args.Threshold == "" {
-			args.Threshold = opts.Threshold.String()
+		args.Profile = &profile.Name
+		if args.Threshold == nil {
+			threshold := opts.Threshold.String()
+			args.Threshold = &threshold
 		}
 		return args, nil
 	})

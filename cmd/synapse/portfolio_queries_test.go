@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -211,6 +212,8 @@ func TestPortfolioCommandsAreChecked(t *testing.T) {
 		{"portfolio.rebalance", `{"profile":"duo"}`, "profile"}, // VEGA is not run here
 		{"portfolio.rebalance", `{"threshold":"1.01"}`, "threshold"},
 		{"portfolio.rebalance", `{"threshold":"0.05","all":true}`, "all"},
+		{"portfolio.rebalance", `{"profile":""}`, "profile"}, // given empty: not the engine's profile in silence
+		{"portfolio.rebalance", `{"threshold":""}`, "threshold"},
 		{"portfolio.distribute", `{"keep":"x"}`, "keep"},
 		{"portfolio.distribute", ``, "keep"},
 	} {
@@ -318,5 +321,53 @@ func TestRunMovesCapital(t *testing.T) {
 	code, out, _ := synapse(t, "tail", "pf.*.capital", "--data-dir", dir)
 	if code != 0 || strings.Count(out, `"type":"rebalance"`) != 3 {
 		t.Fatalf("capital moves on the log after a restart: exit %d, %s", code, out)
+	}
+}
+
+// The portfolio topic is the summary query's answer, set when the read model changed it and
+// only then: the Portfolio page follows it instead of asking.
+func TestPortfolioTopicFollowsTheSummary(t *testing.T) {
+	m := portfolio.NewMemory()
+	hub := web.NewHub()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { publishPortfolio(ctx, hub, m, 10*time.Millisecond, slog.Default()); close(done) }()
+	defer func() { cancel(); <-done }()
+	topic := func() (string, uint64) {
+		_, version := hub.Latest()
+		raw, _ := hub.Get("portfolio")
+		return string(raw), version
+	}
+	summary := func() string {
+		s, err := portfolioSummary(ctx, m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := json.Marshal(s)
+		return string(b)
+	}
+	waitTopic := func(want string) {
+		t.Helper()
+		deadline := time.Now().Add(5 * time.Second)
+		for got, _ := topic(); got != want; got, _ = topic() {
+			if time.Now().After(deadline) {
+				t.Fatalf("portfolio topic %s, want %s", got, want)
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+	waitTopic(summary()) // at once, before any event: no agent yet
+	_, before := topic()
+	time.Sleep(50 * time.Millisecond)
+	if _, after := topic(); after != before {
+		t.Fatalf("an unchanged summary set again (hub version %d → %d)", before, after)
+	}
+	if err := m.Apply(streams.StreamPortfolio, 1, &streams.EquitySnapshot{Agent: "ATLAS", Time: 3600000,
+		Capital: decimal.MustParse("10000"), Equity: decimal.MustParse("10100"), Cash: decimal.MustParse("10100")}); err != nil {
+		t.Fatal(err)
+	}
+	waitTopic(summary())
+	if got, _ := topic(); !strings.Contains(got, `"agent":"ATLAS"`) || !strings.Contains(got, `"10100"`) {
+		t.Fatalf("portfolio topic %s: want ATLAS's snapshot", got)
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -246,7 +247,9 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err != nil {
 		return err
 	}
+	activity := actors.NewActivity() // the graph view's rates and loads of the actors without a bounded mailbox
 	graph, err := actors.NewGraph(actors.SymbolOptions{
+		Activity:          activity,
 		Stages:            stages,
 		Publish:           publish,
 		Observe:           observe,
@@ -284,7 +287,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return err
 	}
 	desk, err = actors.NewDesk(graph.Engine, actors.DeskOptions{Agents: agents, Log: records, Observe: observe, Logger: logger,
-		Profile: alloc.profile, Threshold: alloc.threshold, Stages: stages,
+		Profile: alloc.profile, Threshold: alloc.threshold, Stages: stages, Activity: activity,
 		Venues: venues(ctx, cfg, logger)})
 	if err != nil {
 		return fmt.Errorf("%w: %v", errUsage, err)
@@ -327,6 +330,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		readModel = followReadModel(ctx, log.JS, logger)
 	}
 	handlePortfolioQueries(gw, readModel, portfolioOpts)
+	go publishPortfolio(ctx, hub, readModel, time.Second, logger) // the Portfolio page's live figures
 	var models *inference.Registry
 	var batcher *inference.Batcher
 	if !*noModels {
@@ -336,7 +340,8 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 			return err
 		}
 		models = inference.NewRegistry(inference.RegistryOptions{Engine: graph.Engine, Batcher: batcher, Publish: publish, Observe: observe, Logger: logger, Deadline: deadline,
-			Session: inference.SessionOptions{Provider: *ep, FallbackToCPU: *epFallback, Logger: logger}})
+			Activity: activity,
+			Session:  inference.SessionOptions{Provider: *ep, FallbackToCPU: *epFallback, Logger: logger}})
 		subscribers, err := models.Start()
 		if err != nil {
 			return err
@@ -346,14 +351,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		for _, name := range []string{"models.promote", "models.retire_shadow"} {
 			gw.HandleCommand(name, web.RoleAdmin, shadowArgs(models, func() { commandsSettled(ctx, log.JS, &cmdsDone) }))
 		}
-		gw.HandleQuery("models", func(r *http.Request) (any, error) {
-			if _, err := params(r); err != nil {
-				return nil, err
-			}
-			live, shadow := models.Deployed()
-			stats, err := batcher.Stats(2 * time.Second)
-			return map[string]any{"live": live, "shadow": shadow, "batcher": stats, "runtime": inference.RuntimeVersion()}, err
-		})
+		handleModelsQuery(gw, hub, models, batcher)
 	}
 	health := &engineHealth{log: log, graph: graph, desk: desk, batcher: batcher, gateway: gw, hub: hub,
 		restarts: actors.WatchRestarts(graph.Engine), stages: stages, window: newStageWindow(stages.Since, stagesWindow, time.Second),
@@ -402,7 +400,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		if v, ok := hub.Get(topic); ok {
 			return v, nil
 		}
-		return nil, badParam("topic", fmt.Sprintf("no state for topic %q (topics: symbol/<venue>/<SYMBOL>, model/<name>, agent/<NAME>, pair/<venue>:<SYMBOL>/<venue>:<SYMBOL>, engine)", topic))
+		return nil, badParam("topic", fmt.Sprintf("no state for topic %q (topics: %s; see README.md, The websocket)", topic, strings.Join(web.Topics, " ")))
 	})
 
 	var wg sync.WaitGroup
@@ -448,7 +446,8 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			scheduleCommand(ctx, submit, "portfolio.rebalance", web.RebalanceArgs{Profile: alloc.profile, Threshold: alloc.threshold.String()}, every, logger)
+			threshold := alloc.threshold.String()
+			scheduleCommand(ctx, submit, "portfolio.rebalance", web.RebalanceArgs{Profile: &alloc.profile, Threshold: &threshold}, every, logger)
 		}()
 	}
 	if every := cfg.Portfolio.DistributeEvery; every > 0 {
@@ -505,7 +504,8 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	case cfg.Live.Enabled:
 		feedName = "binance live"
 	}
-	go publishTopology(ctx, topologySource{feed: feedName, log: log, graph: graph, hub: hub, batcher: batcher, pairs: pairs, agents: agents, health: health})
+	go publishTopology(ctx, topologySource{feed: feedName, log: log, graph: graph, hub: hub, batcher: batcher, pairs: pairs, agents: agents, health: health,
+		activity: activity})
 
 	select {
 	case <-ctx.Done():
@@ -632,9 +632,9 @@ func deployArgs(body []byte) (any, error) {
 	switch {
 	case err != nil:
 		return nil, &web.FieldError{Field: "dir", Msg: err.Error()}
-	case a.SHA256 != "" && a.SHA256 != card.SHA256:
-		return nil, &web.FieldError{Field: "sha256", Msg: fmt.Sprintf("the folder holds the model %s, not %s", card.SHA256, a.SHA256)}
+	case a.SHA256 != nil && *a.SHA256 != card.SHA256:
+		return nil, &web.FieldError{Field: "sha256", Msg: fmt.Sprintf("the folder holds the model %s, not %s", card.SHA256, *a.SHA256)}
 	}
-	a.SHA256 = card.SHA256 // the log pins the deployment to this model
+	a.SHA256 = &card.SHA256 // the log pins the deployment to this model
 	return v, nil
 }

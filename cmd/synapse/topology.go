@@ -22,13 +22,18 @@ type topologySource struct {
 	pairs   []actors.Pair
 	agents  []*actors.Agent
 	health  *engineHealth // the "health" topic, built from every other snapshot
+	// activity counts the messages and busy time of the actors whose mailboxes have no bound
+	// to measure a depth against: agents, risk gate, venues, models, ensemble, pairs.
+	activity *actors.Activity
 }
 
 // publishTopology sets the hub's "graph" topic twice a second: every actor of the engine as a
-// neuron, every message path as a synapse, with rates from their counters.
+// neuron, every message path as a synapse, with rates from their counters; every second the
+// "health" topic, and the "batcher" topic (the batcher's counters and histograms, as the
+// models query has them).
 func publishTopology(ctx context.Context, src topologySource) {
 	var t web.Topologist
-	var healthAt time.Time
+	var everySecond time.Time
 	tick := time.NewTicker(500 * time.Millisecond)
 	defer tick.Stop()
 	for {
@@ -36,12 +41,24 @@ func publishTopology(ctx context.Context, src topologySource) {
 		case <-ctx.Done():
 			return
 		case now := <-tick.C:
-			top := src.snapshot()
+			var stats *inference.BatcherStats
+			if src.batcher != nil {
+				if s, err := src.batcher.Stats(time.Second); err == nil {
+					stats = &s
+				}
+			}
+			top := src.snapshot(stats)
 			t.Rates(now, &top)
 			_ = src.hub.Set("graph", top)
-			if src.health != nil && now.Sub(healthAt) >= time.Second {
-				healthAt = now
+			if now.Sub(everySecond) < time.Second {
+				continue
+			}
+			everySecond = now
+			if src.health != nil {
 				_ = src.hub.Set("health", src.health.snapshot(ctx, top))
+			}
+			if stats != nil {
+				_ = src.hub.Set("batcher", stats)
 			}
 		}
 	}
@@ -59,10 +76,16 @@ func (s topologySource) state(topic string, v any) bool {
 	return ok && json.Unmarshal(raw, v) == nil
 }
 
-func (s topologySource) snapshot() web.Topology {
+// snapshot is the graph with its counters; stats are the batcher's (nil without models, or
+// when it did not answer). A neuron's count is what its actor received (its rate, the
+// messages reaching it); its load the depth of its bounded mailbox over the bound, or the
+// share of time it was busy, whichever is higher.
+func (s topologySource) snapshot(stats *inference.BatcherStats) web.Topology {
 	gs := s.graph.Stats()
 	md, feat, sig := s.lastSeq(streams.StreamMarketData), s.lastSeq(streams.StreamFeatures), s.lastSeq(streams.StreamSignals)
 	depths := s.graph.MailboxDepths()
+	taps, bound := s.graph.TapDepths(), float64(max(s.graph.MaxInFlight(), 1))
+	activity := s.activity.Counts() // by actor ID
 	top := web.Topology{}
 	node := func(n web.Node) { top.Nodes = append(top.Nodes, n) }
 	edge := func(from, to string, count int64) {
@@ -95,7 +118,7 @@ func (s topologySource) snapshot() web.Topology {
 			status = "book resync"
 		}
 		node(web.Node{ID: id, Kind: "symbol", Label: sym[1], Count: st.Events, Topic: topic, Status: status,
-			Load: float64(depths[sym]) / 64})
+			Load: float64(depths[sym]) / bound})
 		edge("router", id, st.Events)
 		edge(id, "stream/FEAT", st.Events)
 		for _, ms := range models {
@@ -109,25 +132,28 @@ func (s topologySource) snapshot() web.Topology {
 		topic := actors.PairTopic(p)
 		s.state(topic, &ps)
 		id := "pair/" + p.A.Symbol + "~" + p.B.Symbol
-		node(web.Node{ID: id, Kind: "pair", Label: p.A.Symbol + "~" + p.B.Symbol, Count: ps.Matched, Topic: topic})
+		act := activity["pair/"+p.A.String()+"~"+p.B.String()]
+		node(web.Node{ID: id, Kind: "pair", Label: p.A.Symbol + "~" + p.B.Symbol, Count: act.Received, Busy: act.Busy, Topic: topic})
 		edge("symbol/"+p.A.Venue+"/"+p.A.Symbol, id, ps.Matched)
 		edge("symbol/"+p.B.Venue+"/"+p.B.Symbol, id, ps.Matched)
 		edge(id, "stream/FEAT", ps.Matched)
 	}
-	s.desk(&top, node, edge)
-	if s.batcher == nil {
+	s.desk(&top, node, edge, activity, taps, bound)
+	if stats == nil {
 		return top
 	}
-	stats, _ := s.batcher.Stats(time.Second)
 	var rows int64
 	var queued, capacity float64
+	var running time.Duration
 	for _, m := range stats.Models {
 		rows += m.Rows
 		queued += float64(m.Queued)
 		capacity += 4096
+		running += m.RunTime
 	}
 	node(web.Node{ID: "batcher", Kind: "batcher", Label: "batcher", Count: rows, Load: queued / max(capacity, 1)})
-	node(web.Node{ID: "onnxruntime", Kind: "runtime", Label: "ONNX Runtime " + inference.RuntimeVersion(), Count: rows})
+	// ONNX Runtime's load: the share of time a batch ran.
+	node(web.Node{ID: "onnxruntime", Kind: "runtime", Label: "ONNX Runtime " + inference.RuntimeVersion(), Count: rows, Busy: running})
 	node(web.Node{ID: "stream/SIG", Kind: "stream", Label: "SIG", Count: sig})
 	edge("batcher", "onnxruntime", rows)
 	for _, ms := range models {
@@ -136,7 +162,8 @@ func (s topologySource) snapshot() web.Topology {
 		if ms.Shadow {
 			label += " (shadow)"
 		}
-		node(web.Node{ID: id, Kind: "model", Label: label, Count: ms.Signals, Topic: inference.ModelTopic(ms.Key), Status: strings.TrimSpace(ms.LastError)})
+		act := activity[inference.ModelTopic(ms.Key)] // its actor's ID
+		node(web.Node{ID: id, Kind: "model", Label: label, Count: act.Received, Busy: act.Busy, Topic: inference.ModelTopic(ms.Key), Status: strings.TrimSpace(ms.LastError)})
 		edge(id, "batcher", ms.Requests)
 		edge(id, "stream/SIG", ms.Signals)
 		if !ms.Shadow {
@@ -145,7 +172,9 @@ func (s topologySource) snapshot() web.Topology {
 	}
 	var ens inference.EnsembleState
 	s.state(inference.ModelTopic(inference.EnsembleName), &ens)
-	node(web.Node{ID: "model/" + inference.EnsembleName, Kind: "ensemble", Label: inference.EnsembleName, Count: ens.Signals, Topic: inference.ModelTopic(inference.EnsembleName)})
+	act := activity[inference.ModelTopic(inference.EnsembleName)]
+	node(web.Node{ID: "model/" + inference.EnsembleName, Kind: "ensemble", Label: inference.EnsembleName, Count: act.Received, Busy: act.Busy,
+		Topic: inference.ModelTopic(inference.EnsembleName)})
 	edge("model/"+inference.EnsembleName, "stream/SIG", ens.Signals)
 	return top
 }
@@ -159,19 +188,20 @@ func modelShadows() []string {
 }
 
 // desk adds the trading tier: the agents, the risk gate, the venues and the ORD stream.
-func (s topologySource) desk(top *web.Topology, node func(web.Node), edge func(from, to string, count int64)) {
+// activity is by actor ID, taps the market data batches waiting for the risk gate and the
+// venues (bounded by bound).
+func (s topologySource) desk(top *web.Topology, node func(web.Node), edge func(from, to string, count int64),
+	activity map[string]actors.ActivityCount, taps map[string]int, bound float64) {
 	var risk actors.RiskView
 	s.state("risk", &risk)
-	var rejected int64
-	for _, n := range risk.Rejected {
-		rejected += n
-	}
 	status := ""
 	if risk.KillSwitch {
 		status = "kill switch"
 	}
 	ord := s.lastSeq(streams.StreamOrders)
-	node(web.Node{ID: "risk", Kind: "risk", Label: "risk gate", Count: risk.Passed + rejected, Topic: "risk", Status: status})
+	act := activity["risk/gate"]
+	node(web.Node{ID: "risk", Kind: "risk", Label: "risk gate", Count: act.Received, Busy: act.Busy, Load: float64(taps["risk/gate"]) / bound,
+		Topic: "risk", Status: status})
 	node(web.Node{ID: "stream/ORD", Kind: "stream", Label: "ORD", Count: ord})
 	venues := map[string]bool{}
 	for _, a := range s.agents {
@@ -184,7 +214,8 @@ func (s topologySource) desk(top *web.Topology, node func(web.Node), edge func(f
 		if v.State != "" && v.State != streams.AgentActive {
 			st = string(v.State)
 		}
-		node(web.Node{ID: id, Kind: "agent", Label: a.Name, Count: v.Intents, Topic: topic, Status: st})
+		act := activity[id] // the agent's actor ID is its node's
+		node(web.Node{ID: id, Kind: "agent", Label: a.Name, Count: act.Received, Busy: act.Busy, Topic: topic, Status: st})
 		for _, m := range a.Models {
 			edge("model/"+m, id, v.Signals)
 		}
@@ -196,7 +227,9 @@ func (s topologySource) desk(top *web.Topology, node func(web.Node), edge func(f
 		topic := "venue/" + name
 		s.state(topic, &vv)
 		id := "venue/" + name
-		node(web.Node{ID: id, Kind: "venue", Label: name, Count: vv.Reports, Topic: topic, Status: vv.LastError})
+		act := activity[id]
+		node(web.Node{ID: id, Kind: "venue", Label: name, Count: act.Received, Busy: act.Busy, Load: float64(taps[id]) / bound,
+			Topic: topic, Status: vv.LastError})
 		edge("risk", id, vv.Submitted)
 		edge(id, "stream/ORD", vv.Reports)
 	}

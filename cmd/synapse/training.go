@@ -74,6 +74,16 @@ type TrainingRun struct {
 	fitStart time.Time // when the first epoch began
 }
 
+// value is an optional argument of models.train, or T's zero when it was left out: the
+// default, to inference.TrainOptions.
+func value[T any](p *T) T {
+	var v T
+	if p != nil {
+		v = *p
+	}
+	return v
+}
+
 // trainingEpochHook, when set (by tests only), is called after each epoch of a run with the
 // engine's context: a test stops the engine in the middle of a run with it.
 var trainingEpochHook func(ctx context.Context, runID string, epoch int)
@@ -110,7 +120,7 @@ func (t *trainer) Apply(cmd streams.SequencedCommand) error {
 	if _, seen := t.byID[cmd.CommandID]; seen {
 		return nil
 	}
-	r := &TrainingRun{ID: cmd.CommandID, Seq: cmd.Seq, Issuer: cmd.Issuer, Issued: cmd.Time, Args: a, State: runQueued, MaxEpochs: a.Epochs}
+	r := &TrainingRun{ID: cmd.CommandID, Seq: cmd.Seq, Issuer: cmd.Issuer, Issued: cmd.Time, Args: a, State: runQueued, MaxEpochs: value(a.Epochs)}
 	t.runs = append(t.runs, r)
 	t.byID[r.ID] = r
 	t.pending = append(t.pending, r)
@@ -160,8 +170,8 @@ func (t *trainer) train(ctx context.Context, r *TrainingRun) {
 		return
 	}
 	t.update(r, func() { r.State, r.Stage, r.Started = runRunning, "reading the data", time.Now().UnixMilli() })
-	t.logger.Info("training run started", "id", r.ID, "model", a.Model, "files", len(a.Data), "out", a.Out, "epochs", a.Epochs)
-	opts := inference.TrainOptions{Model: a.Model, Version: a.Version, Horizon: a.Horizon, Epochs: a.Epochs, Seed: a.Seed,
+	t.logger.Info("training run started", "id", r.ID, "model", a.Model, "files", len(a.Data), "out", a.Out, "epochs", value(a.Epochs))
+	opts := inference.TrainOptions{Model: a.Model, Version: value(a.Version), Horizon: value(a.Horizon), Epochs: value(a.Epochs), Seed: value(a.Seed),
 		RuntimeLib: t.ortLib, CommandID: r.ID,
 		Split: func(rows inference.CardRows) {
 			t.update(r, func() { r.Rows, r.Stage, r.fitStart = &rows, "training", time.Now() })

@@ -94,6 +94,9 @@ func TestTrainingRunsInTheEngine(t *testing.T) {
 		`{"model":"direction","data":["` + trainingDay + `"],"out":"` + out + `","epochs":5000}`:    "epochs",
 		`{"model":"direction","data":["` + trainingDay + `"],"out":"` + out + `","epochs":-1}`:      "epochs",
 		`{"model":"direction","data":["` + trainingDay + `"],"out":"` + out + `","horizon":-2}`:     "horizon",
+		`{"model":"direction","data":["` + trainingDay + `"],"out":"` + out + `","epochs":0}`:       "epochs", // given: not 30 in silence
+		`{"model":"direction","data":["` + trainingDay + `"],"out":"` + out + `","horizon":0}`:      "horizon",
+		`{"model":"direction","data":["` + trainingDay + `"],"out":"` + out + `","version":""}`:     "version",
 		`{"model":"direction","data":["` + trainingDay + `"],"out":"` + out + `","version":"a b"}`:  "version",
 		`{"model":"direction","data":["` + trainingDay + `"],"out":"` + out + `","hidden":8}`:       "hidden",
 		`{"model":"direction","data":"` + trainingDay + `","out":"` + out + `"}`:                    "data",

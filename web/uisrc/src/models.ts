@@ -1,5 +1,6 @@
 // The Models page: the versions each model serves live and, while one is deployed, in shadow,
-// with their live accuracy side by side; the deploy, promote and retire commands (they need an
+// with the live version's accuracy since the start and the shadow's beside the live version's
+// over the same rows; the deploy, promote and retire commands (they need an
 // admin token: a refusal shows the engine's message); the batcher's throughput over the last
 // interval; and per model the batcher's histograms (rows per batch, queue wait, run time) as
 // bar charts. Versions and batcher figures come from GET /api/v1/queries/models, asked every
@@ -64,6 +65,11 @@ interface ModelState {
   scored: number;
   accuracy: number | null; // null until a prediction is scored
   latency_us: number;
+  // a shadow's: the rows both it and the live version scored since it was deployed, and the
+  // two accuracies over them
+  compared: number;
+  compared_accuracy: number | null;
+  live_compared_accuracy: number | null;
 }
 
 const shadowKey = (model: string) => `${model}@shadow`;
@@ -72,6 +78,14 @@ const shadowKey = (model: string) => `${model}@shadow`;
 function accuracy(m: ModelState | undefined): string {
   if (!m || m.accuracy === null || m.accuracy === undefined || !m.scored) return `<span class="dim" title="no prediction scored yet">—</span>`;
   return `${num(m.accuracy * 100, 1)} % <span class="dim">of ${int(m.scored)}</span>`;
+}
+
+/** compared shows a shadow's accuracy beside the live version's over the same rows (those both
+ * scored since the shadow was deployed): the live figure since the start covers other rows. */
+function compared(s: ModelState | undefined): string {
+  if (!s || !s.compared || s.compared_accuracy == null || s.live_compared_accuracy == null)
+    return `<span class="dim" title="no row scored by both yet">— vs live —</span>`;
+  return `${num(s.compared_accuracy * 100, 1)} % vs live ${num(s.live_compared_accuracy * 100, 1)} % <span class="dim">on the same ${int(s.compared)} rows</span>`;
 }
 
 /** seconds shows a latency bound (seconds) in µs or ms. */
@@ -153,13 +167,13 @@ export function modelsPage(root: HTMLElement, live: Live): void {
     for (const d of answer.live ?? []) {
       const l = state(d.model);
       rows.push(
-        `<tr data-model="${esc(d.model)}" data-role="live"><td>${esc(d.model)}</td><td>▶ live</td><td class="num">v${esc(d.version)}</td><td class="src" title="${esc(d.source)}">${esc(d.source)}</td><td class="num" data-field="accuracy">${accuracy(l)}</td><td class="num" data-live>${int(l?.signals)}</td><td></td></tr>`,
+        `<tr data-model="${esc(d.model)}" data-role="live"><td>${esc(d.model)}</td><td>▶ live</td><td class="num">v${esc(d.version)}</td><td class="src" title="${esc(d.source)}">${esc(d.source)}</td><td class="num" data-field="accuracy">${accuracy(l)} <span class="dim">since start</span></td><td class="num" data-live>${int(l?.signals)}</td><td></td></tr>`,
       );
       const s = (answer.shadow ?? []).find((x) => x.model === d.model);
       if (!s) continue;
       const sh = state(shadowKey(d.model));
       rows.push(
-        `<tr data-model="${esc(d.model)}" data-role="shadow" class="shadow-row"><td>${esc(d.model)}</td><td>◐ shadow</td><td class="num">v${esc(s.version)}</td><td class="src" title="${esc(s.source)}">${esc(s.source)}</td><td class="num" data-field="accuracy">${accuracy(sh)} <span class="dim">vs live ${accuracy(l)}</span></td><td class="num">${int(sh?.signals)}</td>
+        `<tr data-model="${esc(d.model)}" data-role="shadow" class="shadow-row"><td>${esc(d.model)}</td><td>◐ shadow</td><td class="num">v${esc(s.version)}</td><td class="src" title="${esc(s.source)}">${esc(s.source)}</td><td class="num" data-field="accuracy">${compared(sh)}</td><td class="num">${int(sh?.signals)}</td>
         <td><button type="button" class="btn" data-cmd="models.promote" data-model="${esc(d.model)}" title="make v${esc(s.version)} the live ${esc(d.model)}"${pending ? " disabled" : ""}>Promote</button> <button type="button" class="btn" data-cmd="models.retire_shadow" data-model="${esc(d.model)}" title="stop running v${esc(s.version)} in shadow"${pending ? " disabled" : ""}>Retire</button></td></tr>`,
       );
     }

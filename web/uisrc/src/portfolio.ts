@@ -1,10 +1,11 @@
 // The Portfolio page: the read model's view of the agents (a summary with totals, their
 // positions, their equity curves on one chart), the allocation against a risk profile with
 // the drift and the rebalance it suggests, a Monte Carlo projection of an agent's equity, and
-// the newest fills, a page at a time. Everything comes from the portfolio queries (GET
-// /api/v1/queries/summary, positions, equity, allocation, montecarlo, fills), asked again
-// every few seconds while the page is visible and at once when an agent's state or fills
-// change on the websocket (agent/<NAME>). A query the engine refuses (400: a bad parameter)
+// the newest fills, a page at a time. The summary's live values come from the websocket topic
+// portfolio (the summary query's answer, set when it changes; the query until it comes); the
+// rest, history, from the portfolio queries (GET /api/v1/queries/positions, equity,
+// allocation, montecarlo, fills), asked again every few seconds while the page is visible and
+// at once when an agent's state or fills change on the websocket (agent/<NAME>). A query the engine refuses (400: a bad parameter)
 // shows the engine's message in the panel that asked.
 import { Live, query, AuthError, QueryError } from "./live";
 import { esc, int, num, time, money, exact, percent, returnPct, pct, arrow, upDown, sign, sumDec, put } from "./format";
@@ -777,13 +778,16 @@ export function portfolioPage(root: HTMLElement, live: Live): void {
   }
 
   // --- wiring -----------------------------------------------------------------------------
+  function showSummary(s: Summary): void {
+    summary = s;
+    listAgents((s.agents ?? []).map((a) => a.agent));
+    renderSummary(s);
+    say(sumMsg, "", true);
+  }
   async function loadSummary(): Promise<void> {
     try {
-      const s: Summary = await query("summary");
-      summary = s;
-      listAgents((s.agents ?? []).map((a) => a.agent));
-      renderSummary(s);
-      say(sumMsg, "", true);
+      const s: Summary = (live.topics.get("portfolio") as Summary | undefined) ?? (await query("summary"));
+      showSummary(s);
       await loadEquity(s);
       defaultGoal();
       // project by itself at first, then again from each newer snapshot of the agent (a
@@ -829,6 +833,10 @@ export function portfolioPage(root: HTMLElement, live: Live): void {
   });
   live.onState((s) => {
     if (s === "live" && summary) void refresh(); // what was missed while disconnected
+  });
+  // the summary as it changes
+  live.on("portfolio", (_t, s: Summary) => {
+    if (s && typeof s === "object") showSummary(s);
   });
   // an agent's state, fills or open orders changing on the websocket: ask again soon
   const seen = new Map<string, string>();

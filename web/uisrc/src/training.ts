@@ -159,7 +159,7 @@ export function trainingPage(root: HTMLElement, live: Live): void {
       <label>Model <select name="model" id="tr-model"><option>direction</option><option>range</option><option>tp_sl</option></select></label>
       <label>Epochs (at most) <input name="epochs" id="tr-epochs" type="number" min="1" max="1000" value="30" required></label>
       <label>Version <input name="version" id="tr-version" value="1" maxlength="32" required></label>
-      <label>Seed <input name="seed" id="tr-seed" type="number" min="0" placeholder="default"></label>
+      <label>Seed <input name="seed" id="tr-seed" type="number" min="1" placeholder="default"></label>
       <label>Horizon <input name="horizon" id="tr-horizon" type="number" min="1" max="1440" placeholder="15 candles"></label>
       <label class="wide">Output folder for MODEL.onnx and MODEL.json <input name="out" id="tr-out" required spellcheck="false" placeholder="models/direction-v2"></label>
       <div class="wide controls"><button type="submit" class="btn" id="tr-start">Start training</button></div>
