@@ -145,7 +145,7 @@ var Pages = []string{"markets", "datasets", "training", "models", "agents", "por
 // Topics are the families of websocket topics the engine publishes (README.md, HTTP API,
 // lists what each carries). A ?topics= prefix must be the start of one of them (or of a
 // topic the hub holds now): any other is refused with 1008 and a reason naming these.
-var Topics = []string{"engine", "graph", "symbol/", "pair/", "model/", "signals", "agent/", "agent_events", "orders", "risk", "venue/"}
+var Topics = []string{"engine", "graph", "symbol/", "pair/", "model/", "signals", "agent/", "agent_events", "orders", "risk", "venue/", "health", "training/"}
 
 // unknownTopic returns the first of prefixes that starts no topic family and no topic of
 // the hub, and whether there is one.
@@ -355,7 +355,11 @@ func (g *Gateway) serveWS(w http.ResponseWriter, r *http.Request) {
 		if len(p) > 12 { // a close reason is at most 123 bytes
 			p = p[:12] + "…"
 		}
-		_ = c.Close(websocket.StatusPolicyViolation, fmt.Sprintf("unknown topic %q; known: %s", p, strings.Join(Topics, " ")))
+		reason := fmt.Sprintf("unknown topic %q; known: %s", p, strings.Join(Topics, " "))
+		if len(reason) > 123 { // the families that fit, then "…" (README.md lists them all)
+			reason = reason[:strings.LastIndex(reason[:123-len(" …")], " ")] + " …"
+		}
+		_ = c.Close(websocket.StatusPolicyViolation, reason)
 		return
 	}
 	id, _ := IdentityOf(r)
