@@ -9,7 +9,8 @@
 // from `synapse backtest` offline, and measures the neural view's frame rate on every page.
 //
 // Environment: CHROMIUM (default /usr/bin/chromium), SYNAPSE_BIN (default bin/synapse),
-// E2E_ONLY (a regular expression: only the tests it matches),
+// E2E_ONLY (a regular expression: only the tests it matches), E2E_PORTS (a range, "18400-18499":
+// the engines' ports from it, else any free ones),
 // E2E_MAX_FRAME_CPU_MS (default 10: the renderer's CPU time per frame that the 300-neuron graph
 // adds to a page, asserted on every page), E2E_MIN_FPS (default 50; asserted while the load
 // average is below the core count, else reported; 0 never asserts it).
@@ -60,15 +61,29 @@ function assert(cond, msg) {
   if (!cond) throw new Error(msg);
 }
 
-function freePort() {
-  return new Promise((resolve, reject) => {
+/** listenable answers the port if one can listen on it now (0: any free port), else null. */
+function listenable(port) {
+  return new Promise((resolve) => {
     const s = createServer();
-    s.on("error", reject);
-    s.listen(0, "127.0.0.1", () => {
+    s.on("error", () => resolve(null));
+    s.listen(port, "127.0.0.1", () => {
       const { port } = s.address();
       s.close(() => resolve(port));
     });
   });
+}
+
+/** E2E_PORTS ("18400-18499") keeps the engines' ports in a range, on a machine shared with
+ * others who have theirs; without it the system picks free ones. */
+const portRange = process.env.E2E_PORTS ? process.env.E2E_PORTS.split("-").map(Number) : null;
+let nextPort = portRange?.[0];
+async function freePort() {
+  if (!portRange) return listenable(0);
+  for (; nextPort <= portRange[1]; nextPort++) {
+    const p = await listenable(nextPort);
+    if (p) return nextPort++;
+  }
+  throw new Error(`no free port left in E2E_PORTS=${process.env.E2E_PORTS}`);
 }
 
 /** checkFor polls fn until it returns a truthy value or the deadline passes. */
