@@ -30,15 +30,16 @@ const bin = process.env.SYNAPSE_BIN ?? join(repo, "bin", "synapse");
 const minFPS = Number(process.env.E2E_MIN_FPS ?? 50);
 const maxFrameCPU = Number(process.env.E2E_MAX_FRAME_CPU_MS ?? 10);
 
+// topics: the websocket topics each page subscribes to (the neural view's graph first)
 const PAGES = [
-  { path: "/", name: "dashboard", live: true },
-  { path: "/markets/", name: "markets", live: true },
-  { path: "/datasets/", name: "datasets", live: true },
-  { path: "/training/", name: "training", live: true },
-  { path: "/models/", name: "models", live: true },
-  { path: "/agents/", name: "agents", live: true },
-  { path: "/portfolio/", name: "portfolio", live: true },
-  { path: "/health/", name: "health", live: true },
+  { path: "/", name: "dashboard", live: true, topics: "graph,engine,model/" },
+  { path: "/markets/", name: "markets", live: true, topics: "graph,symbol/,signals,orders,model/" },
+  { path: "/datasets/", name: "datasets", live: true, topics: "graph" },
+  { path: "/training/", name: "training", live: true, topics: "graph,training/" },
+  { path: "/models/", name: "models", live: true, topics: "graph,model/" },
+  { path: "/agents/", name: "agents", live: true, topics: "graph,agent/,risk,orders,agent_events" },
+  { path: "/portfolio/", name: "portfolio", live: true, topics: "graph,agent/" },
+  { path: "/health/", name: "health", live: true, topics: "graph,engine,health" },
 ];
 
 /** E2E_ONLY (a regular expression) runs only the tests whose names match it. */
@@ -252,6 +253,8 @@ try {
       const errors = [];
       page.on("console", (m) => m.type() === "error" && errors.push(m.text()));
       page.on("pageerror", (e) => errors.push(e.message));
+      const sockets = []; // the websocket URLs the page opened
+      page.on("websocket", (ws) => sockets.push(new URL(ws.url())));
       try {
         await page.goto(base + p.path);
         const hook = (fn, arg) => page.evaluate(fn, arg);
@@ -293,6 +296,8 @@ try {
         await checkFor("the reconnecting banner", () => page.$eval("#banner", (e) => !e.hidden && e.textContent.includes("reconnecting")), 3000);
         await checkFor("the websocket to reconnect", () => hook((o) => window.__synapse.ws() === "live" && window.__synapse.opened() > o, opened));
         await checkFor("the banner to go", () => page.$eval("#banner", (e) => e.hidden));
+        // the page asked for its own topics only, and again on reconnecting
+        assert(sockets.length >= 2 && sockets.every((u) => u.pathname === "/ws" && u.searchParams.get("topics") === p.topics), `websockets opened: ${sockets.map((u) => u.search)}, want ?topics=${p.topics}`);
         await page.waitForTimeout(300);
         await page.screenshot({ path: join(artifacts, `${p.name}.png`) });
         assert(errors.length === 0, `console errors: ${errors.join(" | ")}`);

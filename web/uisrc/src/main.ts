@@ -12,10 +12,10 @@ declare global {
   }
 }
 
-const live = new Live();
 const reducedMotion = matchMedia("(prefers-reduced-motion: reduce)").matches;
 const path = location.pathname.endsWith("/") ? location.pathname : location.pathname + "/";
 const page = PAGES.find((p) => p.path === path) ?? PAGES[0];
+const live = new Live(["graph", ...page.topics]);
 document.title = `Synapse — ${page.name}`;
 
 const app = document.getElementById("app")!;
@@ -80,21 +80,53 @@ function nodeRows(n: GNode): [string, string][] {
   return rows;
 }
 
+/** peeked holds the topics the page does not subscribe to, read by the state query when a
+ * neuron showing one is hovered or opened (each at most every 2 s). */
+const peeked = new Map<string, { at: number; data: unknown }>();
+
+/** stateOf is the live state a neuron shows: from the websocket when the page subscribes to
+ * its topic, else the last state query's answer, asking again (then calling shown) when it is
+ * over 2 s old. */
+function stateOf(topic: string | undefined, shown: () => void): any {
+  if (!topic) return undefined;
+  if (live.subscribes(topic)) return live.topics.get(topic);
+  const p = peeked.get(topic);
+  if (!p || Date.now() - p.at > 2000) {
+    peeked.set(topic, { at: Date.now(), data: p?.data });
+    query("state", `topic=${encodeURIComponent(topic)}`)
+      .then((data) => {
+        peeked.set(topic, { at: Date.now(), data });
+        shown();
+      })
+      .catch(() => {
+        /* no state for it (yet): the neuron's own figures are shown */
+      });
+  }
+  return p?.data;
+}
+
+/** showTip shows the tooltip of the neuron under the pointer (none: hides it). */
+let hovered: GNode | null = null;
+function showTip(n: GNode | null, x: number, y: number): void {
+  hovered = n;
+  if (!n) {
+    tip.hidden = true;
+    return;
+  }
+  const state = stateOf(n.topic, () => {
+    if (hovered?.id === n.id) showTip(n, x, y);
+  });
+  const rows = nodeRows(n).slice(1, 4).concat(state ? summary(state, 8) : []);
+  tip.innerHTML = `<b>${esc(n.label)}</b> <span class="dim">${esc(n.kind)}${n.topic ? " · " + esc(n.topic) : ""}</span>${dl(rows)}`;
+  tip.hidden = false;
+  const tx = Math.min(x + 16, window.innerWidth - tip.offsetWidth - 8);
+  const ty = Math.min(y + 16, window.innerHeight - tip.offsetHeight - 8);
+  tip.style.transform = `translate(${tx}px, ${ty}px)`;
+}
+
 const view = new NeuralView(document.getElementById("net") as HTMLCanvasElement, {
   reducedMotion,
-  onHover(n, x, y) {
-    if (!n) {
-      tip.hidden = true;
-      return;
-    }
-    const state = n.topic ? live.topics.get(n.topic) : undefined;
-    const rows = nodeRows(n).slice(1, 4).concat(state ? summary(state, 8) : []);
-    tip.innerHTML = `<b>${esc(n.label)}</b> <span class="dim">${esc(n.kind)}${n.topic ? " · " + esc(n.topic) : ""}</span>${dl(rows)}`;
-    tip.hidden = false;
-    const tx = Math.min(x + 16, window.innerWidth - tip.offsetWidth - 8);
-    const ty = Math.min(y + 16, window.innerHeight - tip.offsetHeight - 8);
-    tip.style.transform = `translate(${tx}px, ${ty}px)`;
-  },
+  onHover: showTip,
   onClick(n) {
     // an agent neuron opens its card on the Agents page; other neurons open the detail panel
     if (n.kind === "agent") {
@@ -147,7 +179,7 @@ function renderDetail(): void {
   const edges = (top ?? view.graph()).edges;
   const inE = edges.filter((e) => e.to === n.id);
   const outE = edges.filter((e) => e.from === n.id);
-  const state = n.topic ? live.topics.get(n.topic) : undefined;
+  const state = stateOf(n.topic, renderDetail);
   const pg = pageOf(n);
   detail.innerHTML = `
     <div class="panel-head"><h2>${esc(n.label)}</h2><button class="btn" id="close-detail" type="button" aria-label="close">✕</button></div>
@@ -192,6 +224,7 @@ window.__synapse = {
   graph: () => view.graph(),
   frames: () => view.frameCount(),
   ws: () => live.state,
+  wsURL: () => live.url,
   opened: () => live.opened,
   cut: () => live.cut(),
   reducedMotion: () => reducedMotion,

@@ -16,17 +16,20 @@ export interface Page {
   path: string;
   name: string;
   wide: boolean; // the neural view full-width above the content
+  // the websocket topics (prefixes, web.Topics) the page reads, besides the neural view's
+  // "graph": a tab receives only these
+  topics: string[];
 }
 
 export const PAGES: Page[] = [
-  { path: "/", name: "Dashboard", wide: true },
-  { path: "/markets/", name: "Markets", wide: true },
-  { path: "/datasets/", name: "Datasets", wide: true },
-  { path: "/training/", name: "Training", wide: false },
-  { path: "/models/", name: "Models", wide: false },
-  { path: "/agents/", name: "Agents", wide: false },
-  { path: "/portfolio/", name: "Portfolio", wide: false },
-  { path: "/health/", name: "System Health", wide: true },
+  { path: "/", name: "Dashboard", wide: true, topics: ["engine", "model/"] },
+  { path: "/markets/", name: "Markets", wide: true, topics: ["symbol/", "signals", "orders", "model/"] },
+  { path: "/datasets/", name: "Datasets", wide: true, topics: [] },
+  { path: "/training/", name: "Training", wide: false, topics: ["training/"] },
+  { path: "/models/", name: "Models", wide: false, topics: ["model/"] },
+  { path: "/agents/", name: "Agents", wide: false, topics: ["agent/", "risk", "orders", "agent_events"] },
+  { path: "/portfolio/", name: "Portfolio", wide: false, topics: ["agent/"] },
+  { path: "/health/", name: "System Health", wide: true, topics: ["engine", "health"] },
 ];
 
 export function renderPage(p: Page, root: HTMLElement, live: Live): void {
