@@ -819,6 +819,24 @@ try {
     }
   });
 
+  await test("models page: the ensemble is shown active while it publishes signals", async () => {
+    const page = await watchedPage(browser);
+    try {
+      await page.goto(base + "/models/");
+      // the engine's graph says the ensemble publishes (its signals' rate); the page says active
+      const shown = await checkFor("the ensemble row to say active while the ensemble publishes", async () => {
+        const graph = await (await fetch(`${base}/api/v1/queries/state?topic=graph`)).json();
+        const rate = graph.nodes.find((n) => n.id === "model/ensemble")?.rate ?? 0;
+        const text = await page.$eval('#ms tr[data-key="ensemble"] [data-field="state"]', (e) => e.textContent).catch(() => "");
+        return rate > 0 && text.startsWith("▶ active") ? text : null;
+      }, 20000);
+      console.log(`     ensemble: ${shown}`);
+      assert(page.errors.length === 0, `console errors: ${page.errors.join(" | ")}`);
+    } finally {
+      await page.close();
+    }
+  });
+
   // --- the Models, Agents and Portfolio pages against their queries ------------------------
   await test("models page: histograms as the batcher has them; an admin deploys a shadow, sees it, retires it", async () => {
     // a second engine with tokens, replaying at full speed so that the batcher's counts stop

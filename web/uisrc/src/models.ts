@@ -9,6 +9,7 @@ import { Live, query, AuthError } from "./live";
 import { esc, int, num, put } from "./format";
 import { command, describe } from "./commands";
 import { say } from "./agentview";
+import { Topology } from "./neural";
 
 /** Deployment is one model version in service (inference.Deployment). */
 interface Deployment {
@@ -228,18 +229,33 @@ export function modelsPage(root: HTMLElement, live: Live): void {
   actors.className = "glass tilt card";
   actors.innerHTML = `<div class="panel-head"><h2>Live model state</h2></div><div class="body"><table><thead><tr><th>model</th><th>state</th><th class="num">requests</th><th class="num">signals</th><th class="num">errors</th><th class="num">accuracy</th><th class="num">latency</th></tr></thead><tbody id="ms"></tbody></table></div>`;
   root.appendChild(actors);
-  live.on("model/", () => {
+
+  /** stateText: a model actor is active with a version deployed; the ensemble (its state
+   * has no "active") while it publishes signals, by the graph's rate of them (last 5 s). */
+  function stateText(key: string, m: ModelState): string {
+    if (m.shadow) return "◐ shadow";
+    if (key !== "ensemble") return m.active ? "▶ active" : "◦ idle";
+    const rate = (live.topics.get("graph") as Topology | undefined)?.nodes.find((n) => n.id === "model/ensemble")?.rate ?? 0;
+    return rate > 0 ? `<span title="publishing signals">▶ active · ${num(rate, 1)} signals/s</span>` : `<span title="no signal in the last 5 s">◦ idle</span>`;
+  }
+
+  function renderActors(): void {
     const rows: string[] = [];
     for (const [t, m] of [...live.topics].sort()) {
       if (!t.startsWith("model/")) continue;
       if (m.shadow && !m.active) continue; // a shadow actor with no version deployed: nothing to show
+      const key = m.key ?? t.slice(6);
       rows.push(
-        `<tr data-key="${esc(m.key ?? t.slice(6))}"><td>${esc(m.key ?? t.slice(6))}</td><td>${m.shadow ? "◐ shadow" : m.active ? "▶ active" : "◦ idle"}</td><td class="num" data-live>${int(m.requests)}</td><td class="num">${int(m.signals)}</td><td class="num">${int(m.errors)}</td><td class="num">${accuracy(m)}</td><td class="num">${m.latency_us ? int(m.latency_us) + " µs" : "—"}</td></tr>`,
+        `<tr data-key="${esc(key)}"><td>${esc(key)}</td><td data-field="state">${stateText(key, m)}</td><td class="num" data-live>${int(m.requests)}</td><td class="num">${int(m.signals)}</td><td class="num">${int(m.errors)}</td><td class="num">${accuracy(m)}</td><td class="num">${m.latency_us ? int(m.latency_us) + " µs" : "—"}</td></tr>`,
       );
     }
     put(actors.querySelector("#ms") as HTMLElement, rows.join(""));
+  }
+  live.on("model/", () => {
+    renderActors();
     renderVersions();
   });
+  live.on("graph", renderActors); // the ensemble's rate
 
   // --- the batcher ------------------------------------------------------------------------
   const batcher = document.createElement("section");
