@@ -1095,6 +1095,33 @@ try {
     await ctx.close();
   });
 
+  await test("every panel tilts with the pointer; with prefers-reduced-motion none does", async () => {
+    for (const reducedMotion of ["no-preference", "reduce"]) {
+      const ctx = await browser.newContext({ reducedMotion, viewport: { width: 1400, height: 900 } });
+      try {
+        for (const [path, panels] of [["/markets/", ".market"], ["/agents/", ".agent"]]) {
+          const page = await ctx.newPage();
+          await page.goto(base + path);
+          await checkFor(`${panels} panels`, async () => (await page.$$(panels)).length >= (path === "/agents/" ? AGENTS.length : 1));
+          // each panel's transform with the pointer at the top left, then at the bottom right
+          const transforms = () => page.$$eval("#content .glass", (els) => els.map((e) => `${e.className.split(" ").slice(1).join(".")}: ${getComputedStyle(e).transform}`));
+          await page.mouse.move(60, 60);
+          await page.waitForTimeout(400); // the 0.2 s transition
+          const a = await transforms();
+          await page.mouse.move(1340, 860);
+          await page.waitForTimeout(400);
+          const b = (await transforms()).slice(0, a.length);
+          const moved = a.filter((t, i) => !t.endsWith(": none") && t !== b[i]);
+          if (reducedMotion === "reduce") assert(a.concat(b).every((t) => t.endsWith(": none")), `${path}, reduced motion: transforms ${a} then ${b}`);
+          else assert(a.length >= 1 && moved.length === a.length, `${path}: ${moved.length} of ${a.length} panels tilted (${a} then ${b})`);
+          await page.close();
+        }
+      } finally {
+        await ctx.close();
+      }
+    }
+  });
+
   // on every page: its content panels must not cost the neural view its frames
   for (const p of PAGES) {
     await test(`300-neuron synthetic graph costs <= ${maxFrameCPU} ms CPU per frame on ${p.name}`, async () => {

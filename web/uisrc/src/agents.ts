@@ -49,7 +49,7 @@ export function agentsPage(root: HTMLElement, live: Live): void {
 
   // --- the risk gate and the global controls ------------------------------------------
   const risk = document.createElement("section");
-  risk.className = "glass tilt card risk-panel";
+  risk.className = "glass card risk-panel";
   risk.id = "risk";
   risk.tabIndex = -1;
   risk.innerHTML = `
@@ -267,7 +267,7 @@ export function agentsPage(root: HTMLElement, live: Live): void {
 
   // --- the orders -----------------------------------------------------------------------
   const ord = document.createElement("section");
-  ord.className = "glass tilt card orders-panel";
+  ord.className = "glass card orders-panel";
   ord.id = "orders";
   ord.innerHTML = `<div class="panel-head"><h2>Orders</h2><span class="hint" id="orders-count">newest first</span></div>
     <div class="table-wrap"><table><thead><tr><th title="event time, UTC">time (UTC)</th><th>agent</th><th>symbol</th><th>side</th><th>type</th><th class="num">qty</th><th>event</th><th class="num">fill qty @ price</th><th>reason</th></tr></thead>

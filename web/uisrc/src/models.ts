@@ -125,7 +125,7 @@ export function modelsPage(root: HTMLElement, live: Live): void {
 
   // --- the versions, live vs shadow, and the commands -------------------------------------
   const versions = document.createElement("section");
-  versions.className = "glass tilt card";
+  versions.className = "glass card";
   versions.id = "models-versions";
   versions.innerHTML = `<div class="panel-head"><h2>Versions: live and shadow</h2><span class="hint" id="mv-runtime"></span></div>
     <div class="body">
@@ -226,7 +226,7 @@ export function modelsPage(root: HTMLElement, live: Live): void {
 
   // --- the model actors (live topics) -----------------------------------------------------
   const actors = document.createElement("section");
-  actors.className = "glass tilt card";
+  actors.className = "glass card";
   actors.innerHTML = `<div class="panel-head"><h2>Live model state</h2></div><div class="body"><table><thead><tr><th>model</th><th>state</th><th class="num">requests</th><th class="num">signals</th><th class="num">errors</th><th class="num">accuracy</th><th class="num">latency</th></tr></thead><tbody id="ms"></tbody></table></div>`;
   root.appendChild(actors);
 
@@ -259,7 +259,7 @@ export function modelsPage(root: HTMLElement, live: Live): void {
 
   // --- the batcher ------------------------------------------------------------------------
   const batcher = document.createElement("section");
-  batcher.className = "glass tilt card";
+  batcher.className = "glass card";
   batcher.id = "models-batcher";
   batcher.innerHTML = `<div class="panel-head"><h2>Batcher</h2><span class="hint" id="mb-hint"></span></div><div class="body">
     <div class="scroll-x"><table><thead><tr><th>model</th><th class="num" title="rows run per second over the last interval">rows/s</th><th class="num" title="requests received per second over the last interval">requests/s</th><th class="num">requests</th><th class="num">served</th><th class="num">batches</th><th class="num">rows/batch</th><th class="num">mean run</th><th>runs on</th><th class="num">dropped</th><th class="num">failed</th><th class="num">queued</th></tr></thead><tbody id="mb-body" data-live></tbody></table></div>

@@ -62,7 +62,7 @@ interface Deployed {
 const STATE_TEXT: Record<Run["state"], string> = { queued: "◦ queued", running: "▶ running", done: "✓ done", failed: "✗ failed" };
 
 function section(root: HTMLElement, title: string, sub = "", cls = ""): HTMLElement {
-  const s = h("section", `glass tilt card ${cls}`);
+  const s = h("section", `glass card ${cls}`);
   s.innerHTML = `<div class="panel-head"><h2>${esc(title)}</h2>${sub}</div>`;
   const body = h("div", "body");
   s.appendChild(body);
