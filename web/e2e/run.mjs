@@ -573,6 +573,44 @@ try {
     }
   });
 
+  await test("the neuron detail leaves the graph and its fit button uncovered (1600 px)", async () => {
+    const page = await watchedPage(await browser.newContext({ viewport: { width: 1600, height: 900 } }));
+    try {
+      await page.goto(base + "/");
+      const hook = () => page.evaluate(() => window.__synapse.graph());
+      await checkFor("the trading tier drawn", async () => (await hook()).drawnNodes.some((n) => n.kind === "risk"));
+      await checkFor("the router's detail open", async () => {
+        const r = (await hook()).drawnNodes.find((n) => n.id === "router");
+        await page.mouse.click(r.x, r.y);
+        return page.$eval("#detail", (e) => !e.hidden && e.textContent.includes("router"));
+      });
+      // every agent, risk and venue neuron in the canvas, left of the panel, and the canvas under it
+      const uncovered = () =>
+        page.evaluate(() => {
+          const d = document.getElementById("detail").getBoundingClientRect();
+          const c = document.getElementById("net").getBoundingClientRect();
+          const tier = window.__synapse.graph().drawnNodes.filter((n) => ["agent", "risk", "venue"].includes(n.kind));
+          const bad = tier.filter((n) => !(n.x + n.r < d.left && n.x >= c.left && n.x <= c.right && n.y >= c.top && n.y <= c.bottom && document.elementFromPoint(n.x, n.y)?.id === "net"));
+          return tier.length >= 5 && bad.length === 0 ? true : `${tier.length} trading-tier neurons, covered or out of view: ${bad.map((n) => `${n.id} at ${Math.round(n.x)},${Math.round(n.y)}`)}; panel from x ${Math.round(d.left)}`;
+        });
+      await checkFor("the trading tier left of the detail", async () => (await uncovered()) === true, 3000).catch(async (e) => {
+        throw new Error(`${e.message}: ${await uncovered()}`);
+      });
+      await page.click("#fit", { timeout: 2000 }); // not covered: Playwright clicks only what the pointer reaches
+      assert((await uncovered()) === true, `after fit: ${await uncovered()}`);
+      // a neuron of the tier is clicked while the panel is open: the panel shows it
+      const risk = (await hook()).drawnNodes.find((n) => n.kind === "risk");
+      await page.mouse.click(risk.x, risk.y);
+      await checkFor("the risk gate's detail", () => page.$eval("#detail", (e) => e.textContent.includes("risk gate")), 3000);
+      await page.screenshot({ path: join(artifacts, "detail-open-1600.png") });
+      await page.click("#close-detail");
+      assert(!(await page.evaluate(() => document.body.classList.contains("detail-open"))), "the page still keeps room for a closed detail");
+      assert(page.errors.length === 0, `console errors: ${page.errors.join(" | ")}`);
+    } finally {
+      await page.context().close();
+    }
+  });
+
   await test("a viewer token cannot halt an agent: the refusal is shown; a trader's can", async () => {
     const e = await startEngine(["--no-models", "--speed", "120"], { auth: true });
     const ctxs = [];

@@ -135,9 +135,18 @@ const view = new NeuralView(document.getElementById("net") as HTMLCanvasElement,
     }
     detailNode = n.id;
     renderDetail();
-    detail.hidden = false;
+    showDetail(true);
   },
 });
+
+/** showDetail opens or closes the detail panel. Open, the page makes room for it on the
+ * right (the body's detail-open class): the neural view refits into what is left, so that
+ * no neuron and not its fit button are under the panel. */
+function showDetail(open: boolean): void {
+  detail.hidden = !open;
+  document.body.classList.toggle("detail-open", open);
+  if (!open) detailNode = null;
+}
 
 /** openAgent shows an agent's card: on the Agents page by the URL hash, else by going there. */
 function openAgent(name: string): void {
@@ -189,10 +198,7 @@ function renderDetail(): void {
     <h3>Inputs (${inE.length})</h3>${dl(inE.map((e) => [`← ${e.from}`, `${num(e.rate, 1)}/s`]))}
     <h3>Outputs (${outE.length})</h3>${dl(outE.map((e) => [`→ ${e.to}`, `${num(e.rate, 1)}/s`]))}
     ${state ? `<h3>Live state · ${esc(n.topic)}</h3>${dl(summary(state, 40))}` : ""}`;
-  document.getElementById("close-detail")!.addEventListener("click", () => {
-    detail.hidden = true;
-    detailNode = null;
-  });
+  document.getElementById("close-detail")!.addEventListener("click", () => showDetail(false));
 }
 
 live.on("graph", (_t, d) => {
