@@ -3,7 +3,7 @@
 // Makefile's `make e2e` builds bin/synapse and installs playwright-core first).
 //
 // Besides the pages, it drives the trading controls through the real API and log (halt and
-// resume an agent, the kill switch, a viewer token refused, against a second engine that runs
+// resume an agent, the kill switch, a viewer token's controls disabled and refused by the engine, against a second engine that runs
 // with tokens), checks the Portfolio page against the portfolio queries (summary, equity,
 // allocation by profile, Monte Carlo, a refused parameter, fills), opens a backtest HTML report
 // from `synapse backtest` offline, and measures the neural view's frame rate on every page.
@@ -611,7 +611,7 @@ try {
     }
   });
 
-  await test("a viewer token cannot halt an agent: the refusal is shown; a trader's can", async () => {
+  await test("a viewer token sees the trading controls disabled, naming the role they need; a trader's are enabled and halt", async () => {
     const e = await startEngine(["--no-models", "--speed", "120"], { auth: true });
     const ctxs = [];
     try {
@@ -623,30 +623,43 @@ try {
       await page.goto(`${e.url}/agents/?token=${viewer}`); // sets the cookie, then reloads without it
       assert(!page.url().includes("token="), `the token stayed in the URL: ${page.url()}`);
       await checkFor("ATLAS ACTIVE", async () => (await badge(page, "ATLAS")).includes("ACTIVE"));
-      await page.click('[data-agent="ATLAS"] button[data-cmd="agents.halt"]');
-      const msg = await checkFor("the refusal on the card", () => page.$eval('[data-agent="ATLAS"] .msg.error', (m) => m.textContent).catch(() => ""));
-      assert(msg.includes("403") && msg.includes("viewer") && msg.includes("needs trader"), `message: ${msg}`);
-      await page.screenshot({ path: join(artifacts, "agents-viewer-refused.png") });
+      assert((await page.textContent("#who")) === "e2e-viewer · viewer", `the header says ${await page.textContent("#who")}`);
+      // every command control disabled, its title naming the role it needs
+      const controls = await page.$$eval('[data-agent="ATLAS"] button[data-cmd], #ks-on, #ks-off, #cancel-all', (bs) => bs.map((b) => ({ id: b.id || b.dataset.cmd, disabled: b.disabled, title: b.title })));
+      assert(controls.length === 8, `controls: ${JSON.stringify(controls)}`);
+      for (const c of controls) assert(c.disabled && c.title.includes("needs the trader role; e2e-viewer has the viewer role"), `viewer: ${JSON.stringify(c)}`);
       await page.waitForTimeout(500);
-      assert((await badge(page, "ATLAS")).includes("ACTIVE"), "ATLAS changed state on a viewer's command");
+      assert((await page.$eval('[data-agent="ATLAS"] button[data-cmd="agents.halt"]', (b) => b.disabled)), "the halt button was enabled by an update");
+      // the engine refuses the command anyway: the page's own request with its cookie is a 403
+      const refused = await page.evaluate(async () => {
+        const r = await fetch("/api/v1/commands/agents.halt", { method: "POST", headers: { "Content-Type": "application/json" }, body: '{"agent":"ATLAS"}' });
+        return `${r.status} ${(await r.json()).error}`;
+      });
+      assert(refused.startsWith("403") && refused.includes("needs trader"), `the engine answered a viewer's halt with ${refused}`);
       assert((await agentsByAPI(e.url, { Authorization: `Bearer ${e.token}` })).ATLAS.state === "ACTIVE", "the engine halted ATLAS for a viewer");
-      // the kill switch too
-      await page.click("#ks-on");
-      await page.click("#ks-confirm");
-      const ks = await checkFor("the kill switch refusal", () => page.$eval("#cmd-msg.error", (m) => m.textContent).catch(() => ""));
-      assert(ks.includes("killswitch.on") && ks.includes("viewer"), `message: ${ks}`);
-      assert(page.errors.filter((x) => !x.includes("403")).length === 0, `console errors: ${page.errors.join(" | ")}`);
-      // a trader's token, sent by the same page code with its cookie, halts
+      await page.screenshot({ path: join(artifacts, "agents-viewer-disabled.png") });
+      // the Models page: deploying needs admin
+      await page.goto(`${e.url}/models/`);
+      assert(await page.$eval("#mv-deploy-btn", (b) => b.disabled && b.title.includes("needs the admin role")), "the viewer's deploy button is enabled");
+      // expected: the refused halt's 403, and the models query's 404 (no models: --no-models)
+      const unexpected = (errors) => errors.filter((x) => !x.includes("status of 403") && !x.includes("status of 404"));
+      assert(unexpected(page.errors).length === 0, `console errors: ${page.errors.join(" | ")}`);
+      // a trader's token: the controls enabled (deploying still needs admin), and halt halts
       const tctx = await browser.newContext({ viewport: { width: 1400, height: 900 } });
       ctxs.push(tctx);
       const tp = await watchedPage(tctx);
       await tp.goto(`${e.url}/agents/?token=${trader}`);
       await checkFor("ATLAS ACTIVE", async () => (await badge(tp, "ATLAS")).includes("ACTIVE"));
+      const halt = await tp.$eval('[data-agent="ATLAS"] button[data-cmd="agents.halt"]', (b) => ({ disabled: b.disabled, title: b.title }));
+      assert(!halt.disabled && !halt.title.includes("needs"), `trader's halt button: ${JSON.stringify(halt)}`);
+      assert(!(await tp.$eval("#ks-on", (b) => b.disabled)), "the trader's kill switch button is disabled");
       await tp.click('[data-agent="ATLAS"] button[data-cmd="agents.halt"]');
       await checkFor("ATLAS HALTED by the trader", async () => (await badge(tp, "ATLAS")).includes("HALTED"));
       const reason = await tp.$eval('[data-agent="ATLAS"] .reason', (x) => x.textContent);
       assert(reason.includes("by e2e-trader"), `reason: ${reason}`);
-      assert(tp.errors.length === 0, `console errors: ${tp.errors.join(" | ")}`);
+      await tp.goto(`${e.url}/models/`);
+      assert(await tp.$eval("#mv-deploy-btn", (b) => b.disabled && b.title.includes("needs the admin role; e2e-trader has the trader role")), "the trader's deploy button is enabled");
+      assert(unexpected(tp.errors).length === 0, `console errors: ${tp.errors.join(" | ")}`);
     } catch (err) {
       throw new Error(`${err.message}\nsecond engine log (tail):\n${e.log.slice(-2000)}`);
     } finally {

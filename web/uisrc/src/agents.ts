@@ -7,6 +7,7 @@
 import { Live, query, AuthError } from "./live";
 import { esc, int, time, exact, put } from "./format";
 import { command, describe } from "./commands";
+import { may, titled } from "./access";
 import { equityChart, EquityChart } from "./charts";
 import { AgentState, AgentView, AgentEvent, OrderEvent, RiskView, STATE_BADGE, fig, say, orderLine, agentFigures, agentCounts, positionsTable, rejectionsTable, limitsTable } from "./agentview";
 
@@ -55,9 +56,9 @@ export function agentsPage(root: HTMLElement, live: Live): void {
   risk.innerHTML = `
     <div class="panel-head"><h2>Risk gate</h2><span id="ks-state" class="badge ks-unknown" role="status" data-live>… kill switch</span></div>
     <div class="controls">
-      <button type="button" class="btn danger" id="ks-on" title="Halt every agent, cancel every open order, and reject every order until it is turned off">Kill switch on…</button>
-      <button type="button" class="btn" id="ks-off" title="Let orders through again (agents stay HALTED until resumed)">Kill switch off</button>
-      <button type="button" class="btn" id="cancel-all" title="Cancel every open order of every agent">Cancel all orders</button>
+      <button type="button" class="btn danger" id="ks-on" title="${esc(titled("killswitch.on", "Halt every agent, cancel every open order, and reject every order until it is turned off"))}">Kill switch on…</button>
+      <button type="button" class="btn" id="ks-off" title="${esc(titled("killswitch.off", "Let orders through again (agents stay HALTED until resumed)"))}">Kill switch off</button>
+      <button type="button" class="btn" id="cancel-all" title="${esc(titled("orders.cancel_all", "Cancel every open order of every agent"))}">Cancel all orders</button>
     </div>
     <form id="ks-form" class="ks-form" hidden>
       <label for="ks-reason">Why? (kept on the log with the command)</label>
@@ -88,10 +89,10 @@ export function agentsPage(root: HTMLElement, live: Live): void {
 
   function renderRiskButtons(): void {
     const on = riskView?.kill_switch;
-    ksOn.disabled = riskPending || on === true || !ksForm.hidden;
-    ksOff.disabled = riskPending || on !== true;
-    cancelAll.disabled = riskPending;
-    (risk.querySelector("#ks-confirm") as HTMLButtonElement).disabled = riskPending;
+    ksOn.disabled = riskPending || on === true || !ksForm.hidden || !may("killswitch.on");
+    ksOff.disabled = riskPending || on !== true || !may("killswitch.off");
+    cancelAll.disabled = riskPending || !may("orders.cancel_all");
+    (risk.querySelector("#ks-confirm") as HTMLButtonElement).disabled = riskPending || !may("killswitch.on");
   }
 
   function renderRisk(v: RiskView): void {
@@ -186,8 +187,8 @@ export function agentsPage(root: HTMLElement, live: Live): void {
       <h3>Risk limits <span class="dim">(configured · in use now)</span></h3><div class="limits-box"></div>
       <p class="last-order"></p>
       <div class="controls" role="group" aria-label="commands for ${esc(name)}">
-        ${AGENT_COMMANDS.map((k) => `<button type="button" class="btn" data-cmd="${k.name}" title="${esc(k.title)}">${k.label}</button>`).join("")}
-        <button type="button" class="btn" data-cmd="orders.cancel_all" title="Cancel the open orders of ${esc(name)}">Cancel its orders</button>
+        ${AGENT_COMMANDS.map((k) => `<button type="button" class="btn" data-cmd="${k.name}" title="${esc(titled(k.name, k.title))}">${k.label}</button>`).join("")}
+        <button type="button" class="btn" data-cmd="orders.cancel_all" title="${esc(titled("orders.cancel_all", `Cancel the open orders of ${name}`))}">Cancel its orders</button>
       </div>
       <p class="msg" role="status" aria-live="polite"></p>`;
     // keep the cards in the configured order (by name until it is known)
@@ -230,9 +231,9 @@ export function agentsPage(root: HTMLElement, live: Live): void {
     const st = c.view?.state;
     for (const k of AGENT_COMMANDS) {
       const b = c.buttons.get(k.name)!;
-      b.disabled = c.pending || !st || !k.allowed(st);
+      b.disabled = c.pending || !st || !k.allowed(st) || !may(k.name);
     }
-    c.buttons.get("orders.cancel_all")!.disabled = c.pending || !c.view || c.view.open_orders === 0;
+    c.buttons.get("orders.cancel_all")!.disabled = c.pending || !c.view || c.view.open_orders === 0 || !may("orders.cancel_all");
   }
 
   function renderAgent(v: AgentView): void {

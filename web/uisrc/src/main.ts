@@ -5,6 +5,7 @@ import { Live, query, AuthError, WSState } from "./live";
 import { NeuralView, GNode, Topology, LEGEND } from "./neural";
 import { esc, dl, summary, int, num } from "./format";
 import { PAGES, renderPage } from "./pages";
+import { loadAccess } from "./access";
 
 declare global {
   interface Window {
@@ -23,6 +24,7 @@ app.innerHTML = `
 <header class="top">
   <a class="logo" href="/">SYNAPSE</a>
   <nav>${PAGES.map((p) => `<a href="${p.path}"${p === page ? ' aria-current="page"' : ""}>${esc(p.name)}</a>`).join("")}</nav>
+  <span id="who" class="who" title="the token this page acts with, and its role" hidden></span>
   <span id="conn" class="conn" role="status"></span>
 </header>
 <div id="banner" class="banner" role="alert" hidden></div>
@@ -242,5 +244,11 @@ window.__synapse = {
   },
 };
 
-renderPage(page, document.getElementById("content")!, live);
-live.start();
+// the page once who this token is is known: a control its role may not use is drawn disabled
+void loadAccess().then((id) => {
+  const who = document.getElementById("who")!;
+  who.hidden = !id;
+  if (id) who.textContent = `${id.name} · ${id.role}`;
+  renderPage(page, document.getElementById("content")!, live);
+  live.start();
+});

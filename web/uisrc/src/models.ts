@@ -9,6 +9,7 @@ import { Live, query, AuthError } from "./live";
 import { esc, int, num, put } from "./format";
 import { command, describe } from "./commands";
 import { say } from "./agentview";
+import { guard, may, titled } from "./access";
 import { Topology } from "./neural";
 
 /** Deployment is one model version in service (inference.Deployment). */
@@ -144,6 +145,7 @@ export function modelsPage(root: HTMLElement, live: Live): void {
   const vMsg = versions.querySelector("#mv-msg") as HTMLElement;
   const form = versions.querySelector("#mv-deploy") as HTMLFormElement;
   const modelSel = versions.querySelector("#mv-model") as HTMLSelectElement;
+  guard(versions.querySelector("#mv-deploy-btn") as HTMLButtonElement, "models.deploy");
   let pending = false;
 
   const state = (key: string) => live.topics.get(`model/${key}`) as ModelState | undefined;
@@ -161,7 +163,7 @@ export function modelsPage(root: HTMLElement, live: Live): void {
       const sh = state(shadowKey(d.model));
       rows.push(
         `<tr data-model="${esc(d.model)}" data-role="shadow" class="shadow-row"><td>${esc(d.model)}</td><td>◐ shadow</td><td class="num">v${esc(s.version)}</td><td class="src" title="${esc(s.source)}">${esc(s.source)}</td><td class="num" data-field="accuracy">${accuracy(sh)} <span class="dim">vs live ${accuracy(l)}</span></td><td class="num">${int(sh?.signals)}</td>
-        <td><button type="button" class="btn" data-cmd="models.promote" data-model="${esc(d.model)}" title="make v${esc(s.version)} the live ${esc(d.model)}"${pending ? " disabled" : ""}>Promote</button> <button type="button" class="btn" data-cmd="models.retire_shadow" data-model="${esc(d.model)}" title="stop running v${esc(s.version)} in shadow"${pending ? " disabled" : ""}>Retire</button></td></tr>`,
+        <td><button type="button" class="btn" data-cmd="models.promote" data-model="${esc(d.model)}" title="${esc(titled("models.promote", `make v${s.version} the live ${d.model}`))}"${pending || !may("models.promote") ? " disabled" : ""}>Promote</button> <button type="button" class="btn" data-cmd="models.retire_shadow" data-model="${esc(d.model)}" title="${esc(titled("models.retire_shadow", `stop running v${s.version} in shadow`))}"${pending || !may("models.retire_shadow") ? " disabled" : ""}>Retire</button></td></tr>`,
       );
     }
     put(vBody, rows.join("") || `<tr><td colspan="7" class="dim">no model deployed</td></tr>`);

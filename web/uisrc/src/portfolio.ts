@@ -12,6 +12,7 @@ import { messagePanel as panel } from "./panel";
 import { Position, STATE_BADGE, fig, say, signedMoney } from "./agentview";
 import { curvesChart, fanChart, CURVE_STYLES, CurvePoint, FanBand } from "./charts";
 import { command, describe } from "./commands";
+import { guard } from "./access";
 import { totalCurve, maxDrawdown, DrawdownPoint } from "./drawdown";
 
 /** Snapshot is an agent's hourly equity snapshot (streams.EquitySnapshot). */
@@ -524,6 +525,8 @@ export function portfolioPage(root: HTMLElement, live: Live): void {
   // Rebalance and sweep: commands on the log (trader role); the moves come back through the
   // read model's capital_moves query.
   const capitalMsg = alloc.querySelector("#pf-capital-msg") as HTMLElement;
+  guard(alloc.querySelector("#pf-rebalance") as HTMLButtonElement, "portfolio.rebalance");
+  guard(alloc.querySelector("#pf-distribute") as HTMLButtonElement, "portfolio.distribute");
   const keep = alloc.querySelector("#pf-keep") as HTMLInputElement;
   async function send(name: string, args: Record<string, unknown>): Promise<void> {
     const res = await command(name, args);
