@@ -30,15 +30,16 @@ const bin = process.env.SYNAPSE_BIN ?? join(repo, "bin", "synapse");
 const minFPS = Number(process.env.E2E_MIN_FPS ?? 50);
 const maxFrameCPU = Number(process.env.E2E_MAX_FRAME_CPU_MS ?? 10);
 
-// topics: the websocket topics each page subscribes to (the neural view's graph first)
+// topics: the websocket topics each page subscribes to (the neural view's graph first);
+// actors: the kinds and IDs of the neurons it emphasises, the others dimmed (none: no dimming)
 const PAGES = [
   { path: "/", name: "dashboard", live: true, topics: "graph,engine,model/" },
-  { path: "/markets/", name: "markets", live: true, topics: "graph,symbol/,signals,orders,model/" },
-  { path: "/datasets/", name: "datasets", live: true, topics: "graph" },
-  { path: "/training/", name: "training", live: true, topics: "graph,training/" },
-  { path: "/models/", name: "models", live: true, topics: "graph,model/" },
-  { path: "/agents/", name: "agents", live: true, topics: "graph,agent/,risk,orders,agent_events" },
-  { path: "/portfolio/", name: "portfolio", live: true, topics: "graph,agent/" },
+  { path: "/markets/", name: "markets", live: true, topics: "graph,symbol/,signals,orders,model/", actors: ["feed", "symbol", "stream/MD"] },
+  { path: "/datasets/", name: "datasets", live: true, topics: "graph", actors: ["feed", "stream"] },
+  { path: "/training/", name: "training", live: true, topics: "graph,training/", actors: ["model"] },
+  { path: "/models/", name: "models", live: true, topics: "graph,model/", actors: ["model", "ensemble", "batcher", "runtime"] },
+  { path: "/agents/", name: "agents", live: true, topics: "graph,agent/,risk,orders,agent_events", actors: ["agent", "risk", "venue", "stream/ORD"] },
+  { path: "/portfolio/", name: "portfolio", live: true, topics: "graph,agent/", actors: ["agent", "venue", "stream/ORD"] },
   { path: "/health/", name: "health", live: true, topics: "graph,engine,health" },
 ];
 
@@ -266,6 +267,12 @@ try {
           return k.has("symbol") && k.has("model") && k.has("router") ? k : null;
         });
         assert(kinds.size >= 5, `only ${[...kinds]} kinds drawn`);
+        // the page's actors emphasised, every other neuron dimmed (still drawn)
+        const drawn = (await hook(() => window.__synapse.graph())).drawnNodes;
+        const dimmed = (d) => (p.actors ? !p.actors.includes(d.kind) && !p.actors.includes(d.id) : false);
+        const wrong = drawn.filter((d) => d.dim !== dimmed(d));
+        assert(wrong.length === 0, `emphasis on ${p.name}: ${wrong.map((d) => `${d.id} ${d.dim ? "dimmed" : "not dimmed"}`)}`);
+        assert(!p.actors || drawn.some((d) => d.dim), `nothing dimmed on ${p.name}`);
         if (p.live) {
           await checkFor("live values on the page", () =>
             hook(() => [...document.querySelectorAll("[data-live]")].some((e) => e.textContent.trim() !== "" && e.textContent.trim() !== "—")),
@@ -465,6 +472,38 @@ try {
       });
       console.log(`     orders table: ${rows} event(s); the orders query had ${apiOrders.length}`);
       await page.screenshot({ path: join(artifacts, "agents-cards.png") });
+      assert(page.errors.length === 0, `console errors: ${page.errors.join(" | ")}`);
+    } finally {
+      await page.close();
+    }
+  });
+
+  await test("agents page: hovering ATLAS's card highlights its neuron; hovering the neuron marks the card", async () => {
+    const page = await watchedPage(browser);
+    try {
+      await page.goto(base + "/agents/");
+      await checkFor("the ATLAS card", () => page.$('[data-agent="ATLAS"]'));
+      await checkFor("the agent neurons", async () => (await page.evaluate(() => window.__synapse.graph())).drawnNodes.some((d) => d.id === "agent/ATLAS"));
+      const lit = async () => (await page.evaluate(() => window.__synapse.graph())).drawnNodes.filter((d) => d.lit).map((d) => d.id);
+      assert((await lit()).length === 0, `highlighted before any hover: ${await lit()}`);
+      await page.hover('[data-agent="ATLAS"] .panel-head h2');
+      await checkFor("ATLAS's neuron highlighted", async () => JSON.stringify(await lit()) === JSON.stringify(["agent/ATLAS"]), 3000);
+      await page.screenshot({ path: join(artifacts, "agents-card-hovered.png") });
+      await page.hover("#risk .panel-head h2");
+      await checkFor("the risk gate's neuron highlighted instead", async () => JSON.stringify(await lit()) === JSON.stringify(["risk"]), 3000);
+      await page.mouse.move(5, 5); // off the panels: nothing highlighted
+      await checkFor("no neuron highlighted", async () => (await lit()).length === 0, 3000);
+      // the other way: the pointer on ATLAS's neuron outlines its card (and its rows), not NOVA's
+      const outline = (sel) => page.$eval(sel, (e) => getComputedStyle(e).outlineStyle);
+      await checkFor("ATLAS's card outlined", async () => {
+        const n = (await page.evaluate(() => window.__synapse.graph())).drawnNodes.find((d) => d.id === "agent/ATLAS");
+        await page.mouse.move(n.x, n.y);
+        return (await outline('[data-agent="ATLAS"]')) === "solid";
+      }, 5000);
+      assert((await outline('[data-agent="NOVA"]')) === "none", "NOVA's card is outlined too");
+      await page.screenshot({ path: join(artifacts, "agents-linked.png") });
+      await page.mouse.move(5, 5);
+      await checkFor("the outline gone", async () => (await outline('[data-agent="ATLAS"]')) === "none", 3000);
       assert(page.errors.length === 0, `console errors: ${page.errors.join(" | ")}`);
     } finally {
       await page.close();

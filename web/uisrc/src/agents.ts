@@ -52,6 +52,7 @@ export function agentsPage(root: HTMLElement, live: Live): void {
   const risk = document.createElement("section");
   risk.className = "glass card risk-panel";
   risk.id = "risk";
+  risk.dataset.actor = "risk";
   risk.tabIndex = -1;
   risk.innerHTML = `
     <div class="panel-head"><h2>Risk gate</h2><span id="ks-state" class="badge ks-unknown" role="status" data-live>… kill switch</span></div>
@@ -151,7 +152,7 @@ export function agentsPage(root: HTMLElement, live: Live): void {
     (risk.querySelector("#agent-events-box") as HTMLElement).hidden = false;
     el.innerHTML = `<table><thead><tr><th>time</th><th>agent</th><th>state</th><th>reason</th></tr></thead><tbody>${events
       .slice(0, 10)
-      .map((ev) => `<tr><td>${esc(time(ev.time))}</td><td>${esc(ev.agent)}</td><td>${esc(ev.previous)} → <b>${esc(ev.state)}</b></td><td>${esc(ev.reason)}</td></tr>`)
+      .map((ev) => `<tr data-actor="agent/${esc(ev.agent)}"><td>${esc(time(ev.time))}</td><td>${esc(ev.agent)}</td><td>${esc(ev.previous)} → <b>${esc(ev.state)}</b></td><td>${esc(ev.reason)}</td></tr>`)
       .join("")}</tbody></table>`;
   }
 
@@ -173,6 +174,7 @@ export function agentsPage(root: HTMLElement, live: Live): void {
     sec.className = "glass card agent";
     sec.id = `agent-${name}`;
     sec.dataset.agent = name;
+    sec.dataset.actor = `agent/${name}`;
     sec.tabIndex = -1;
     sec.setAttribute("aria-label", `agent ${name}`);
     sec.innerHTML = `
@@ -270,6 +272,7 @@ export function agentsPage(root: HTMLElement, live: Live): void {
   const ord = document.createElement("section");
   ord.className = "glass card orders-panel";
   ord.id = "orders";
+  ord.dataset.actor = "stream/ORD";
   ord.innerHTML = `<div class="panel-head"><h2>Orders</h2><span class="hint" id="orders-count">newest first</span></div>
     <div class="table-wrap"><table><thead><tr><th title="event time, UTC">time (UTC)</th><th>agent</th><th>symbol</th><th>side</th><th>type</th><th class="num">qty</th><th>event</th><th class="num">fill qty @ price</th><th>reason</th></tr></thead>
     <tbody id="orders-body"><tr class="empty"><td colspan="9" class="dim">No order events yet: they appear here as agents send orders.</td></tr></tbody></table></div>`;
@@ -310,7 +313,7 @@ export function agentsPage(root: HTMLElement, live: Live): void {
         const type = esc(o.order_type + (o.price ? ` ${exact(o.price)}` : "")) + (o.reduce_only ? ` <span class="tag" title="reduce-only: it can only shrink the position">RO</span>` : "");
         const why = [o.reason, o.source ? `(${o.source})` : ""].filter(Boolean).join(" ");
         const at = time(o.time);
-        return `<tr class="ev-${esc(o.type)}"><td title="${esc(at)}">${esc(at.slice(5, 19))}</td><td>${esc(o.agent)}</td><td title="${esc(o.venue)}">${esc(o.symbol)}</td><td class="side-${esc(o.side)}">${o.side === "BUY" ? "▲ BUY" : o.side === "SELL" ? "▼ SELL" : esc(o.side)}</td><td>${type}</td><td class="num">${esc(exact(o.qty))}</td><td><span class="ev">${esc(o.type)}</span></td><td class="num">${fill}</td><td class="why">${esc(why)}</td></tr>`;
+        return `<tr class="ev-${esc(o.type)}" data-actor="agent/${esc(o.agent)}"><td title="${esc(at)}">${esc(at.slice(5, 19))}</td><td>${esc(o.agent)}</td><td title="${esc(o.venue)}">${esc(o.symbol)}</td><td class="side-${esc(o.side)}">${o.side === "BUY" ? "▲ BUY" : o.side === "SELL" ? "▼ SELL" : esc(o.side)}</td><td>${type}</td><td class="num">${esc(exact(o.qty))}</td><td><span class="ev">${esc(o.type)}</span></td><td class="num">${fill}</td><td class="why">${esc(why)}</td></tr>`;
       })
       .join("");
   }

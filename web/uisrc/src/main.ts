@@ -126,9 +126,22 @@ function showTip(n: GNode | null, x: number, y: number): void {
   tip.style.transform = `translate(${tx}px, ${ty}px)`;
 }
 
+/** linked is a style rule marking the panels and rows that show the hovered neuron (their
+ * data-actor names its ID): a rule rather than a class, so that a row redrawn while the
+ * pointer rests on the neuron stays marked. */
+const linked = document.head.appendChild(document.createElement("style"));
+function linkPanels(n: GNode | null): void {
+  const sel = n ? `#content [data-actor~="${CSS.escape(n.id)}"]` : "";
+  const rule = sel ? `${sel} { outline: 2px solid var(--accent); outline-offset: 3px; } ${sel}:is(tr, td) { outline-offset: -2px; background: rgba(122, 162, 255, 0.16); }` : "";
+  if (linked.textContent !== rule) linked.textContent = rule;
+}
+
 const view = new NeuralView(document.getElementById("net") as HTMLCanvasElement, {
   reducedMotion,
-  onHover: showTip,
+  onHover(n, x, y) {
+    linkPanels(n);
+    showTip(n, x, y);
+  },
   onClick(n) {
     // an agent neuron opens its card on the Agents page; other neurons open the detail panel
     if (n.kind === "agent") {
@@ -203,6 +216,16 @@ function renderDetail(): void {
   document.getElementById("close-detail")!.addEventListener("click", () => showDetail(false));
 }
 
+// The page's actors are emphasised in the neural view; a panel or row that shows an actor
+// (data-actor: its neurons' IDs, space-separated) highlights them while the pointer is on it.
+view.emphasise(page.actors ?? null);
+const content = document.getElementById("content")!;
+content.addEventListener("pointerover", (e) => {
+  const el = (e.target as Element).closest<HTMLElement>("[data-actor]");
+  view.highlight(el?.dataset.actor ? el.dataset.actor.split(" ") : []);
+});
+content.addEventListener("pointerleave", () => view.highlight([]));
+
 live.on("graph", (_t, d) => {
   view.set(d as Topology);
   if (!detail.hidden) renderDetail();
@@ -249,6 +272,6 @@ void loadAccess().then((id) => {
   const who = document.getElementById("who")!;
   who.hidden = !id;
   if (id) who.textContent = `${id.name} · ${id.role}`;
-  renderPage(page, document.getElementById("content")!, live);
+  renderPage(page, content, live);
   live.start();
 });

@@ -219,6 +219,7 @@ export function trainingPage(root: HTMLElement, live: Live): void {
     if (c) return c;
     const el = h("article", "tr-run");
     el.dataset.run = run.id;
+    el.dataset.actor = `model/${run.args.model}`; // the model it trains
     el.dataset.seq = String(run.seq);
     el.innerHTML = `<div class="tr-run-head"></div>
       <div class="tr-progress"><progress max="1" value="0" aria-label="epochs finished"></progress><span class="tr-progress-text" data-live></span></div>
@@ -313,6 +314,7 @@ export function trainingPage(root: HTMLElement, live: Live): void {
       if (!v) {
         const el = h("article", "tr-run tr-deployed");
         el.dataset.deployed = key;
+        el.dataset.actor = `model/${d.model}${d.mode === "shadow" ? "@shadow" : ""}`;
         el.innerHTML = `<div class="tr-run-head"></div>`;
         deployedEl.querySelector("p.dim")?.remove();
         deployedEl.appendChild(el);
