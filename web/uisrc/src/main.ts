@@ -82,8 +82,8 @@ function nodeRows(n: GNode): [string, string][] {
   return rows;
 }
 
-/** peeked holds the topics the page does not subscribe to, read by the state query when a
- * neuron showing one is hovered or opened (each at most every 2 s). */
+/** peeked holds the state of topics the page does not subscribe to, read by the state query
+ * when a neuron showing one is hovered or opened (each at most every 2 s). */
 const peeked = new Map<string, { at: number; data: unknown }>();
 
 /** stateOf is the live state a neuron shows: from the websocket when the page subscribes to
@@ -107,8 +107,9 @@ function stateOf(topic: string | undefined, shown: () => void): any {
   return p?.data;
 }
 
+let hovered: GNode | null = null; // the neuron under the pointer
+
 /** showTip shows the tooltip of the neuron under the pointer (none: hides it). */
-let hovered: GNode | null = null;
 function showTip(n: GNode | null, x: number, y: number): void {
   hovered = n;
   if (!n) {

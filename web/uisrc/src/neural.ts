@@ -169,6 +169,7 @@ export function layer(n: GNode): number {
 const LAYERS = 14;
 const TRAVEL_S = 1.4; // seconds a pulse takes along an edge
 const DIM = 0.22; // the opacity of what is dimmed
+const DIMMED_FIRST = [true, false]; // the dimmed pass, then the others (one array for every frame)
 
 /** pulsesFor maps a message rate (per second) to pulses shown on one edge: log-scaled, capped. */
 export function pulsesFor(rate: number): number {
@@ -475,7 +476,7 @@ export class NeuralView {
       const pr = 2.2 / Math.sqrt(s);
       const pd = pr * 2;
       const base = t / 1000 / TRAVEL_S;
-      for (const dim of [true, false]) {
+      for (const dim of DIMMED_FIRST) {
         g.globalAlpha = dim ? DIM : 1;
         g.beginPath();
         for (const e of this.edges) {
@@ -575,7 +576,7 @@ export class NeuralView {
     g.setTransform(1, 0, 0, 1, 0, 0);
     g.clearRect(0, 0, this.under.width, this.under.height);
     g.setTransform(k, 0, 0, k, this.dpr * this.ox, this.dpr * this.oy);
-    for (const dim of [true, false]) {
+    for (const dim of DIMMED_FIRST) {
       g.globalAlpha = dim ? DIM : 1;
       g.lineWidth = 1 / s;
       g.strokeStyle = "rgba(120,140,200,0.18)";
