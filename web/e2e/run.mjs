@@ -488,11 +488,17 @@ try {
       assert((await lit()).length === 0, `highlighted before any hover: ${await lit()}`);
       await page.hover('[data-agent="ATLAS"] .panel-head h2');
       await checkFor("ATLAS's neuron highlighted", async () => JSON.stringify(await lit()) === JSON.stringify(["agent/ATLAS"]), 3000);
+      // a line from the card to the neuron
+      const line = await checkFor("the line to ATLAS's neuron", () => page.$eval(".wire line", (l) => ({ to: l.dataset.to, x: Number(l.getAttribute("x2")), y: Number(l.getAttribute("y2")), x1: Number(l.getAttribute("x1")) })).catch(() => null), 3000);
+      const atlas = (await page.evaluate(() => window.__synapse.graph())).drawnNodes.find((d) => d.id === "agent/ATLAS");
+      const card = await page.locator('[data-agent="ATLAS"]').boundingBox();
+      assert(line.to === "agent/ATLAS" && Math.abs(line.x - atlas.x) < 2 && Math.abs(line.y - atlas.y) < 2 && Math.abs(line.x1 - card.x) < 8, `line ${JSON.stringify(line)}, neuron at ${atlas.x},${atlas.y}, card from x ${card.x}`);
       await page.screenshot({ path: join(artifacts, "agents-card-hovered.png") });
       await page.hover("#risk .panel-head h2");
       await checkFor("the risk gate's neuron highlighted instead", async () => JSON.stringify(await lit()) === JSON.stringify(["risk"]), 3000);
-      await page.mouse.move(5, 5); // off the panels: nothing highlighted
+      await page.mouse.move(5, 5); // off the panels: nothing highlighted, no line
       await checkFor("no neuron highlighted", async () => (await lit()).length === 0, 3000);
+      await checkFor("the line gone", async () => (await page.$$(".wire line")).length === 0, 3000);
       // the other way: the pointer on ATLAS's neuron outlines its card (and its rows), not NOVA's
       const outline = (sel) => page.$eval(sel, (e) => getComputedStyle(e).outlineStyle);
       await checkFor("ATLAS's card outlined", async () => {

@@ -218,14 +218,46 @@ function renderDetail(): void {
 }
 
 // The page's actors are emphasised in the neural view; a panel or row that shows an actor
-// (data-actor: its neurons' IDs, space-separated) highlights them while the pointer is on it.
+// (data-actor: its neurons' IDs, space-separated) highlights them while the pointer is on it,
+// with a line from it to each of them (redrawn every frame: the page scrolls, the view pans).
 view.emphasise(page.actors ?? null);
 const content = document.getElementById("content")!;
+const wire = document.body.appendChild(document.createElementNS("http://www.w3.org/2000/svg", "svg"));
+wire.setAttribute("class", "wire");
+wire.setAttribute("aria-hidden", "true");
+let wired: HTMLElement | null = null; // the panel or row under the pointer that shows actors
+
+function drawWire(): void {
+  if (!wired?.isConnected) {
+    // none, or a row redrawn under the pointer: the line waits for the pointer to move
+    wire.innerHTML = "";
+    wired = null;
+    return;
+  }
+  const r = wired.getBoundingClientRect();
+  const net = view.graph();
+  wire.innerHTML = net.drawnNodes
+    .filter((n) => n.lit)
+    .map((n) => {
+      // from the point of the panel nearest the neuron
+      const x = Math.max(r.left, Math.min(n.x, r.right));
+      const y = Math.max(r.top, Math.min(n.y, r.bottom));
+      return `<line x1="${x.toFixed(1)}" y1="${y.toFixed(1)}" x2="${n.x.toFixed(1)}" y2="${n.y.toFixed(1)}" data-to="${esc(n.id)}"/>`;
+    })
+    .join("");
+  requestAnimationFrame(drawWire);
+}
+
 content.addEventListener("pointerover", (e) => {
   const el = (e.target as Element).closest<HTMLElement>("[data-actor]");
   view.highlight(el?.dataset.actor ? el.dataset.actor.split(" ") : []);
+  if (!wired && el) requestAnimationFrame(drawWire);
+  wired = el;
 });
-content.addEventListener("pointerleave", () => view.highlight([]));
+content.addEventListener("pointerleave", () => {
+  view.highlight([]);
+  wired = null;
+});
 
 live.on("graph", (_t, d) => {
   view.set(d as Topology);
