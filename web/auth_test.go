@@ -205,6 +205,32 @@ func TestRolesOnQueriesCommandsAndWebsocket(t *testing.T) {
 	}
 }
 
+// The whoami query answers the token's name and role (what the UI disables the controls a
+// role may not use by); the open gateway's everyone is "local", admin; no token is a 401.
+func TestWhoamiIsTheTokensNameAndRole(t *testing.T) {
+	e := newEnv(t, Options{})
+	for _, c := range []struct{ token, name, role string }{{e.viewer, "dash", "viewer"}, {e.trader, "bot-1", "trader"}, {e.admin, "admin", "admin"}} {
+		a := e.call(t, "GET", "/api/v1/queries/whoami", c.token, "")
+		if a.status != 200 || a.body["name"] != c.name || a.body["role"] != c.role || len(a.body) != 2 {
+			t.Errorf("whoami with the %s token: %d %s; want 200 {\"name\":%q,\"role\":%q}", c.role, a.status, a.raw, c.name, c.role)
+		}
+	}
+	if a := e.call(t, "GET", "/api/v1/queries/whoami", "", ""); a.status != 401 {
+		t.Errorf("whoami without a token: %d %s; want 401", a.status, a.raw)
+	}
+	open := httptest.NewServer(New(NewHub(), Options{Open: true}).Handler())
+	defer open.Close()
+	resp, err := http.Get(open.URL + "/api/v1/queries/whoami")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var id map[string]string
+	if err := json.NewDecoder(resp.Body).Decode(&id); err != nil || id["name"] != "local" || id["role"] != "admin" {
+		t.Errorf("whoami on an open gateway: %v %v; want local, admin", id, err)
+	}
+}
+
 func TestNoTokenStoreMeansNoAccessUnlessOpen(t *testing.T) {
 	closed := httptest.NewServer(New(NewHub(), Options{}).Handler())
 	defer closed.Close()

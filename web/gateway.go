@@ -182,6 +182,13 @@ func (g *Gateway) unknownTopic(prefixes []string) (string, bool) {
 // Query answers GET /api/v1/queries/{name}.
 type Query func(r *http.Request) (any, error)
 
+// whoami answers the whoami query: the name and role of the request's token ("local",
+// admin, when the gateway runs open), so that the UI can disable what the role may not do.
+func whoami(r *http.Request) (any, error) {
+	id, _ := IdentityOf(r)
+	return id, nil
+}
+
 // New builds a gateway on hub.
 func New(hub *Hub, opts Options) *Gateway {
 	if opts.Addr == "" {
@@ -218,6 +225,7 @@ func New(hub *Hub, opts Options) *Gateway {
 	}
 	g.metrics = m
 	g.registerDefaultCommands()
+	g.HandleQuery("whoami", whoami)
 	return g
 }
 

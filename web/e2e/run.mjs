@@ -3,13 +3,14 @@
 // Makefile's `make e2e` builds bin/synapse and installs playwright-core first).
 //
 // Besides the pages, it drives the trading controls through the real API and log (halt and
-// resume an agent, the kill switch, a viewer token refused, against a second engine that runs
+// resume an agent, the kill switch, a viewer token's controls disabled and refused by the engine, against a second engine that runs
 // with tokens), checks the Portfolio page against the portfolio queries (summary, equity,
 // allocation by profile, Monte Carlo, a refused parameter, fills), opens a backtest HTML report
 // from `synapse backtest` offline, and measures the neural view's frame rate on every page.
 //
 // Environment: CHROMIUM (default /usr/bin/chromium), SYNAPSE_BIN (default bin/synapse),
-// E2E_ONLY (a regular expression: only the tests it matches),
+// E2E_ONLY (a regular expression: only the tests it matches), E2E_PORTS (a range, "18400-18499":
+// the engines' ports from it, else any free ones),
 // E2E_MAX_FRAME_CPU_MS (default 10: the renderer's CPU time per frame that the 300-neuron graph
 // adds to a page, asserted on every page), E2E_MIN_FPS (default 50; asserted while the load
 // average is below the core count, else reported; 0 never asserts it).
@@ -29,15 +30,17 @@ const bin = process.env.SYNAPSE_BIN ?? join(repo, "bin", "synapse");
 const minFPS = Number(process.env.E2E_MIN_FPS ?? 50);
 const maxFrameCPU = Number(process.env.E2E_MAX_FRAME_CPU_MS ?? 10);
 
+// topics: the websocket topics each page subscribes to (the neural view's graph first);
+// actors: the kinds and IDs of the neurons it emphasises, the others dimmed (none: no dimming)
 const PAGES = [
-  { path: "/", name: "dashboard", live: true },
-  { path: "/markets/", name: "markets", live: true },
-  { path: "/datasets/", name: "datasets", live: true },
-  { path: "/training/", name: "training", live: true },
-  { path: "/models/", name: "models", live: true },
-  { path: "/agents/", name: "agents", live: true },
-  { path: "/portfolio/", name: "portfolio", live: true },
-  { path: "/health/", name: "health", live: true },
+  { path: "/", name: "dashboard", live: true, topics: "graph,engine,model/" },
+  { path: "/markets/", name: "markets", live: true, topics: "graph,symbol/,signals,orders,model/", actors: ["feed", "symbol", "stream/MD"] },
+  { path: "/datasets/", name: "datasets", live: true, topics: "graph", actors: ["feed", "stream"] },
+  { path: "/training/", name: "training", live: true, topics: "graph,training/", actors: ["model"] },
+  { path: "/models/", name: "models", live: true, topics: "graph,model/", actors: ["model", "ensemble", "batcher", "runtime"] },
+  { path: "/agents/", name: "agents", live: true, topics: "graph,agent/,risk,orders,agent_events", actors: ["agent", "risk", "venue", "stream/ORD"] },
+  { path: "/portfolio/", name: "portfolio", live: true, topics: "graph,agent/,portfolio", actors: ["agent", "venue", "stream/ORD"] },
+  { path: "/health/", name: "health", live: true, topics: "graph,engine,health" },
 ];
 
 /** E2E_ONLY (a regular expression) runs only the tests whose names match it. */
@@ -60,15 +63,29 @@ function assert(cond, msg) {
   if (!cond) throw new Error(msg);
 }
 
-function freePort() {
-  return new Promise((resolve, reject) => {
+/** listenable answers the port if one can listen on it now (0: any free port), else null. */
+function listenable(port) {
+  return new Promise((resolve) => {
     const s = createServer();
-    s.on("error", reject);
-    s.listen(0, "127.0.0.1", () => {
+    s.on("error", () => resolve(null));
+    s.listen(port, "127.0.0.1", () => {
       const { port } = s.address();
       s.close(() => resolve(port));
     });
   });
+}
+
+/** E2E_PORTS ("18400-18499") keeps the engines' ports in a range, on a machine shared with
+ * others who have theirs; without it the system picks free ones. */
+const portRange = process.env.E2E_PORTS ? process.env.E2E_PORTS.split("-").map(Number) : null;
+let nextPort = portRange?.[0];
+async function freePort() {
+  if (!portRange) return listenable(0);
+  for (; nextPort <= portRange[1]; nextPort++) {
+    const p = await listenable(nextPort);
+    if (p) return nextPort++;
+  }
+  throw new Error(`no free port left in E2E_PORTS=${process.env.E2E_PORTS}`);
 }
 
 /** checkFor polls fn until it returns a truthy value or the deadline passes. */
@@ -237,6 +254,8 @@ try {
       const errors = [];
       page.on("console", (m) => m.type() === "error" && errors.push(m.text()));
       page.on("pageerror", (e) => errors.push(e.message));
+      const sockets = []; // the websocket URLs the page opened
+      page.on("websocket", (ws) => sockets.push(new URL(ws.url())));
       try {
         await page.goto(base + p.path);
         const hook = (fn, arg) => page.evaluate(fn, arg);
@@ -248,6 +267,12 @@ try {
           return k.has("symbol") && k.has("model") && k.has("router") ? k : null;
         });
         assert(kinds.size >= 5, `only ${[...kinds]} kinds drawn`);
+        // the page's actors emphasised, every other neuron dimmed (still drawn)
+        const drawn = (await hook(() => window.__synapse.graph())).drawnNodes;
+        const dimmed = (d) => (p.actors ? !p.actors.includes(d.kind) && !p.actors.includes(d.id) : false);
+        const wrong = drawn.filter((d) => d.dim !== dimmed(d));
+        assert(wrong.length === 0, `emphasis on ${p.name}: ${wrong.map((d) => `${d.id} ${d.dim ? "dimmed" : "not dimmed"}`)}`);
+        assert(!p.actors || drawn.some((d) => d.dim), `nothing dimmed on ${p.name}`);
         if (p.live) {
           await checkFor("live values on the page", () =>
             hook(() => [...document.querySelectorAll("[data-live]")].some((e) => e.textContent.trim() !== "" && e.textContent.trim() !== "—")),
@@ -278,6 +303,8 @@ try {
         await checkFor("the reconnecting banner", () => page.$eval("#banner", (e) => !e.hidden && e.textContent.includes("reconnecting")), 3000);
         await checkFor("the websocket to reconnect", () => hook((o) => window.__synapse.ws() === "live" && window.__synapse.opened() > o, opened));
         await checkFor("the banner to go", () => page.$eval("#banner", (e) => e.hidden));
+        // the page asked for its own topics only, and again on reconnecting
+        assert(sockets.length >= 2 && sockets.every((u) => u.pathname === "/ws" && u.searchParams.get("topics") === p.topics), `websockets opened: ${sockets.map((u) => u.search)}, want ?topics=${p.topics}`);
         await page.waitForTimeout(300);
         await page.screenshot({ path: join(artifacts, `${p.name}.png`) });
         assert(errors.length === 0, `console errors: ${errors.join(" | ")}`);
@@ -458,6 +485,44 @@ try {
     }
   });
 
+  await test("agents page: hovering ATLAS's card highlights its neuron; hovering the neuron marks the card", async () => {
+    const page = await watchedPage(browser);
+    try {
+      await page.goto(base + "/agents/");
+      await checkFor("the ATLAS card", () => page.$('[data-agent="ATLAS"]'));
+      await checkFor("the agent neurons", async () => (await page.evaluate(() => window.__synapse.graph())).drawnNodes.some((d) => d.id === "agent/ATLAS"));
+      const lit = async () => (await page.evaluate(() => window.__synapse.graph())).drawnNodes.filter((d) => d.lit).map((d) => d.id);
+      assert((await lit()).length === 0, `highlighted before any hover: ${await lit()}`);
+      await page.hover('[data-agent="ATLAS"] .panel-head h2');
+      await checkFor("ATLAS's neuron highlighted", async () => JSON.stringify(await lit()) === JSON.stringify(["agent/ATLAS"]), 3000);
+      // a line from the card to the neuron
+      const line = await checkFor("the line to ATLAS's neuron", () => page.$eval(".wire line", (l) => ({ to: l.dataset.to, x: Number(l.getAttribute("x2")), y: Number(l.getAttribute("y2")), x1: Number(l.getAttribute("x1")) })).catch(() => null), 3000);
+      const atlas = (await page.evaluate(() => window.__synapse.graph())).drawnNodes.find((d) => d.id === "agent/ATLAS");
+      const card = await page.locator('[data-agent="ATLAS"]').boundingBox();
+      assert(line.to === "agent/ATLAS" && Math.abs(line.x - atlas.x) < 2 && Math.abs(line.y - atlas.y) < 2 && Math.abs(line.x1 - card.x) < 8, `line ${JSON.stringify(line)}, neuron at ${atlas.x},${atlas.y}, card from x ${card.x}`);
+      await page.screenshot({ path: join(artifacts, "agents-card-hovered.png") });
+      await page.hover("#risk .panel-head h2");
+      await checkFor("the risk gate's neuron highlighted instead", async () => JSON.stringify(await lit()) === JSON.stringify(["risk"]), 3000);
+      await page.mouse.move(5, 5); // off the panels: nothing highlighted, no line
+      await checkFor("no neuron highlighted", async () => (await lit()).length === 0, 3000);
+      await checkFor("the line gone", async () => (await page.$$(".wire line")).length === 0, 3000);
+      // the other way: the pointer on ATLAS's neuron outlines its card (and its rows), not NOVA's
+      const outline = (sel) => page.$eval(sel, (e) => getComputedStyle(e).outlineStyle);
+      await checkFor("ATLAS's card outlined", async () => {
+        const n = (await page.evaluate(() => window.__synapse.graph())).drawnNodes.find((d) => d.id === "agent/ATLAS");
+        await page.mouse.move(n.x, n.y);
+        return (await outline('[data-agent="ATLAS"]')) === "solid";
+      }, 5000);
+      assert((await outline('[data-agent="NOVA"]')) === "none", "NOVA's card is outlined too");
+      await page.screenshot({ path: join(artifacts, "agents-linked.png") });
+      await page.mouse.move(5, 5);
+      await checkFor("the outline gone", async () => (await outline('[data-agent="ATLAS"]')) === "none", 3000);
+      assert(page.errors.length === 0, `console errors: ${page.errors.join(" | ")}`);
+    } finally {
+      await page.close();
+    }
+  });
+
   await test("halt and resume ATLAS from its card: through the API, the log and back", async () => {
     const page = await watchedPage(browser);
     try {
@@ -560,7 +625,45 @@ try {
     }
   });
 
-  await test("a viewer token cannot halt an agent: the refusal is shown; a trader's can", async () => {
+  await test("the neuron detail leaves the graph and its fit button uncovered (1600 px)", async () => {
+    const page = await watchedPage(await browser.newContext({ viewport: { width: 1600, height: 900 } }));
+    try {
+      await page.goto(base + "/");
+      const hook = () => page.evaluate(() => window.__synapse.graph());
+      await checkFor("the trading tier drawn", async () => (await hook()).drawnNodes.some((n) => n.kind === "risk"));
+      await checkFor("the router's detail open", async () => {
+        const r = (await hook()).drawnNodes.find((n) => n.id === "router");
+        await page.mouse.click(r.x, r.y);
+        return page.$eval("#detail", (e) => !e.hidden && e.textContent.includes("router"));
+      });
+      // every agent, risk and venue neuron in the canvas, left of the panel, and the canvas under it
+      const uncovered = () =>
+        page.evaluate(() => {
+          const d = document.getElementById("detail").getBoundingClientRect();
+          const c = document.getElementById("net").getBoundingClientRect();
+          const tier = window.__synapse.graph().drawnNodes.filter((n) => ["agent", "risk", "venue"].includes(n.kind));
+          const bad = tier.filter((n) => !(n.x + n.r < d.left && n.x >= c.left && n.x <= c.right && n.y >= c.top && n.y <= c.bottom && document.elementFromPoint(n.x, n.y)?.id === "net"));
+          return tier.length >= 5 && bad.length === 0 ? true : `${tier.length} trading-tier neurons, covered or out of view: ${bad.map((n) => `${n.id} at ${Math.round(n.x)},${Math.round(n.y)}`)}; panel from x ${Math.round(d.left)}`;
+        });
+      await checkFor("the trading tier left of the detail", async () => (await uncovered()) === true, 3000).catch(async (e) => {
+        throw new Error(`${e.message}: ${await uncovered()}`);
+      });
+      await page.click("#fit", { timeout: 2000 }); // not covered: Playwright clicks only what the pointer reaches
+      assert((await uncovered()) === true, `after fit: ${await uncovered()}`);
+      // a neuron of the tier is clicked while the panel is open: the panel shows it
+      const risk = (await hook()).drawnNodes.find((n) => n.kind === "risk");
+      await page.mouse.click(risk.x, risk.y);
+      await checkFor("the risk gate's detail", () => page.$eval("#detail", (e) => e.textContent.includes("risk gate")), 3000);
+      await page.screenshot({ path: join(artifacts, "detail-open-1600.png") });
+      await page.click("#close-detail");
+      assert(!(await page.evaluate(() => document.body.classList.contains("detail-open"))), "the page still keeps room for a closed detail");
+      assert(page.errors.length === 0, `console errors: ${page.errors.join(" | ")}`);
+    } finally {
+      await page.context().close();
+    }
+  });
+
+  await test("a viewer token sees the trading controls disabled, naming the role they need; a trader's are enabled and halt", async () => {
     const e = await startEngine(["--no-models", "--speed", "120"], { auth: true });
     const ctxs = [];
     try {
@@ -572,30 +675,43 @@ try {
       await page.goto(`${e.url}/agents/?token=${viewer}`); // sets the cookie, then reloads without it
       assert(!page.url().includes("token="), `the token stayed in the URL: ${page.url()}`);
       await checkFor("ATLAS ACTIVE", async () => (await badge(page, "ATLAS")).includes("ACTIVE"));
-      await page.click('[data-agent="ATLAS"] button[data-cmd="agents.halt"]');
-      const msg = await checkFor("the refusal on the card", () => page.$eval('[data-agent="ATLAS"] .msg.error', (m) => m.textContent).catch(() => ""));
-      assert(msg.includes("403") && msg.includes("viewer") && msg.includes("needs trader"), `message: ${msg}`);
-      await page.screenshot({ path: join(artifacts, "agents-viewer-refused.png") });
+      assert((await page.textContent("#who")) === "e2e-viewer · viewer", `the header says ${await page.textContent("#who")}`);
+      // every command control disabled, its title naming the role it needs
+      const controls = await page.$$eval('[data-agent="ATLAS"] button[data-cmd], #ks-on, #ks-off, #cancel-all', (bs) => bs.map((b) => ({ id: b.id || b.dataset.cmd, disabled: b.disabled, title: b.title })));
+      assert(controls.length === 8, `controls: ${JSON.stringify(controls)}`);
+      for (const c of controls) assert(c.disabled && c.title.includes("needs the trader role; e2e-viewer has the viewer role"), `viewer: ${JSON.stringify(c)}`);
       await page.waitForTimeout(500);
-      assert((await badge(page, "ATLAS")).includes("ACTIVE"), "ATLAS changed state on a viewer's command");
+      assert((await page.$eval('[data-agent="ATLAS"] button[data-cmd="agents.halt"]', (b) => b.disabled)), "the halt button was enabled by an update");
+      // the engine refuses the command anyway: the page's own request with its cookie is a 403
+      const refused = await page.evaluate(async () => {
+        const r = await fetch("/api/v1/commands/agents.halt", { method: "POST", headers: { "Content-Type": "application/json" }, body: '{"agent":"ATLAS"}' });
+        return `${r.status} ${(await r.json()).error}`;
+      });
+      assert(refused.startsWith("403") && refused.includes("needs trader"), `the engine answered a viewer's halt with ${refused}`);
       assert((await agentsByAPI(e.url, { Authorization: `Bearer ${e.token}` })).ATLAS.state === "ACTIVE", "the engine halted ATLAS for a viewer");
-      // the kill switch too
-      await page.click("#ks-on");
-      await page.click("#ks-confirm");
-      const ks = await checkFor("the kill switch refusal", () => page.$eval("#cmd-msg.error", (m) => m.textContent).catch(() => ""));
-      assert(ks.includes("killswitch.on") && ks.includes("viewer"), `message: ${ks}`);
-      assert(page.errors.filter((x) => !x.includes("403")).length === 0, `console errors: ${page.errors.join(" | ")}`);
-      // a trader's token, sent by the same page code with its cookie, halts
+      await page.screenshot({ path: join(artifacts, "agents-viewer-disabled.png") });
+      // the Models page: deploying needs admin
+      await page.goto(`${e.url}/models/`);
+      assert(await page.$eval("#mv-deploy-btn", (b) => b.disabled && b.title.includes("needs the admin role")), "the viewer's deploy button is enabled");
+      // expected: the refused halt's 403, and the models query's 404 (no models: --no-models)
+      const unexpected = (errors) => errors.filter((x) => !x.includes("status of 403") && !x.includes("status of 404"));
+      assert(unexpected(page.errors).length === 0, `console errors: ${page.errors.join(" | ")}`);
+      // a trader's token: the controls enabled (deploying still needs admin), and halt halts
       const tctx = await browser.newContext({ viewport: { width: 1400, height: 900 } });
       ctxs.push(tctx);
       const tp = await watchedPage(tctx);
       await tp.goto(`${e.url}/agents/?token=${trader}`);
       await checkFor("ATLAS ACTIVE", async () => (await badge(tp, "ATLAS")).includes("ACTIVE"));
+      const halt = await tp.$eval('[data-agent="ATLAS"] button[data-cmd="agents.halt"]', (b) => ({ disabled: b.disabled, title: b.title }));
+      assert(!halt.disabled && !halt.title.includes("needs"), `trader's halt button: ${JSON.stringify(halt)}`);
+      assert(!(await tp.$eval("#ks-on", (b) => b.disabled)), "the trader's kill switch button is disabled");
       await tp.click('[data-agent="ATLAS"] button[data-cmd="agents.halt"]');
       await checkFor("ATLAS HALTED by the trader", async () => (await badge(tp, "ATLAS")).includes("HALTED"));
       const reason = await tp.$eval('[data-agent="ATLAS"] .reason', (x) => x.textContent);
       assert(reason.includes("by e2e-trader"), `reason: ${reason}`);
-      assert(tp.errors.length === 0, `console errors: ${tp.errors.join(" | ")}`);
+      await tp.goto(`${e.url}/models/`);
+      assert(await tp.$eval("#mv-deploy-btn", (b) => b.disabled && b.title.includes("needs the admin role; e2e-trader has the trader role")), "the trader's deploy button is enabled");
+      assert(unexpected(tp.errors).length === 0, `console errors: ${tp.errors.join(" | ")}`);
     } catch (err) {
       throw new Error(`${err.message}\nsecond engine log (tail):\n${e.log.slice(-2000)}`);
     } finally {
@@ -801,6 +917,24 @@ try {
       await page.click("#pf-distribute");
       await checkFor("a keep of 7 refused", () => page.$eval("#pf-capital-msg", (e) => /refused \(400\).*\[field: keep\]/.test(e.textContent)));
       await page.locator("#pf-allocation").screenshot({ path: join(artifacts, "portfolio-capital-moves.png") });
+    } finally {
+      await page.close();
+    }
+  });
+
+  await test("models page: the ensemble is shown active while it publishes signals", async () => {
+    const page = await watchedPage(browser);
+    try {
+      await page.goto(base + "/models/");
+      // the engine's graph says the ensemble publishes (its signals' rate); the page says active
+      const shown = await checkFor("the ensemble row to say active while the ensemble publishes", async () => {
+        const graph = await (await fetch(`${base}/api/v1/queries/state?topic=graph`)).json();
+        const rate = graph.nodes.find((n) => n.id === "model/ensemble")?.rate ?? 0;
+        const text = await page.$eval('#ms tr[data-key="ensemble"] [data-field="state"]', (e) => e.textContent).catch(() => "");
+        return rate > 0 && text.startsWith("▶ active") ? text : null;
+      }, 20000);
+      console.log(`     ensemble: ${shown}`);
+      assert(page.errors.length === 0, `console errors: ${page.errors.join(" | ")}`);
     } finally {
       await page.close();
     }
@@ -1082,6 +1216,33 @@ try {
     await page.goto(base + "/");
     await checkFor("reduced motion seen by the app", () => page.evaluate(() => window.__synapse.reducedMotion() && document.body.classList.contains("reduced-motion")));
     await ctx.close();
+  });
+
+  await test("every panel tilts with the pointer; with prefers-reduced-motion none does", async () => {
+    for (const reducedMotion of ["no-preference", "reduce"]) {
+      const ctx = await browser.newContext({ reducedMotion, viewport: { width: 1400, height: 900 } });
+      try {
+        for (const [path, panels] of [["/markets/", ".market"], ["/agents/", ".agent"]]) {
+          const page = await ctx.newPage();
+          await page.goto(base + path);
+          await checkFor(`${panels} panels`, async () => (await page.$$(panels)).length >= (path === "/agents/" ? AGENTS.length : 1));
+          // each panel's transform with the pointer at the top left, then at the bottom right
+          const transforms = () => page.$$eval("#content .glass", (els) => els.map((e) => `${e.className.split(" ").slice(1).join(".")}: ${getComputedStyle(e).transform}`));
+          await page.mouse.move(60, 60);
+          await page.waitForTimeout(400); // the 0.2 s transition
+          const a = await transforms();
+          await page.mouse.move(1340, 860);
+          await page.waitForTimeout(400);
+          const b = (await transforms()).slice(0, a.length);
+          const moved = a.filter((t, i) => !t.endsWith(": none") && t !== b[i]);
+          if (reducedMotion === "reduce") assert(a.concat(b).every((t) => t.endsWith(": none")), `${path}, reduced motion: transforms ${a} then ${b}`);
+          else assert(a.length >= 1 && moved.length === a.length, `${path}: ${moved.length} of ${a.length} panels tilted (${a} then ${b})`);
+          await page.close();
+        }
+      } finally {
+        await ctx.close();
+      }
+    }
   });
 
   // on every page: its content panels must not cost the neural view its frames

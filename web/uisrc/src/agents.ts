@@ -7,6 +7,7 @@
 import { Live, query, AuthError } from "./live";
 import { esc, int, time, exact, put } from "./format";
 import { command, describe } from "./commands";
+import { may, titled } from "./access";
 import { equityChart, EquityChart } from "./charts";
 import { AgentState, AgentView, AgentEvent, OrderEvent, RiskView, STATE_BADGE, fig, say, orderLine, agentFigures, agentCounts, positionsTable, rejectionsTable, limitsTable } from "./agentview";
 
@@ -49,15 +50,16 @@ export function agentsPage(root: HTMLElement, live: Live): void {
 
   // --- the risk gate and the global controls ------------------------------------------
   const risk = document.createElement("section");
-  risk.className = "glass tilt card risk-panel";
+  risk.className = "glass card risk-panel";
   risk.id = "risk";
+  risk.dataset.actor = "risk";
   risk.tabIndex = -1;
   risk.innerHTML = `
     <div class="panel-head"><h2>Risk gate</h2><span id="ks-state" class="badge ks-unknown" role="status" data-live>… kill switch</span></div>
     <div class="controls">
-      <button type="button" class="btn danger" id="ks-on" title="Halt every agent, cancel every open order, and reject every order until it is turned off">Kill switch on…</button>
-      <button type="button" class="btn" id="ks-off" title="Let orders through again (agents stay HALTED until resumed)">Kill switch off</button>
-      <button type="button" class="btn" id="cancel-all" title="Cancel every open order of every agent">Cancel all orders</button>
+      <button type="button" class="btn danger" id="ks-on" title="${esc(titled("killswitch.on", "Halt every agent, cancel every open order, and reject every order until it is turned off"))}">Kill switch on…</button>
+      <button type="button" class="btn" id="ks-off" title="${esc(titled("killswitch.off", "Let orders through again (agents stay HALTED until resumed)"))}">Kill switch off</button>
+      <button type="button" class="btn" id="cancel-all" title="${esc(titled("orders.cancel_all", "Cancel every open order of every agent"))}">Cancel all orders</button>
     </div>
     <form id="ks-form" class="ks-form" hidden>
       <label for="ks-reason">Why? (kept on the log with the command)</label>
@@ -88,10 +90,10 @@ export function agentsPage(root: HTMLElement, live: Live): void {
 
   function renderRiskButtons(): void {
     const on = riskView?.kill_switch;
-    ksOn.disabled = riskPending || on === true || !ksForm.hidden;
-    ksOff.disabled = riskPending || on !== true;
-    cancelAll.disabled = riskPending;
-    (risk.querySelector("#ks-confirm") as HTMLButtonElement).disabled = riskPending;
+    ksOn.disabled = riskPending || on === true || !ksForm.hidden || !may("killswitch.on");
+    ksOff.disabled = riskPending || on !== true || !may("killswitch.off");
+    cancelAll.disabled = riskPending || !may("orders.cancel_all");
+    (risk.querySelector("#ks-confirm") as HTMLButtonElement).disabled = riskPending || !may("killswitch.on");
   }
 
   function renderRisk(v: RiskView): void {
@@ -150,7 +152,7 @@ export function agentsPage(root: HTMLElement, live: Live): void {
     (risk.querySelector("#agent-events-box") as HTMLElement).hidden = false;
     el.innerHTML = `<table><thead><tr><th>time</th><th>agent</th><th>state</th><th>reason</th></tr></thead><tbody>${events
       .slice(0, 10)
-      .map((ev) => `<tr><td>${esc(time(ev.time))}</td><td>${esc(ev.agent)}</td><td>${esc(ev.previous)} → <b>${esc(ev.state)}</b></td><td>${esc(ev.reason)}</td></tr>`)
+      .map((ev) => `<tr data-actor="agent/${esc(ev.agent)}"><td>${esc(time(ev.time))}</td><td>${esc(ev.agent)}</td><td>${esc(ev.previous)} → <b>${esc(ev.state)}</b></td><td>${esc(ev.reason)}</td></tr>`)
       .join("")}</tbody></table>`;
   }
 
@@ -172,6 +174,7 @@ export function agentsPage(root: HTMLElement, live: Live): void {
     sec.className = "glass card agent";
     sec.id = `agent-${name}`;
     sec.dataset.agent = name;
+    sec.dataset.actor = `agent/${name}`;
     sec.tabIndex = -1;
     sec.setAttribute("aria-label", `agent ${name}`);
     sec.innerHTML = `
@@ -186,8 +189,8 @@ export function agentsPage(root: HTMLElement, live: Live): void {
       <h3>Risk limits <span class="dim">(configured · in use now)</span></h3><div class="limits-box"></div>
       <p class="last-order"></p>
       <div class="controls" role="group" aria-label="commands for ${esc(name)}">
-        ${AGENT_COMMANDS.map((k) => `<button type="button" class="btn" data-cmd="${k.name}" title="${esc(k.title)}">${k.label}</button>`).join("")}
-        <button type="button" class="btn" data-cmd="orders.cancel_all" title="Cancel the open orders of ${esc(name)}">Cancel its orders</button>
+        ${AGENT_COMMANDS.map((k) => `<button type="button" class="btn" data-cmd="${k.name}" title="${esc(titled(k.name, k.title))}">${k.label}</button>`).join("")}
+        <button type="button" class="btn" data-cmd="orders.cancel_all" title="${esc(titled("orders.cancel_all", `Cancel the open orders of ${name}`))}">Cancel its orders</button>
       </div>
       <p class="msg" role="status" aria-live="polite"></p>`;
     // keep the cards in the configured order (by name until it is known)
@@ -230,9 +233,9 @@ export function agentsPage(root: HTMLElement, live: Live): void {
     const st = c.view?.state;
     for (const k of AGENT_COMMANDS) {
       const b = c.buttons.get(k.name)!;
-      b.disabled = c.pending || !st || !k.allowed(st);
+      b.disabled = c.pending || !st || !k.allowed(st) || !may(k.name);
     }
-    c.buttons.get("orders.cancel_all")!.disabled = c.pending || !c.view || c.view.open_orders === 0;
+    c.buttons.get("orders.cancel_all")!.disabled = c.pending || !c.view || c.view.open_orders === 0 || !may("orders.cancel_all");
   }
 
   function renderAgent(v: AgentView): void {
@@ -267,8 +270,9 @@ export function agentsPage(root: HTMLElement, live: Live): void {
 
   // --- the orders -----------------------------------------------------------------------
   const ord = document.createElement("section");
-  ord.className = "glass tilt card orders-panel";
+  ord.className = "glass card orders-panel";
   ord.id = "orders";
+  ord.dataset.actor = "stream/ORD";
   ord.innerHTML = `<div class="panel-head"><h2>Orders</h2><span class="hint" id="orders-count">newest first</span></div>
     <div class="table-wrap"><table><thead><tr><th title="event time, UTC">time (UTC)</th><th>agent</th><th>symbol</th><th>side</th><th>type</th><th class="num">qty</th><th>event</th><th class="num">fill qty @ price</th><th>reason</th></tr></thead>
     <tbody id="orders-body"><tr class="empty"><td colspan="9" class="dim">No order events yet: they appear here as agents send orders.</td></tr></tbody></table></div>`;
@@ -309,7 +313,7 @@ export function agentsPage(root: HTMLElement, live: Live): void {
         const type = esc(o.order_type + (o.price ? ` ${exact(o.price)}` : "")) + (o.reduce_only ? ` <span class="tag" title="reduce-only: it can only shrink the position">RO</span>` : "");
         const why = [o.reason, o.source ? `(${o.source})` : ""].filter(Boolean).join(" ");
         const at = time(o.time);
-        return `<tr class="ev-${esc(o.type)}"><td title="${esc(at)}">${esc(at.slice(5, 19))}</td><td>${esc(o.agent)}</td><td title="${esc(o.venue)}">${esc(o.symbol)}</td><td class="side-${esc(o.side)}">${o.side === "BUY" ? "▲ BUY" : o.side === "SELL" ? "▼ SELL" : esc(o.side)}</td><td>${type}</td><td class="num">${esc(exact(o.qty))}</td><td><span class="ev">${esc(o.type)}</span></td><td class="num">${fill}</td><td class="why">${esc(why)}</td></tr>`;
+        return `<tr class="ev-${esc(o.type)}" data-actor="agent/${esc(o.agent)}"><td title="${esc(at)}">${esc(at.slice(5, 19))}</td><td>${esc(o.agent)}</td><td title="${esc(o.venue)}">${esc(o.symbol)}</td><td class="side-${esc(o.side)}">${o.side === "BUY" ? "▲ BUY" : o.side === "SELL" ? "▼ SELL" : esc(o.side)}</td><td>${type}</td><td class="num">${esc(exact(o.qty))}</td><td><span class="ev">${esc(o.type)}</span></td><td class="num">${fill}</td><td class="why">${esc(why)}</td></tr>`;
       })
       .join("");
   }

@@ -151,6 +151,7 @@ export function datasetsPage(root: HTMLElement, live: Live): void {
     "Files replayed onto the log",
     `<div class="scroll-x"><table class="pf-table"><thead><tr><th>file</th><th class="num">put on the log</th><th class="num">already there</th><th>bad lines</th><th class="num">out of order</th><th class="num">duplicates</th></tr></thead><tbody id="ds-replay-body"><tr class="empty"><td class="dim" colspan="6">loading…</td></tr></tbody></table></div>`,
   );
+  replayPanel.dataset.actor = "feed"; // the replay is the feed
   let last: Report | null = null;
 
   function renderStreams(r: Report): void {
@@ -158,7 +159,7 @@ export function datasetsPage(root: HTMLElement, live: Live): void {
       streamsPanel.querySelector("#ds-streams-body") as HTMLElement,
       r.streams
         .map(
-          (s) => `<tr data-stream="${esc(s.name)}"><td title="${esc(s.description)}"><strong>${esc(s.name)}</strong> <span class="dim">${esc(s.description.split(":")[0])}</span></td>
+          (s) => `<tr data-stream="${esc(s.name)}" data-actor="stream/${esc(s.name)}"><td title="${esc(s.description)}"><strong>${esc(s.name)}</strong> <span class="dim">${esc(s.description.split(":")[0])}</span></td>
           <td class="num" data-live data-field="messages">${int(s.messages)}</td><td class="num">${esc(bytes(s.bytes))}</td><td class="num">${int(s.subjects)}</td>
           <td class="num">${s.messages ? `${int(s.first_seq)} – ${int(s.last_seq)}` : "—"}</td><td>${s.messages ? `${esc(stored(s.first_stored))} → ${esc(stored(s.last_stored))}` : `<span class="dim">empty</span>`}</td></tr>`,
         )
@@ -178,7 +179,7 @@ export function datasetsPage(root: HTMLElement, live: Live): void {
         const span = s.datasets.length;
         const group = i === 0 ? `<td rowspan="${span}">${esc(s.venue)}</td><td rowspan="${span}"><strong>${esc(s.symbol)}</strong></td>` : "";
         const actor = i === 0 ? `<td rowspan="${span}" data-field="gaps">${gapsCell(s.actor)}</td><td rowspan="${span}" data-field="refused">${refusedCell(s.actor)}</td>` : "";
-        rows.push(`<tr data-venue="${esc(s.venue)}" data-symbol="${esc(s.symbol)}" data-subject="${esc(d.subject)}">${group}
+        rows.push(`<tr data-venue="${esc(s.venue)}" data-symbol="${esc(s.symbol)}" data-subject="${esc(d.subject)}" data-actor="symbol/${esc(s.venue)}/${esc(s.symbol)}">${group}
           <td>${esc(d.stream)}</td><td title="${esc(d.subject)}">${esc(kindOf(d))}</td><td class="num" data-live data-field="count">${int(d.count)}</td>
           <td data-field="first">${esc(time(d.first_time))}</td><td data-field="last">${esc(time(d.last_time))}</td>${actor}</tr>`);
       });

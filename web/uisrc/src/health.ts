@@ -157,7 +157,7 @@ export function healthPage(root: HTMLElement, live: Live): void {
       cs.forEach((c, i) => {
         const lag = c ? `${int(c.lag)}${c.lag > 0 ? " ⚠ behind" : " ✓"}` : "—";
         rows.push(
-          `<tr data-stream="${esc(s.name)}"${c ? ` data-consumer="${esc(c.consumer)}" data-lag="${c.lag}"` : ""}><td>${i === 0 ? esc(s.name) : ""}</td><td class="num">${i === 0 ? int(s.last_seq) : ""}</td>` +
+          `<tr data-stream="${esc(s.name)}" data-actor="stream/${esc(s.name)}"${c ? ` data-consumer="${esc(c.consumer)}" data-lag="${c.lag}"` : ""}><td>${i === 0 ? esc(s.name) : ""}</td><td class="num">${i === 0 ? int(s.last_seq) : ""}</td>` +
             `<td>${c ? esc(c.consumer) : '<span class="dim">no follower in the engine</span>'}</td><td class="num">${c ? int(c.position) : "—"}</td><td class="num">${lag}</td></tr>`,
         );
       });

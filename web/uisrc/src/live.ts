@@ -1,5 +1,6 @@
-// Live state: one websocket to /ws carrying every hub topic, reconnected with backoff, and
-// the latest value of each topic kept here for the pages to read.
+// Live state: one websocket to /ws carrying the hub topics a page reads (?topics=, the
+// prefixes it names), reconnected with backoff and the same topics, and the latest value of
+// each topic kept here for the pages to read.
 
 export type WSState = "connecting" | "live" | "reconnecting";
 
@@ -17,12 +18,28 @@ export class Live {
   private listeners: { prefix: string; fn: Listener }[] = [];
   private stateListeners: ((s: WSState) => void)[] = [];
 
+  /** prefixes are the topics subscribed to: every topic whose name starts with one. */
+  constructor(readonly prefixes: string[]) {}
+
+  /** url is the websocket's address, with the topics. */
+  get url(): string {
+    const proto = location.protocol === "https:" ? "wss:" : "ws:";
+    return `${proto}//${location.host}/ws?topics=${this.prefixes.join(",")}`;
+  }
+
+  /** subscribes says whether topic is among the topics subscribed to. */
+  subscribes(topic: string): boolean {
+    return this.prefixes.some((p) => topic.startsWith(p));
+  }
+
   start(): void {
     this.connect();
   }
 
   /** on calls fn with every update of a topic starting with prefix (and once now per known topic). */
   on(prefix: string, fn: Listener): void {
+    // a page listening to topics it does not subscribe to would wait for them forever
+    if (!this.subscribes(prefix)) console.error(`live.on("${prefix}"): not among the page's topics (${this.prefixes.join(",")})`);
     this.listeners.push({ prefix, fn });
     for (const [t, d] of this.topics) if (t.startsWith(prefix)) fn(t, d);
   }
@@ -43,8 +60,7 @@ export class Live {
   }
 
   private connect(): void {
-    const proto = location.protocol === "https:" ? "wss:" : "ws:";
-    const ws = new WebSocket(`${proto}//${location.host}/ws`);
+    const ws = new WebSocket(this.url);
     this.ws = ws;
     ws.onopen = () => {
       this.opened++;

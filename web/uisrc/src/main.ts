@@ -5,6 +5,7 @@ import { Live, query, AuthError, WSState } from "./live";
 import { NeuralView, GNode, Topology, LEGEND } from "./neural";
 import { esc, dl, summary, int, num } from "./format";
 import { PAGES, renderPage } from "./pages";
+import { loadAccess } from "./access";
 
 declare global {
   interface Window {
@@ -12,10 +13,10 @@ declare global {
   }
 }
 
-const live = new Live();
 const reducedMotion = matchMedia("(prefers-reduced-motion: reduce)").matches;
 const path = location.pathname.endsWith("/") ? location.pathname : location.pathname + "/";
 const page = PAGES.find((p) => p.path === path) ?? PAGES[0];
+const live = new Live(["graph", ...page.topics]);
 document.title = `Synapse — ${page.name}`;
 
 const app = document.getElementById("app")!;
@@ -23,6 +24,7 @@ app.innerHTML = `
 <header class="top">
   <a class="logo" href="/">SYNAPSE</a>
   <nav>${PAGES.map((p) => `<a href="${p.path}"${p === page ? ' aria-current="page"' : ""}>${esc(p.name)}</a>`).join("")}</nav>
+  <span id="who" class="who" title="the token this page acts with, and its role" hidden></span>
   <span id="conn" class="conn" role="status"></span>
 </header>
 <div id="banner" class="banner" role="alert" hidden></div>
@@ -80,20 +82,66 @@ function nodeRows(n: GNode): [string, string][] {
   return rows;
 }
 
+/** peeked holds the state of topics the page does not subscribe to, read by the state query
+ * when a neuron showing one is hovered or opened (each at most every 2 s). */
+const peeked = new Map<string, { at: number; data: unknown }>();
+
+/** stateOf is the live state a neuron shows: from the websocket when the page subscribes to
+ * its topic, else the last state query's answer, asking again (then calling shown) when it is
+ * over 2 s old. */
+function stateOf(topic: string | undefined, shown: () => void): any {
+  if (!topic) return undefined;
+  if (live.subscribes(topic)) return live.topics.get(topic);
+  const p = peeked.get(topic);
+  if (!p || Date.now() - p.at > 2000) {
+    peeked.set(topic, { at: Date.now(), data: p?.data });
+    query("state", `topic=${encodeURIComponent(topic)}`)
+      .then((data) => {
+        peeked.set(topic, { at: Date.now(), data });
+        shown();
+      })
+      .catch(() => {
+        /* no state for it (yet): the neuron's own figures are shown */
+      });
+  }
+  return p?.data;
+}
+
+let hovered: GNode | null = null; // the neuron under the pointer
+
+/** showTip shows the tooltip of the neuron under the pointer (none: hides it). */
+function showTip(n: GNode | null, x: number, y: number): void {
+  hovered = n;
+  if (!n) {
+    tip.hidden = true;
+    return;
+  }
+  const state = stateOf(n.topic, () => {
+    if (hovered?.id === n.id) showTip(n, x, y);
+  });
+  const rows = nodeRows(n).slice(1, 4).concat(state ? summary(state, 8) : []);
+  tip.innerHTML = `<b>${esc(n.label)}</b> <span class="dim">${esc(n.kind)}${n.topic ? " · " + esc(n.topic) : ""}</span>${dl(rows)}`;
+  tip.hidden = false;
+  const tx = Math.min(x + 16, window.innerWidth - tip.offsetWidth - 8);
+  const ty = Math.min(y + 16, window.innerHeight - tip.offsetHeight - 8);
+  tip.style.transform = `translate(${tx}px, ${ty}px)`;
+}
+
+/** linked is a style rule marking the panels and rows that show the hovered neuron (their
+ * data-actor names its ID): a rule rather than a class, so that a row redrawn while the
+ * pointer rests on the neuron stays marked. */
+const linked = document.head.appendChild(document.createElement("style"));
+function linkPanels(n: GNode | null): void {
+  const sel = n ? `#content [data-actor~="${CSS.escape(n.id)}"]` : "";
+  const rule = sel ? `${sel} { outline: 2px solid var(--accent); outline-offset: 3px; } ${sel}:is(tr, td) { outline-offset: -2px; background: rgba(122, 162, 255, 0.16); }` : "";
+  if (linked.textContent !== rule) linked.textContent = rule;
+}
+
 const view = new NeuralView(document.getElementById("net") as HTMLCanvasElement, {
   reducedMotion,
   onHover(n, x, y) {
-    if (!n) {
-      tip.hidden = true;
-      return;
-    }
-    const state = n.topic ? live.topics.get(n.topic) : undefined;
-    const rows = nodeRows(n).slice(1, 4).concat(state ? summary(state, 8) : []);
-    tip.innerHTML = `<b>${esc(n.label)}</b> <span class="dim">${esc(n.kind)}${n.topic ? " · " + esc(n.topic) : ""}</span>${dl(rows)}`;
-    tip.hidden = false;
-    const tx = Math.min(x + 16, window.innerWidth - tip.offsetWidth - 8);
-    const ty = Math.min(y + 16, window.innerHeight - tip.offsetHeight - 8);
-    tip.style.transform = `translate(${tx}px, ${ty}px)`;
+    linkPanels(n);
+    showTip(n, x, y);
   },
   onClick(n) {
     // an agent neuron opens its card on the Agents page; other neurons open the detail panel
@@ -103,9 +151,18 @@ const view = new NeuralView(document.getElementById("net") as HTMLCanvasElement,
     }
     detailNode = n.id;
     renderDetail();
-    detail.hidden = false;
+    showDetail(true);
   },
 });
+
+/** showDetail opens or closes the detail panel. Open, the page makes room for it on the
+ * right (the body's detail-open class): the neural view refits into what is left, so that
+ * no neuron and not its fit button are under the panel. */
+function showDetail(open: boolean): void {
+  detail.hidden = !open;
+  document.body.classList.toggle("detail-open", open);
+  if (!open) detailNode = null;
+}
 
 /** openAgent shows an agent's card: on the Agents page by the URL hash, else by going there. */
 function openAgent(name: string): void {
@@ -147,7 +204,7 @@ function renderDetail(): void {
   const edges = (top ?? view.graph()).edges;
   const inE = edges.filter((e) => e.to === n.id);
   const outE = edges.filter((e) => e.from === n.id);
-  const state = n.topic ? live.topics.get(n.topic) : undefined;
+  const state = stateOf(n.topic, renderDetail);
   const pg = pageOf(n);
   detail.innerHTML = `
     <div class="panel-head"><h2>${esc(n.label)}</h2><button class="btn" id="close-detail" type="button" aria-label="close">✕</button></div>
@@ -157,11 +214,50 @@ function renderDetail(): void {
     <h3>Inputs (${inE.length})</h3>${dl(inE.map((e) => [`← ${e.from}`, `${num(e.rate, 1)}/s`]))}
     <h3>Outputs (${outE.length})</h3>${dl(outE.map((e) => [`→ ${e.to}`, `${num(e.rate, 1)}/s`]))}
     ${state ? `<h3>Live state · ${esc(n.topic)}</h3>${dl(summary(state, 40))}` : ""}`;
-  document.getElementById("close-detail")!.addEventListener("click", () => {
-    detail.hidden = true;
-    detailNode = null;
-  });
+  document.getElementById("close-detail")!.addEventListener("click", () => showDetail(false));
 }
+
+// The page's actors are emphasised in the neural view; a panel or row that shows an actor
+// (data-actor: its neurons' IDs, space-separated) highlights them while the pointer is on it,
+// with a line from it to each of them (redrawn every frame: the page scrolls, the view pans).
+view.emphasise(page.actors ?? null);
+const content = document.getElementById("content")!;
+const wire = document.body.appendChild(document.createElementNS("http://www.w3.org/2000/svg", "svg"));
+wire.setAttribute("class", "wire");
+wire.setAttribute("aria-hidden", "true");
+let wired: HTMLElement | null = null; // the panel or row under the pointer that shows actors
+
+function drawWire(): void {
+  if (!wired?.isConnected) {
+    // none, or a row redrawn under the pointer: the line waits for the pointer to move
+    wire.innerHTML = "";
+    wired = null;
+    return;
+  }
+  const r = wired.getBoundingClientRect();
+  const net = view.graph();
+  wire.innerHTML = net.drawnNodes
+    .filter((n) => n.lit)
+    .map((n) => {
+      // from the point of the panel nearest the neuron
+      const x = Math.max(r.left, Math.min(n.x, r.right));
+      const y = Math.max(r.top, Math.min(n.y, r.bottom));
+      return `<line x1="${x.toFixed(1)}" y1="${y.toFixed(1)}" x2="${n.x.toFixed(1)}" y2="${n.y.toFixed(1)}" data-to="${esc(n.id)}"/>`;
+    })
+    .join("");
+  requestAnimationFrame(drawWire);
+}
+
+content.addEventListener("pointerover", (e) => {
+  const el = (e.target as Element).closest<HTMLElement>("[data-actor]");
+  view.highlight(el?.dataset.actor ? el.dataset.actor.split(" ") : []);
+  if (!wired && el) requestAnimationFrame(drawWire);
+  wired = el;
+});
+content.addEventListener("pointerleave", () => {
+  view.highlight([]);
+  wired = null;
+});
 
 live.on("graph", (_t, d) => {
   view.set(d as Topology);
@@ -192,6 +288,7 @@ window.__synapse = {
   graph: () => view.graph(),
   frames: () => view.frameCount(),
   ws: () => live.state,
+  wsURL: () => live.url,
   opened: () => live.opened,
   cut: () => live.cut(),
   reducedMotion: () => reducedMotion,
@@ -203,5 +300,11 @@ window.__synapse = {
   },
 };
 
-renderPage(page, document.getElementById("content")!, live);
-live.start();
+// the page once who this token is is known: a control its role may not use is drawn disabled
+void loadAccess().then((id) => {
+  const who = document.getElementById("who")!;
+  who.hidden = !id;
+  if (id) who.textContent = `${id.name} · ${id.role}`;
+  renderPage(page, content, live);
+  live.start();
+});

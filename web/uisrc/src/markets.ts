@@ -104,6 +104,7 @@ export function marketsPage(root: HTMLElement, live: Live): void {
     empty.remove();
     const sec = h("section", "glass card market");
     sec.dataset.topic = topic;
+    sec.dataset.actor = topic; // the symbol actor's neuron has its topic's name
     sec.innerHTML = `<div class="panel-head"><h2>${esc(s.symbol)} <span class="dim">${esc(s.venue)}</span></h2><span class="price" data-live>—</span></div>
       <div class="market-row"><div class="market-main"><div class="market-legend legend" data-legend></div><div class="chart candles-chart"></div><div class="market-readout dim" data-readout>Hover the chart for a candle's values.</div></div>
       <div class="side"><div class="info"></div><h3>Indicators (last closed 1m)</h3><div class="feats"></div><h3>Models</h3><div class="models dim">no model has scored this symbol yet</div></div></div>`;

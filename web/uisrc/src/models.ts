@@ -10,6 +10,8 @@ import { Live, query, AuthError } from "./live";
 import { esc, int, num, put } from "./format";
 import { command, describe } from "./commands";
 import { say } from "./agentview";
+import { guard, may, titled } from "./access";
+import { Topology } from "./neural";
 
 /** Deployment is one model version in service (inference.Deployment). */
 interface Deployment {
@@ -138,7 +140,7 @@ export function modelsPage(root: HTMLElement, live: Live): void {
 
   // --- the versions, live vs shadow, and the commands -------------------------------------
   const versions = document.createElement("section");
-  versions.className = "glass tilt card";
+  versions.className = "glass card";
   versions.id = "models-versions";
   versions.innerHTML = `<div class="panel-head"><h2>Versions: live and shadow</h2><span class="hint" id="mv-runtime"></span></div>
     <div class="body">
@@ -157,6 +159,7 @@ export function modelsPage(root: HTMLElement, live: Live): void {
   const vMsg = versions.querySelector("#mv-msg") as HTMLElement;
   const form = versions.querySelector("#mv-deploy") as HTMLFormElement;
   const modelSel = versions.querySelector("#mv-model") as HTMLSelectElement;
+  guard(versions.querySelector("#mv-deploy-btn") as HTMLButtonElement, "models.deploy");
   let pending = false;
 
   const state = (key: string) => live.topics.get(`model/${key}`) as ModelState | undefined;
@@ -167,14 +170,14 @@ export function modelsPage(root: HTMLElement, live: Live): void {
     for (const d of answer.live ?? []) {
       const l = state(d.model);
       rows.push(
-        `<tr data-model="${esc(d.model)}" data-role="live"><td>${esc(d.model)}</td><td>▶ live</td><td class="num">v${esc(d.version)}</td><td class="src" title="${esc(d.source)}">${esc(d.source)}</td><td class="num" data-field="accuracy">${accuracy(l)} <span class="dim">since start</span></td><td class="num" data-live>${int(l?.signals)}</td><td></td></tr>`,
+        `<tr data-model="${esc(d.model)}" data-role="live" data-actor="model/${esc(d.model)}"><td>${esc(d.model)}</td><td>▶ live</td><td class="num">v${esc(d.version)}</td><td class="src" title="${esc(d.source)}">${esc(d.source)}</td><td class="num" data-field="accuracy">${accuracy(l)} <span class="dim">since start</span></td><td class="num" data-live>${int(l?.signals)}</td><td></td></tr>`,
       );
       const s = (answer.shadow ?? []).find((x) => x.model === d.model);
       if (!s) continue;
       const sh = state(shadowKey(d.model));
       rows.push(
-        `<tr data-model="${esc(d.model)}" data-role="shadow" class="shadow-row"><td>${esc(d.model)}</td><td>◐ shadow</td><td class="num">v${esc(s.version)}</td><td class="src" title="${esc(s.source)}">${esc(s.source)}</td><td class="num" data-field="accuracy">${compared(sh)}</td><td class="num">${int(sh?.signals)}</td>
-        <td><button type="button" class="btn" data-cmd="models.promote" data-model="${esc(d.model)}" title="make v${esc(s.version)} the live ${esc(d.model)}"${pending ? " disabled" : ""}>Promote</button> <button type="button" class="btn" data-cmd="models.retire_shadow" data-model="${esc(d.model)}" title="stop running v${esc(s.version)} in shadow"${pending ? " disabled" : ""}>Retire</button></td></tr>`,
+        `<tr data-model="${esc(d.model)}" data-role="shadow" class="shadow-row" data-actor="model/${esc(shadowKey(d.model))}"><td>${esc(d.model)}</td><td>◐ shadow</td><td class="num">v${esc(s.version)}</td><td class="src" title="${esc(s.source)}">${esc(s.source)}</td><td class="num" data-field="accuracy">${compared(sh)}</td><td class="num">${int(sh?.signals)}</td>
+        <td><button type="button" class="btn" data-cmd="models.promote" data-model="${esc(d.model)}" title="${esc(titled("models.promote", `make v${s.version} the live ${d.model}`))}"${pending || !may("models.promote") ? " disabled" : ""}>Promote</button> <button type="button" class="btn" data-cmd="models.retire_shadow" data-model="${esc(d.model)}" title="${esc(titled("models.retire_shadow", `stop running v${s.version} in shadow`))}"${pending || !may("models.retire_shadow") ? " disabled" : ""}>Retire</button></td></tr>`,
       );
     }
     put(vBody, rows.join("") || `<tr><td colspan="7" class="dim">no model deployed</td></tr>`);
@@ -239,26 +242,42 @@ export function modelsPage(root: HTMLElement, live: Live): void {
 
   // --- the model actors (live topics) -----------------------------------------------------
   const actors = document.createElement("section");
-  actors.className = "glass tilt card";
+  actors.className = "glass card";
   actors.innerHTML = `<div class="panel-head"><h2>Live model state</h2></div><div class="body"><table><thead><tr><th>model</th><th>state</th><th class="num">requests</th><th class="num">signals</th><th class="num">errors</th><th class="num">accuracy</th><th class="num">latency</th></tr></thead><tbody id="ms"></tbody></table></div>`;
   root.appendChild(actors);
-  live.on("model/", () => {
+
+  /** stateText: a model actor is active with a version deployed; the ensemble (its state
+   * has no "active") while it publishes signals, by the graph's rate of them (last 5 s). */
+  function stateText(key: string, m: ModelState): string {
+    if (m.shadow) return "◐ shadow";
+    if (key !== "ensemble") return m.active ? "▶ active" : "◦ idle";
+    const rate = (live.topics.get("graph") as Topology | undefined)?.nodes.find((n) => n.id === "model/ensemble")?.rate ?? 0;
+    return rate > 0 ? `<span title="publishing signals">▶ active · ${num(rate, 1)} signals/s</span>` : `<span title="no signal in the last 5 s">◦ idle</span>`;
+  }
+
+  function renderActors(): void {
     const rows: string[] = [];
     for (const [t, m] of [...live.topics].sort()) {
       if (!t.startsWith("model/")) continue;
       if (m.shadow && !m.active) continue; // a shadow actor with no version deployed: nothing to show
+      const key = m.key ?? t.slice(6);
       rows.push(
-        `<tr data-key="${esc(m.key ?? t.slice(6))}"><td>${esc(m.key ?? t.slice(6))}</td><td>${m.shadow ? "◐ shadow" : m.active ? "▶ active" : "◦ idle"}</td><td class="num" data-live>${int(m.requests)}</td><td class="num">${int(m.signals)}</td><td class="num">${int(m.errors)}</td><td class="num">${accuracy(m)}</td><td class="num">${m.latency_us ? int(m.latency_us) + " µs" : "—"}</td></tr>`,
+        `<tr data-key="${esc(key)}" data-actor="model/${esc(key)}"><td>${esc(key)}</td><td data-field="state">${stateText(key, m)}</td><td class="num" data-live>${int(m.requests)}</td><td class="num">${int(m.signals)}</td><td class="num">${int(m.errors)}</td><td class="num">${accuracy(m)}</td><td class="num">${m.latency_us ? int(m.latency_us) + " µs" : "—"}</td></tr>`,
       );
     }
     put(actors.querySelector("#ms") as HTMLElement, rows.join(""));
+  }
+  live.on("model/", () => {
+    renderActors();
     renderVersions();
   });
+  live.on("graph", renderActors); // the ensemble's rate
 
   // --- the batcher ------------------------------------------------------------------------
   const batcher = document.createElement("section");
-  batcher.className = "glass tilt card";
+  batcher.className = "glass card";
   batcher.id = "models-batcher";
+  batcher.dataset.actor = "batcher onnxruntime";
   batcher.innerHTML = `<div class="panel-head"><h2>Batcher</h2><span class="hint" id="mb-hint"></span></div><div class="body">
     <div class="scroll-x"><table><thead><tr><th>model</th><th class="num" title="rows run per second over the last interval">rows/s</th><th class="num" title="requests received per second over the last interval">requests/s</th><th class="num">requests</th><th class="num">served</th><th class="num">batches</th><th class="num">rows/batch</th><th class="num">mean run</th><th>runs on</th><th class="num">dropped</th><th class="num">failed</th><th class="num">queued</th></tr></thead><tbody id="mb-body" data-live></tbody></table></div>
     <div id="mb-hists"></div></div>`;
@@ -277,7 +296,7 @@ export function modelsPage(root: HTMLElement, live: Live): void {
       now
         .map(
           (x) =>
-            `<tr data-model="${esc(x.Key)}"><td>${esc(x.Key)}</td><td class="num" data-field="rows_per_s">${rate(x, "Rows")}</td><td class="num" data-field="requests_per_s">${rate(x, "Requests")}</td><td class="num">${int(x.Requests)}</td><td class="num">${int(x.Served)}</td><td class="num" data-field="batches">${int(x.Batches)}</td><td class="num">${x.Batches ? num(x.Rows / x.Batches, 1) : "—"}</td><td class="num">${x.Batches ? num(x.RunTime / x.Batches / 1e3, 0) + " µs" : "—"}</td><td>${esc(x.Provider || "—")}</td><td class="num">${int(x.DroppedDeadline + x.DroppedQueueFull)}</td><td class="num">${int(x.Failed)}</td><td class="num">${int(x.Queued)}</td></tr>`,
+            `<tr data-model="${esc(x.Key)}" data-actor="model/${esc(x.Key)} batcher"><td>${esc(x.Key)}</td><td class="num" data-field="rows_per_s">${rate(x, "Rows")}</td><td class="num" data-field="requests_per_s">${rate(x, "Requests")}</td><td class="num">${int(x.Requests)}</td><td class="num">${int(x.Served)}</td><td class="num" data-field="batches">${int(x.Batches)}</td><td class="num">${x.Batches ? num(x.Rows / x.Batches, 1) : "—"}</td><td class="num">${x.Batches ? num(x.RunTime / x.Batches / 1e3, 0) + " µs" : "—"}</td><td>${esc(x.Provider || "—")}</td><td class="num">${int(x.DroppedDeadline + x.DroppedQueueFull)}</td><td class="num">${int(x.Failed)}</td><td class="num">${int(x.Queued)}</td></tr>`,
         )
         .join(""),
     );

@@ -1,5 +1,7 @@
 // The neural view: the "graph" topic drawn on a canvas as neurons (nodes, layered by kind)
-// and synapses (edges) with pulses whose rate follows each edge's real message rate.
+// and synapses (edges) with pulses whose rate follows each edge's real message rate. A page
+// emphasises the neurons of the actors it shows (the others are dimmed, still drawn and
+// hoverable), and the neurons a hovered panel shows are ringed (highlight).
 // What changes only with the graph or the view is painted into two offscreen layers; a frame
 // blits them and draws what moves (pulses, glows) with pre-rendered sprites, allocating nothing.
 
@@ -34,6 +36,8 @@ interface Placed {
   style: string; // styleOf(node): colour and shape
   sprite: HTMLCanvasElement;
   activity: number; // decays towards the node's rate-derived activity
+  dim: boolean; // not among the page's actors (and not highlighted): drawn faint
+  lit: boolean; // highlighted: shown by the panel under the pointer
 }
 interface PlacedEdge {
   edge: GEdge;
@@ -41,6 +45,7 @@ interface PlacedEdge {
   b: Placed;
   pulses: number; // pulses on the edge at once
   phase: number; // per-edge offset so pulses do not march in step
+  dim: boolean; // one of its ends is dimmed
 }
 
 const KIND_COLOR: Record<string, string> = {
@@ -163,6 +168,8 @@ export function layer(n: GNode): number {
 }
 const LAYERS = 14;
 const TRAVEL_S = 1.4; // seconds a pulse takes along an edge
+const DIM = 0.22; // the opacity of what is dimmed
+const DIMMED_FIRST = [true, false]; // the dimmed pass, then the others (one array for every frame)
 
 /** pulsesFor maps a message rate (per second) to pulses shown on one edge: log-scaled, capped. */
 export function pulsesFor(rate: number): number {
@@ -206,6 +213,8 @@ export class NeuralView {
   private widths = new Map<string, number>(); // label widths in the labels' font
   private top: Topology = { nodes: [], edges: [] };
   private frozen = false;
+  private shows: ((n: GNode) => boolean) | null = null; // the page's actors (null: every neuron)
+  private lit = new Set<string>(); // the highlighted neurons' IDs
   // view transform: screen = world * scale + offset (CSS pixels)
   private scale = 1;
   private ox = 0;
@@ -277,6 +286,8 @@ export class NeuralView {
           style,
           sprite: this.sprites.get(style) ?? this.sprites.get("other")!,
           activity: prev ? prev.activity : 0,
+          dim: false,
+          lit: false,
         };
         this.placed.push(p);
         this.byId.set(n.id, p);
@@ -290,16 +301,40 @@ export class NeuralView {
       const a = this.byId.get(e.from);
       const b = this.byId.get(e.to);
       if (!a || !b) continue;
-      this.edges.push({ edge: e, a, b, pulses: pulsesFor(e.rate), phase: (k++ * 0.618) % 1 });
+      this.edges.push({ edge: e, a, b, pulses: pulsesFor(e.rate), phase: (k++ * 0.618) % 1, dim: false });
     }
     if (this.hover) this.hover = this.byId.get(this.hover.node.id) ?? null;
-    this.stale = true;
+    this.restyle();
     if (!this.fitted && this.placed.length > 0) this.fit();
   }
 
   /** freeze stops live updates replacing the graph (the synthetic-graph test uses it). */
   freeze(on: boolean): void {
     this.frozen = on;
+  }
+
+  /** emphasise draws the neurons shows picks as they are and dims the others (null: none
+   * dimmed); it holds for the graphs set after it too. */
+  emphasise(shows: ((n: GNode) => boolean) | null): void {
+    this.shows = shows;
+    this.restyle();
+  }
+
+  /** highlight rings the neurons of these IDs (drawn undimmed): those a hovered panel shows. */
+  highlight(ids: string[]): void {
+    if (ids.length === this.lit.size && ids.every((id) => this.lit.has(id))) return;
+    this.lit = new Set(ids);
+    this.restyle();
+  }
+
+  /** restyle marks each neuron and synapse dimmed or highlighted, for the next frame. */
+  private restyle(): void {
+    for (const p of this.placed) {
+      p.lit = this.lit.has(p.node.id);
+      p.dim = !p.lit && this.shows !== null && !this.shows(p.node);
+    }
+    for (const e of this.edges) e.dim = e.a.dim || e.b.dim;
+    this.stale = true;
   }
 
   /** heightOf is the height of the world the placed neurons span, with room for labels. */
@@ -329,14 +364,16 @@ export class NeuralView {
     this.fitted = true;
   }
 
-  graph(): { nodes: GNode[]; edges: GEdge[]; drawnNodes: { id: string; kind: string; label: string; x: number; y: number; r: number }[] } {
+  /** graph is the graph shown and its neurons on screen: where (client coordinates), and
+   * whether each is dimmed (not among the page's actors) or highlighted. */
+  graph(): { nodes: GNode[]; edges: GEdge[]; drawnNodes: { id: string; kind: string; label: string; x: number; y: number; r: number; dim: boolean; lit: boolean }[] } {
     const rect = this.canvas.getBoundingClientRect();
     const drawnNodes = [];
     for (const p of this.placed) {
       const x = p.x * this.scale + this.ox;
       const y = p.y * this.scale + this.oy;
       if (x < -20 || y < -20 || x > this.w + 20 || y > this.h + 20) continue;
-      drawnNodes.push({ id: p.node.id, kind: p.node.kind, label: p.node.label, x: rect.left + x, y: rect.top + y, r: p.r * this.scale });
+      drawnNodes.push({ id: p.node.id, kind: p.node.kind, label: p.node.label, x: rect.left + x, y: rect.top + y, r: p.r * this.scale, dim: p.dim, lit: p.lit });
     }
     return { nodes: this.top.nodes, edges: this.top.edges, drawnNodes };
   }
@@ -432,22 +469,27 @@ export class NeuralView {
     g.drawImage(this.under, 0, 0);
     g.setTransform(this.dpr * s, 0, 0, this.dpr * s, this.dpr * this.ox, this.dpr * this.oy);
 
-    // pulses travelling each active synapse: one path of small squares (cheaper than arcs)
+    // pulses travelling each active synapse: a path of small squares (cheaper than arcs),
+    // one for the dimmed synapses and one for the others
     if (motion) {
       g.fillStyle = "#e8f0ff";
-      g.beginPath();
       const pr = 2.2 / Math.sqrt(s);
       const pd = pr * 2;
       const base = t / 1000 / TRAVEL_S;
-      for (const e of this.edges) {
-        const n = e.pulses;
-        for (let i = 0; i < n; i++) {
-          let f = base + e.phase + i / n;
-          f -= Math.floor(f);
-          g.rect(e.a.x + (e.b.x - e.a.x) * f - pr, e.a.y + (e.b.y - e.a.y) * f - pr, pd, pd);
+      for (const dim of DIMMED_FIRST) {
+        g.globalAlpha = dim ? DIM : 1;
+        g.beginPath();
+        for (const e of this.edges) {
+          if (e.dim !== dim) continue;
+          const n = e.pulses;
+          for (let i = 0; i < n; i++) {
+            let f = base + e.phase + i / n;
+            f -= Math.floor(f);
+            g.rect(e.a.x + (e.b.x - e.a.x) * f - pr, e.a.y + (e.b.y - e.a.y) * f - pr, pd, pd);
+          }
         }
+        g.fill();
       }
-      g.fill();
     }
 
     // neurons: glow by load and activity (a pre-rendered sprite); their bodies are in the
@@ -464,14 +506,32 @@ export class NeuralView {
       const pulse = motion ? 0.08 * Math.sin(t / 400 + p.x) * act : 0;
       const glow = 0.25 + 0.45 * Math.max(n.load, act) + pulse;
       const gr = p.r * (2.2 + 1.6 * Math.max(n.load, act));
-      g.globalAlpha = Math.min(1, glow);
+      g.globalAlpha = Math.min(1, glow) * (p.dim ? DIM : 1);
       g.drawImage(p.sprite, p.x - gr, p.y - gr, gr * 2, gr * 2);
     }
     g.globalAlpha = 1;
     g.setTransform(1, 0, 0, 1, 0, 0);
     g.drawImage(this.over, 0, 0);
+    g.setTransform(this.dpr * s, 0, 0, this.dpr * s, this.dpr * this.ox, this.dpr * this.oy);
+    if (this.lit.size > 0) {
+      // the neurons the hovered panel shows: a ring in the accent colour with a soft halo,
+      // breathing with motion
+      g.strokeStyle = "#7aa2ff";
+      g.beginPath();
+      const grow = (motion ? 8 + 2 * Math.sin(t / 250) : 8) / s;
+      for (const p of this.placed) {
+        if (!p.lit) continue;
+        g.moveTo(p.x + p.r + grow, p.y);
+        g.arc(p.x, p.y, p.r + grow, 0, 6.2832);
+      }
+      g.globalAlpha = 0.3;
+      g.lineWidth = 9 / s;
+      g.stroke();
+      g.globalAlpha = 1;
+      g.lineWidth = 2.5 / s;
+      g.stroke();
+    }
     if (this.hover) {
-      g.setTransform(this.dpr * s, 0, 0, this.dpr * s, this.dpr * this.ox, this.dpr * this.oy);
       g.strokeStyle = "#ffffff";
       g.lineWidth = 2 / s;
       g.beginPath();
@@ -516,24 +576,28 @@ export class NeuralView {
     g.setTransform(1, 0, 0, 1, 0, 0);
     g.clearRect(0, 0, this.under.width, this.under.height);
     g.setTransform(k, 0, 0, k, this.dpr * this.ox, this.dpr * this.oy);
-    g.lineWidth = 1 / s;
-    g.strokeStyle = "rgba(120,140,200,0.18)";
-    g.beginPath();
-    for (const e of this.edges) {
-      if (e.edge.rate > 0) continue;
-      g.moveTo(e.a.x, e.a.y);
-      g.lineTo(e.b.x, e.b.y);
+    for (const dim of DIMMED_FIRST) {
+      g.globalAlpha = dim ? DIM : 1;
+      g.lineWidth = 1 / s;
+      g.strokeStyle = "rgba(120,140,200,0.18)";
+      g.beginPath();
+      for (const e of this.edges) {
+        if (e.edge.rate > 0 || e.dim !== dim) continue;
+        g.moveTo(e.a.x, e.a.y);
+        g.lineTo(e.b.x, e.b.y);
+      }
+      g.stroke();
+      g.lineWidth = 1.6 / s;
+      g.strokeStyle = "rgba(122,162,255,0.45)";
+      g.beginPath();
+      for (const e of this.edges) {
+        if (!(e.edge.rate > 0) || e.dim !== dim) continue;
+        g.moveTo(e.a.x, e.a.y);
+        g.lineTo(e.b.x, e.b.y);
+      }
+      g.stroke();
     }
-    g.stroke();
-    g.lineWidth = 1.6 / s;
-    g.strokeStyle = "rgba(122,162,255,0.45)";
-    g.beginPath();
-    for (const e of this.edges) {
-      if (!(e.edge.rate > 0)) continue;
-      g.moveTo(e.a.x, e.a.y);
-      g.lineTo(e.b.x, e.b.y);
-    }
-    g.stroke();
+    g.globalAlpha = 1;
 
     // over: bodies, a sprite per style and on-screen size placed on whole device pixels
     g = this.over.getContext("2d")!;
@@ -544,23 +608,27 @@ export class NeuralView {
       if (p.x < x0 || p.x > x1 || p.y < y0 || p.y > y1) continue;
       drawn++;
       const b = this.body(p.style, p.r * k);
+      g.globalAlpha = p.dim ? DIM : 1;
       g.drawImage(b, Math.round((p.x * s + this.ox) * this.dpr - b.width / 2), Math.round((p.y * s + this.oy) * this.dpr - b.height / 2));
     }
+    g.globalAlpha = 1;
     // load as an arc around the neuron (a shape, not only a colour): amber, red above 80%
     g.setTransform(k, 0, 0, k, this.dpr * this.ox, this.dpr * this.oy);
     g.lineWidth = 1.5 / s;
-    for (let hot = 0; hot < 2; hot++) {
-      g.strokeStyle = hot ? "#ff6b81" : "#ffd166";
+    for (let hot = 0; hot < 4; hot++) {
+      g.strokeStyle = hot & 1 ? "#ff6b81" : "#ffd166";
+      g.globalAlpha = hot & 2 ? DIM : 1; // the dimmed neurons' arcs apart
       g.beginPath();
       for (const p of this.placed) {
         const l = p.node.load;
-        if (!(l > 0) || l > 0.8 !== (hot === 1) || p.x < x0 || p.x > x1 || p.y < y0 || p.y > y1) continue;
+        if (!(l > 0) || l > 0.8 !== ((hot & 1) === 1) || p.dim !== ((hot & 2) === 2) || p.x < x0 || p.x > x1 || p.y < y0 || p.y > y1) continue;
         const rr = p.r + 3 / s;
         g.moveTo(p.x, p.y - rr);
         g.arc(p.x, p.y, rr, -1.5708, -1.5708 + 6.2832 * Math.min(1, l));
       }
       g.stroke();
     }
+    g.globalAlpha = 1;
     // labels when legible: fewer than 80 neurons on screen, or zoomed in
     if (drawn < 80 || s > 2) {
       g.setTransform(this.dpr, 0, 0, this.dpr, 0, 0);
@@ -570,6 +638,7 @@ export class NeuralView {
       const colW = (this.worldW / LAYERS) * s * 0.92; // a column's width on screen
       for (const p of this.placed) {
         if (p.x < x0 || p.x > x1 || p.y < y0 || p.y > y1) continue;
+        g.globalAlpha = p.dim ? DIM * 1.6 : 1; // a dimmed neuron's label stays just legible
         // pairs sit in the column beside the symbols: their labels go above, the others' below
         const kind = p.node.kind;
         const above = kind === "pair";
@@ -593,6 +662,7 @@ export class NeuralView {
           g.fillStyle = "rgba(230,236,255,0.85)";
         }
       }
+      g.globalAlpha = 1;
     }
   }
 

@@ -1,7 +1,7 @@
 // The pages: each renders into the content area beside the neural view and keeps itself
 // current from the live topics and the queries; no invented numbers.
 import { Live, query, AuthError } from "./live";
-import { Topology } from "./neural";
+import { GNode, Topology } from "./neural";
 import { esc, dl, num, int, time, h } from "./format";
 import { panel } from "./panel";
 import { agentsPage } from "./agents";
@@ -16,17 +16,28 @@ export interface Page {
   path: string;
   name: string;
   wide: boolean; // the neural view full-width above the content
+  // the websocket topics (prefixes, web.Topics) the page reads, besides the neural view's
+  // "graph": a tab receives only these
+  topics: string[];
+  // the neurons of the actors the page shows, emphasised in the neural view (the others are
+  // dimmed); none: every neuron as it is
+  actors?: (n: GNode) => boolean;
+}
+
+/** actors picks the neurons of these kinds and these IDs (cmd/synapse/topology.go). */
+function actors(kinds: string[], ids: string[] = []): (n: GNode) => boolean {
+  return (n) => kinds.includes(n.kind) || ids.includes(n.id);
 }
 
 export const PAGES: Page[] = [
-  { path: "/", name: "Dashboard", wide: true },
-  { path: "/markets/", name: "Markets", wide: true },
-  { path: "/datasets/", name: "Datasets", wide: true },
-  { path: "/training/", name: "Training", wide: false },
-  { path: "/models/", name: "Models", wide: false },
-  { path: "/agents/", name: "Agents", wide: false },
-  { path: "/portfolio/", name: "Portfolio", wide: false },
-  { path: "/health/", name: "System Health", wide: true },
+  { path: "/", name: "Dashboard", wide: true, topics: ["engine", "model/"] },
+  { path: "/markets/", name: "Markets", wide: true, topics: ["symbol/", "signals", "orders", "model/"], actors: actors(["feed", "symbol"], ["stream/MD"]) },
+  { path: "/datasets/", name: "Datasets", wide: true, topics: [], actors: actors(["feed", "stream"]) },
+  { path: "/training/", name: "Training", wide: false, topics: ["training/"], actors: actors(["model"]) },
+  { path: "/models/", name: "Models", wide: false, topics: ["model/"], actors: actors(["model", "ensemble", "batcher", "runtime"]) },
+  { path: "/agents/", name: "Agents", wide: false, topics: ["agent/", "risk", "orders", "agent_events"], actors: actors(["agent", "risk", "venue"], ["stream/ORD"]) },
+  { path: "/portfolio/", name: "Portfolio", wide: false, topics: ["agent/", "portfolio"], actors: actors(["agent", "venue"], ["stream/ORD"]) },
+  { path: "/health/", name: "System Health", wide: true, topics: ["engine", "health"] },
 ];
 
 export function renderPage(p: Page, root: HTMLElement, live: Live): void {
@@ -50,8 +61,9 @@ export function renderPage(p: Page, root: HTMLElement, live: Live): void {
   }
 }
 
-function figure(label: string, id: string): string {
-  return `<div class="fig"><span class="fig-label">${esc(label)}</span><span class="fig-value" id="${id}" data-live>—</span></div>`;
+/** figure is a key figure; actor, the neuron(s) it is a figure of (data-actor). */
+function figure(label: string, id: string, actor = ""): string {
+  return `<div class="fig"${actor ? ` data-actor="${actor}"` : ""}><span class="fig-label">${esc(label)}</span><span class="fig-value" id="${id}" data-live>—</span></div>`;
 }
 
 function set(id: string, v: string): void {
@@ -73,9 +85,9 @@ function modelTotals(live: Live): { requests: number; signals: number; errors: n
 function dashboard(root: HTMLElement, live: Live): void {
   const b = panel(root, "Key figures", "figures");
   b.innerHTML = `<div class="figs">
-    ${figure("event time", "f-time")}${figure("MD events published", "f-pub")}${figure("events routed", "f-routed")}
-    ${figure("symbols", "f-symbols")}${figure("feed", "f-feed")}${figure("messages / s into MD", "f-rate")}
-    ${figure("model requests", "f-req")}${figure("signals", "f-sig")}${figure("neurons · synapses", "f-graph")}</div>`;
+    ${figure("event time", "f-time")}${figure("MD events published", "f-pub", "stream/MD")}${figure("events routed", "f-routed", "router")}
+    ${figure("symbols", "f-symbols")}${figure("feed", "f-feed", "feed")}${figure("messages / s into MD", "f-rate", "feed stream/MD")}
+    ${figure("model requests", "f-req", "batcher")}${figure("signals", "f-sig", "stream/SIG")}${figure("neurons · synapses", "f-graph")}</div>`;
   live.on("engine", (_t, e) => {
     set("f-time", time(e.event_time));
     set("f-pub", int(e.log?.published));

@@ -13,6 +13,7 @@ import { messagePanel as panel } from "./panel";
 import { Position, STATE_BADGE, fig, say, signedMoney } from "./agentview";
 import { curvesChart, fanChart, CURVE_STYLES, CurvePoint, FanBand } from "./charts";
 import { command, describe } from "./commands";
+import { guard } from "./access";
 import { totalCurve, maxDrawdown, DrawdownPoint } from "./drawdown";
 
 /** Snapshot is an agent's hourly equity snapshot (streams.EquitySnapshot). */
@@ -263,7 +264,7 @@ export function portfolioPage(root: HTMLElement, live: Live): void {
           .map(
             ([field, label, cell, tot]) =>
               `<tr data-field="${field}"><th scope="row">${esc(label)}</th>${agents
-                .map((a) => `<td class="num" data-agent="${esc(a.agent)}" data-field="${field}"${field === "equity" ? " data-live" : ""}>${cell(a, a.latest?.time > 0 ? a.latest : null)}</td>`)
+                .map((a) => `<td class="num" data-agent="${esc(a.agent)}" data-actor="agent/${esc(a.agent)}" data-field="${field}"${field === "equity" ? " data-live" : ""}>${cell(a, a.latest?.time > 0 ? a.latest : null)}</td>`)
                 .join("")}<td class="num total" data-agent="total" data-field="${field}">${tot}</td></tr>`,
           )
           .join(""),
@@ -400,7 +401,7 @@ export function portfolioPage(root: HTMLElement, live: Live): void {
           ? rows
               .map(
                 (p) =>
-                  `<tr data-agent="${esc(p.agent)}"><td>${esc(p.agent)}</td><td>${esc(p.venue)}</td><td>${esc(p.symbol)}</td><td class="num">${sign(p.qty) === 0 ? `0 <span class="dim">(flat)</span>` : arrow(p.qty) + esc(exact(p.qty))}</td><td class="num">${money(p.avg_cost)}</td><td class="num">${money(p.mark)}</td><td class="num">${signedMoney(p.unrealized)}</td><td class="num">${signedMoney(p.realized)}</td><td class="num">${money(p.fees)}</td></tr>`,
+                  `<tr data-agent="${esc(p.agent)}" data-actor="agent/${esc(p.agent)}"><td>${esc(p.agent)}</td><td>${esc(p.venue)}</td><td>${esc(p.symbol)}</td><td class="num">${sign(p.qty) === 0 ? `0 <span class="dim">(flat)</span>` : arrow(p.qty) + esc(exact(p.qty))}</td><td class="num">${money(p.avg_cost)}</td><td class="num">${money(p.mark)}</td><td class="num">${signedMoney(p.unrealized)}</td><td class="num">${signedMoney(p.realized)}</td><td class="num">${money(p.fees)}</td></tr>`,
               )
               .join("")
           : `<tr class="empty"><td colspan="9" class="dim">No positions${agent ? ` for ${esc(agent)}` : ""}: they appear once an order fills.</td></tr>`,
@@ -501,7 +502,7 @@ export function portfolioPage(root: HTMLElement, live: Live): void {
         ? ws
             .map(
               (w) =>
-                `<tr data-agent="${esc(w.agent)}"${w.out ? ' class="drift-out"' : ""}><td>${esc(w.agent)}</td><td class="num" data-field="target">${esc(percent(w.target))}</td><td class="num" data-field="weight">${snapshot ? esc(percent(w.weight)) : "—"}</td><td>${snapshot ? weightBar(w, a.threshold) : ""}</td><td class="num" data-field="drift">${snapshot ? signedPct(w.drift) : "—"}</td><td data-field="status">${!snapshot ? "—" : w.out ? `<span class="warn">⚠ beyond</span>` : `<span class="up">✓ within</span>`}</td><td class="num">${snapshot ? `${money(w.equity)} → ${money(w.target_equity)}` : "—"}</td></tr>`,
+                `<tr data-agent="${esc(w.agent)}" data-actor="agent/${esc(w.agent)}"${w.out ? ' class="drift-out"' : ""}><td>${esc(w.agent)}</td><td class="num" data-field="target">${esc(percent(w.target))}</td><td class="num" data-field="weight">${snapshot ? esc(percent(w.weight)) : "—"}</td><td>${snapshot ? weightBar(w, a.threshold) : ""}</td><td class="num" data-field="drift">${snapshot ? signedPct(w.drift) : "—"}</td><td data-field="status">${!snapshot ? "—" : w.out ? `<span class="warn">⚠ beyond</span>` : `<span class="up">✓ within</span>`}</td><td class="num">${snapshot ? `${money(w.equity)} → ${money(w.target_equity)}` : "—"}</td></tr>`,
             )
             .join("")
         : `<tr class="empty"><td colspan="7" class="dim">The profile names no agent.</td></tr>`,
@@ -515,7 +516,7 @@ export function portfolioPage(root: HTMLElement, live: Live): void {
         ? `<table class="pf-table" id="pf-moves-table"><thead><tr><th>agent</th><th>direction</th><th class="num">amount</th><th>type</th><th>reason</th></tr></thead><tbody>${moves
             .map(
               (mv) =>
-                `<tr data-agent="${esc(mv.agent)}"><td>${esc(mv.agent)}</td><td class="${upDown(mv.amount)}">${sign(mv.amount) > 0 ? "▲ capital in" : sign(mv.amount) < 0 ? "▼ capital out" : "—"}</td><td class="num">${signedMoney(mv.amount)}</td><td>${esc(mv.type)}</td><td class="dim">${esc(mv.reason ?? "")}</td></tr>`,
+                `<tr data-agent="${esc(mv.agent)}" data-actor="agent/${esc(mv.agent)}"><td>${esc(mv.agent)}</td><td class="${upDown(mv.amount)}">${sign(mv.amount) > 0 ? "▲ capital in" : sign(mv.amount) < 0 ? "▼ capital out" : "—"}</td><td class="num">${signedMoney(mv.amount)}</td><td>${esc(mv.type)}</td><td class="dim">${esc(mv.reason ?? "")}</td></tr>`,
             )
             .join("")}</tbody></table><p class="dim">A preview: nothing moves until a rebalance is commanded.</p>`
         : esc(snapshot ? `None: every drift is within ${within}.` : "None until the agents have an equity snapshot."),
@@ -525,6 +526,8 @@ export function portfolioPage(root: HTMLElement, live: Live): void {
   // Rebalance and sweep: commands on the log (trader role); the moves come back through the
   // read model's capital_moves query.
   const capitalMsg = alloc.querySelector("#pf-capital-msg") as HTMLElement;
+  guard(alloc.querySelector("#pf-rebalance") as HTMLButtonElement, "portfolio.rebalance");
+  guard(alloc.querySelector("#pf-distribute") as HTMLButtonElement, "portfolio.distribute");
   const keep = alloc.querySelector("#pf-keep") as HTMLInputElement;
   async function send(name: string, args: Record<string, unknown>): Promise<void> {
     const res = await command(name, args);
@@ -554,7 +557,7 @@ export function portfolioPage(root: HTMLElement, live: Live): void {
           ? `<table class="pf-table" id="pf-capital-table"><thead><tr><th>time</th><th>agent</th><th class="num">amount</th><th>type</th><th>reason</th></tr></thead><tbody>${last
               .map(
                 (mv) =>
-                  `<tr data-agent="${esc(mv.agent)}" data-type="${esc(mv.type)}"><td>${esc(time(mv.time))}</td><td>${esc(mv.agent)}</td><td class="num">${signedMoney(mv.amount)}</td><td>${esc(mv.type)}</td><td class="dim">${esc(mv.reason ?? "")}</td></tr>`,
+                  `<tr data-agent="${esc(mv.agent)}" data-actor="agent/${esc(mv.agent)}" data-type="${esc(mv.type)}"><td>${esc(time(mv.time))}</td><td>${esc(mv.agent)}</td><td class="num">${signedMoney(mv.amount)}</td><td>${esc(mv.type)}</td><td class="dim">${esc(mv.reason ?? "")}</td></tr>`,
               )
               .join("")}</tbody></table>`
           : "None yet: a rebalance or a sweep records one per agent it moves capital for.",
@@ -701,6 +704,7 @@ export function portfolioPage(root: HTMLElement, live: Live): void {
     <div class="scroll-x"><table class="pf-table"><thead><tr><th title="event time, UTC">time (UTC)</th><th>agent</th><th>symbol</th><th>side</th><th class="num">qty</th><th class="num">price</th><th class="num">fee</th><th>liquidity</th><th>order · trade</th></tr></thead>
     <tbody id="pf-fills-body"><tr class="empty"><td colspan="9" class="dim">loading…</td></tr></tbody></table></div>`,
   );
+  fl.dataset.actor = "stream/ORD"; // fills are order events on ORD
   const flMsg = fl.querySelector("[data-msg]") as HTMLElement;
   const flAgent = fl.querySelector("#pf-fills-agent") as HTMLSelectElement;
   const flLimit = fl.querySelector("#pf-fills-limit") as HTMLSelectElement;
@@ -737,7 +741,7 @@ export function portfolioPage(root: HTMLElement, live: Live): void {
           ? items
               .map((f) => {
                 const at = time(f.time);
-                return `<tr data-agent="${esc(f.agent)}"><td title="${esc(at)}">${esc(at.slice(5, 19))}</td><td>${esc(f.agent)}</td><td title="${esc(f.venue)}">${esc(f.symbol)} <span class="dim">${esc(f.venue)}</span></td><td class="side-${esc(f.side)}">${f.side === "BUY" ? "▲ BUY" : f.side === "SELL" ? "▼ SELL" : esc(f.side)}</td><td class="num">${esc(exact(f.qty))}</td><td class="num">${money(f.price)}</td><td class="num">${money(f.fee)}</td><td>${f.maker ? "maker" : "taker"}</td><td class="dim ids" title="${esc(f.client_order_id)} · ${esc(f.trade_id)}">${esc(f.client_order_id)} · ${esc(f.trade_id)}</td></tr>`;
+                return `<tr data-agent="${esc(f.agent)}" data-actor="agent/${esc(f.agent)}"><td title="${esc(at)}">${esc(at.slice(5, 19))}</td><td>${esc(f.agent)}</td><td title="${esc(f.venue)}">${esc(f.symbol)} <span class="dim">${esc(f.venue)}</span></td><td class="side-${esc(f.side)}">${f.side === "BUY" ? "▲ BUY" : f.side === "SELL" ? "▼ SELL" : esc(f.side)}</td><td class="num">${esc(exact(f.qty))}</td><td class="num">${money(f.price)}</td><td class="num">${money(f.fee)}</td><td>${f.maker ? "maker" : "taker"}</td><td class="dim ids" title="${esc(f.client_order_id)} · ${esc(f.trade_id)}">${esc(f.client_order_id)} · ${esc(f.trade_id)}</td></tr>`;
               })
               .join("")
           : `<tr class="empty"><td colspan="9" class="dim">No fills${flAgent.value ? ` for ${esc(flAgent.value)}` : ""} yet: they appear here as orders fill.</td></tr>`,

@@ -6,6 +6,7 @@
 import "./training.css";
 import { Live, query, AuthError } from "./live";
 import { command, describe } from "./commands";
+import { guard, may } from "./access";
 import { esc, h, int, num, put } from "./format";
 import { lossChart, LossChart, LOSS_CURVES, CURVE_STYLES } from "./charts";
 
@@ -62,7 +63,7 @@ interface Deployed {
 const STATE_TEXT: Record<Run["state"], string> = { queued: "◦ queued", running: "▶ running", done: "✓ done", failed: "✗ failed" };
 
 function section(root: HTMLElement, title: string, sub = "", cls = ""): HTMLElement {
-  const s = h("section", `glass tilt card ${cls}`);
+  const s = h("section", `glass card ${cls}`);
   s.innerHTML = `<div class="panel-head"><h2>${esc(title)}</h2>${sub}</div>`;
   const body = h("div", "body");
   s.appendChild(body);
@@ -173,6 +174,7 @@ export function trainingPage(root: HTMLElement, live: Live): void {
   const formEl = form.querySelector("#tr-form") as HTMLFormElement;
   const msg = form.querySelector("#tr-msg") as HTMLElement;
   const startBtn = form.querySelector("#tr-start") as HTMLButtonElement;
+  guard(startBtn, "models.train");
   const say = (el: HTMLElement, text: string, ok: boolean) => {
     el.textContent = text;
     el.classList.toggle("ok", ok);
@@ -193,7 +195,7 @@ export function trainingPage(root: HTMLElement, live: Live): void {
     startBtn.disabled = true;
     say(msg, "… models.train sent", true);
     const res = await command("models.train", args);
-    startBtn.disabled = false;
+    startBtn.disabled = !may("models.train");
     say(msg, describe("models.train", res) + (res.ok ? ` — run ${res.id}` : ""), res.ok);
     if (!res.ok && res.field) {
       const named = field(res.field.replace(/\[\d+\]$/, ""));
@@ -217,6 +219,7 @@ export function trainingPage(root: HTMLElement, live: Live): void {
     if (c) return c;
     const el = h("article", "tr-run");
     el.dataset.run = run.id;
+    el.dataset.actor = `model/${run.args.model}`; // the model it trains
     el.dataset.seq = String(run.seq);
     el.innerHTML = `<div class="tr-run-head"></div>
       <div class="tr-progress"><progress max="1" value="0" aria-label="epochs finished"></progress><span class="tr-progress-text" data-live></span></div>
@@ -242,12 +245,13 @@ export function trainingPage(root: HTMLElement, live: Live): void {
       msg: m,
       run,
     };
+    guard(c.deploy, "models.deploy");
     const cc = c;
     cc.deploy.addEventListener("click", async () => {
       cc.deploy.disabled = true;
       say(cc.msg, "… models.deploy sent", true);
       const res = await command("models.deploy", { model: cc.run.args.model, dir: cc.run.args.out, mode: "shadow" });
-      cc.deploy.disabled = false;
+      cc.deploy.disabled = !may("models.deploy");
       say(cc.msg, describe("models.deploy", res) + (res.ok ? `: ${cc.run.args.model} v${cc.run.version ?? cc.run.args.version} in shadow (see Models)` : ""), res.ok);
     });
     cards.set(run.id, c);
@@ -310,6 +314,7 @@ export function trainingPage(root: HTMLElement, live: Live): void {
       if (!v) {
         const el = h("article", "tr-run tr-deployed");
         el.dataset.deployed = key;
+        el.dataset.actor = `model/${d.model}${d.mode === "shadow" ? "@shadow" : ""}`;
         el.innerHTML = `<div class="tr-run-head"></div>`;
         deployedEl.querySelector("p.dim")?.remove();
         deployedEl.appendChild(el);
