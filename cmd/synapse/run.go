@@ -391,7 +391,13 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return engineState(), nil
 	})
 	var replayed atomic.Pointer[ReplayCounts] // what the replay did with its files, as it goes
-	handleDatasetsQuery(gw, log.JS, hub, &replayed)
+	// Its reads on a connection of their own: on the shared one each answer waits behind the
+	// feed (seconds under a flood).
+	queries, err := log.Queries()
+	if err != nil {
+		return err
+	}
+	handleDatasetsQuery(gw, queries, hub, &replayed)
 	gw.HandleQuery("state", func(r *http.Request) (any, error) {
 		p, err := params(r, "topic")
 		if err != nil {
