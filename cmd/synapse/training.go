@@ -9,6 +9,10 @@ package main
 // restart applies CMD again. A run whose card (OUT/MODEL.json) records its command id
 // finished before (the card is written last, whole): it is shown done and not trained
 // again. Any other run trains (again) from the start.
+//
+// How long a run has left is known for its epochs only: the data reading before them and
+// the export after them have no measure to go by. A run says which of the three stages it
+// is in, and while in the epochs how long they have left at the pace so far.
 
 import (
 	"context"
@@ -29,9 +33,16 @@ import (
 // The states of a training run.
 const (
 	runQueued  = "queued"  // on the log, waiting for the runs before it
-	runRunning = "running" // reading its data or training
+	runRunning = "running" // in one of the stages below
 	runDone    = "done"    // the model and its card are written
 	runFailed  = "failed"  // Reason says why; nothing was written
+)
+
+// The stages of a running run, in order.
+const (
+	stageData   = "reading the data and building the features"
+	stageEpochs = "training epochs"
+	stageExport = "exporting, verifying with ONNX Runtime, scoring and writing the model"
 )
 
 // TrainingRun is one models.train command and how far it got: the hub's training/<ID>
@@ -43,7 +54,8 @@ type TrainingRun struct {
 	Issued int64         `json:"issued"` // epoch ms
 	Args   web.TrainArgs `json:"args"`   // model, data files, out folder, version, epochs, seed, horizon
 	State  string        `json:"state"`  // queued, running, done, failed
-	// Stage says what a running run does: reading the data, training, writing the model.
+	// Stage says what a running run does (a failed one: what it did when it failed): reading
+	// the data, training epochs, or exporting and writing the model.
 	Stage  string `json:"stage,omitempty"`
 	Reason string `json:"reason,omitempty"` // why it failed
 	// Before is true for a run that finished before this start of the engine: what is shown
@@ -59,10 +71,13 @@ type TrainingRun struct {
 	HoldoutLoss []inference.Num `json:"holdout_loss"`
 	ValidLoss   []inference.Num `json:"validation_loss"`
 
-	Started   int64  `json:"started,omitempty"`  // epoch ms
-	Finished  int64  `json:"finished,omitempty"` // epoch ms
-	ElapsedMS int64  `json:"elapsed_ms"`         // running for, as of the last update
-	ETAMS     *int64 `json:"eta_ms,omitempty"`   // until max_epochs at the pace so far
+	Started   int64 `json:"started,omitempty"`  // epoch ms
+	Finished  int64 `json:"finished,omitempty"` // epoch ms
+	ElapsedMS int64 `json:"elapsed_ms"`         // running for, as of the last update
+	// EpochsETAMS is how long the epochs have left, until max_epochs at the pace so far
+	// (early stopping may end them sooner), while in the epochs stage: not the whole run,
+	// whose export after the epochs has no estimate.
+	EpochsETAMS *int64 `json:"epochs_eta_ms,omitempty"`
 
 	// When done: the card, the validation metrics and the naive baseline's on the same rows.
 	Card            string            `json:"card,omitempty"`
@@ -159,12 +174,12 @@ func (t *trainer) train(ctx context.Context, r *TrainingRun) {
 		})
 		return
 	}
-	t.update(r, func() { r.State, r.Stage, r.Started = runRunning, "reading the data", time.Now().UnixMilli() })
+	t.update(r, func() { r.State, r.Stage, r.Started = runRunning, stageData, time.Now().UnixMilli() })
 	t.logger.Info("training run started", "id", r.ID, "model", a.Model, "files", len(a.Data), "out", a.Out, "epochs", a.Epochs)
 	opts := inference.TrainOptions{Model: a.Model, Version: a.Version, Horizon: a.Horizon, Epochs: a.Epochs, Seed: a.Seed,
 		RuntimeLib: t.ortLib, CommandID: r.ID,
 		Split: func(rows inference.CardRows) {
-			t.update(r, func() { r.Rows, r.Stage, r.fitStart = &rows, "training", time.Now() })
+			t.update(r, func() { r.Rows, r.Stage, r.fitStart = &rows, stageEpochs, time.Now() })
 		},
 		Progress: func(epoch int, trainLoss, holdoutLoss, validLoss float64) {
 			t.update(r, func() {
@@ -173,15 +188,13 @@ func (t *trainer) train(ctx context.Context, r *TrainingRun) {
 				r.HoldoutLoss = append(r.HoldoutLoss, inference.Num(holdoutLoss))
 				r.ValidLoss = append(r.ValidLoss, inference.Num(validLoss))
 				eta := time.Since(r.fitStart).Milliseconds() / int64(epoch) * int64(r.MaxEpochs-epoch)
-				r.ETAMS = &eta
-				if epoch == r.MaxEpochs {
-					r.Stage = "verifying with ONNX Runtime and writing the model"
-				}
+				r.EpochsETAMS = &eta
 			})
 			if trainingEpochHook != nil {
 				trainingEpochHook(ctx, r.ID, epoch)
 			}
 		},
+		Fitted: func() { t.update(r, func() { r.Stage, r.EpochsETAMS = stageExport, nil }) },
 	}
 	_, _, cardPath, err := trainModel(ctx, a.Data, opts, a.Out)
 	if ctx.Err() != nil {
@@ -193,10 +206,12 @@ func (t *trainer) train(ctx context.Context, r *TrainingRun) {
 		card, _, err = inference.LoadCard(cardPath) // what a deployment will read
 	}
 	if err != nil {
+		var stage string
 		t.update(r, func() {
-			r.State, r.Stage, r.Reason, r.ETAMS, r.Finished = runFailed, "", err.Error(), nil, time.Now().UnixMilli()
+			r.State, r.Reason, r.EpochsETAMS, r.Finished = runFailed, err.Error(), nil, time.Now().UnixMilli()
+			stage = r.Stage
 		})
-		t.logger.Error("training run failed", "id", r.ID, "model", a.Model, "err", err)
+		t.logger.Error("training run failed", "id", r.ID, "model", a.Model, "stage", stage, "err", err)
 		return
 	}
 	t.update(r, func() { r.State = runDone; t.finishedFrom(r, cardPath, card) })
@@ -207,7 +222,7 @@ func (t *trainer) train(ctx context.Context, r *TrainingRun) {
 func (t *trainer) finishedFrom(r *TrainingRun, cardPath string, card *inference.Card) {
 	tr := card.Training
 	rows := card.Rows
-	r.Stage, r.ETAMS, r.Card, r.Version, r.SHA256, r.Rows = "", nil, cardPath, card.Version, card.SHA256, &rows
+	r.Stage, r.EpochsETAMS, r.Card, r.Version, r.SHA256, r.Rows = "", nil, cardPath, card.Version, card.SHA256, &rows
 	r.Epoch, r.MaxEpochs, r.BestEpoch = tr.Epochs, tr.MaxEpochs, tr.BestEpoch
 	r.TrainLoss, r.HoldoutLoss, r.ValidLoss = tr.TrainLoss, tr.HoldoutLoss, tr.ValidLoss
 	m, b := card.Metrics.Validation, card.BaselineMetrics.Validation

@@ -121,7 +121,8 @@ func TestTrainingRunsInTheEngine(t *testing.T) {
 	if run.Epoch < 1 || run.Epoch > 3 || run.MaxEpochs != 3 || len(run.TrainLoss) != run.Epoch || len(run.HoldoutLoss) != run.Epoch || len(run.ValidLoss) != run.Epoch {
 		t.Errorf("done run: epoch %d/%d, curves %d %d %d", run.Epoch, run.MaxEpochs, len(run.TrainLoss), len(run.HoldoutLoss), len(run.ValidLoss))
 	}
-	if run.Rows == nil || run.Rows.Fit == 0 || run.Rows.Validation == 0 || run.Metrics == nil || run.BaselineMetrics == nil || run.Metrics.Accuracy == nil || run.BaselineMetrics.Accuracy == nil || run.Before {
+	if run.Rows == nil || run.Rows.Fit == 0 || run.Rows.Validation == 0 || run.Metrics == nil || run.BaselineMetrics == nil || run.Metrics.Accuracy == nil || run.BaselineMetrics.Accuracy == nil || run.Before ||
+		run.Stage != "" || run.EpochsETAMS != nil {
 		t.Errorf("done run without rows, metrics or baseline: %+v", run)
 	}
 	if run.Card != filepath.Join(out, "direction.json") || run.Version != "7" || run.Args.Out != out || run.ElapsedMS <= 0 {
@@ -200,7 +201,8 @@ func TestTrainingRunsInTheEngine(t *testing.T) {
 	case <-time.After(60 * time.Second):
 		t.Fatal("the first run did not finish an epoch")
 	}
-	if mid := waitRun(t, addr, idA, runRunning, 5*time.Second); mid.Epoch != 1 || len(mid.TrainLoss) != 1 || mid.Rows == nil || mid.ETAMS == nil {
+	if mid := waitRun(t, addr, idA, runRunning, 5*time.Second); mid.Epoch != 1 || len(mid.TrainLoss) != 1 || mid.Rows == nil ||
+		mid.Stage != stageEpochs || mid.EpochsETAMS == nil || *mid.EpochsETAMS < 0 {
 		t.Errorf("a run in progress: %+v", mid)
 	}
 	waitRun(t, addr, idB, runQueued, 5*time.Second)
