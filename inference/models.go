@@ -95,6 +95,9 @@ type TrainOptions struct {
 	Split func(CardRows)
 	// Progress is told of every epoch.
 	Progress func(epoch int, trainLoss, holdoutLoss, validLoss float64)
+	// Fitted, when set, is told once the epochs are over (early stopping may end them before
+	// Epochs), before the export, its verification and the scoring.
+	Fitted func()
 	// CommandID is the models.train command that asked for this model, kept in the card
 	// (Card.Training.CommandID); empty from the command line.
 	CommandID string
@@ -168,6 +171,9 @@ func TrainDataset(ctx context.Context, ds *Dataset, opts TrainOptions) (*Trained
 	fitted, err := Fit(ctx, fit, hold, valid, cfg)
 	if err != nil {
 		return nil, err
+	}
+	if opts.Fitted != nil {
+		opts.Fitted()
 	}
 	_ = cfg.defaults() // the values Fit used, for the card
 

@@ -5,10 +5,12 @@ import (
 	"context"
 	"errors"
 	"flag"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -89,6 +91,28 @@ func TestTrainIsDeterministic(t *testing.T) {
 	cb, _ := b.Card.Marshal()
 	if !reflect.DeepEqual(a.MLP, b.MLP) || !bytes.Equal(a.ONNX, b.ONNX) || !bytes.Equal(ca, cb) {
 		t.Fatal("two trainings on the same data differ")
+	}
+}
+
+// Train tells its caller the stages as they come: the split once before the first epoch,
+// every epoch, and the end of the epochs once after the last, before the export.
+func TestTrainTellsItsStages(t *testing.T) {
+	needRuntime(t)
+	var told []string
+	opts := TrainOptions{Model: ModelRange, Epochs: 2,
+		Split:    func(CardRows) { told = append(told, "split") },
+		Progress: func(epoch int, _, _, _ float64) { told = append(told, fmt.Sprint("epoch ", epoch)) },
+		Fitted:   func() { told = append(told, "fitted") }}
+	tr, err := Train(context.Background(), []string{ethDay1}, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"split"}
+	for e := 1; e <= tr.Card.Training.Epochs; e++ {
+		want = append(want, fmt.Sprint("epoch ", e))
+	}
+	if want = append(want, "fitted"); !slices.Equal(told, want) {
+		t.Errorf("told %q, want %q", told, want)
 	}
 }
 

@@ -73,6 +73,7 @@ type Log struct {
 	server  *server.Server // nil with an external URL
 	connect func(name string) (*nats.Conn, error)
 	records *nats.Conn // Recorder's, opened on first use
+	queries *nats.Conn // Queries', opened on first use
 	lock    *os.File   // held on DataDir while the embedded server runs
 	logger  *slog.Logger
 
@@ -429,24 +430,39 @@ func (l *Log) Stats() PublishStats {
 // awaited (the desk's order events): on the shared connection their acks queue behind those
 // of the feed's asynchronous publishes. It is opened on first use and closed with the log.
 func (l *Log) Recorder() (jetstream.JetStream, error) {
+	return l.own(&l.records, "records")
+}
+
+// Queries returns JetStream on a connection of its own, for the reads a query answers from
+// (the datasets query's stream and subject lookups): on the shared connection each answer
+// queues behind the feed's publishes and the graph's deliveries, seconds under a flood. It
+// is opened on first use and closed with the log.
+func (l *Log) Queries() (jetstream.JetStream, error) {
+	return l.own(&l.queries, "queries")
+}
+
+// own returns JetStream on the connection *nc, opened on first use, named for what it does.
+func (l *Log) own(nc **nats.Conn, what string) (jetstream.JetStream, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if l.records == nil {
-		nc, err := l.connect("synapse-records")
+	if *nc == nil {
+		c, err := l.connect("synapse-" + what)
 		if err != nil {
-			return nil, fmt.Errorf("%w: a connection for records: %v", ErrConnect, err)
+			return nil, fmt.Errorf("%w: a connection for %s: %v", ErrConnect, what, err)
 		}
-		l.records = nc
+		*nc = c
 	}
-	return jetstream.New(l.records)
+	return jetstream.New(*nc)
 }
 
 // Close drains the connection and shuts the embedded server down.
 func (l *Log) Close() {
 	l.mu.Lock()
-	if l.records != nil {
-		_ = l.records.Drain()
-		l.records.Close()
+	for _, nc := range []*nats.Conn{l.records, l.queries} {
+		if nc != nil {
+			_ = nc.Drain()
+			nc.Close()
+		}
 	}
 	l.mu.Unlock()
 	if l.Conn != nil {

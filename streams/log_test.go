@@ -327,9 +327,10 @@ func TestExternalServerByURL(t *testing.T) {
 	}
 }
 
-// Recorder's JetStream is on a connection of its own (the desk's acked records do not wait
-// behind the feed's acks), writes to the same streams, and closes with the log.
-func TestRecorderHasItsOwnConnection(t *testing.T) {
+// Recorder's and Queries' JetStream are each on a connection of its own (the desk's acked
+// records and the datasets query's reads do not wait behind the feed), reach the same
+// streams, and close with the log.
+func TestRecorderAndQueriesHaveTheirOwnConnections(t *testing.T) {
 	l, err := Open(context.Background(), Options{DataDir: t.TempDir()})
 	if err != nil {
 		t.Fatal(err)
@@ -338,12 +339,19 @@ func TestRecorderHasItsOwnConnection(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rec.Conn() == l.Conn {
-		t.Fatal("the recorder shares the log's connection")
+	queries, err := l.Queries()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rec.Conn() == l.Conn || queries.Conn() == l.Conn || queries.Conn() == rec.Conn() {
+		t.Fatal("the recorder or the queries share a connection")
 	}
 	again, err := l.Recorder()
 	if err != nil || again.Conn() != rec.Conn() {
 		t.Fatalf("a second Recorder opened another connection (%v)", err)
+	}
+	if again, err := l.Queries(); err != nil || again.Conn() != queries.Conn() {
+		t.Fatalf("a second Queries opened another connection (%v)", err)
 	}
 	msg, err := Encode(testKline(1723161240000))
 	if err != nil {
@@ -353,12 +361,14 @@ func TestRecorderHasItsOwnConnection(t *testing.T) {
 	if err != nil || ack.Stream != StreamMarketData {
 		t.Fatalf("publish through the recorder: %+v, %v", ack, err)
 	}
-	if last, err := LastSeq(context.Background(), l.JS, StreamMarketData); err != nil || last != ack.Sequence {
-		t.Fatalf("the log's own connection sees seq %d (%v), the recorder wrote %d", last, err, ack.Sequence)
+	for name, js := range map[string]jetstream.JetStream{"the log's own": l.JS, "the queries'": queries} {
+		if last, err := LastSeq(context.Background(), js, StreamMarketData); err != nil || last != ack.Sequence {
+			t.Fatalf("%s connection sees seq %d (%v), the recorder wrote %d", name, last, err, ack.Sequence)
+		}
 	}
 	l.Close()
-	if !rec.Conn().IsClosed() {
-		t.Fatal("the recorder's connection outlived the log")
+	if !rec.Conn().IsClosed() || !queries.Conn().IsClosed() {
+		t.Fatal("the recorder's or the queries' connection outlived the log")
 	}
 }
 

@@ -22,7 +22,7 @@ import (
 
 // DatasetsReport is the "datasets" query: what the log holds, per stream and per symbol.
 // The counts and first/last events come from the streams' own per-subject index (no scan
-// of the log); the gaps and the refused events from the symbol actors, which count them as
+// of the log; the first events kept between reads, see streams.Inventory); the gaps and the refused events from the symbol actors, which count them as
 // the events pass; the bad lines from the replay that put the files on the log.
 type DatasetsReport struct {
 	AsOf         string           `json:"as_of"` // when it was read (the answer is kept datasetsFresh)
@@ -124,6 +124,7 @@ const datasetsFresh = 3 * time.Second
 // datasetsQuery answers the "datasets" query, reading the log at most every datasetsFresh.
 type datasetsQuery struct {
 	js       jetstream.JetStream
+	inv      *streams.Inventory
 	hub      *web.Hub // the symbol actors' states ("symbol/<venue>/<SYMBOL>")
 	replayed *atomic.Pointer[ReplayCounts]
 
@@ -133,7 +134,7 @@ type datasetsQuery struct {
 }
 
 func handleDatasetsQuery(gw *web.Gateway, js jetstream.JetStream, hub *web.Hub, replayed *atomic.Pointer[ReplayCounts]) {
-	q := &datasetsQuery{js: js, hub: hub, replayed: replayed}
+	q := &datasetsQuery{js: js, inv: streams.NewInventory(js), hub: hub, replayed: replayed}
 	gw.HandleQuery("datasets", func(r *http.Request) (any, error) {
 		if _, err := params(r); err != nil {
 			return nil, err
@@ -148,7 +149,7 @@ func (q *datasetsQuery) report(ctx context.Context) (*DatasetsReport, error) {
 	if q.last != nil && time.Since(q.readAt) < datasetsFresh {
 		return q.last, nil
 	}
-	rep, err := readDatasets(ctx, q.js, q.hub)
+	rep, err := readDatasets(ctx, q.js, q.inv, q.hub)
 	if err != nil {
 		return nil, err
 	}
@@ -159,7 +160,7 @@ func (q *datasetsQuery) report(ctx context.Context) (*DatasetsReport, error) {
 
 // readDatasets reads the streams' state, the subjects of MD and FEAT, and the symbol
 // actors' counts.
-func readDatasets(ctx context.Context, js jetstream.JetStream, hub *web.Hub) (*DatasetsReport, error) {
+func readDatasets(ctx context.Context, js jetstream.JetStream, inv *streams.Inventory, hub *web.Hub) (*DatasetsReport, error) {
 	rep := &DatasetsReport{AsOf: time.Now().UTC().Format(time.RFC3339Nano), Streams: []StreamDataset{},
 		Symbols: []SymbolDataset{}, Correlations: []SubjectDataset{}}
 	contents, err := streams.ReadStreamContent(ctx, js)
@@ -180,7 +181,7 @@ func readDatasets(ctx context.Context, js jetstream.JetStream, hub *web.Hub) (*D
 	}
 	bySymbol := map[string]int{} // "venue/symbol", lower case → index in rep.Symbols
 	for _, stream := range []string{streams.StreamMarketData, streams.StreamFeatures} {
-		subjects, err := streams.ReadSubjectContent(ctx, js, stream)
+		subjects, err := inv.Subjects(ctx, stream)
 		if err != nil {
 			return nil, err
 		}

@@ -369,7 +369,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return nil, nil // null: none yet (the first comes within a second of the start)
 	})
 	// models.train runs (registered with the gateway's commands) train beside the engine.
-	training := newTrainer(hub, logger, *ortLib)
+	training := newTrainer(hub, logger, *ortLib, submit, func(ctx context.Context) error { return commandsApplied(ctx, log.JS, &cmdsDone) })
 	handleTrainingQuery(gw, training, models)
 	var feedFinished atomic.Bool
 	engineState := func() EngineState {
@@ -390,7 +390,13 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return engineState(), nil
 	})
 	var replayed atomic.Pointer[ReplayCounts] // what the replay did with its files, as it goes
-	handleDatasetsQuery(gw, log.JS, hub, &replayed)
+	// Its reads on a connection of their own: on the shared one each answer waits behind the
+	// feed (seconds under a flood).
+	queries, err := log.Queries()
+	if err != nil {
+		return err
+	}
+	handleDatasetsQuery(gw, queries, hub, &replayed)
 	gw.HandleQuery("state", func(r *http.Request) (any, error) {
 		p, err := params(r, "topic")
 		if err != nil {
@@ -613,10 +619,17 @@ func shadowArgs(models *inference.Registry, settled func()) web.DecodeArgs {
 func commandsSettled(ctx context.Context, js jetstream.JetStream, done *atomic.Uint64) {
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
+	_ = commandsApplied(ctx, js, done)
+}
+
+// commandsApplied waits until the commands on CMD when it was called are applied or refused
+// (done holds the last one's sequence); an error when ctx ends first.
+func commandsApplied(ctx context.Context, js jetstream.JetStream, done *atomic.Uint64) error {
 	head, err := streams.LastSeq(ctx, js, streams.StreamCommands)
 	for err == nil && done.Load() < head {
 		err = streams.Sleep(ctx, 5*time.Millisecond)
 	}
+	return err
 }
 
 // deployArgs checks a models.deploy as the gateway does, then the model itself, as the

@@ -124,7 +124,8 @@ func TestTrainingRunsInTheEngine(t *testing.T) {
 	if run.Epoch < 1 || run.Epoch > 3 || run.MaxEpochs != 3 || len(run.TrainLoss) != run.Epoch || len(run.HoldoutLoss) != run.Epoch || len(run.ValidLoss) != run.Epoch {
 		t.Errorf("done run: epoch %d/%d, curves %d %d %d", run.Epoch, run.MaxEpochs, len(run.TrainLoss), len(run.HoldoutLoss), len(run.ValidLoss))
 	}
-	if run.Rows == nil || run.Rows.Fit == 0 || run.Rows.Validation == 0 || run.Metrics == nil || run.BaselineMetrics == nil || run.Metrics.Accuracy == nil || run.BaselineMetrics.Accuracy == nil || run.Before {
+	if run.Rows == nil || run.Rows.Fit == 0 || run.Rows.Validation == 0 || run.Metrics == nil || run.BaselineMetrics == nil || run.Metrics.Accuracy == nil || run.BaselineMetrics.Accuracy == nil || run.Before ||
+		run.Stage != "" || run.EpochsETAMS != nil {
 		t.Errorf("done run without rows, metrics or baseline: %+v", run)
 	}
 	if run.Card != filepath.Join(out, "direction.json") || run.Version != "7" || run.Args.Out != out || run.ElapsedMS <= 0 {
@@ -203,7 +204,8 @@ func TestTrainingRunsInTheEngine(t *testing.T) {
 	case <-time.After(60 * time.Second):
 		t.Fatal("the first run did not finish an epoch")
 	}
-	if mid := waitRun(t, addr, idA, runRunning, 5*time.Second); mid.Epoch != 1 || len(mid.TrainLoss) != 1 || mid.Rows == nil || mid.ETAMS == nil {
+	if mid := waitRun(t, addr, idA, runRunning, 5*time.Second); mid.Epoch != 1 || len(mid.TrainLoss) != 1 || mid.Rows == nil ||
+		mid.Stage != stageEpochs || mid.EpochsETAMS == nil || *mid.EpochsETAMS < 0 {
 		t.Errorf("a run in progress: %+v", mid)
 	}
 	waitRun(t, addr, idB, runQueued, 5*time.Second)
@@ -226,5 +228,53 @@ func TestTrainingRunsInTheEngine(t *testing.T) {
 	}
 	if code, answer := post(t, addr, "models.deploy", fmt.Sprintf(`{"model":"range","dir":%q,"mode":"shadow"}`, outB)); code != http.StatusAccepted {
 		t.Errorf("models.deploy of run B's model: %d %v", code, answer)
+	}
+}
+
+// A run that fails puts its failure on the log: a restart shows it failed, with its reason
+// and the stage it failed in, and does not try it again; a new run trains as any other.
+func TestFailedTrainingRunIsNotTriedAgain(t *testing.T) {
+	dir, models := t.TempDir(), t.TempDir()
+	bad := filepath.Join(models, "not-klines.csv") // readable, so accepted, but named after no symbol
+	if err := os.WriteFile(bad, []byte("this is not a kline\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	args := []string{"--data-dir", dir, "--speed", "max", "--replay", trainingDay}
+	addr, stop := runEngine(t, args...)
+	code, answer := post(t, addr, "models.train", fmt.Sprintf(`{"model":"direction","data":[%q],"out":%q,"epochs":2}`, bad, filepath.Join(models, "bad")))
+	if code != http.StatusAccepted {
+		t.Fatalf("models.train: %d %v", code, answer)
+	}
+	id := answer["id"].(string)
+	failed := waitRun(t, addr, id, runFailed, 60*time.Second)
+	if !strings.Contains(failed.Reason, "symbol") || failed.Stage != stageData || failed.Before || failed.Started == 0 || failed.Finished < failed.Started || failed.EpochsETAMS != nil {
+		t.Errorf("the failed run: %+v", failed)
+	}
+	stop()
+
+	addr, stop = runEngine(t, args...)
+	again := waitRun(t, addr, id, runFailed, 30*time.Second)
+	if !again.Before || again.Reason != failed.Reason || again.Stage != failed.Stage || again.Started != failed.Started ||
+		again.Finished != failed.Finished || again.ElapsedMS != failed.Finished-failed.Started {
+		t.Errorf("after a restart: %+v\nbefore it: %+v", again, failed)
+	}
+	var published TrainingRun // the page's topic says the same
+	if err := getJSON(addr, "/api/v1/queries/state?topic=training/"+id, &published); err != nil || published.State != runFailed || published.Reason != failed.Reason || !published.Before {
+		t.Errorf("topic training/%s: %+v %v", id, published, err)
+	}
+	out := filepath.Join(models, "good")
+	_, answer = post(t, addr, "models.train", trainBody("direction", out, 1))
+	good := waitRun(t, addr, answer["id"].(string), runDone, 60*time.Second)
+	if good.Before || good.Card != filepath.Join(out, "direction.json") {
+		t.Errorf("a new run after the failed one: %+v", good)
+	}
+	if runs := trainingRuns(t, addr).Runs; len(runs) != 2 || runs[0].State != runFailed || runs[1].State != runDone {
+		t.Errorf("runs: %+v", runs)
+	}
+	printed := stop()
+	for _, line := range strings.Split(printed, "\n") {
+		if strings.Contains(line, "training run started") && strings.Contains(line, id) {
+			t.Errorf("the restart tried the failed run again: %s", line)
+		}
 	}
 }

@@ -11,7 +11,8 @@ import (
 )
 
 // commandFold folds the models.* commands of CMD into model_deployments; the other
-// commands change nothing the read model keeps (their effects are on PF).
+// commands change nothing the read model keeps (their effects are on PF), nor do the
+// training runs' (models.train, models.train_failed: the engine's training query shows them).
 type commandFold struct{}
 
 func (commandFold) committed() {}
@@ -35,7 +36,7 @@ func (commandFold) fold(_ context.Context, _ inTx, items []item, b *pgx.Batch) (
 			continue
 		}
 		action, ok := strings.CutPrefix(cmd.Name, "models.")
-		if !ok {
+		if !ok || action == "train" || action == "train_failed" {
 			continue
 		}
 		var a modelArgs

@@ -41,7 +41,7 @@ interface Run {
   started?: number;
   finished?: number;
   elapsed_ms: number;
-  eta_ms?: number;
+  epochs_eta_ms?: number; // the epochs' only: the data reading before and the export after have no estimate
   card?: string;
   version?: string;
   metrics?: Scores;
@@ -267,7 +267,7 @@ export function trainingPage(root: HTMLElement, live: Live): void {
     put(
       c.head,
       `<b>${esc(a.model)}</b> <span class="num">v${esc(run.version ?? a.version ?? "1")}</span> <span class="badge tr-state tr-${run.state}">${STATE_TEXT[run.state]}</span>
-       <span class="dim">CMD #${int(run.seq)}${run.issuer ? ` · by ${esc(run.issuer)}` : ""} · ${a.data.length} file${a.data.length === 1 ? "" : "s"} → <span class="tr-out">${esc(a.out)}</span>${run.before ? " · trained before this start" : ""}</span>`,
+       <span class="dim">CMD #${int(run.seq)}${run.issuer ? ` · by ${esc(run.issuer)}` : ""} · ${a.data.length} file${a.data.length === 1 ? "" : "s"} → <span class="tr-out">${esc(a.out)}</span>${run.before ? (run.state === "failed" ? " · failed before this start, not tried again" : " · trained before this start") : ""}</span>`,
     );
     c.bar.max = Math.max(1, run.max_epochs);
     c.bar.value = run.epoch;
@@ -278,12 +278,13 @@ export function trainingPage(root: HTMLElement, live: Live): void {
     if (run.epoch > 0) parts.push(`loss: train ${num(tl, 4)} · holdout ${num(hl, 4)} · validation ${num(vl, 4)}`);
     if (run.rows) parts.push(`rows: ${int(run.rows.fit)} fit · ${int(run.rows.holdout)} holdout · ${int(run.rows.validation)} validation`);
     if (run.started) parts.push(`elapsed ${duration(run.elapsed_ms)}`);
-    if (run.state === "running" && run.eta_ms !== undefined) parts.push(`ETA ≤ ${duration(run.eta_ms)}`);
-    if (run.state === "running" && run.stage) parts.push(run.stage);
+    if (run.state === "running" && run.stage) {
+      parts.push(run.epochs_eta_ms !== undefined ? `${run.stage}: ≤ ${duration(run.epochs_eta_ms)} left (the export after them has no estimate)` : `${run.stage} (no estimate for this stage)`);
+    }
     if (run.state === "queued") parts.push("waits for the runs before it");
     c.text.textContent = parts.join(" · ");
     c.reason.hidden = run.state !== "failed";
-    c.reason.textContent = run.state === "failed" ? `✗ ${run.reason ?? "failed"}` : "";
+    c.reason.textContent = run.state === "failed" ? `✗ ${run.stage ? `${run.stage}: ` : ""}${run.reason ?? "failed"}` : "";
     drawCurves(c.curves, run.train_loss, run.holdout_loss, run.validation_loss);
     put(c.curves.metrics, run.state === "done" ? metricsTable(run.metrics, run.baseline_metrics) : `<p class="dim">The validation metrics and the baseline's come when the run is done.</p>`);
     c.deploy.hidden = run.state !== "done";
