@@ -85,9 +85,9 @@ function modelTotals(live: Live): { requests: number; signals: number; errors: n
 function dashboard(root: HTMLElement, live: Live): void {
   const b = panel(root, "Key figures", "figures");
   b.innerHTML = `<div class="figs">
-    ${figure("event time", "f-time")}${figure("MD events published", "f-pub", "stream/MD")}${figure("events routed", "f-routed", "router")}
+    ${figure("event time", "f-time")}${figure("MD events published, this run", "f-pub", "stream/MD")}${figure("events routed, this run", "f-routed", "router")}
     ${figure("symbols", "f-symbols")}${figure("feed", "f-feed", "feed")}${figure("messages / s into MD", "f-rate", "feed stream/MD")}
-    ${figure("model requests", "f-req", "batcher")}${figure("signals", "f-sig", "stream/SIG")}${figure("neurons · synapses", "f-graph")}</div>`;
+    ${figure("model requests, this run", "f-req", "batcher")}${figure("signals, this run", "f-sig", "stream/SIG")}${figure("neurons · synapses", "f-graph")}</div>`;
   live.on("engine", (_t, e) => {
     set("f-time", time(e.event_time));
     set("f-pub", int(e.log?.published));
