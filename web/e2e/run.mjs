@@ -1063,6 +1063,12 @@ try {
   });
 
   await test("markets page: the candles query's history drawn, indicators on the chart, fill markers as the fills query, signal markers as the candles query", async () => {
+    // the fill markers need a fill: the agents' first comes about 100 s into the replay, so
+    // this test run alone (E2E_ONLY) waits for it where the suite's earlier tests took that time
+    await checkFor("a first fill on the log", async () => {
+      const q = await (await fetch(`${base}/api/v1/queries/fills?limit=1`)).json();
+      return q.total > 0 ? q : null;
+    }, 240000);
     const page = await watchedPage(browser);
     try {
       await page.goto(base + "/markets/");
