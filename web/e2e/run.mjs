@@ -692,6 +692,7 @@ try {
       await page.screenshot({ path: join(artifacts, "agents-viewer-disabled.png") });
       // the Models page: deploying needs admin
       await page.goto(`${e.url}/models/`);
+      await page.waitForSelector("#mv-deploy-btn", { timeout: 10000 }); // the page builds its panels once its script has run
       assert(await page.$eval("#mv-deploy-btn", (b) => b.disabled && b.title.includes("needs the admin role")), "the viewer's deploy button is enabled");
       // expected: the refused halt's 403, and the models query's 404 (no models: --no-models)
       const unexpected = (errors) => errors.filter((x) => !x.includes("status of 403") && !x.includes("status of 404"));
@@ -710,6 +711,7 @@ try {
       const reason = await tp.$eval('[data-agent="ATLAS"] .reason', (x) => x.textContent);
       assert(reason.includes("by e2e-trader"), `reason: ${reason}`);
       await tp.goto(`${e.url}/models/`);
+      await tp.waitForSelector("#mv-deploy-btn", { timeout: 10000 });
       assert(await tp.$eval("#mv-deploy-btn", (b) => b.disabled && b.title.includes("needs the admin role; e2e-trader has the trader role")), "the trader's deploy button is enabled");
       assert(unexpected(tp.errors).length === 0, `console errors: ${tp.errors.join(" | ")}`);
     } catch (err) {
