@@ -36,9 +36,9 @@ type ModelOptions struct {
 	// Publish puts a signal on the log; Forward also hands it to these actors (the ensemble).
 	Publish func(streams.Event)
 	Forward []*actor.PID
-	// Compare, on a live model actor, is its shadow's actor: it is told each prediction the
-	// live model scored (LiveScored), so a candidate's accuracy is compared with live's on the
-	// rows both scored.
+	// Compare, on a live model actor, is its shadow's actor: while a candidate runs there
+	// (Comparing), it is told each prediction the live model scored (LiveScored), so the
+	// candidate's accuracy is compared with live's on the rows both scored.
 	Compare *actor.PID
 	// Observe shows the actor's state (topic model/<key>) at most every ObserveEvery.
 	Observe      func(topic string, state any)
@@ -60,6 +60,10 @@ type ShadowOn struct {
 	Card    *Card
 }
 type ShadowOff struct{}
+
+// Comparing tells a live model actor whether a candidate runs in its shadow: it sends its
+// scored predictions there (ModelOptions.Compare) only then.
+type Comparing struct{ On bool }
 type UseCard struct{ Card *Card }
 
 // LiveScored is one prediction of the live model scored: its row (the symbol and the open
@@ -133,6 +137,8 @@ type modelActor struct {
 	// compared rows this shadow and the live model were right on: the accuracies are these
 	// over their counts, exactly, whatever the order the rows came in.
 	right, comparedRight, liveRight int64
+	// comparing: a candidate runs in this live model's shadow (Comparing).
+	comparing bool
 }
 
 // modelTick makes the actor show a state that changed since it was last shown.
@@ -239,6 +245,8 @@ func (a *modelActor) Receive(c *actor.Context) {
 			s.predictions, s.unpaired, s.unpairedOrder = nil, nil, nil
 		}
 		a.observe(true)
+	case Comparing:
+		a.comparing = msg.On
 	case ShadowOff:
 		a.active, a.state.Active = false, false
 		a.observe(true)
@@ -437,7 +445,7 @@ func (a *modelActor) settle(s *symbolModel, p prediction, closePrice float64) {
 	switch {
 	case a.opts.Shadow && a.active:
 		a.compare(s, p.openTime, sideScore{correct: correct})
-	case a.opts.Compare != nil:
+	case a.comparing && a.opts.Compare != nil:
 		a.inFlight(1)
 		a.engine.Send(a.opts.Compare, LiveScored{Venue: s.venue, Symbol: s.symbol, FeatureTime: p.openTime, Correct: correct})
 	}

@@ -181,6 +181,7 @@ func (r *Registry) Apply(cmd streams.SequencedCommand) error {
 			}
 			r.shadow[a.Model] = d
 			r.opts.Engine.Send(r.actors[ShadowKey(a.Model)], ShadowOn{Version: d.Version, Card: card})
+			r.opts.Engine.Send(r.actors[a.Model], Comparing{On: true})
 		default:
 			return fmt.Errorf("%w: mode %q: live or shadow", ErrDeploy, a.Mode)
 		}
@@ -203,6 +204,7 @@ func (r *Registry) Apply(cmd streams.SequencedCommand) error {
 		delete(r.shadow, a.Model)
 		r.opts.Batcher.Undeploy(ShadowKey(a.Model))
 		r.opts.Engine.Send(r.actors[ShadowKey(a.Model)], ShadowOff{})
+		r.opts.Engine.Send(r.actors[a.Model], Comparing{On: false})
 		r.opts.Logger.Info("model "+cmd.Name[len("models."):], "model", a.Model, "version", d.Version)
 	}
 	return nil
