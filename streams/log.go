@@ -434,7 +434,7 @@ func (l *Log) Recorder() (jetstream.JetStream, error) {
 }
 
 // Queries returns JetStream on a connection of its own, for the reads a query answers from
-// (the datasets query's stream and subject lookups): on the shared connection each answer
+// (the datasets query's stream and subject lookups, the candles query's signals): on the shared connection each answer
 // queues behind the feed's publishes and the graph's deliveries, seconds under a flood. It
 // is opened on first use and closed with the log.
 func (l *Log) Queries() (jetstream.JetStream, error) {

@@ -382,7 +382,13 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		}
 		return graph.Symbols(), nil
 	})
-	handleCandlesQuery(gw, graph, signals, log.JS)
+	// The queries that read the log read on a connection of their own: on the shared one each
+	// answer waits behind the feed (seconds under a flood).
+	queries, err := log.Queries()
+	if err != nil {
+		return err
+	}
+	handleCandlesQuery(gw, graph, signals, queries)
 	gw.HandleQuery("engine", func(r *http.Request) (any, error) {
 		if _, err := params(r); err != nil {
 			return nil, err
@@ -390,12 +396,6 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return engineState(), nil
 	})
 	var replayed atomic.Pointer[ReplayCounts] // what the replay did with its files, as it goes
-	// Its reads on a connection of their own: on the shared one each answer waits behind the
-	// feed (seconds under a flood).
-	queries, err := log.Queries()
-	if err != nil {
-		return err
-	}
 	handleDatasetsQuery(gw, queries, hub, &replayed)
 	gw.HandleQuery("state", func(r *http.Request) (any, error) {
 		p, err := params(r, "topic")
