@@ -127,28 +127,7 @@ func command(t *testing.T, name string, args any) streams.SequencedCommand {
 func TestRegistryShadowPromoteAndHotSwap(t *testing.T) {
 	initRuntime(t)
 	features := realFeatures(t, "../streams/recordings/ETHUSDT-1m-2022-08-14.csv.gz")
-	e, err := actor.NewEngine(actor.NewEngineConfig())
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := NewBatcher(e, BatcherOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	out := &published{states: map[string]any{}}
-	reg := NewRegistry(RegistryOptions{Engine: e, Batcher: b, Publish: out.publish, Observe: out.observe})
-	subs, err := reg.Start()
-	if err != nil {
-		t.Fatal(err)
-	}
-	feed := func(fs []*streams.Feature) {
-		for _, f := range fs {
-			for _, pid := range subs {
-				e.Send(pid, f)
-			}
-			time.Sleep(200 * time.Microsecond) // a steady stream, so the swaps land mid-flow
-		}
-	}
+	reg, out, feed := startRegistry(t)
 	isLive := func(version string) func(*streams.Signal) bool {
 		return func(s *streams.Signal) bool { return s.Model == "direction" && !s.Shadow && s.Version == version }
 	}
@@ -201,8 +180,38 @@ func TestRegistryShadowPromoteAndHotSwap(t *testing.T) {
 	if st.Errors != 0 || st.Coalesced != 0 {
 		t.Fatalf("direction model: %d errors (%s), %d rows dropped", st.Errors, st.LastError, st.Coalesced)
 	}
-	reg.Stop()
-	b.Stop()
+}
+
+// startRegistry starts a registry of the bundled models on a real engine and batcher, both
+// stopped when the test ends. out holds what it publishes; feed sends features to every
+// model actor as a steady stream (so that deployments land mid-flow).
+func startRegistry(t *testing.T) (*Registry, *published, func([]*streams.Feature)) {
+	t.Helper()
+	e, err := actor.NewEngine(actor.NewEngineConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := NewBatcher(e, BatcherOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(b.Stop)
+	out := &published{states: map[string]any{}}
+	reg := NewRegistry(RegistryOptions{Engine: e, Batcher: b, Publish: out.publish, Observe: out.observe})
+	subs, err := reg.Start()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(reg.Stop) // before the batcher's: cleanups run last first
+	feed := func(fs []*streams.Feature) {
+		for _, f := range fs {
+			for _, pid := range subs {
+				e.Send(pid, f)
+			}
+			time.Sleep(200 * time.Microsecond)
+		}
+	}
+	return reg, out, feed
 }
 
 func TestRegistryRefusesBrokenDeployments(t *testing.T) {
@@ -333,23 +342,10 @@ func TestLateAnswerScoredByItsHorizonsCandle(t *testing.T) {
 func TestSignalLatencyStartsAtTheFeature(t *testing.T) {
 	initRuntime(t)
 	features := realFeatures(t, "../streams/recordings/ETHUSDT-1m-2022-08-14.csv.gz")[:101]
-	e, _ := actor.NewEngine(actor.NewEngineConfig())
-	b, _ := NewBatcher(e, BatcherOptions{})
-	defer b.Stop()
-	out := &published{states: map[string]any{}}
-	reg := NewRegistry(RegistryOptions{Engine: e, Batcher: b, Publish: out.publish, Observe: out.observe})
-	subs, err := reg.Start()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer reg.Stop()
+	_, out, feed := startRegistry(t)
 	isLast := func(s *streams.Signal) bool { return s.FeatureTime == features[100].OpenTime }
 	features[100].Emitted = time.Now().Add(-50 * time.Millisecond)
-	for _, f := range features { // the first hundred warm the inputs up
-		for _, pid := range subs {
-			e.Send(pid, f)
-		}
-	}
+	feed(features) // the first hundred warm the inputs up
 	waitFor(t, 10*time.Second, "the last candle's signals", func() bool { return out.count(isLast) == 4 })
 	out.mu.Lock()
 	defer out.mu.Unlock()
@@ -368,30 +364,7 @@ func TestSignalLatencyStartsAtTheFeature(t *testing.T) {
 func TestShadowComparedWithLiveOnTheSameRows(t *testing.T) {
 	initRuntime(t)
 	features := realFeatures(t, "../streams/recordings/ETHUSDT-1m-2022-08-14.csv.gz")
-	e, err := actor.NewEngine(actor.NewEngineConfig())
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := NewBatcher(e, BatcherOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Stop()
-	out := &published{states: map[string]any{}}
-	reg := NewRegistry(RegistryOptions{Engine: e, Batcher: b, Publish: out.publish, Observe: out.observe})
-	subs, err := reg.Start()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer reg.Stop()
-	feed := func(fs []*streams.Feature) {
-		for _, f := range fs {
-			for _, pid := range subs {
-				e.Send(pid, f)
-			}
-			time.Sleep(200 * time.Microsecond)
-		}
-	}
+	reg, out, feed := startRegistry(t)
 	state := func(key string) ModelState {
 		out.mu.Lock()
 		defer out.mu.Unlock()
